@@ -187,3 +187,14 @@ func (t *Tensor) String() string {
 	fmt.Fprintf(&b, "Tensor%v%v", t.shape, t.data)
 	return b.String()
 }
+
+// AddInPlace adds src to dst element-wise; the shapes must have equal sizes.
+func AddInPlace(dst, src *Tensor) {
+	if len(dst.data) != len(src.data) {
+		panic(fmt.Sprintf("tensor.AddInPlace: shapes %v and %v differ in size", dst.shape, src.shape))
+	}
+	d, s := dst.data, src.data[:len(dst.data)]
+	for i := range d {
+		d[i] += s[i]
+	}
+}

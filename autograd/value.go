@@ -1,0 +1,192 @@
+// Package autograd is backprop's reverse-mode automatic differentiation.
+//
+// A *Value carries a tensor (Data), the gradient of a scalar loss with
+// respect to it (Grad), and the rule that sends its gradient to the values it
+// was computed from. Every differentiable op in this package builds a new
+// Value whose backward rule stands next to its forward computation, in one
+// function, so that a reader can check the derivative against the forward
+// at a glance.
+//
+// Calling Backward on a result visits the graph reachable from it in reverse
+// topological order, accumulating gradients into every Value that requires
+// them (a value used twice receives both contributions). There is no global
+// tape: graphs built in separate goroutines are independent. After Backward
+// the graph's intermediate links are released, so memory does not grow over
+// training steps.
+//
+// Errors and panics: ops panic on mismatched shapes with a message that names
+// the op and the shapes, since that is a programming error; nothing here
+// reads files or user input, so nothing returns an error.
+package autograd
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"backprop/tensor"
+)
+
+// Value is a node of the computation graph: a tensor, its gradient, and how
+// to carry that gradient back to the node's inputs.
+type Value struct {
+	// Data is the forward result.
+	Data *tensor.Tensor
+	// Grad is d(loss)/d(Data), filled by Backward; nil until then and for
+	// values that do not require a gradient.
+	Grad *tensor.Tensor
+
+	requiresGrad bool
+	parents      []*Value
+	backward     func() // sends Grad to parents; nil for leaves
+}
+
+// Param returns a leaf Value that requires a gradient: a trainable weight.
+func Param(t *tensor.Tensor) *Value { return &Value{Data: t, requiresGrad: true} }
+
+// Const returns a leaf Value that needs no gradient: an input or a target.
+func Const(t *tensor.Tensor) *Value { return &Value{Data: t} }
+
+// RequiresGrad reports whether Backward will compute a gradient for v.
+func (v *Value) RequiresGrad() bool { return v.requiresGrad }
+
+// SetRequiresGrad turns gradient tracking on or off for a leaf (freezing a
+// weight, for example). It panics on a value computed by an op.
+func (v *Value) SetRequiresGrad(on bool) {
+	if v.backward != nil || v.parents != nil {
+		panic("autograd.SetRequiresGrad: only leaves (Param, Const) can change requires-grad")
+	}
+	v.requiresGrad = on
+}
+
+// Shape returns the shape of v's data.
+func (v *Value) Shape() []int { return v.Data.Shape() }
+
+// Item returns the value of a one-element Value, such as a loss.
+func (v *Value) Item() float32 { return v.Data.Item() }
+
+// ZeroGrad drops v's gradient (the next Backward starts it from zero).
+func (v *Value) ZeroGrad() { v.Grad = nil }
+
+// Detach returns a Value that shares v's data but is cut from the graph.
+func (v *Value) Detach() *Value { return Const(v.Data) }
+
+// String describes v by its data.
+func (v *Value) String() string { return fmt.Sprintf("Value(%v)", v.Data) }
+
+// noGrad counts active NoGrad calls; while it is positive no graph is built.
+var noGrad atomic.Int32
+
+// NoGrad runs f without building a graph: values computed inside require no
+// gradient and hold no references to their inputs. Use it for inference and
+// evaluation.
+//
+// The mode is process-wide: do not run NoGrad in one goroutine while another
+// builds a graph it means to differentiate.
+func NoGrad(f func()) {
+	noGrad.Add(1)
+	defer noGrad.Add(-1)
+	f()
+}
+
+// GradEnabled reports whether ops currently record the graph.
+func GradEnabled() bool { return noGrad.Load() == 0 }
+
+// result wraps an op's output. When any input requires a gradient (and
+// grad mode is on) the output records its inputs and the backward rule,
+// which the op sets with out.backward = func() {...}.
+func result(data *tensor.Tensor, inputs ...*Value) *Value {
+	out := &Value{Data: data}
+	if !GradEnabled() {
+		return out
+	}
+	for _, in := range inputs {
+		if in != nil && in.requiresGrad {
+			out.requiresGrad = true
+			out.parents = inputs
+			break
+		}
+	}
+	return out
+}
+
+// addGrad accumulates g into v's gradient. g must have v's shape; g may be
+// kept by v, so callers pass a tensor they no longer use.
+func (v *Value) addGrad(g *tensor.Tensor) {
+	if v == nil || !v.requiresGrad {
+		return
+	}
+	if !tensor.EqualShapes(g.Shape(), v.Data.Shape()) {
+		panic(fmt.Sprintf("autograd: gradient of shape %v for value of shape %v", g.Shape(), v.Data.Shape()))
+	}
+	if v.Grad == nil {
+		v.Grad = g
+		return
+	}
+	tensor.AddInPlace(v.Grad, g)
+}
+
+// Backward computes the gradient of v, which must hold a single element,
+// with respect to every value it depends on that requires a gradient.
+func (v *Value) Backward() {
+	if v.Data.Size() != 1 {
+		panic(fmt.Sprintf("autograd.Backward: called on a value of shape %v; use BackwardWith for non-scalars", v.Data.Shape()))
+	}
+	v.BackwardWith(tensor.Full(1, v.Data.Shape()...))
+}
+
+// BackwardWith runs the backward pass from v with the given upstream
+// gradient d(loss)/d(v), which must have v's shape. Gradients accumulate into
+// the leaves' Grad; intermediate values are released from the graph.
+func (v *Value) BackwardWith(grad *tensor.Tensor) {
+	if !tensor.EqualShapes(grad.Shape(), v.Data.Shape()) {
+		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v, value shape %v", grad.Shape(), v.Data.Shape()))
+	}
+	if !v.requiresGrad {
+		panic("autograd.Backward: the value does not require a gradient (no Param in its graph, or built under NoGrad)")
+	}
+	order := topoSort(v)
+	v.addGrad(grad.Clone())
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		if n.backward != nil && n.Grad != nil {
+			n.backward()
+		}
+		if n.backward != nil {
+			// An intermediate: its gradient and links are no longer needed.
+			n.backward = nil
+			n.parents = nil
+			if n != v {
+				n.Grad = nil
+			}
+		}
+	}
+}
+
+// topoSort lists the nodes that require a gradient and are reachable from
+// root, each after all of its parents, iteratively (deep graphs must not
+// overflow the stack).
+func topoSort(root *Value) []*Value {
+	var order []*Value
+	visited := map[*Value]bool{}
+	type frame struct {
+		v    *Value
+		next int
+	}
+	stack := []frame{{v: root}}
+	visited[root] = true
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.next < len(top.v.parents) {
+			p := top.v.parents[top.next]
+			top.next++
+			if p != nil && p.requiresGrad && !visited[p] {
+				visited[p] = true
+				stack = append(stack, frame{v: p})
+			}
+			continue
+		}
+		order = append(order, top.v)
+		stack = stack[:len(stack)-1]
+	}
+	return order
+}
