@@ -1,0 +1,141 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// binary applies f element-wise over a and b broadcast together. The common
+// case of equal shapes runs a plain loop.
+func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	if EqualShapes(a.shape, b.shape) {
+		out := Zeros(a.shape...)
+		ad, bd, od := a.data, b.data[:len(a.data)], out.data[:len(a.data)]
+		for i := range ad {
+			od[i] = f(ad[i], bd[i])
+		}
+		return out
+	}
+	shape := BroadcastShapes(op, a.shape, b.shape)
+	out := Zeros(shape...)
+	forEachBroadcast(shape, a.shape, b.shape, func(i, ia, ib int) {
+		out.data[i] = f(a.data[ia], b.data[ib])
+	})
+	return out
+}
+
+// Add returns a+b with broadcasting.
+func Add(a, b *Tensor) *Tensor {
+	return binary("tensor.Add", a, b, func(x, y float32) float32 { return x + y })
+}
+
+// Sub returns a-b with broadcasting.
+func Sub(a, b *Tensor) *Tensor {
+	return binary("tensor.Sub", a, b, func(x, y float32) float32 { return x - y })
+}
+
+// Mul returns a*b element-wise with broadcasting.
+func Mul(a, b *Tensor) *Tensor {
+	return binary("tensor.Mul", a, b, func(x, y float32) float32 { return x * y })
+}
+
+// Div returns a/b element-wise with broadcasting.
+func Div(a, b *Tensor) *Tensor {
+	return binary("tensor.Div", a, b, func(x, y float32) float32 { return x / y })
+}
+
+// Pow returns a**b element-wise with broadcasting.
+func Pow(a, b *Tensor) *Tensor {
+	return binary("tensor.Pow", a, b, func(x, y float32) float32 {
+		return float32(math.Pow(float64(x), float64(y)))
+	})
+}
+
+// Map returns f applied to every element of t.
+func Map(t *Tensor, f func(x float32) float32) *Tensor {
+	out := Zeros(t.shape...)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = f(x)
+	}
+	return out
+}
+
+// Map2 returns f(a[i], b[i]) for tensors of equal size (no broadcasting);
+// the result has a's shape.
+func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	if len(a.data) != len(b.data) {
+		panic(fmt.Sprintf("tensor.Map2: shapes %v and %v differ in size", a.shape, b.shape))
+	}
+	out := Zeros(a.shape...)
+	ad, bd, od := a.data, b.data[:len(a.data)], out.data[:len(a.data)]
+	for i := range ad {
+		od[i] = f(ad[i], bd[i])
+	}
+	return out
+}
+
+// Scale returns t*s.
+func Scale(t *Tensor, s float32) *Tensor {
+	out := Zeros(t.shape...)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = x * s
+	}
+	return out
+}
+
+// AddScalar returns t+s.
+func AddScalar(t *Tensor, s float32) *Tensor {
+	out := Zeros(t.shape...)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = x + s
+	}
+	return out
+}
+
+// Neg returns -t.
+func Neg(t *Tensor) *Tensor { return Scale(t, -1) }
+
+// Exp returns e**t element-wise.
+func Exp(t *Tensor) *Tensor { return Map(t, exp32) }
+
+// Log returns the natural logarithm of t element-wise.
+func Log(t *Tensor) *Tensor {
+	return Map(t, func(x float32) float32 { return float32(math.Log(float64(x))) })
+}
+
+// Sqrt returns the square root of t element-wise.
+func Sqrt(t *Tensor) *Tensor {
+	return Map(t, func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
+}
+
+// Abs returns |t| element-wise.
+func Abs(t *Tensor) *Tensor {
+	return Map(t, func(x float32) float32 { return float32(math.Abs(float64(x))) })
+}
+
+// Tanh returns tanh(t) element-wise.
+func Tanh(t *Tensor) *Tensor {
+	return Map(t, func(x float32) float32 { return float32(math.Tanh(float64(x))) })
+}
+
+// Sigmoid returns 1/(1+e**-t) element-wise.
+func Sigmoid(t *Tensor) *Tensor { return Map(t, Sigmoid32) }
+
+// ReLU returns max(t, 0) element-wise.
+func ReLU(t *Tensor) *Tensor {
+	return Map(t, func(x float32) float32 { return max(x, 0) })
+}
+
+func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
+
+// Sigmoid32 is the logistic function on one float32, stable for large |x|.
+func Sigmoid32(x float32) float32 {
+	if x >= 0 {
+		return float32(1 / (1 + math.Exp(-float64(x))))
+	}
+	e := math.Exp(float64(x))
+	return float32(e / (1 + e))
+}

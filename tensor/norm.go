@@ -1,0 +1,226 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// NormStats are the per-group mean and 1/sqrt(var+eps) of a normalisation,
+// kept from the forward pass for the backward pass.
+type NormStats struct {
+	Mean, InvStd []float32
+	// Var is the biased variance of each group (training-mode batch norm
+	// updates its running variance from it).
+	Var []float32
+	// Count is the number of elements in each group.
+	Count int
+}
+
+// bnLayout views x [N,C,*] as N blocks of C channels of S elements.
+func bnLayout(op string, x *Tensor) (n, c, s int) {
+	if x.Dims() < 2 {
+		panic(fmt.Sprintf("%s: input %v needs at least 2 dimensions [N,C,...]", op, x.shape))
+	}
+	n, c = x.shape[0], x.shape[1]
+	s = 1
+	for _, d := range x.shape[2:] {
+		s *= d
+	}
+	return n, c, s
+}
+
+func checkChannels(op string, name string, t *Tensor, c int) {
+	if t != nil && (t.Dims() != 1 || t.shape[0] != c) {
+		panic(fmt.Sprintf("%s: %s has shape %v, want [%d]", op, name, t.shape, c))
+	}
+}
+
+// BatchStats returns the per-channel mean and biased variance of x [N,C,*],
+// accumulated in float64 in index order.
+func BatchStats(x *Tensor, eps float32) NormStats {
+	n, c, s := bnLayout("tensor.BatchNorm", x)
+	st := NormStats{Mean: make([]float32, c), InvStd: make([]float32, c), Var: make([]float32, c), Count: n * s}
+	for ch := range c {
+		var sum float64
+		for i := range n {
+			for _, v := range x.data[(i*c+ch)*s:][:s] {
+				sum += float64(v)
+			}
+		}
+		mean := sum / float64(n*s)
+		var ss float64
+		for i := range n {
+			for _, v := range x.data[(i*c+ch)*s:][:s] {
+				d := float64(v) - mean
+				ss += d * d
+			}
+		}
+		v := ss / float64(n*s)
+		st.Mean[ch], st.Var[ch] = float32(mean), float32(v)
+		st.InvStd[ch] = float32(1 / math.Sqrt(v+float64(eps)))
+	}
+	return st
+}
+
+// RunningStats returns NormStats for evaluation mode from running mean and
+// variance tensors.
+func RunningStats(mean, variance *Tensor, eps float32) NormStats {
+	st := NormStats{Mean: mean.data, Var: variance.data, InvStd: make([]float32, len(variance.data))}
+	for i, v := range variance.data {
+		st.InvStd[i] = float32(1 / math.Sqrt(float64(v)+float64(eps)))
+	}
+	return st
+}
+
+// BatchNorm returns (x - mean)·invstd·weight + bias per channel of x
+// [N,C,*] with the given statistics. weight and bias may be nil (1 and 0).
+func BatchNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	n, c, s := bnLayout("tensor.BatchNorm", x)
+	checkChannels("tensor.BatchNorm", "weight", weight, c)
+	checkChannels("tensor.BatchNorm", "bias", bias, c)
+	if len(st.Mean) != c {
+		panic(fmt.Sprintf("tensor.BatchNorm: %d statistics for %d channels", len(st.Mean), c))
+	}
+	out := Zeros(x.shape...)
+	for ch := range c {
+		scale, shift := st.InvStd[ch], float32(0)
+		if weight != nil {
+			scale *= weight.data[ch]
+		}
+		if bias != nil {
+			shift = bias.data[ch]
+		}
+		mean := st.Mean[ch]
+		for i := range n {
+			src := x.data[(i*c+ch)*s:][:s]
+			dst := out.data[(i*c+ch)*s:][:s]
+			for j, v := range src {
+				dst[j] = (v-mean)*scale + shift
+			}
+		}
+	}
+	return out
+}
+
+// BatchNormBackward returns the gradients of BatchNorm with respect to x,
+// weight and bias. With training set, the statistics are the batch's own
+// and depend on x; otherwise they are constants.
+func BatchNormBackward(x, weight, gy *Tensor, st NormStats, training bool) (dx, dw, db *Tensor) {
+	n, c, s := bnLayout("tensor.BatchNormBackward", x)
+	dx, dw, db = Zeros(x.shape...), Zeros(c), Zeros(c)
+	m := float64(n * s)
+	for ch := range c {
+		mean, inv := st.Mean[ch], st.InvStd[ch]
+		w := float32(1)
+		if weight != nil {
+			w = weight.data[ch]
+		}
+		// Σ gy and Σ gy·x̂ over the channel.
+		var sg, sgx float64
+		for i := range n {
+			xs, gs := x.data[(i*c+ch)*s:][:s], gy.data[(i*c+ch)*s:][:s]
+			for j, g := range gs {
+				sg += float64(g)
+				sgx += float64(g) * float64((xs[j]-mean)*inv)
+			}
+		}
+		dw.data[ch], db.data[ch] = float32(sgx), float32(sg)
+		for i := range n {
+			xs, gs := x.data[(i*c+ch)*s:][:s], gy.data[(i*c+ch)*s:][:s]
+			ds := dx.data[(i*c+ch)*s:][:s]
+			if !training {
+				for j, g := range gs {
+					ds[j] = g * w * inv // dy/dx = w·invstd
+				}
+				continue
+			}
+			// dx = w·invstd·(gy - mean(gy) - x̂·mean(gy·x̂))
+			mg, mgx := float32(sg/m), float32(sgx/m)
+			for j, g := range gs {
+				xh := (xs[j] - mean) * inv
+				ds[j] = w * inv * (g - mg - xh*mgx)
+			}
+		}
+	}
+	return dx, dw, db
+}
+
+// LayerNormStats returns the mean and invstd of each group of the last d
+// elements of x (d = the product of the normalised shape).
+func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
+	if d == 0 || len(x.data)%d != 0 {
+		panic(fmt.Sprintf("tensor.LayerNorm: shape %v does not end in %d elements", x.shape, d))
+	}
+	rows := len(x.data) / d
+	st := NormStats{Mean: make([]float32, rows), InvStd: make([]float32, rows), Var: make([]float32, rows), Count: d}
+	for r := range rows {
+		row := x.data[r*d:][:d]
+		var sum float64
+		for _, v := range row {
+			sum += float64(v)
+		}
+		mean := sum / float64(d)
+		var ss float64
+		for _, v := range row {
+			ss += (float64(v) - mean) * (float64(v) - mean)
+		}
+		v := ss / float64(d)
+		st.Mean[r], st.Var[r] = float32(mean), float32(v)
+		st.InvStd[r] = float32(1 / math.Sqrt(v+float64(eps)))
+	}
+	return st
+}
+
+// LayerNorm returns (x - mean)·invstd·weight + bias over each group of the
+// last d elements; weight and bias (d elements each) may be nil.
+func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	d := st.Count
+	out := Zeros(x.shape...)
+	for r := range st.Mean {
+		src, dst := x.data[r*d:][:d], out.data[r*d:][:d]
+		mean, inv := st.Mean[r], st.InvStd[r]
+		for j, v := range src {
+			y := (v - mean) * inv
+			if weight != nil {
+				y *= weight.data[j]
+			}
+			if bias != nil {
+				y += bias.data[j]
+			}
+			dst[j] = y
+		}
+	}
+	return out
+}
+
+// LayerNormBackward returns the gradients of LayerNorm with respect to x,
+// weight and bias (the last two shaped like the normalised part, flat).
+func LayerNormBackward(x, weight, gy *Tensor, st NormStats) (dx, dw, db *Tensor) {
+	d := st.Count
+	dx, dw, db = Zeros(x.shape...), Zeros(d), Zeros(d)
+	dxh := make([]float32, d)
+	for r := range st.Mean {
+		xs, gs, ds := x.data[r*d:][:d], gy.data[r*d:][:d], dx.data[r*d:][:d]
+		mean, inv := st.Mean[r], st.InvStd[r]
+		var s1, s2 float64
+		for j, g := range gs {
+			xh := (xs[j] - mean) * inv
+			dw.data[j] += g * xh
+			db.data[j] += g
+			w := float32(1)
+			if weight != nil {
+				w = weight.data[j]
+			}
+			dxh[j] = g * w
+			s1 += float64(dxh[j])
+			s2 += float64(dxh[j] * xh)
+		}
+		// dx = invstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
+		m1, m2 := float32(s1/float64(d)), float32(s2/float64(d))
+		for j := range ds {
+			xh := (xs[j] - mean) * inv
+			ds[j] = inv * (dxh[j] - m1 - xh*m2)
+		}
+	}
+	return dx, dw, db
+}

@@ -1,0 +1,210 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// PoolParams are the attributes of 2-D max and average pooling, as in
+// torch.nn.functional.max_pool2d and avg_pool2d, as [height, width] pairs.
+// A zero Stride means the kernel size and a zero Dilation means 1.
+// CountIncludePad applies to average pooling only; PyTorch's default is true.
+// DivisorOverride, when positive, replaces the window size as the divisor of
+// average pooling.
+type PoolParams struct {
+	Kernel, Stride, Padding, Dilation [2]int
+	CeilMode                          bool
+	CountIncludePad                   bool
+	DivisorOverride                   int
+}
+
+func (p PoolParams) withDefaults() PoolParams {
+	for i := range 2 {
+		if p.Stride[i] == 0 {
+			p.Stride[i] = p.Kernel[i]
+		}
+		if p.Dilation[i] == 0 {
+			p.Dilation[i] = 1
+		}
+	}
+	return p
+}
+
+// PoolOutSize is PyTorch's pooling output length, including ceil mode's
+// rule that the last window must start inside the input or left padding.
+func PoolOutSize(in, k, stride, pad, dil int, ceil bool) int {
+	num := in + 2*pad - dil*(k-1) - 1
+	if ceil {
+		num += stride - 1
+	}
+	out := floorDiv(num, stride) + 1
+	if ceil && (out-1)*stride >= in+pad {
+		out--
+	}
+	return out
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+type poolGeom struct {
+	nc, h, w, oh, ow int
+	p                PoolParams
+}
+
+func newPoolGeom(op string, x *Tensor, p PoolParams) poolGeom {
+	p = p.withDefaults()
+	if x.Dims() != 4 && x.Dims() != 3 {
+		panic(fmt.Sprintf("%s: input %v must be 4-D (NCHW) or 3-D (CHW)", op, x.shape))
+	}
+	for i := range 2 {
+		if p.Kernel[i] < 1 || p.Stride[i] < 1 || p.Dilation[i] < 1 || p.Padding[i] < 0 {
+			panic(fmt.Sprintf("%s: invalid parameters %+v", op, p))
+		}
+		if p.Padding[i]*2 > p.Kernel[i] {
+			panic(fmt.Sprintf("%s: padding %v must be at most half the kernel %v", op, p.Padding, p.Kernel))
+		}
+	}
+	r := x.Dims()
+	g := poolGeom{h: x.shape[r-2], w: x.shape[r-1], p: p}
+	g.nc = len(x.data) / max(1, g.h*g.w)
+	g.oh = PoolOutSize(g.h, p.Kernel[0], p.Stride[0], p.Padding[0], p.Dilation[0], p.CeilMode)
+	g.ow = PoolOutSize(g.w, p.Kernel[1], p.Stride[1], p.Padding[1], p.Dilation[1], p.CeilMode)
+	if g.oh < 1 || g.ow < 1 {
+		panic(fmt.Sprintf("%s: input %v too small for %+v", op, x.shape, p))
+	}
+	return g
+}
+
+func (g poolGeom) outShape(x *Tensor) []int {
+	s := append([]int(nil), x.shape...)
+	s[len(s)-2], s[len(s)-1] = g.oh, g.ow
+	return s
+}
+
+// MaxPool2d returns the maximum over each pooling window of x ([N,C,H,W] or
+// [C,H,W]) and, per output element, the flat index within its H·W plane
+// where the maximum was found (used by MaxPool2dBackward).
+func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
+	g := newPoolGeom("tensor.MaxPool2d", x, p)
+	p = g.p
+	out := Zeros(g.outShape(x)...)
+	arg := make([]int32, len(out.data))
+	negInf := float32(math.Inf(-1))
+	for c := range g.nc {
+		plane := x.data[c*g.h*g.w:][:g.h*g.w]
+		for oy := range g.oh {
+			for ox := range g.ow {
+				best, bi := negInf, -1
+				for ki := range p.Kernel[0] {
+					iy := oy*p.Stride[0] - p.Padding[0] + ki*p.Dilation[0]
+					if iy < 0 || iy >= g.h {
+						continue
+					}
+					for kj := range p.Kernel[1] {
+						ix := ox*p.Stride[1] - p.Padding[1] + kj*p.Dilation[1]
+						if ix < 0 || ix >= g.w {
+							continue
+						}
+						if v := plane[iy*g.w+ix]; v > best || bi < 0 || v != v {
+							best, bi = v, iy*g.w+ix
+							if v != v {
+								break
+							}
+						}
+					}
+				}
+				o := (c*g.oh+oy)*g.ow + ox
+				out.data[o] = best
+				arg[o] = int32(bi)
+			}
+		}
+	}
+	return out, arg
+}
+
+// MaxPool2dBackward sends gy back to the positions MaxPool2d chose.
+func MaxPool2dBackward(x, gy *Tensor, arg []int32) *Tensor {
+	dx := Zeros(x.shape...)
+	r := x.Dims()
+	hw := x.shape[r-2] * x.shape[r-1]
+	ohw := gy.shape[r-2] * gy.shape[r-1]
+	for o, v := range gy.data {
+		if a := arg[o]; a >= 0 {
+			dx.data[(o/ohw)*hw+int(a)] += v
+		}
+	}
+	return dx
+}
+
+// avgWindow returns the window of output (oy, ox) clipped to the input, and
+// the divisor PyTorch uses for it.
+func (g poolGeom) avgWindow(oy, ox int) (y0, y1, x0, x1 int, div float32) {
+	p := g.p
+	y0, x0 = oy*p.Stride[0]-p.Padding[0], ox*p.Stride[1]-p.Padding[1]
+	y1, x1 = min(y0+p.Kernel[0], g.h+p.Padding[0]), min(x0+p.Kernel[1], g.w+p.Padding[1])
+	size := (y1 - y0) * (x1 - x0)
+	y0, x0, y1, x1 = max(y0, 0), max(x0, 0), min(y1, g.h), min(x1, g.w)
+	switch {
+	case p.DivisorOverride > 0:
+		div = float32(p.DivisorOverride)
+	case p.CountIncludePad:
+		div = float32(size)
+	default:
+		div = float32((y1 - y0) * (x1 - x0))
+	}
+	return y0, y1, x0, x1, div
+}
+
+// AvgPool2d returns the mean over each pooling window of x ([N,C,H,W] or
+// [C,H,W]). Dilation is not part of average pooling and must be 1.
+func AvgPool2d(x *Tensor, p PoolParams) *Tensor {
+	g := newPoolGeom("tensor.AvgPool2d", x, p)
+	if g.p.Dilation != [2]int{1, 1} {
+		panic(fmt.Sprintf("tensor.AvgPool2d: dilation %v is not supported (PyTorch has none)", g.p.Dilation))
+	}
+	out := Zeros(g.outShape(x)...)
+	for c := range g.nc {
+		plane := x.data[c*g.h*g.w:][:g.h*g.w]
+		for oy := range g.oh {
+			for ox := range g.ow {
+				y0, y1, x0, x1, div := g.avgWindow(oy, ox)
+				var s float32
+				for iy := y0; iy < y1; iy++ {
+					for ix := x0; ix < x1; ix++ {
+						s += plane[iy*g.w+ix]
+					}
+				}
+				out.data[(c*g.oh+oy)*g.ow+ox] = s / div
+			}
+		}
+	}
+	return out
+}
+
+// AvgPool2dBackward spreads gy evenly back over each window:
+// d(mean)/dx = 1/divisor for every x in the window.
+func AvgPool2dBackward(x, gy *Tensor, p PoolParams) *Tensor {
+	g := newPoolGeom("tensor.AvgPool2d", x, p)
+	dx := Zeros(x.shape...)
+	for c := range g.nc {
+		plane := dx.data[c*g.h*g.w:][:g.h*g.w]
+		for oy := range g.oh {
+			for ox := range g.ow {
+				y0, y1, x0, x1, div := g.avgWindow(oy, ox)
+				v := gy.data[(c*g.oh+oy)*g.ow+ox] / div
+				for iy := y0; iy < y1; iy++ {
+					for ix := x0; ix < x1; ix++ {
+						plane[iy*g.w+ix] += v
+					}
+				}
+			}
+		}
+	}
+	return dx
+}
