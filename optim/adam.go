@@ -1,0 +1,143 @@
+package optim
+
+import (
+	"math"
+
+	"backprop/autograd"
+)
+
+// AdamOptimizer is Adam (torch.optim.Adam) or, built by AdamW, Adam with
+// decoupled weight decay (torch.optim.AdamW). For each parameter θ with
+// gradient g, at its step t (counted per parameter, from 1):
+//
+//	g ← −g                          if maximize
+//	θ ← θ·(1 − lr·λ)                AdamW (decoupled weight decay λ)
+//	g ← g + λθ                      Adam, if λ ≠ 0 (L2 weight decay)
+//	m ← β1·m + (1−β1)·g
+//	v ← β2·v + (1−β2)·g²
+//	v̂ ← max(v̂, v), use v̂ for v    if AMSGrad
+//	θ ← θ − (lr/(1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+//
+// The bias corrections are computed in float64 as PyTorch does in Python;
+// the state is "step", "exp_avg" (m), "exp_avg_sq" (v) and, with AMSGrad,
+// "max_exp_avg_sq" (v̂).
+type AdamOptimizer struct {
+	core
+	beta1, beta2, eps, weightDecay float64
+	amsgrad, maximize, decoupled   bool
+}
+
+var _ Optimizer = (*AdamOptimizer)(nil)
+
+// Adam returns an Adam optimiser over params (see AdamOptimizer for the
+// update rule). It takes the options LR (default 1e-3), Betas (0.9, 0.999),
+// Eps (1e-8), WeightDecay (0, added to the gradient), AMSGrad (false) and
+// Maximize (false), and panics on any other or on values PyTorch rejects.
+func Adam(params []*autograd.Value, opts ...Option) *AdamOptimizer {
+	return newAdam("Adam", params, 0, false, opts)
+}
+
+// AdamW returns an Adam optimiser with decoupled weight decay over params
+// (see AdamOptimizer for the update rule). It takes the same options as
+// Adam, with WeightDecay defaulting to 1e-2 and applied as θ ← θ·(1 − lr·λ).
+func AdamW(params []*autograd.Value, opts ...Option) *AdamOptimizer {
+	return newAdam("AdamW", params, 1e-2, true, opts)
+}
+
+func newAdam(name string, params []*autograd.Value, wd float64, decoupled bool, opts []Option) *AdamOptimizer {
+	c := config{lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd}
+	c.applyOptions(name, opts, "LR", "Betas", "Eps", "WeightDecay", "AMSGrad", "Maximize")
+	check(name, nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
+	check(name, c.beta1 >= 0 && c.beta1 < 1, "invalid beta parameter at index 0: %v", c.beta1)
+	check(name, c.beta2 >= 0 && c.beta2 < 1, "invalid beta parameter at index 1: %v", c.beta2)
+	check(name, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+	o := &AdamOptimizer{
+		core:  newCore(name, params, c.lr),
+		beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay,
+		amsgrad: c.amsgrad, maximize: c.maximize, decoupled: decoupled,
+	}
+	if c.amsgrad {
+		o.setState(true, false, 0, "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+	} else {
+		o.setState(true, false, 0, "exp_avg", "exp_avg_sq")
+	}
+	return o
+}
+
+// Step applies one Adam (or AdamW) update to every parameter that has a
+// gradient.
+func (o *AdamOptimizer) Step() {
+	k := adamConsts{
+		b1: float32(o.beta1), omb1: float32(1 - o.beta1),
+		b2: float32(o.beta2), omb2: float32(1 - o.beta2),
+		eps: float32(o.eps), maximize: o.maximize,
+	}
+	if o.decoupled {
+		k.decay = float32(1 - o.lr*o.weightDecay)
+	} else {
+		k.wd = float32(o.weightDecay)
+	}
+	for i := range o.params {
+		p, g, ok := o.grad(i)
+		if !ok {
+			continue
+		}
+		st, _ := o.state(i, len(p))
+		o.step[i]++
+		t := float64(o.step[i])
+		bc1 := 1 - math.Pow(o.beta1, t)
+		bc2 := 1 - math.Pow(o.beta2, t)
+		k.nstep = float32(-(o.lr / bc1))
+		k.bc2sqrt = float32(math.Sqrt(bc2))
+		var vmax []float32
+		if o.amsgrad {
+			vmax = st[2]
+		}
+		adamUpdate(p, g, st[0], st[1], vmax, &k, o.decoupled)
+	}
+}
+
+// adamConsts are an update's scalars, rounded to float32 where PyTorch
+// rounds them.
+type adamConsts struct {
+	b1, omb1, b2, omb2, eps float32
+	wd                      float32 // L2 weight decay (Adam)
+	decay                   float32 // 1 − lr·λ (AdamW)
+	nstep                   float32 // −lr/(1−β1ᵗ)
+	bc2sqrt                 float32 // √(1−β2ᵗ)
+	maximize                bool
+}
+
+func adamUpdate(p, g, m, v, vmax []float32, k *adamConsts, decoupled bool) {
+	g = g[:len(p)]
+	m = m[:len(p)]
+	v = v[:len(p)]
+	amsgrad := vmax != nil
+	if amsgrad {
+		vmax = vmax[:len(p)]
+	}
+	b1, omb1, b2, omb2, eps := k.b1, k.omb1, k.b2, k.omb2, k.eps
+	wd, decay, nstep, bcs := k.wd, k.decay, k.nstep, k.bc2sqrt
+	for i := range p {
+		gi := g[i]
+		if k.maximize {
+			gi = -gi
+		}
+		if decoupled {
+			p[i] = float32(p[i] * decay)
+		} else if wd != 0 {
+			gi += float32(wd * p[i])
+		}
+		m[i] = float32(m[i]*b1) + float32(omb1*gi)
+		v[i] = float32(v[i]*b2) + float32(float32(omb2*gi)*gi)
+		vi := v[i]
+		if amsgrad {
+			if vi > vmax[i] || vi != vi {
+				vmax[i] = vi
+			}
+			vi = vmax[i]
+		}
+		denom := float32(sqrt32(vi)/bcs) + eps
+		p[i] += float32(float32(nstep*m[i]) / denom)
+	}
+}

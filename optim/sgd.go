@@ -1,0 +1,113 @@
+package optim
+
+import "backprop/autograd"
+
+// SGDOptimizer is stochastic gradient descent with optional momentum, dampening,
+// Nesterov momentum, L2 weight decay and maximisation, as torch.optim.SGD.
+// For each parameter θ with gradient g, step t:
+//
+//	g ← −g                      if maximize
+//	g ← g + λθ                  if λ ≠ 0 (WeightDecay)
+//	b ← g                       at the first step, if μ ≠ 0 (Momentum)
+//	b ← μb + (1−τ)g             later steps (τ: Dampening)
+//	g ← g + μb  if Nesterov,  g ← b  otherwise   (if μ ≠ 0)
+//	θ ← θ − lr·g
+//
+// The state is "momentum_buffer" (when μ ≠ 0).
+type SGDOptimizer struct {
+	core
+	momentum, dampening, weightDecay float64
+	nesterov, maximize               bool
+}
+
+var _ Optimizer = (*SGDOptimizer)(nil)
+
+// SGD returns a stochastic-gradient-descent optimiser over params (see
+// SGDOptimizer for the update rule). It takes the options LR
+// (default 1e-3), Momentum (0), Dampening (0), Nesterov (false), WeightDecay
+// (0) and Maximize (false), and panics on any other or on values PyTorch
+// rejects.
+func SGD(params []*autograd.Value, opts ...Option) *SGDOptimizer {
+	c := config{lr: 1e-3}
+	c.applyOptions("SGD", opts, "LR", "Momentum", "Dampening", "Nesterov", "WeightDecay", "Maximize")
+	check("SGD", nonNeg(c.momentum), "invalid momentum value: %v", c.momentum)
+	check("SGD", !isNaN(c.dampening), "invalid dampening value: %v", c.dampening)
+	check("SGD", nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+	check("SGD", !c.nesterov || (c.momentum > 0 && c.dampening == 0),
+		"Nesterov momentum requires a momentum and zero dampening (momentum %v, dampening %v)", c.momentum, c.dampening)
+	o := &SGDOptimizer{
+		core:     newCore("SGD", params, c.lr),
+		momentum: c.momentum, dampening: c.dampening, weightDecay: c.weightDecay,
+		nesterov: c.nesterov, maximize: c.maximize,
+	}
+	if c.momentum != 0 {
+		o.setState(false, false, 0, "momentum_buffer")
+	} else {
+		o.setState(false, false, 0)
+	}
+	return o
+}
+
+// Step applies one SGD update to every parameter that has a gradient.
+func (o *SGDOptimizer) Step() {
+	lr := float32(-o.lr)
+	wd := float32(o.weightDecay)
+	mu := float32(o.momentum)
+	damp := float32(1 - o.dampening)
+	for i := range o.params {
+		p, g, ok := o.grad(i)
+		if !ok {
+			continue
+		}
+		if o.momentum == 0 {
+			sgdPlain(p, g, lr, wd, o.maximize)
+			continue
+		}
+		st, first := o.state(i, len(p))
+		sgdMomentum(p, g, st[0][:len(p)], lr, wd, mu, damp, first, o.nesterov, o.maximize)
+	}
+}
+
+// sgdPlain: θ ← θ − lr·(±g + λθ). lr arrives negated.
+func sgdPlain(p, g []float32, nlr, wd float32, maximize bool) {
+	g = g[:len(p)]
+	for i := range p {
+		d := g[i]
+		if maximize {
+			d = -d
+		}
+		if wd != 0 {
+			d += float32(wd * p[i])
+		}
+		p[i] += float32(nlr * d)
+	}
+}
+
+// sgdMomentum is the update with a momentum buffer b. lr arrives negated,
+// damp as 1−τ.
+func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, maximize bool) {
+	g = g[:len(p)]
+	b = b[:len(p)]
+	for i := range p {
+		d := g[i]
+		if maximize {
+			d = -d
+		}
+		if wd != 0 {
+			d += float32(wd * p[i])
+		}
+		if first {
+			b[i] = d
+		} else {
+			b[i] = float32(b[i]*mu) + float32(damp*d)
+		}
+		if nesterov {
+			d += float32(mu * b[i])
+		} else {
+			d = b[i]
+		}
+		p[i] += float32(nlr * d)
+	}
+}
+
+func isNaN(v float64) bool { return v != v }
