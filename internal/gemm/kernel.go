@@ -1,0 +1,53 @@
+package gemm
+
+import "fmt"
+
+// kernel describes one micro-kernel and the cache blocking tuned for it.
+type kernel struct {
+	name   string
+	mr, nr int // register tile: rows of packed A, columns of packed B
+	mc, kc int // A block (mc×kc) kept in L2; B micro-panel (kc×nr) kept in L1
+	nc     int // columns of the packed B block
+
+	// tile computes the rows×cols window of C (rows ≤ mr, cols ≤ nr) at
+	// c[0], row stride ldc: C = alpha*Â·B̂ + beta*C over kc steps, where Â
+	// is a packed A panel (mr floats per step) and B̂ a B panel whose rows
+	// of nr floats are bstride elements apart. When beta is 0 C is not read.
+	tile func(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32)
+}
+
+// kernelList holds the kernels usable on this machine, best first; set by
+// the architecture files' init.
+var kernelList = []*kernel{genericKernel}
+
+// active is the kernel Sgemm uses.
+var active = genericKernel
+
+func init() { active = kernelList[0] }
+
+// Kernel names the micro-kernel in use: "avx512", "avx2" or "generic".
+func Kernel() string { return active.name }
+
+// useKernel makes Sgemm use the named kernel and returns a function that
+// restores the previous one. It is a hook for tests and benchmarks, which
+// exercise every kernel the machine can run; it is not safe to call while
+// Sgemm runs concurrently.
+func useKernel(name string) (restore func()) {
+	prev := active
+	for _, k := range kernelList {
+		if k.name == name {
+			active = k
+			return func() { active = prev }
+		}
+	}
+	panic(fmt.Sprintf("gemm: kernel %q not available", name))
+}
+
+// kernelNames lists the kernels usable on this machine, best first.
+func kernelNames() []string {
+	var s []string
+	for _, k := range kernelList {
+		s = append(s, k.name)
+	}
+	return s
+}

@@ -1,0 +1,66 @@
+//go:build amd64 && !noasm
+
+package gemm
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate go run ./asm/gen.go
+
+// avx512Kernel uses a 14×32 tile: 28 zmm accumulators, two zmm for the B
+// row and two for broadcasts of A, all 32 registers. Column edges are
+// handled in the kernel with write masks, row edges by a kernel variant per
+// row count, so no FMA is wasted on padding and no temporary tile is needed.
+var avx512Kernel = &kernel{
+	name: "avx512",
+	mr:   14, nr: 32,
+	mc: 14 * 24, kc: 256, nc: 4096,
+	tile: tile512,
+}
+
+// avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
+// one for the broadcast of A.
+var avx2Kernel = &kernel{
+	name: "avx2",
+	mr:   6, nr: 16,
+	mc: 6 * 24, kc: 256, nc: 4096,
+	tile: tile256,
+}
+
+func init() {
+	var l []*kernel
+	if cpu.X86.HasAVX512F {
+		l = append(l, avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		l = append(l, avx2Kernel)
+	}
+	kernelList = append(l, kernelList...)
+	active = kernelList[0]
+}
+
+func tile512(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32) {
+	nv := 1
+	mask := uint32(1)<<cols - 1
+	if cols > 16 {
+		nv = 2
+	}
+	_ = a[14*kc-1]
+	kern512[rows-1][nv-1](kc, &a[0], &b[0], bstride, &c[0], ldc, alpha, beta, mask)
+}
+
+func tile256(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32) {
+	_ = a[6*kc-1]
+	if cols == 16 {
+		kern256[rows-1](kc, &a[0], &b[0], bstride, &c[0], ldc, alpha, beta)
+		return
+	}
+	// A partial-width tile goes through a temporary so that the kernel's
+	// full-width stores never touch C outside the window.
+	var t [6][16]float32
+	kern256[rows-1](kc, &a[0], &b[0], bstride, (*float32)(unsafe.Pointer(&t[0][0])), 16, 1, 0)
+	storeTile(t[:rows], c, ldc, cols, alpha, beta)
+}

@@ -1,0 +1,79 @@
+package gemm
+
+// Packing copies a block of op(A) or op(B) into the layout the micro-kernel
+// streams through: contiguous panels, one k step after another. Transposed
+// operands are read in their stored layout here, so Aᵀ·B and A·Bᵀ never
+// materialise a transpose. Rows or columns beyond the matrix edge are
+// zero-filled so a kernel may read (but never stores) a full tile.
+
+// packA packs rows [i0, i0+mc) and k range [p0, p0+kc) of op(A) into dst as
+// panels of mr rows: panel r holds, for each p, the mr values A[i][p] of its
+// rows, at dst[r*mr*kc + p*mr + i].
+func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int) {
+	for ir := 0; ir < mc; ir += mr {
+		rows := min(mr, mc-ir)
+		d := dst[ir*kc : ir*kc+mr*kc]
+		if !trans {
+			// Row-major A: each row is contiguous in k; scatter it into
+			// the panel with stride mr.
+			for i := 0; i < rows; i++ {
+				off := (i0+ir+i)*lda + p0
+				src := a[off : off+kc]
+				dd := d[i:]
+				for p, v := range src {
+					dd[p*mr] = v
+				}
+			}
+		} else {
+			// Stored Aᵀ (k×m): each k step is a contiguous run of rows.
+			for p := 0; p < kc; p++ {
+				off := (p0+p)*lda + i0 + ir
+				copy(d[p*mr:p*mr+rows], a[off:off+rows])
+			}
+		}
+		if rows < mr {
+			for p := 0; p < kc; p++ {
+				clear(d[p*mr+rows : p*mr+mr])
+			}
+		}
+	}
+}
+
+// packB packs k range [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst
+// as panels of nr columns: panel q holds, for each p, the nr values B[p][j]
+// of its columns, at dst[q*nr*kc + p*nr + j].
+func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int) {
+	for jr := 0; jr < nc; jr += nr {
+		cols := min(nr, nc-jr)
+		d := dst[jr*kc : jr*kc+nr*kc]
+		if !trans {
+			// Row-major B: each k step is a contiguous run of columns.
+			if cols == 32 && nr == 32 {
+				for p := 0; p < kc; p++ {
+					off := (p0+p)*ldb + j0 + jr
+					*(*[32]float32)(d[p*32:]) = *(*[32]float32)(b[off:])
+				}
+			} else {
+				for p := 0; p < kc; p++ {
+					off := (p0+p)*ldb + j0 + jr
+					copy(d[p*nr:p*nr+cols], b[off:off+cols])
+				}
+			}
+		} else {
+			// Stored Bᵀ (n×k): each column of B is a contiguous row.
+			for j := 0; j < cols; j++ {
+				off := (j0+jr+j)*ldb + p0
+				src := b[off : off+kc]
+				dd := d[j:]
+				for p, v := range src {
+					dd[p*nr] = v
+				}
+			}
+		}
+		if cols < nr {
+			for p := 0; p < kc; p++ {
+				clear(d[p*nr+cols : p*nr+nr])
+			}
+		}
+	}
+}

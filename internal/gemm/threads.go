@@ -1,0 +1,47 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// threads is the worker count Sgemm uses; 0 means runtime.GOMAXPROCS(0).
+var threads atomic.Int64
+
+// SetThreads sets how many goroutines Sgemm spreads one product over.
+// n <= 0 restores the default, runtime.GOMAXPROCS(0). The result of Sgemm
+// does not depend on this setting, bit for bit.
+func SetThreads(n int) {
+	if n < 0 {
+		n = 0
+	}
+	threads.Store(int64(n))
+}
+
+// Threads reports how many goroutines Sgemm spreads one product over.
+func Threads() int {
+	if n := int(threads.Load()); n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parallel runs f(0..t-1) concurrently, f(0) on the calling goroutine, and
+// returns when all have finished.
+func parallel(t int, f func(w int)) {
+	if t <= 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(t - 1)
+	for w := 1; w < t; w++ {
+		go func() {
+			defer wg.Done()
+			f(w)
+		}()
+	}
+	f(0)
+	wg.Wait()
+}
