@@ -25,10 +25,10 @@ type config struct {
 	maximize                             bool
 
 	// ReduceLROnPlateau.
-	mode                      PlateauMode
-	factor, threshold, minLR  float64
-	thresholdMode             ThresholdKind
-	patience, cooldown        int
+	mode                     PlateauMode
+	factor, threshold, minLR float64
+	thresholdMode            ThresholdKind
+	patience, cooldown       int
 	// OneCycleLR.
 	pctStart, divFactor, finalDivFactor float64
 	threePhase                          bool
