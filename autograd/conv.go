@@ -1,0 +1,59 @@
+package autograd
+
+import "backprop/tensor"
+
+// ConvParams re-exports tensor.ConvParams: stride, padding and dilation as
+// [height, width] pairs and groups; zero values mean PyTorch's defaults.
+type ConvParams = tensor.ConvParams
+
+// PoolParams re-exports tensor.PoolParams for MaxPool2d and AvgPool2d.
+type PoolParams = tensor.PoolParams
+
+// Conv2d returns the 2-D convolution (cross-correlation) of x [N,C,H,W] with
+// weight [O,C/groups,kh,kw] plus bias [O] (bias may be nil), as
+// torch.nn.functional.conv2d.
+func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
+	var b *tensor.Tensor
+	if bias != nil {
+		b = bias.Data
+	}
+	out := result(tensor.Conv2d(x.Data, weight.Data, b, p), x, weight, bias)
+	out.onBackward(func() {
+		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ
+		dx, dw := tensor.Conv2dBackward(x.Data, weight.Data, out.Grad, p, x.requiresGrad, weight.requiresGrad)
+		if dx != nil {
+			x.addGrad(dx)
+		}
+		if dw != nil {
+			weight.addGrad(dw)
+		}
+		if bias != nil && bias.requiresGrad {
+			s := out.Grad.Shape()
+			g := tensor.Reshape(out.Grad, s[0], s[1], s[2]*s[3])
+			bias.addGrad(tensor.SumDim(tensor.SumDim(g, 2, false), 0, false)) // db = Σ_{n,y,x} G
+		}
+	})
+	return out
+}
+
+// MaxPool2d returns the maximum over each window of x ([N,C,H,W] or
+// [C,H,W]); the gradient flows to the element chosen.
+func MaxPool2d(x *Value, p PoolParams) *Value {
+	y, arg := tensor.MaxPool2d(x.Data, p)
+	out := result(y, x)
+	out.onBackward(func() {
+		x.addGrad(tensor.MaxPool2dBackward(x.Data, out.Grad, arg)) // d(max)/dx = 1 at the argmax
+	})
+	return out
+}
+
+// AvgPool2d returns the mean over each window of x ([N,C,H,W] or [C,H,W]).
+// Note that PoolParams.CountIncludePad is false in its zero value, while
+// PyTorch's default is true.
+func AvgPool2d(x *Value, p PoolParams) *Value {
+	out := result(tensor.AvgPool2d(x.Data, p), x)
+	out.onBackward(func() {
+		x.addGrad(tensor.AvgPool2dBackward(x.Data, out.Grad, p)) // d(mean)/dx = 1/divisor
+	})
+	return out
+}

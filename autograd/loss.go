@@ -1,0 +1,350 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"backprop/tensor"
+)
+
+// Reduction says how a loss combines its per-element values.
+type Reduction int
+
+const (
+	// ReduceMean averages (PyTorch's default).
+	ReduceMean Reduction = iota
+	// ReduceSum adds.
+	ReduceSum
+	// ReduceNone keeps one loss per element.
+	ReduceNone
+)
+
+// ParseReduction turns PyTorch's names "mean", "sum" and "none" into a
+// Reduction.
+func ParseReduction(s string) (Reduction, error) {
+	switch s {
+	case "mean":
+		return ReduceMean, nil
+	case "sum":
+		return ReduceSum, nil
+	case "none":
+		return ReduceNone, nil
+	}
+	return 0, fmt.Errorf("unknown reduction %q (want mean, sum or none)", s)
+}
+
+// LossOption sets an option of a loss function.
+type LossOption func(*lossConfig)
+
+type lossConfig struct {
+	reduction      Reduction
+	labelSmoothing float32
+	ignoreIndex    int
+	weight         *tensor.Tensor
+	posWeight      *tensor.Tensor
+	delta          float32
+}
+
+func newLossConfig(opts []LossOption) lossConfig {
+	c := lossConfig{ignoreIndex: -100, delta: 1}
+	for _, o := range opts {
+		o(&c)
+	}
+	return c
+}
+
+// WithReduction sets how per-element losses combine (default ReduceMean).
+func WithReduction(r Reduction) LossOption { return func(c *lossConfig) { c.reduction = r } }
+
+// LabelSmoothing mixes the one-hot target of CrossEntropy with the uniform
+// distribution: target = (1-eps)·onehot + eps/C.
+func LabelSmoothing(eps float32) LossOption { return func(c *lossConfig) { c.labelSmoothing = eps } }
+
+// IgnoreIndex sets the class index whose targets contribute nothing to
+// CrossEntropy and NLLLoss (default -100, as in PyTorch).
+func IgnoreIndex(i int) LossOption { return func(c *lossConfig) { c.ignoreIndex = i } }
+
+// ClassWeights rescales each class's loss in CrossEntropy and NLLLoss
+// (a [C] tensor), or each element's loss in BCEWithLogits (broadcast).
+func ClassWeights(w *tensor.Tensor) LossOption { return func(c *lossConfig) { c.weight = w } }
+
+// PosWeight weights the positive term of BCEWithLogits (broadcast over the
+// input, one per class in the last dimension).
+func PosWeight(w *tensor.Tensor) LossOption { return func(c *lossConfig) { c.posWeight = w } }
+
+// Delta sets HuberLoss's threshold between quadratic and linear (default 1).
+func Delta(d float32) LossOption { return func(c *lossConfig) { c.delta = d } }
+
+// classesLast turns x [N,C,d...] into [N·d..., C] (a view when there are no
+// extra dims) so the class losses work on rows; [C] becomes [1,C].
+func classesLast(op string, x *Value) (*Value, int) {
+	s := x.Shape()
+	switch len(s) {
+	case 0:
+		panic(fmt.Sprintf("%s: input of shape %v has no class dimension", op, s))
+	case 1:
+		return Reshape(x, 1, s[0]), s[0]
+	case 2:
+		return x, s[1]
+	}
+	perm := []int{0}
+	for i := 2; i < len(s); i++ {
+		perm = append(perm, i)
+	}
+	perm = append(perm, 1)
+	return Reshape(Permute(x, perm...), -1, s[1]), s[1]
+}
+
+// targetShape is the shape of per-sample losses: x's shape without the
+// class dimension.
+func targetShape(s []int) []int {
+	if len(s) <= 1 {
+		return []int{}
+	}
+	return append([]int{s[0]}, s[2:]...)
+}
+
+// CrossEntropy returns the cross-entropy between logits [N,C] (or [N,C,d...]
+// or [C]) and class-index targets (one per sample), as
+// torch.nn.functional.cross_entropy: NLLLoss of LogSoftmax over the class
+// dimension, with optional label smoothing, class weights and ignore index.
+func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
+	c := newLossConfig(opts)
+	rows, nc := classesLast("autograd.CrossEntropy", logits)
+	logp := LogSoftmax(rows, 1)
+	nll := nllRows(logp, targets, c)
+	if c.labelSmoothing != 0 {
+		// (1-ε)·nll + (ε/C)·Σ_c -w_c·logp_c, normalised like nll.
+		smooth := smoothRows(logp, targets, c)
+		nll = Add(MulScalar(nll, 1-c.labelSmoothing), MulScalar(smooth, c.labelSmoothing/float32(nc)))
+	}
+	if c.reduction == ReduceNone {
+		return Reshape(nll, targetShape(logits.Shape())...)
+	}
+	return nll
+}
+
+// NLLLoss returns the negative log-likelihood loss of log-probabilities
+// logp [N,C] (or [N,C,d...] or [C]) for class-index targets, as
+// torch.nn.functional.nll_loss: -w[t]·logp[t] per sample.
+func NLLLoss(logp *Value, targets []int, opts ...LossOption) *Value {
+	c := newLossConfig(opts)
+	rows, _ := classesLast("autograd.NLLLoss", logp)
+	out := nllRows(rows, targets, c)
+	if c.reduction == ReduceNone {
+		return Reshape(out, targetShape(logp.Shape())...)
+	}
+	return out
+}
+
+// classWeight is the weight of class t (1 without class weights).
+func (c lossConfig) classWeight(t int) float32 {
+	if c.weight == nil {
+		return 1
+	}
+	return c.weight.Data()[t]
+}
+
+// nllDenominator checks the targets and returns the mean reduction's
+// divisor: the summed weights of the targets not ignored.
+func (c lossConfig) nllDenominator(op string, targets []int, m, nc int) float32 {
+	if len(targets) != m {
+		panic(fmt.Sprintf("%s: %d targets for %d samples", op, len(targets), m))
+	}
+	if c.weight != nil && c.weight.Size() != nc {
+		panic(fmt.Sprintf("%s: class weights of shape %v for %d classes", op, c.weight.Shape(), nc))
+	}
+	var den float32
+	for _, t := range targets {
+		if t == c.ignoreIndex {
+			continue
+		}
+		if t < 0 || t >= nc {
+			panic(fmt.Sprintf("%s: target %d out of range for %d classes", op, t, nc))
+		}
+		den += c.classWeight(t)
+	}
+	return den
+}
+
+// reduceRows applies the reduction to per-row losses and returns the result
+// with the factor each row's gradient is scaled by (per row for ReduceNone).
+func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g *tensor.Tensor, i int) float32) {
+	switch r {
+	case ReduceNone:
+		return tensor.New(per, len(per)), func(g *tensor.Tensor, i int) float32 { return g.Data()[i] }
+	case ReduceSum:
+		var s float64
+		for _, v := range per {
+			s += float64(v)
+		}
+		return tensor.Scalar(float32(s)), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
+	}
+	var s float64
+	for _, v := range per {
+		s += float64(v)
+	}
+	return tensor.Scalar(float32(s / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
+}
+
+// nllRows is NLLLoss on rows [M,C]; ReduceNone gives [M].
+func nllRows(logp *Value, targets []int, c lossConfig) *Value {
+	m, nc := logp.Shape()[0], logp.Shape()[1]
+	den := c.nllDenominator("autograd.NLLLoss", targets, m, nc)
+	lp := logp.Data.Data()
+	per := make([]float32, m)
+	for i, t := range targets {
+		if t != c.ignoreIndex {
+			per[i] = -c.classWeight(t) * lp[i*nc+t]
+		}
+	}
+	y, scale := reduceRows(per, c.reduction, den)
+	out := result(y, logp)
+	out.onBackward(func() {
+		d := tensor.Zeros(m, nc)
+		for i, t := range targets { // d(-w·logp[t])/dlogp[t] = -w
+			if t != c.ignoreIndex {
+				d.Data()[i*nc+t] = -c.classWeight(t) * scale(out.Grad, i)
+			}
+		}
+		logp.addGrad(d)
+	})
+	return out
+}
+
+// smoothRows is the label-smoothing term on rows [M,C]:
+// Σ_c -w_c·logp_c per row, reduced with nll's denominator.
+func smoothRows(logp *Value, targets []int, c lossConfig) *Value {
+	m, nc := logp.Shape()[0], logp.Shape()[1]
+	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
+	lp := logp.Data.Data()
+	per := make([]float32, m)
+	for i, t := range targets {
+		if t == c.ignoreIndex {
+			continue
+		}
+		var s float32
+		for k := range nc {
+			s -= c.classWeight(k) * lp[i*nc+k]
+		}
+		per[i] = s
+	}
+	y, scale := reduceRows(per, c.reduction, den)
+	out := result(y, logp)
+	out.onBackward(func() {
+		d := tensor.Zeros(m, nc)
+		for i, t := range targets { // d(Σ -w_c·logp_c)/dlogp_c = -w_c
+			if t == c.ignoreIndex {
+				continue
+			}
+			g := scale(out.Grad, i)
+			for k := range nc {
+				d.Data()[i*nc+k] = -c.classWeight(k) * g
+			}
+		}
+		logp.addGrad(d)
+	})
+	return out
+}
+
+// pointwiseLoss builds a loss from a per-element function that returns the
+// loss and its derivatives with respect to input and target.
+func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t float32, i int) (l, dx, dt float32)) *Value {
+	if !tensor.SameShape(input.Data, target.Data) {
+		panic(fmt.Sprintf("%s: input %v and target %v must have the same shape", op, input.Shape(), target.Shape()))
+	}
+	n := input.Data.Size()
+	xd, td := input.Data.Data(), target.Data.Data()
+	per, dx, dt := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range per {
+		per[i], dx[i], dt[i] = f(xd[i], td[i], i)
+	}
+	var y *tensor.Tensor
+	var scale func(g *tensor.Tensor, i int) float32
+	y, scale = reduceRows(per, c.reduction, float32(n))
+	if c.reduction == ReduceNone {
+		y = tensor.Reshape(y, input.Shape()...)
+	}
+	out := result(y, input, target)
+	out.onBackward(func() {
+		gx, gt := tensor.Zeros(input.Shape()...), tensor.Zeros(input.Shape()...)
+		for i := range dx {
+			s := scale(out.Grad, i)
+			gx.Data()[i], gt.Data()[i] = dx[i]*s, dt[i]*s
+		}
+		input.addGrad(gx)
+		target.addGrad(gt)
+	})
+	return out
+}
+
+// MSELoss returns the mean squared error (x-t)², as
+// torch.nn.functional.mse_loss.
+func MSELoss(input, target *Value, opts ...LossOption) *Value {
+	return pointwiseLoss("autograd.MSELoss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
+		d := x - t
+		return d * d, 2 * d, -2 * d // d(x-t)²/dx = 2(x-t)
+	})
+}
+
+// L1Loss returns the mean absolute error |x-t|, as
+// torch.nn.functional.l1_loss.
+func L1Loss(input, target *Value, opts ...LossOption) *Value {
+	return pointwiseLoss("autograd.L1Loss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
+		d := x - t
+		return float32(math.Abs(float64(d))), sign(d), -sign(d) // d|x-t|/dx = sign(x-t)
+	})
+}
+
+// HuberLoss returns ½d² where |d| < delta and delta·(|d| - ½delta)
+// elsewhere, d = x-t, as torch.nn.functional.huber_loss (see Delta).
+func HuberLoss(input, target *Value, opts ...LossOption) *Value {
+	c := newLossConfig(opts)
+	return pointwiseLoss("autograd.HuberLoss", input, target, c, func(x, t float32, _ int) (float32, float32, float32) {
+		d := x - t
+		ad := float32(math.Abs(float64(d)))
+		if ad < c.delta {
+			return 0.5 * d * d, d, -d // d(½d²)/dx = d
+		}
+		return c.delta * (ad - 0.5*c.delta), c.delta * sign(d), -c.delta * sign(d) // d/dx = delta·sign(d)
+	})
+}
+
+// BCEWithLogits returns the binary cross-entropy of sigmoid(x) against
+// targets t in [0,1], computed stably from the logits x, as
+// torch.nn.functional.binary_cross_entropy_with_logits:
+// l = w·[(1-t)·x + (1+(pw-1)·t)·softplus(-x)], pw the PosWeight.
+func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
+	c := newLossConfig(opts)
+	shape := input.Shape()
+	var w, pw *tensor.Tensor
+	if c.weight != nil {
+		w = tensor.BroadcastTo(c.weight, shape...)
+	}
+	if c.posWeight != nil {
+		pw = tensor.BroadcastTo(c.posWeight, shape...)
+	}
+	return pointwiseLoss("autograd.BCEWithLogits", input, target, c, func(x, t float32, i int) (float32, float32, float32) {
+		wi, pwi := float32(1), float32(1)
+		if w != nil {
+			wi = w.Data()[i]
+		}
+		if pw != nil {
+			pwi = pw.Data()[i]
+		}
+		k := 1 + (pwi-1)*t
+		sp := softplus64(-float64(x)) // log(1+e^-x), stable
+		l := float64(1-t)*float64(x) + float64(k)*sp
+		// dl/dx = (1-t) - k·σ(-x); dl/dt = -x + (pw-1)·softplus(-x)
+		dx := (1 - t) - k*tensor.Sigmoid32(-x)
+		dt := -x + (pwi-1)*float32(sp)
+		return wi * float32(l), wi * dx, wi * dt
+	})
+}
+
+func softplus64(x float64) float64 {
+	if x > 0 {
+		return x + math.Log1p(math.Exp(-x))
+	}
+	return math.Log1p(math.Exp(x))
+}

@@ -1,0 +1,84 @@
+package autograd
+
+import (
+	"fmt"
+
+	"backprop/tensor"
+)
+
+// MatMul returns the matrix product a·b with torch.matmul's semantics: 2-D
+// operands multiply as matrices, leading dimensions of higher-rank operands
+// are batch dimensions and broadcast, and a 1-D operand is treated as a row
+// (first) or column (second) vector whose dimension is then removed.
+func MatMul(a, b *Value) *Value {
+	if a.Data.Dims() == 0 || b.Data.Dims() == 0 {
+		panic(fmt.Sprintf("autograd.MatMul: shapes %v and %v: scalars cannot be multiplied as matrices", a.Shape(), b.Shape()))
+	}
+	if a.Data.Dims() == 1 {
+		y := MatMul(Reshape(a, 1, -1), b)
+		s := y.Shape()
+		return Reshape(y, append(append([]int{}, s[:len(s)-2]...), s[len(s)-1])...)
+	}
+	if b.Data.Dims() == 1 {
+		y := MatMul(a, Reshape(b, -1, 1))
+		s := y.Shape()
+		return Reshape(y, s[:len(s)-1]...)
+	}
+	out := result(tensor.MatMul(a.Data, b.Data), a, b)
+	out.onBackward(func() {
+		if a.requiresGrad {
+			a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, true), a.Shape()...)) // dA = G·Bᵀ
+		}
+		if b.requiresGrad {
+			b.addGrad(tensor.SumTo(tensor.MatMulT(a.Data, out.Grad, true, false), b.Shape()...)) // dB = Aᵀ·G
+		}
+	})
+	return out
+}
+
+// Linear returns x·Wᵀ + b for x [..., in], weight [out, in] and bias [out]
+// (bias may be nil), as torch.nn.functional.linear.
+func Linear(x, weight, bias *Value) *Value {
+	xs, ws := x.Shape(), weight.Shape()
+	if x.Data.Dims() < 1 || weight.Data.Dims() != 2 || xs[len(xs)-1] != ws[1] {
+		panic(fmt.Sprintf("autograd.Linear: input %v and weight %v: want input [..., %d] and weight [out, in]", xs, ws, ws[len(ws)-1]))
+	}
+	if bias != nil && (bias.Data.Dims() != 1 || bias.Shape()[0] != ws[0]) {
+		panic(fmt.Sprintf("autograd.Linear: bias %v for weight %v", bias.Shape(), ws))
+	}
+	in, outF := ws[1], ws[0]
+	m := x.Data.Size() / max(in, 1)
+	y := tensor.Zeros(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
+	if bias != nil {
+		yd, bd := y.Data(), bias.Data.Data()
+		for r := range m {
+			copy(yd[r*outF:(r+1)*outF], bd)
+		}
+	}
+	tensor.Gemm(false, true, m, outF, in, x.Data.Data(), in, weight.Data.Data(), in, betaFor(bias != nil), y.Data(), outF)
+	out := result(y, x, weight, bias)
+	out.onBackward(func() {
+		g := out.Grad.Data()
+		if x.requiresGrad {
+			dx := tensor.Zeros(xs...)
+			tensor.Gemm(false, false, m, in, outF, g, outF, weight.Data.Data(), in, 0, dx.Data(), in) // dx = G·W
+			x.addGrad(dx)
+		}
+		if weight.requiresGrad {
+			dw := tensor.Zeros(ws...)
+			tensor.Gemm(true, false, outF, in, m, g, outF, x.Data.Data(), in, 0, dw.Data(), in) // dW = Gᵀ·x
+			weight.addGrad(dw)
+		}
+		if bias != nil && bias.requiresGrad {
+			bias.addGrad(tensor.SumDim(tensor.Reshape(out.Grad, m, outF), 0, false)) // db = Σ_rows G
+		}
+	})
+	return out
+}
+
+func betaFor(accumulate bool) float32 {
+	if accumulate {
+		return 1
+	}
+	return 0
+}
