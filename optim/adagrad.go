@@ -65,9 +65,9 @@ func adagradUpdate(p, g, sum []float32, nclr, wd, eps float32, maximize bool) {
 			gi = -gi
 		}
 		if wd != 0 {
-			gi += float32(wd * p[i])
+			gi = fma32(wd, p[i], gi)
 		}
-		sum[i] += float32(gi * gi)
+		sum[i] = fma32(gi, gi, sum[i])
 		std := sqrt32(sum[i]) + eps
 		p[i] += float32(nclr*gi) / std
 	}

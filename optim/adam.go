@@ -126,10 +126,10 @@ func adamUpdate(p, g, m, v, vmax []float32, k *adamConsts, decoupled bool) {
 		if decoupled {
 			p[i] = float32(p[i] * decay)
 		} else if wd != 0 {
-			gi += float32(wd * p[i])
+			gi = fma32(wd, p[i], gi)
 		}
-		m[i] = float32(m[i]*b1) + float32(omb1*gi)
-		v[i] = float32(v[i]*b2) + float32(float32(omb2*gi)*gi)
+		m[i] = fma32(omb1, gi, float32(m[i]*b1))
+		v[i] = fma32(float32(omb2*gi), gi, float32(v[i]*b2))
 		vi := v[i]
 		if amsgrad {
 			if vi > vmax[i] || vi != vi {

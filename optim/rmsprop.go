@@ -100,12 +100,12 @@ func rmspropUpdate(p, g, sq, buf, gavg []float32, k *rmsConsts) {
 			gi = -gi
 		}
 		if wd != 0 {
-			gi += float32(wd * p[i])
+			gi = fma32(wd, p[i], gi)
 		}
-		sq[i] = float32(sq[i]*alpha) + float32(float32(oma*gi)*gi)
+		sq[i] = fma32(float32(oma*gi), gi, float32(sq[i]*alpha))
 		var avg float32
 		if centered {
-			ga := float32(gavg[i]*alpha) + float32(oma*gi)
+			ga := fma32(oma, gi, float32(gavg[i]*alpha))
 			gavg[i] = ga
 			avg = sqrt32(sq[i] + float32(-ga*ga))
 		} else {
@@ -114,7 +114,7 @@ func rmspropUpdate(p, g, sq, buf, gavg []float32, k *rmsConsts) {
 		avg += eps
 		if momentum {
 			buf[i] = float32(buf[i]*mu) + gi/avg
-			p[i] += float32(nlr * buf[i])
+			p[i] = fma32(nlr, buf[i], p[i])
 		} else {
 			p[i] += float32(nlr*gi) / avg
 		}

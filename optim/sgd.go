@@ -77,9 +77,9 @@ func sgdPlain(p, g []float32, nlr, wd float32, maximize bool) {
 			d = -d
 		}
 		if wd != 0 {
-			d += float32(wd * p[i])
+			d = fma32(wd, p[i], d)
 		}
-		p[i] += float32(nlr * d)
+		p[i] = fma32(nlr, d, p[i])
 	}
 }
 
@@ -94,19 +94,19 @@ func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, 
 			d = -d
 		}
 		if wd != 0 {
-			d += float32(wd * p[i])
+			d = fma32(wd, p[i], d)
 		}
 		if first {
 			b[i] = d
 		} else {
-			b[i] = float32(b[i]*mu) + float32(damp*d)
+			b[i] = fma32(damp, d, float32(b[i]*mu))
 		}
 		if nesterov {
-			d += float32(mu * b[i])
+			d = fma32(mu, b[i], d)
 		} else {
 			d = b[i]
 		}
-		p[i] += float32(nlr * d)
+		p[i] = fma32(nlr, d, p[i])
 	}
 }
 
