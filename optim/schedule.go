@@ -1,0 +1,269 @@
+package optim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Schedule gives the learning rate at an epoch (the number of times the
+// scheduler has stepped, from 0) from the optimiser's initial rate base.
+// The schedules below are PyTorch's, in closed form, so that the rate at
+// any epoch is computed afresh (never accumulated) and resuming from a saved
+// epoch gives the same rates bit for bit. A plain function is a Schedule:
+// PyTorch's LambdaLR(λ) is func(base float64, e int) float64 { return base * λ(e) }.
+type Schedule func(base float64, epoch int) float64
+
+// StepLR decays the rate by gamma every stepSize epochs
+// (torch.optim.lr_scheduler.StepLR): lr = base·γ^⌊epoch/stepSize⌋.
+func StepLR(stepSize int, gamma float64) Schedule {
+	check("StepLR", stepSize > 0, "step size %d, want > 0", stepSize)
+	return func(base float64, epoch int) float64 {
+		return base * math.Pow(gamma, float64(epoch/stepSize))
+	}
+}
+
+// MultiStepLR decays the rate by gamma at each milestone epoch
+// (torch.optim.lr_scheduler.MultiStepLR): lr = base·γ^k, where k is the
+// number of milestones ≤ epoch. Milestones must be increasing.
+func MultiStepLR(milestones []int, gamma float64) Schedule {
+	ms := append([]int(nil), milestones...)
+	check("MultiStepLR", sort.IntsAreSorted(ms), "milestones %v are not increasing", ms)
+	return func(base float64, epoch int) float64 {
+		k := sort.SearchInts(ms, epoch+1) // milestones ≤ epoch
+		return base * math.Pow(gamma, float64(k))
+	}
+}
+
+// ExponentialLR decays the rate by gamma every epoch
+// (torch.optim.lr_scheduler.ExponentialLR): lr = base·γ^epoch.
+func ExponentialLR(gamma float64) Schedule {
+	return func(base float64, epoch int) float64 {
+		return base * math.Pow(gamma, float64(epoch))
+	}
+}
+
+// CosineAnnealingLR anneals the rate from base to etaMin over tMax epochs
+// along a half cosine (torch.optim.lr_scheduler.CosineAnnealingLR, in its
+// closed form): lr = η_min + (base − η_min)·(1 + cos(π·epoch/T_max))/2.
+// Past tMax the cosine continues, as PyTorch's closed form does.
+func CosineAnnealingLR(tMax int, etaMin float64) Schedule {
+	check("CosineAnnealingLR", tMax > 0, "T_max %d, want > 0", tMax)
+	return func(base float64, epoch int) float64 {
+		return etaMin + (base-etaMin)*(1+math.Cos(math.Pi*float64(epoch)/float64(tMax)))/2
+	}
+}
+
+// LinearLR scales the rate by a factor that moves linearly from
+// startFactor to endFactor over totalIters epochs, then stays
+// (torch.optim.lr_scheduler.LinearLR; PyTorch's defaults are 1/3, 1, 5):
+// lr = base·(s + (e − s)·min(epoch, T)/T). With endFactor 1 it is a linear
+// warm-up; see SequentialLR to follow it with another schedule.
+func LinearLR(startFactor, endFactor float64, totalIters int) Schedule {
+	check("LinearLR", startFactor > 0 && startFactor <= 1, "start factor %v, want in (0, 1]", startFactor)
+	check("LinearLR", endFactor >= 0 && endFactor <= 1, "end factor %v, want in [0, 1]", endFactor)
+	check("LinearLR", totalIters > 0, "total iters %d, want > 0", totalIters)
+	return func(base float64, epoch int) float64 {
+		e := min(epoch, totalIters)
+		return base * (startFactor + (endFactor-startFactor)*float64(e)/float64(totalIters))
+	}
+}
+
+// ConstantLR scales the rate by factor for the first totalIters epochs,
+// then uses base (torch.optim.lr_scheduler.ConstantLR).
+func ConstantLR(factor float64, totalIters int) Schedule {
+	check("ConstantLR", factor >= 0 && factor <= 1, "factor %v, want in [0, 1]", factor)
+	return func(base float64, epoch int) float64 {
+		if epoch < totalIters {
+			return base * factor
+		}
+		return base
+	}
+}
+
+// SequentialLR runs schedules one after the other, switching at the
+// milestone epochs (torch.optim.lr_scheduler.SequentialLR): schedule k
+// sees the epoch counted from milestones[k−1] and the same base. Typical
+// use is a warm-up: SequentialLR([]Schedule{LinearLR(0.01, 1, 5),
+// CosineAnnealingLR(95, 0)}, []int{5}).
+func SequentialLR(schedules []Schedule, milestones []int) Schedule {
+	check("SequentialLR", len(schedules) > 0 && len(milestones) == len(schedules)-1,
+		"%d schedules need %d milestones, got %d", len(schedules), max(len(schedules)-1, 0), len(milestones))
+	ms := append([]int(nil), milestones...)
+	ss := append([]Schedule(nil), schedules...)
+	check("SequentialLR", sort.IntsAreSorted(ms), "milestones %v are not increasing", ms)
+	return func(base float64, epoch int) float64 {
+		k := sort.SearchInts(ms, epoch+1)
+		if k > 0 {
+			epoch -= ms[k-1]
+		}
+		return ss[k](base, epoch)
+	}
+}
+
+// OneCycleLR is the 1cycle policy (torch.optim.lr_scheduler.OneCycleLR),
+// stepped once per batch for totalSteps batches. The rate rises from
+// maxLR/DivFactor to maxLR over the first PctStart of the steps, then falls
+// to maxLR/DivFactor/FinalDivFactor; with ThreePhase it first falls back to
+// maxLR/DivFactor and then to the final rate. Each phase interpolates with
+// AnnealCos, end + (start − end)/2·(1 + cos(π·pct)), or AnnealLinear.
+// Options and PyTorch's defaults: PctStart 0.3, DivFactor 25,
+// FinalDivFactor 1e4, ThreePhase false, Anneal AnnealCos. The optimiser's
+// own rate is ignored. Stepping past totalSteps panics, as PyTorch raises.
+// Momentum is not cycled (PyTorch's cycle_momentum=False).
+func OneCycleLR(maxLR float64, totalSteps int, opts ...Option) Schedule {
+	c := config{pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4}
+	c.applyOptions("OneCycleLR", opts, "PctStart", "DivFactor", "FinalDivFactor", "ThreePhase", "Anneal")
+	check("OneCycleLR", totalSteps > 0, "total steps %d, want > 0", totalSteps)
+	check("OneCycleLR", c.pctStart >= 0 && c.pctStart <= 1, "pct_start %v, want in [0, 1]", c.pctStart)
+	check("OneCycleLR", c.divFactor > 0 && c.finalDivFactor > 0, "div factors %v, %v, want > 0", c.divFactor, c.finalDivFactor)
+	initial := maxLR / c.divFactor
+	final := initial / c.finalDivFactor
+	type phase struct{ end, start, stop float64 }
+	T := float64(totalSteps)
+	var phases []phase
+	if c.threePhase {
+		phases = []phase{
+			{c.pctStart*T - 1, initial, maxLR},
+			{2*c.pctStart*T - 2, maxLR, initial},
+			{T - 1, initial, final},
+		}
+	} else {
+		phases = []phase{
+			{c.pctStart*T - 1, initial, maxLR},
+			{T - 1, maxLR, final},
+		}
+	}
+	anneal := func(start, end, pct float64) float64 {
+		if c.anneal == AnnealLinear {
+			return (end-start)*pct + start
+		}
+		return end + (start-end)/2*(math.Cos(math.Pi*pct)+1)
+	}
+	return func(_ float64, epoch int) float64 {
+		if epoch > totalSteps {
+			panic(fmt.Sprintf("optim.OneCycleLR: tried to step %d times; the specified number of total steps is %d", epoch, totalSteps))
+		}
+		step := float64(epoch)
+		start := 0.0
+		for i, ph := range phases {
+			if step <= ph.end || i == len(phases)-1 {
+				return anneal(ph.start, ph.stop, (step-start)/(ph.end-start))
+			}
+			start = ph.end
+		}
+		panic("unreachable")
+	}
+}
+
+// Scheduler sets an optimiser's learning rate as training goes on.
+// LRScheduler implements it; ReduceLROnPlateau's Plateau steps on a metric
+// and so has Step(metric) instead.
+type Scheduler interface {
+	// Step advances one epoch (one batch for OneCycleLR) and sets the
+	// optimiser's learning rate.
+	Step()
+	// LR returns the learning rate the scheduler last set.
+	LR() float64
+	// StateDict returns what resuming needs (the epoch count and base
+	// rate), under PyTorch's names.
+	StateDict() map[string]float64
+	// LoadStateDict restores a saved state and sets the optimiser's rate
+	// from it. It is strict about keys.
+	LoadStateDict(map[string]float64) error
+}
+
+// LRScheduler drives an optimiser's learning rate along a Schedule.
+type LRScheduler struct {
+	opt      Optimizer
+	schedule Schedule
+	base     float64
+	epoch    int
+	lr       float64
+}
+
+var _ Scheduler = (*LRScheduler)(nil)
+
+// NewScheduler binds schedule to opt. The optimiser's current rate becomes
+// the base (PyTorch's initial_lr) and, as PyTorch's constructors do, the
+// rate for epoch 0 is set at once.
+func NewScheduler(opt Optimizer, schedule Schedule) *LRScheduler {
+	check("NewScheduler", opt != nil && schedule != nil, "nil optimiser or schedule")
+	s := &LRScheduler{opt: opt, schedule: schedule, base: opt.LR()}
+	s.set()
+	return s
+}
+
+func (s *LRScheduler) set() {
+	s.lr = s.schedule(s.base, s.epoch)
+	s.opt.SetLR(s.lr)
+}
+
+// Step advances one epoch and sets the optimiser's rate to
+// schedule(base, epoch).
+func (s *LRScheduler) Step() {
+	s.epoch++
+	s.set()
+}
+
+// LR returns the rate last set on the optimiser.
+func (s *LRScheduler) LR() float64 { return s.lr }
+
+// Epoch returns how many times Step has been called (PyTorch's last_epoch).
+func (s *LRScheduler) Epoch() int { return s.epoch }
+
+// StateDict returns {"last_epoch", "base_lr"}.
+func (s *LRScheduler) StateDict() map[string]float64 {
+	return map[string]float64{"last_epoch": float64(s.epoch), "base_lr": s.base}
+}
+
+// LoadStateDict restores last_epoch and base_lr and sets the optimiser's
+// rate for that epoch.
+func (s *LRScheduler) LoadStateDict(m map[string]float64) error {
+	if err := strictKeys("LRScheduler", m, "base_lr", "last_epoch"); err != nil {
+		return err
+	}
+	e := m["last_epoch"]
+	if e < 0 || e != math.Trunc(e) || e > 1<<53 {
+		return fmt.Errorf("optim.LRScheduler.LoadStateDict: last_epoch %v is not a whole number ≥ 0", e)
+	}
+	if !(m["base_lr"] >= 0) {
+		return fmt.Errorf("optim.LRScheduler.LoadStateDict: base_lr %v is not ≥ 0", m["base_lr"])
+	}
+	s.epoch, s.base = int(e), m["base_lr"]
+	s.set()
+	return nil
+}
+
+// strictKeys reports the keys of m missing from want and those not in it.
+func strictKeys(who string, m map[string]float64, want ...string) error {
+	var missing, unexpected []string
+	for _, k := range want {
+		if _, ok := m[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	for k := range m {
+		found := false
+		for _, w := range want {
+			found = found || w == k
+		}
+		if !found {
+			unexpected = append(unexpected, k)
+		}
+	}
+	if len(missing)+len(unexpected) == 0 {
+		return nil
+	}
+	sort.Strings(unexpected)
+	var parts []string
+	if len(missing) > 0 {
+		parts = append(parts, "missing keys "+strings.Join(missing, ", "))
+	}
+	if len(unexpected) > 0 {
+		parts = append(parts, "unexpected keys "+strings.Join(unexpected, ", "))
+	}
+	return errors.New("optim." + who + ".LoadStateDict: " + strings.Join(parts, "; "))
+}
