@@ -64,8 +64,8 @@ func Div(a, b *Value) *Value {
 		ga := tensor.Div(out.Grad, b.Data)
 		a.addGrad(tensor.SumTo(ga, a.Shape()...)) // d(a/b)/da = 1/b
 		if b.requiresGrad {
-			// d(a/b)/db = -a/b² = -(a/b)/b
-			gb := tensor.Neg(tensor.Mul(ga, tensor.Div(out.Data, b.Data)))
+			// d(a/b)/db = -a/b², so gb = -(g/b)·(a/b)
+			gb := tensor.Neg(tensor.Mul(ga, out.Data))
 			b.addGrad(tensor.SumTo(gb, b.Shape()...))
 		}
 	})
