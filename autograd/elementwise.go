@@ -41,7 +41,7 @@ func Add(a, b *Value) *Value {
 func Sub(a, b *Value) *Value {
 	out := result(tensor.Sub(a.Data, b.Data), a, b)
 	out.onBackward(func() {
-		a.addGrad(tensor.SumTo(out.Grad, a.Shape()...))              // d(a-b)/da = 1
+		a.addGrad(tensor.SumTo(out.Grad, a.Shape()...))             // d(a-b)/da = 1
 		b.addGrad(tensor.SumTo(tensor.Neg(out.Grad), b.Shape()...)) // d(a-b)/db = -1
 	})
 	return out

@@ -75,12 +75,12 @@ func (j *job) run(kern *kernel, t int) {
 			if direct {
 				if nc%nr != 0 {
 					last := nc - nc%nr
-					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr)
+					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern.scatter)
 				}
 			} else {
 				parallel(min(t, ncPanels), func(w int) {
 					q0, q1 := share(ncPanels, min(t, ncPanels), w)
-					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr)
+					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern.scatter)
 				})
 			}
 			parallel(t, func(w int) {
@@ -106,7 +106,7 @@ func (j *job) block(kern *kernel, ap, bp []float32, direct bool, r0, r1, c0, c1,
 	full := nc - nc%nr // columns that a direct B read covers in full panels
 	for ic := r0; ic < r1; ic += kern.mc {
 		mc := min(kern.mc, r1-ic)
-		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr)
+		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr, kern.scatter)
 		for jr := c0; jr < c1; jr += nr {
 			cols := min(nr, c1-jr)
 			b, bstride := bp[jr*kc:], nr

@@ -14,6 +14,9 @@ type kernel struct {
 	// is a packed A panel (mr floats per step) and B̂ a B panel whose rows
 	// of nr floats are bstride elements apart. When beta is 0 C is not read.
 	tile func(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32)
+
+	// scatter, if set, speeds up the transposing copies of packing.
+	scatter scatterFunc
 }
 
 // kernelList holds the kernels usable on this machine, best first; set by
@@ -50,4 +53,13 @@ func kernelNames() []string {
 		s = append(s, k.name)
 	}
 	return s
+}
+
+func hasKernel(name string) bool {
+	for _, k := range kernelList {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -18,7 +18,8 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   14, nr: 32,
 	mc: 14 * 24, kc: 256, nc: 4096,
-	tile: tile512,
+	tile:    tile512,
+	scatter: scatter512,
 }
 
 // avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
@@ -63,4 +64,25 @@ func tile256(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols i
 	var t [6][16]float32
 	kern256[rows-1](kc, &a[0], &b[0], bstride, (*float32)(unsafe.Pointer(&t[0][0])), 16, 1, 0)
 	storeTile(t[:rows], c, ldc, cols, alpha, beta)
+}
+
+// scatter512 transposes 16×16 blocks with AVX-512 shuffles, 16 rows of src
+// at a time; rows past the end are clamped to the last row and masked out
+// of the stores, so nothing outside the block is read or written.
+func scatter512(dst []float32, ldd int, src []float32, off, lds, rows, kc int) int {
+	n := kc / 16
+	if n == 0 || rows == 0 {
+		return 0
+	}
+	for i0 := 0; i0 < rows; i0 += 16 {
+		r := min(16, rows-i0)
+		_ = src[off+(i0+r-1)*lds+16*n-1]
+		_ = dst[(16*n-1)*ldd+i0+r-1]
+		var ptrs [16]*float32
+		for i := range ptrs {
+			ptrs[i] = &src[off+(i0+min(i, r-1))*lds]
+		}
+		transpose16(&ptrs, n, &dst[i0], ldd, uint32(1)<<r-1)
+	}
+	return 16 * n
 }

@@ -127,3 +127,6 @@ func k256x5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta
 
 //go:noescape
 func k256x6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)

@@ -9,21 +9,14 @@ package gemm
 // packA packs rows [i0, i0+mc) and k range [p0, p0+kc) of op(A) into dst as
 // panels of mr rows: panel r holds, for each p, the mr values A[i][p] of its
 // rows, at dst[r*mr*kc + p*mr + i].
-func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int) {
+func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, sc scatterFunc) {
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
 		d := dst[ir*kc : ir*kc+mr*kc]
 		if !trans {
 			// Row-major A: each row is contiguous in k; scatter it into
 			// the panel with stride mr.
-			for i := 0; i < rows; i++ {
-				off := (i0+ir+i)*lda + p0
-				src := a[off : off+kc]
-				dd := d[i:]
-				for p, v := range src {
-					dd[p*mr] = v
-				}
-			}
+			scatter(d, mr, a, (i0+ir)*lda+p0, lda, rows, kc, sc)
 		} else {
 			// Stored Aᵀ (k×m): each k step is a contiguous run of rows.
 			for p := 0; p < kc; p++ {
@@ -42,7 +35,7 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int) {
 // packB packs k range [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst
 // as panels of nr columns: panel q holds, for each p, the nr values B[p][j]
 // of its columns, at dst[q*nr*kc + p*nr + j].
-func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int) {
+func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, sc scatterFunc) {
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
 		d := dst[jr*kc : jr*kc+nr*kc]
@@ -61,19 +54,34 @@ func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int) {
 			}
 		} else {
 			// Stored Bᵀ (n×k): each column of B is a contiguous row.
-			for j := 0; j < cols; j++ {
-				off := (j0+jr+j)*ldb + p0
-				src := b[off : off+kc]
-				dd := d[j:]
-				for p, v := range src {
-					dd[p*nr] = v
-				}
-			}
+			scatter(d, nr, b, (j0+jr)*ldb+p0, ldb, cols, kc, sc)
 		}
 		if cols < nr {
 			for p := 0; p < kc; p++ {
 				clear(d[p*nr+cols : p*nr+nr])
 			}
+		}
+	}
+}
+
+// scatterFunc is a kernel's fast path for scatter: it handles a leading
+// part of the k range and returns how many k steps it did.
+type scatterFunc func(dst []float32, ldd int, src []float32, off, lds, rows, kc int) (done int)
+
+// scatter transposes a rows×kc row-major block of src (starting at off, row
+// stride lds) into dst, whose k steps are ldd apart:
+// dst[p*ldd+i] = src[off+i*lds+p].
+func scatter(dst []float32, ldd int, src []float32, off, lds, rows, kc int, sc scatterFunc) {
+	done := 0
+	if sc != nil {
+		done = sc(dst, ldd, src, off, lds, rows, kc)
+	}
+	for i := 0; i < rows; i++ {
+		o := off + i*lds
+		s := src[o+done : o+kc]
+		d := dst[done*ldd+i:]
+		for p, v := range s {
+			d[p*ldd] = v
 		}
 	}
 }

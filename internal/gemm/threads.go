@@ -6,8 +6,8 @@ import (
 	"sync/atomic"
 )
 
-// threads is the worker count Sgemm uses; 0 means runtime.GOMAXPROCS(0).
-var threads atomic.Int64
+// threadsSetting is the worker count Sgemm uses; 0 means runtime.GOMAXPROCS(0).
+var threadsSetting atomic.Int64
 
 // SetThreads sets how many goroutines Sgemm spreads one product over.
 // n <= 0 restores the default, runtime.GOMAXPROCS(0). The result of Sgemm
@@ -16,12 +16,12 @@ func SetThreads(n int) {
 	if n < 0 {
 		n = 0
 	}
-	threads.Store(int64(n))
+	threadsSetting.Store(int64(n))
 }
 
 // Threads reports how many goroutines Sgemm spreads one product over.
 func Threads() int {
-	if n := int(threads.Load()); n > 0 {
+	if n := int(threadsSetting.Load()); n > 0 {
 		return n
 	}
 	return runtime.GOMAXPROCS(0)

@@ -61,6 +61,8 @@ func main() {
 		gen256(m)
 	}
 
+	genTranspose()
+
 	src, err := format.Source(g.Bytes())
 	if err != nil {
 		log.Fatal(err)
@@ -240,6 +242,70 @@ func gen256(m int) {
 			p("\tADDQ R9, DX")
 		}
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// genTranspose writes transpose16, the AVX-512 packing primitive: for each
+// of n chunks it loads 16 floats from each of 16 rows and stores the 16×16
+// transpose, one 16-float column per output row, through a write mask.
+func genTranspose() {
+	fmt.Fprintf(&g, "//go:noescape\nfunc transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)\n\n")
+	p("")
+	p("// func transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)")
+	p("TEXT ·transpose16(SB), NOSPLIT, $0-36")
+	p("\tMOVQ rows+0(FP), SI")
+	p("\tMOVQ n+8(FP), CX")
+	p("\tMOVQ dst+16(FP), DX")
+	p("\tMOVQ ldd+24(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVL mask+32(FP), AX")
+	p("\tKMOVW AX, K1")
+	p("\tXORQ R11, R11")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ tr_done")
+	p("tr_loop:")
+	for i := 0; i < 16; i++ {
+		p("\tMOVQ %d(SI), R10", 8*i)
+		p("\tVMOVUPS (R10)(R11*1), Z%d", i)
+	}
+	// Stage 1: interleave 32-bit elements of row pairs.
+	for k := 0; k < 8; k++ {
+		p("\tVUNPCKLPS Z%d, Z%d, Z%d", 2*k+1, 2*k, 16+2*k)
+		p("\tVUNPCKHPS Z%d, Z%d, Z%d", 2*k+1, 2*k, 17+2*k)
+	}
+	// Stage 2: interleave 64-bit pairs; Z(4q+c) then holds, in 128-bit
+	// lane L, rows 4q..4q+3 of column 4L+c.
+	for q := 0; q < 4; q++ {
+		ta, tb, tc, td := 16+4*q, 17+4*q, 18+4*q, 19+4*q
+		p("\tVUNPCKLPD Z%d, Z%d, Z%d", tc, ta, 4*q)
+		p("\tVUNPCKHPD Z%d, Z%d, Z%d", tc, ta, 4*q+1)
+		p("\tVUNPCKLPD Z%d, Z%d, Z%d", td, tb, 4*q+2)
+		p("\tVUNPCKHPD Z%d, Z%d, Z%d", td, tb, 4*q+3)
+	}
+	// Stages 3 and 4: a 4×4 transpose of 128-bit lanes.
+	for c := 0; c < 4; c++ {
+		p("\tVSHUFF32X4 $0x44, Z%d, Z%d, Z%d", 4+c, c, 16+4*c)
+		p("\tVSHUFF32X4 $0xEE, Z%d, Z%d, Z%d", 4+c, c, 17+4*c)
+		p("\tVSHUFF32X4 $0x44, Z%d, Z%d, Z%d", 12+c, 8+c, 18+4*c)
+		p("\tVSHUFF32X4 $0xEE, Z%d, Z%d, Z%d", 12+c, 8+c, 19+4*c)
+	}
+	for c := 0; c < 4; c++ {
+		v0, v1, v2, v3 := 16+4*c, 17+4*c, 18+4*c, 19+4*c
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", v2, v0, 4*c)
+		p("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d", v2, v0, 4*c+1)
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", v3, v1, 4*c+2)
+		p("\tVSHUFF32X4 $0xDD, Z%d, Z%d, Z%d", v3, v1, 4*c+3)
+	}
+	// Column p = 4L+c is in Z(4c+L).
+	for pp := 0; pp < 16; pp++ {
+		p("\tVMOVUPS Z%d, K1, (DX)", 4*(pp%4)+pp/4)
+		p("\tADDQ R8, DX")
+	}
+	p("\tADDQ $64, R11")
+	p("\tDECQ CX")
+	p("\tJNE tr_loop")
+	p("tr_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
