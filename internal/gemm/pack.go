@@ -75,6 +75,9 @@ func scatter(dst []float32, ldd int, src []float32, off, lds, rows, kc int, sc s
 	done := 0
 	if sc != nil {
 		done = sc(dst, ldd, src, off, lds, rows, kc)
+		if done == kc {
+			return
+		}
 	}
 	for i := 0; i < rows; i++ {
 		o := off + i*lds
