@@ -70,7 +70,7 @@ func (o *AdamOptimizer) Step() {
 	k := adamConsts{
 		b1: float32(o.beta1), omb1: float32(1 - o.beta1),
 		b2: float32(o.beta2), omb2: float32(1 - o.beta2),
-		eps: float32(o.eps), maximize: o.maximize,
+		eps: float32(o.eps), maximize: o.maximize, amsgrad: o.amsgrad,
 	}
 	if o.decoupled {
 		k.decay = float32(1 - o.lr*o.weightDecay)
@@ -89,7 +89,7 @@ func (o *AdamOptimizer) Step() {
 		bc2 := 1 - math.Pow(o.beta2, t)
 		k.nstep = float32(-(o.lr / bc1))
 		k.bc2sqrt = float32(math.Sqrt(bc2))
-		var vmax []float32
+		vmax := st[1] // unused without AMSGrad
 		if o.amsgrad {
 			vmax = st[2]
 		}
@@ -105,17 +105,16 @@ type adamConsts struct {
 	decay                   float32 // 1 − lr·λ (AdamW)
 	nstep                   float32 // −lr/(1−β1ᵗ)
 	bc2sqrt                 float32 // √(1−β2ᵗ)
-	maximize                bool
+	maximize, amsgrad       bool
 }
 
+// adamUpdate updates p, m and v in place, and vmax when k.amsgrad.
 func adamUpdate(p, g, m, v, vmax []float32, k *adamConsts, decoupled bool) {
 	g = g[:len(p)]
 	m = m[:len(p)]
 	v = v[:len(p)]
-	amsgrad := vmax != nil
-	if amsgrad {
-		vmax = vmax[:len(p)]
-	}
+	vmax = vmax[:len(p)]
+	amsgrad := k.amsgrad
 	b1, omb1, b2, omb2, eps := k.b1, k.omb1, k.b2, k.omb2, k.eps
 	wd, decay, nstep, bcs := k.wd, k.decay, k.nstep, k.bc2sqrt
 	for i := range p {

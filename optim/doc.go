@@ -20,13 +20,16 @@
 // # Numerics
 //
 // Every update computes in float32, element by element, in the operation
-// order of PyTorch's single-tensor (foreach=False) implementation, so that
-// results agree with PyTorch to a few units in the last place. Scalars that
-// PyTorch computes in Python (bias corrections, step sizes, 1-beta) are
-// computed in float64 and rounded to float32 once, where PyTorch rounds
-// them. Intermediate products are rounded explicitly, so the compiler never
-// fuses them into FMA instructions and results are the same bit for bit on
-// every architecture. The loops are sequential and deterministic.
+// order of PyTorch's single-tensor (foreach=False) CPU implementation (as of
+// PyTorch 1.13, which made the golden data), so that results agree with
+// PyTorch bit for bit on the golden cases. Scalars that PyTorch computes in
+// Python (bias corrections, step sizes, 1−β) are computed in float64 and
+// rounded to float32 where PyTorch rounds them. Where PyTorch's kernels
+// fuse a multiply and an add (x.add_(y, alpha=a), addcmul) the update uses a
+// correctly rounded float32 fused multiply-add; every other product is
+// rounded explicitly, so the compiler never fuses on its own and results are
+// the same bit for bit on every architecture. The loops are sequential and
+// deterministic, and free of bounds checks.
 //
 // A parameter whose Grad is nil is skipped by Step (its state and step count
 // do not advance), as in PyTorch. State buffers are allocated by the first

@@ -64,7 +64,7 @@ func (o *RMSpropOptimizer) Step() {
 		}
 		st, _ := o.state(i, len(p))
 		o.step[i]++
-		var buf, gavg []float32
+		buf, gavg := st[0], st[0] // unused without momentum, centering
 		j := 1
 		if o.momentum > 0 {
 			buf = st[j]
@@ -73,7 +73,7 @@ func (o *RMSpropOptimizer) Step() {
 		if o.centered {
 			gavg = st[j]
 		}
-		rmspropUpdate(p, g, st[0], buf, gavg, &k)
+		rmspropUpdate(p, g, st[0], buf, gavg, o.momentum > 0, o.centered, &k)
 	}
 }
 
@@ -82,17 +82,13 @@ type rmsConsts struct {
 	maximize                     bool
 }
 
-// rmspropUpdate: buf is nil without momentum, gavg nil unless centered.
-func rmspropUpdate(p, g, sq, buf, gavg []float32, k *rmsConsts) {
+// rmspropUpdate updates p and sq in place, buf when momentum and gavg when
+// centered.
+func rmspropUpdate(p, g, sq, buf, gavg []float32, momentum, centered bool, k *rmsConsts) {
 	g = g[:len(p)]
 	sq = sq[:len(p)]
-	momentum, centered := buf != nil, gavg != nil
-	if momentum {
-		buf = buf[:len(p)]
-	}
-	if centered {
-		gavg = gavg[:len(p)]
-	}
+	buf = buf[:len(p)]
+	gavg = gavg[:len(p)]
 	nlr, wd, alpha, oma, eps, mu := k.nlr, k.wd, k.alpha, k.oma, k.eps, k.mu
 	for i := range p {
 		gi := g[i]
@@ -107,7 +103,7 @@ func rmspropUpdate(p, g, sq, buf, gavg []float32, k *rmsConsts) {
 		if centered {
 			ga := fma32(oma, gi, float32(gavg[i]*alpha))
 			gavg[i] = ga
-			avg = sqrt32(sq[i] + float32(-ga*ga))
+			avg = sqrt32(fma32(-ga, ga, sq[i]))
 		} else {
 			avg = sqrt32(sq[i])
 		}
