@@ -112,7 +112,7 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
 	rows, nc := classesLast("autograd.CrossEntropy", logits)
 	logp := LogSoftmax(rows, 1)
-	nll := nllRows(logp, targets, c)
+	nll := nllRows("autograd.CrossEntropy", logp, targets, c)
 	if c.labelSmoothing != 0 {
 		// (1-ε)·nll + (ε/C)·Σ_c -w_c·logp_c, normalised like nll.
 		smooth := smoothRows(logp, targets, c)
@@ -130,7 +130,7 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 func NLLLoss(logp *Value, targets []int, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
 	rows, _ := classesLast("autograd.NLLLoss", logp)
-	out := nllRows(rows, targets, c)
+	out := nllRows("autograd.NLLLoss", rows, targets, c)
 	if c.reduction == ReduceNone {
 		return Reshape(out, targetShape(logp.Shape())...)
 	}
@@ -188,9 +188,9 @@ func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g
 }
 
 // nllRows is NLLLoss on rows [M,C]; ReduceNone gives [M].
-func nllRows(logp *Value, targets []int, c lossConfig) *Value {
+func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
-	den := c.nllDenominator("autograd.NLLLoss", targets, m, nc)
+	den := c.nllDenominator(op, targets, m, nc)
 	lp := logp.Data.Data()
 	per := make([]float32, m)
 	for i, t := range targets {
