@@ -123,8 +123,8 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 	if err := expectDelim(dec, '{', what); err != nil {
 		return e, err
 	}
-	var offsets []int64
-	var haveDType, haveShape bool
+	var dims, offsets []int64
+	var haveDType bool
 	for dec.More() {
 		field, err := stringToken(dec, what+" field")
 		if err != nil {
@@ -142,20 +142,14 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 			}
 			e.dtype = DType(s)
 		case "shape":
-			if haveShape {
+			if dims != nil {
 				return e, errorf("%s: field shape given twice", what)
 			}
-			haveShape = true
-			dims, err := intArray(dec, what+" shape")
-			if err != nil {
+			if dims, err = intArray(dec, what+" shape"); err != nil {
 				return e, err
 			}
-			e.shape = make([]int, len(dims))
-			for i, d := range dims {
-				if d > math.MaxInt {
-					return e, errorf("%s: shape dimension %d is too large for this platform", what, d)
-				}
-				e.shape[i] = int(d)
+			if dims == nil {
+				dims = []int64{} // a 0-d scalar
 			}
 		case "data_offsets":
 			if offsets != nil {
@@ -177,7 +171,7 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 	switch {
 	case !haveDType:
 		return e, errorf("%s: missing field dtype", what)
-	case !haveShape:
+	case dims == nil:
 		return e, errorf("%s: missing field shape", what)
 	case offsets == nil:
 		return e, errorf("%s: missing field data_offsets", what)
@@ -199,20 +193,26 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 	}
 	// Multiply in order with overflow checks, as the reference does, so
 	// that a shape like [2^40, 2^40, 0] is refused rather than trusted.
+	// Every dimension and the count must also fit an int, which on 32-bit
+	// platforms is the tighter limit.
 	n := int64(1)
-	for _, d := range e.shape {
-		if d != 0 && n > math.MaxInt64/int64(d) {
-			return e, errorf("%s: shape %v has too many elements", what, e.shape)
+	for _, d := range dims {
+		if d > math.MaxInt || d != 0 && n > math.MaxInt64/d {
+			return e, errorf("%s: shape %s has too many elements", what, fmtDims(dims))
 		}
-		n *= int64(d)
+		n *= d
 	}
 	if n > math.MaxInt || n > math.MaxInt64/int64(size) {
-		return e, errorf("%s: shape %v has too many elements", what, e.shape)
+		return e, errorf("%s: shape %s has too many elements", what, fmtDims(dims))
 	}
 	e.n = int(n)
+	e.shape = make([]int, len(dims))
+	for i, d := range dims {
+		e.shape[i] = int(d)
+	}
 	if want, got := n*int64(size), e.end-e.begin; want != got {
-		return e, errorf("%s: dtype %s and shape %v need %d bytes, data_offsets [%d, %d] hold %d",
-			what, e.dtype, e.shape, want, e.begin, e.end, got)
+		return e, errorf("%s: dtype %s and shape %s need %d bytes, data_offsets [%d, %d] hold %d",
+			what, e.dtype, fmtDims(dims), want, e.begin, e.end, got)
 	}
 	return e, nil
 }
@@ -350,4 +350,13 @@ func short(s string) string {
 		cut--
 	}
 	return s[:cut] + "..."
+}
+
+// fmtDims formats a shape for an error message, eliding the middle of a
+// hostile one with thousands of dimensions.
+func fmtDims(dims []int64) string {
+	if len(dims) > 8 {
+		return fmt.Sprintf("%v ... %v (%d dimensions)", dims[:4], dims[len(dims)-2:], len(dims))
+	}
+	return fmt.Sprint(dims)
 }

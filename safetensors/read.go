@@ -121,7 +121,7 @@ func readChunks(r io.ReaderAt, off int64, e entry, buf []byte, decode func(b []b
 	for i := 0; i < e.n; i += per {
 		k := min(per, e.n-i)
 		b := buf[:k*size]
-		if err := readAt(r, b, off+int64(i*size)); err != nil {
+		if err := readAt(r, b, off+int64(i)*int64(size)); err != nil {
 			return fmt.Errorf("tensor %q: %w", short(e.name), err)
 		}
 		if err := decode(b, i); err != nil {
