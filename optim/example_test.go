@@ -1,0 +1,39 @@
+package optim_test
+
+import (
+	"fmt"
+
+	"backprop/autograd"
+	"backprop/optim"
+	"backprop/tensor"
+)
+
+// Minimise f(x, y) = (x − 3)² + 10·(y + 1)² with Adam and a cosine schedule,
+// writing the gradient by hand where a training loop would call Backward.
+func Example() {
+	p := autograd.Param(tensor.New([]float32{0, 0}, 2))
+	opt := optim.Adam([]*autograd.Value{p}, optim.LR(0.5))
+	sched := optim.NewScheduler(opt, optim.CosineAnnealingLR(200, 0.001))
+	for range 200 {
+		opt.ZeroGrad()
+		x, y := p.Data.Data()[0], p.Data.Data()[1]
+		p.Grad = tensor.New([]float32{2 * (x - 3), 20 * (y + 1)}, 2) // loss.Backward()
+		optim.ClipGradNorm(opt.Params(), 10, 2)
+		opt.Step()
+		sched.Step()
+	}
+	fmt.Printf("x = %.3f, y = %.3f, lr = %.4f\n", p.Data.Data()[0], p.Data.Data()[1], sched.LR())
+	// Output: x = 3.000, y = -1.000, lr = 0.0010
+}
+
+// ExampleReduceLROnPlateau cuts the rate when the validation loss stalls.
+func ExampleReduceLROnPlateau() {
+	opt := optim.SGD([]*autograd.Value{autograd.Param(tensor.Zeros(1))}, optim.LR(0.1), optim.Momentum(0.9))
+	plateau := optim.ReduceLROnPlateau(opt, optim.Patience(2), optim.Factor(0.5))
+	for _, loss := range []float64{1.0, 0.8, 0.81, 0.82, 0.80, 0.7} {
+		plateau.Step(loss)
+		fmt.Printf("%.2f ", opt.LR())
+	}
+	fmt.Println()
+	// Output: 0.10 0.10 0.10 0.10 0.05 0.05
+}
