@@ -1,8 +1,10 @@
 package tensor
 
-// sgemm is the GEMM kernel behind Gemm. It starts as the plain reference
-// loop below; the packed, vectorised kernels replace it.
-var sgemm = referenceSgemm
+import "backprop/internal/gemm"
+
+// sgemm is the GEMM kernel behind Gemm: the packed, vectorised kernels of
+// internal/gemm. Tests swap in referenceSgemm to check results against it.
+var sgemm = gemm.Sgemm
 
 // referenceSgemm computes C = alpha·op(A)·op(B) + beta·C with plain loops.
 // It is the definition the fast kernels are tested against.
