@@ -1,0 +1,326 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"backprop/tensor"
+)
+
+// LoaderConfig configures a Loader. The zero value of each field picks the
+// default noted beside it.
+type LoaderConfig struct {
+	BatchSize int    // samples per batch; default 32
+	Shuffle   bool   // a new seeded order each epoch; otherwise index order
+	Seed      uint64 // seeds the shuffle and the augmentation
+	DropLast  bool   // drop the last batch when it is partial
+	Workers   int    // goroutines decoding samples; default GOMAXPROCS
+	Prefetch  int    // batches prepared ahead of the one in use; default 2
+}
+
+// Batch is a mini-batch of samples.
+//
+// A Batch yielded by a Loader, and its tensors and slices, are reused by
+// the Loader: they are valid only until the loop body that received it
+// returns. Use Clone to keep one longer.
+type Batch struct {
+	X       *tensor.Tensor // features, [B, shape...]
+	Labels  []int          // class index per sample; nil for regression
+	Targets *tensor.Tensor // regression targets, [B, TargetSize]; nil for classification
+	Indices []int          // the data-set index of each sample
+	Epoch   int            // the epoch this batch belongs to
+	Number  int            // the batch's position in its epoch, from 0
+}
+
+// Len returns the number of samples in the batch.
+func (b *Batch) Len() int { return len(b.Indices) }
+
+// Clone returns a deep copy of b that the Loader will not overwrite.
+func (b *Batch) Clone() *Batch {
+	c := &Batch{
+		X:       tensor.New(append([]float32(nil), b.X.Data()...), b.X.Shape()...),
+		Indices: append([]int(nil), b.Indices...),
+		Epoch:   b.Epoch,
+		Number:  b.Number,
+	}
+	if b.Labels != nil {
+		c.Labels = append([]int(nil), b.Labels...)
+	}
+	if b.Targets != nil {
+		c.Targets = tensor.New(append([]float32(nil), b.Targets.Data()...), b.Targets.Shape()...)
+	}
+	return c
+}
+
+// Loader cuts a Dataset into batches, epoch after epoch.
+//
+// Samples are decoded (and augmented) by Workers goroutines, Prefetch
+// batches ahead of the consumer, into buffers allocated once when the
+// Loader is made: memory stays flat over epochs. Iterate an epoch with
+// range:
+//
+//	for b, err := range loader.Epoch(e) {
+//		if err != nil { ... } // the epoch stops after an error
+//		... b.X, b.Labels ...
+//	}
+//
+// The order of epoch e depends only on Seed and e; the random generator
+// given to Dataset.Sample for sample i depends only on Seed, e and i. So the
+// batches are the same bit for bit whatever the number of workers and the
+// scheduling, and a run resumed at epoch e (or, with EpochFrom, at a batch
+// within it) sees what the first run saw.
+//
+// A Loader runs one epoch at a time: iterating a second epoch while one is
+// in progress yields an error.
+type Loader struct {
+	ds    Dataset
+	cfg   LoaderConfig
+	shape []int
+	size  int // features per sample
+	tsize int // targets per sample
+	slots []*slot
+	order []int
+	busy  atomic.Bool
+}
+
+// slot holds the buffers of one batch in flight.
+type slot struct {
+	x, t     []float32
+	labels   []int
+	idx      []int
+	full     Batch // tensors over the whole buffers
+	part     Batch // tensors for the last, partial batch
+	pending  sync.WaitGroup
+	mu       sync.Mutex
+	err      error
+	errAt    int
+	cancel   *atomic.Bool
+	epoch, n int
+}
+
+// NewLoader returns a Loader over ds.
+func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 32
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	if cfg.Prefetch == 0 {
+		cfg.Prefetch = 2
+	}
+	if cfg.BatchSize < 0 || cfg.Workers < 0 || cfg.Prefetch < 0 {
+		return nil, fmt.Errorf("data: NewLoader: negative setting in %+v", cfg)
+	}
+	if ds.Len() == 0 {
+		return nil, errors.New("data: NewLoader: the data set is empty")
+	}
+	l := &Loader{ds: ds, cfg: cfg, shape: append([]int(nil), ds.Shape()...), tsize: ds.TargetSize()}
+	l.size = Numel(l.shape)
+	l.order = make([]int, ds.Len())
+	bs := min(cfg.BatchSize, ds.Len())
+	partial := ds.Len() % bs
+	for range cfg.Prefetch + 1 {
+		s := &slot{
+			x:      make([]float32, bs*l.size),
+			t:      make([]float32, bs*l.tsize),
+			labels: make([]int, bs),
+			idx:    make([]int, bs),
+		}
+		s.full = l.header(s, bs)
+		if partial > 0 && !cfg.DropLast {
+			s.part = l.header(s, partial)
+		}
+		l.slots = append(l.slots, s)
+	}
+	return l, nil
+}
+
+func (l *Loader) header(s *slot, n int) Batch {
+	b := Batch{
+		X:       tensor.New(s.x[:n*l.size], append([]int{n}, l.shape...)...),
+		Indices: s.idx[:n],
+	}
+	if l.tsize > 0 {
+		b.Targets = tensor.New(s.t[:n*l.tsize], n, l.tsize)
+	} else {
+		b.Labels = s.labels[:n]
+	}
+	return b
+}
+
+// Dataset returns the data set the Loader reads.
+func (l *Loader) Dataset() Dataset { return l.ds }
+
+// Config returns the Loader's configuration, defaults filled in.
+func (l *Loader) Config() LoaderConfig { return l.cfg }
+
+// NumBatches returns the number of batches in an epoch.
+func (l *Loader) NumBatches() int {
+	n, bs := l.ds.Len(), l.cfg.BatchSize
+	if l.cfg.DropLast {
+		return n / bs
+	}
+	return (n + bs - 1) / bs
+}
+
+// Order returns the order in which epoch's samples are visited (a new
+// slice).
+func (l *Loader) Order(epoch int) []int {
+	o := make([]int, l.ds.Len())
+	fillOrder(o, l.cfg.Shuffle, l.cfg.Seed, epoch)
+	return o
+}
+
+func fillOrder(o []int, shuffle bool, seed uint64, epoch int) {
+	for i := range o {
+		o[i] = i
+	}
+	if shuffle {
+		rng := rand.New(rand.NewPCG(mix(seed^0x53485546464c45), mix(uint64(epoch))))
+		shuffleInts(rng, o)
+	}
+}
+
+// shuffleInts is a Fisher-Yates shuffle written with intn so that the order
+// for a seed does not change with the Go version.
+func shuffleInts(rng *rand.Rand, o []int) {
+	for i := len(o) - 1; i > 0; i-- {
+		j := intn(rng, i+1)
+		o[i], o[j] = o[j], o[i]
+	}
+}
+
+// mix is the splitmix64 finaliser: it spreads nearby integers (seeds,
+// epochs, indices) over unrelated 64-bit values.
+func mix(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// SampleRNG returns the generator that a Loader with the given seed hands
+// to Dataset.Sample for sample index in epoch: to reproduce one sample's
+// augmentation outside a Loader.
+func SampleRNG(seed uint64, epoch, index int) *rand.Rand {
+	pcg := rand.NewPCG(0, 0)
+	seedSample(pcg, seed, epoch, index)
+	return rand.New(pcg)
+}
+
+func seedSample(pcg *rand.PCG, seed uint64, epoch, index int) {
+	pcg.Seed(mix(seed^mix(uint64(epoch)^0x45504f4348)), mix(uint64(index)))
+}
+
+// Epoch returns an iterator over the batches of epoch e (see Loader).
+func (l *Loader) Epoch(e int) iter.Seq2[*Batch, error] { return l.EpochFrom(e, 0) }
+
+// EpochFrom is Epoch starting at batch number first, to resume a run in the
+// middle of an epoch: the batches are those Epoch(e) yields from there.
+func (l *Loader) EpochFrom(e, first int) iter.Seq2[*Batch, error] {
+	return func(yield func(*Batch, error) bool) {
+		if !l.busy.CompareAndSwap(false, true) {
+			yield(nil, errors.New("data: Loader: an epoch is already being iterated; a Loader runs one at a time"))
+			return
+		}
+		defer l.busy.Store(false)
+		nb := l.NumBatches()
+		if first < 0 || first > nb {
+			yield(nil, fmt.Errorf("data: Loader.EpochFrom: batch %d out of range [0, %d]", first, nb))
+			return
+		}
+		fillOrder(l.order, l.cfg.Shuffle, l.cfg.Seed, e)
+
+		bs := l.cfg.BatchSize
+		workers := l.cfg.Workers
+		chunk := max(1, bs/(2*workers))
+		jobs := make(chan job, len(l.slots)*((bs+chunk-1)/chunk))
+		var cancel atomic.Bool
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				l.work(jobs, &cancel)
+			}()
+		}
+		defer func() {
+			cancel.Store(true)
+			close(jobs)
+			wg.Wait()
+		}()
+
+		dispatch := func(b int) {
+			s := l.slots[b%len(l.slots)]
+			lo := b * bs
+			n := min(bs, len(l.order)-lo)
+			copy(s.idx, l.order[lo:lo+n])
+			s.err, s.errAt, s.epoch, s.n = nil, n, e, n
+			for k := 0; k < n; k += chunk {
+				s.pending.Add(1)
+				jobs <- job{s: s, lo: k, hi: min(k+chunk, n)}
+			}
+		}
+		for b := first; b < min(first+len(l.slots), nb); b++ {
+			dispatch(b)
+		}
+		for b := first; b < nb; b++ {
+			s := l.slots[b%len(l.slots)]
+			s.pending.Wait()
+			if s.err != nil {
+				yield(nil, fmt.Errorf("data: epoch %d, batch %d: %w", e, b, s.err))
+				return
+			}
+			batch := &s.full
+			if s.n < len(s.idx) {
+				batch = &s.part
+			}
+			batch.Epoch, batch.Number = e, b
+			if !yield(batch, nil) {
+				return
+			}
+			if b+len(l.slots) < nb {
+				dispatch(b + len(l.slots))
+			}
+		}
+	}
+}
+
+// job asks a worker for samples [lo, hi) of a slot's batch.
+type job struct {
+	s      *slot
+	lo, hi int
+}
+
+func (l *Loader) work(jobs <-chan job, cancel *atomic.Bool) {
+	pcg := rand.NewPCG(0, 0)
+	rng := rand.New(pcg)
+	for j := range jobs {
+		s := j.s
+		for k := j.lo; k < j.hi && !cancel.Load(); k++ {
+			i := s.idx[k]
+			seedSample(pcg, l.cfg.Seed, s.epoch, i)
+			var t []float32
+			if l.tsize > 0 {
+				t = s.t[k*l.tsize : (k+1)*l.tsize]
+			}
+			label, err := l.ds.Sample(i, rng, s.x[k*l.size:(k+1)*l.size], t)
+			if err != nil {
+				s.mu.Lock()
+				if k < s.errAt {
+					s.err, s.errAt = fmt.Errorf("sample %d: %w", i, err), k
+				}
+				s.mu.Unlock()
+				break
+			}
+			s.labels[k] = label
+		}
+		s.pending.Done()
+	}
+}
