@@ -22,7 +22,11 @@ const minFlopsPerThread = 1 << 20
 // directMaxM is the largest m for which B is read in place instead of being
 // packed: with few rows of A each B element is used only a few times, so
 // packing B would cost about as much as the multiplication itself.
-const directMaxM = 0
+const directMaxM = 16
+
+// dotMaxM is the largest m for which A·Bᵀ is computed as dot products on
+// the operands in place (kernel.dot) instead of by packing.
+const dotMaxM = 4
 
 // run computes the product with kernel kern on up to t goroutines.
 //
@@ -36,6 +40,10 @@ func (j *job) run(kern *kernel, t int) {
 	mr, nr := kern.mr, kern.nr
 	flops := 2 * j.m * j.n * j.k
 	t = max(1, min(t, flops/minFlopsPerThread))
+	if kern.dot != nil && !j.transA && j.transB && j.m <= dotMaxM {
+		j.runDot(kern, t)
+		return
+	}
 	mPanels := (j.m + mr - 1) / mr
 	nPanels := (j.n + nr - 1) / nr
 	// Split rows unless there are too few row panels to go round.
@@ -47,7 +55,11 @@ func (j *job) run(kern *kernel, t int) {
 	}
 	direct := !j.transB && j.m <= directMaxM
 
-	kc0 := min(kern.kc, j.k)
+	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
+	// the transposing copies), rather than full slices and a thin tail that
+	// would pay the C update for little work.
+	kcb := roundUp((j.k+(j.k+kern.kc-1)/kern.kc-1)/((j.k+kern.kc-1)/kern.kc), 16)
+	kc0 := min(kcb, j.k)
 	nc0 := min(kern.nc, j.n)
 	bBuf := getBuf(kc0 * roundUp(nc0, nr))
 	defer putBuf(bBuf)
@@ -65,8 +77,8 @@ func (j *job) run(kern *kernel, t int) {
 	for jc := 0; jc < j.n; jc += kern.nc {
 		nc := min(kern.nc, j.n-jc)
 		ncPanels := (nc + nr - 1) / nr
-		for pc := 0; pc < j.k; pc += kern.kc {
-			kc := min(kern.kc, j.k-pc)
+		for pc := 0; pc < j.k; pc += kcb {
+			kc := min(kcb, j.k-pc)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
@@ -97,6 +109,24 @@ func (j *job) run(kern *kernel, t int) {
 			})
 		}
 	}
+}
+
+// runDot computes C = alpha*A·Bᵀ + beta*C with the dot-product kernel,
+// splitting the columns of C over up to t goroutines.
+func (j *job) runDot(kern *kernel, t int) {
+	tiles := (j.n + kern.dotC - 1) / kern.dotC
+	t = min(t, tiles)
+	parallel(t, func(w int) {
+		q0, q1 := share(tiles, t, w)
+		for i := 0; i < j.m; i += kern.dotR {
+			rows := min(kern.dotR, j.m-i)
+			for q := q0; q < q1; q++ {
+				c0 := q * kern.dotC
+				cols := min(kern.dotC, j.n-c0)
+				kern.dot(j.k, j.a[i*j.lda:], j.lda, j.b[c0*j.ldb:], j.ldb, j.c[i*j.ldc+c0:], j.ldc, rows, cols, j.alpha, j.beta)
+			}
+		}
+	})
 }
 
 // block computes rows [r0, r1) and columns jc+[c0, c1) of C for the k slice

@@ -17,6 +17,12 @@ type kernel struct {
 
 	// scatter, if set, speeds up the transposing copies of packing.
 	scatter scatterFunc
+
+	// dot, if set, computes a rows×cols tile (rows ≤ dotR, cols ≤ dotC) of
+	// C = alpha*A·Bᵀ + beta*C reading A's and Bᵀ's rows in place, as dot
+	// products along k. Used when A has too few rows to repay packing B.
+	dot        func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32)
+	dotR, dotC int
 }
 
 // kernelList holds the kernels usable on this machine, best first; set by

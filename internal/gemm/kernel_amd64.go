@@ -20,6 +20,7 @@ var avx512Kernel = &kernel{
 	mc: 14 * 24, kc: 256, nc: 4096,
 	tile:    tile512,
 	scatter: scatter512,
+	dot:     dot512, dotR: 4, dotC: 6,
 }
 
 // avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
@@ -85,4 +86,11 @@ func scatter512(dst []float32, ldd int, src []float32, off, lds, rows, kc int) i
 		transpose16(&ptrs, n, &dst[i0], ldd, uint32(1)<<r-1)
 	}
 	return 16 * n
+}
+
+func dot512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	kernDot[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1)<<(k%16)-1)
 }

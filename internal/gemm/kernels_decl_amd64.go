@@ -130,3 +130,83 @@ func k256x6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta
 
 //go:noescape
 func transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)
+
+// kernDot holds the AVX-512 dot-product kernels indexed by [rows-1][cols-1].
+var kernDot = [4][6]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){
+	{dot1x1, dot1x2, dot1x3, dot1x4, dot1x5, dot1x6},
+	{dot2x1, dot2x2, dot2x3, dot2x4, dot2x5, dot2x6},
+	{dot3x1, dot3x2, dot3x3, dot3x4, dot3x5, dot3x6},
+	{dot4x1, dot4x2, dot4x3, dot4x4, dot4x5, dot4x6},
+}
+
+//go:noescape
+func dot1x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot1x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot1x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot1x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot1x5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot1x6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot2x6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot3x6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x3(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x4(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+//go:noescape
+func dot4x6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)

@@ -23,6 +23,8 @@ const (
 	nv512 = 2  // 16-float vectors per row of the AVX-512 tile (NR = 32)
 	mr256 = 6  // rows of the AVX2 tile: 6*2 accumulators + 2 B + 1 A = 15 ymm
 	nv256 = 2  // 8-float vectors per row of the AVX2 tile (NR = 16)
+	dotR  = 4  // rows of the dot-product tile (A·Bᵀ with few rows)
+	dotC  = 6  // columns of the dot-product tile
 )
 
 var s, g bytes.Buffer
@@ -62,6 +64,21 @@ func main() {
 	}
 
 	genTranspose()
+
+	fmt.Fprintf(&g, "// kernDot holds the AVX-512 dot-product kernels indexed by [rows-1][cols-1].\nvar kernDot = [%d][%d]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){\n", dotR, dotC)
+	for r := 1; r <= dotR; r++ {
+		fmt.Fprintf(&g, "{")
+		for c := 1; c <= dotC; c++ {
+			fmt.Fprintf(&g, "dot%dx%d, ", r, c)
+		}
+		fmt.Fprintf(&g, "},\n")
+	}
+	fmt.Fprintf(&g, "}\n\n")
+	for r := 1; r <= dotR; r++ {
+		for c := 1; c <= dotC; c++ {
+			genDot(r, c)
+		}
+	}
 
 	src, err := format.Source(g.Bytes())
 	if err != nil {
@@ -308,4 +325,109 @@ func genTranspose() {
 	p("tr_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// genDot writes a kernel for C = alpha*A·Bᵀ + beta*C on an r×c tile where
+// both A's rows and Bᵀ's rows are contiguous in k: each accumulator holds 16
+// partial sums along k, reduced at the end. It reads A and B in place, so
+// it suits products with too few rows of A to repay packing B.
+// The k tail (k mod 16) is loaded through the zeroing mask.
+func genDot(r, c int) {
+	name := fmt.Sprintf("dot%dx%d", r, c)
+	fmt.Fprintf(&g, "//go:noescape\nfunc %s(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)\n\n", name)
+	p("")
+	p("TEXT ·%s(SB), NOSPLIT, $0-68", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ ldb+32(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tLEAQ (R10)(R10*2), R11")
+	p("\tLEAQ (R10)(R10*4), R12")
+	p("\tMOVQ c+40(FP), DX")
+	p("\tMOVQ ldc+48(FP), R13")
+	p("\tSHLQ $2, R13")
+	p("\tMOVL mask+64(FP), SI")
+	p("\tKMOVW SI, K1")
+	aAddr := []string{"(AX)", "(AX)(R8*1)", "(AX)(R8*2)", "(AX)(R9*1)"}
+	bAddr := []string{"(BX)", "(BX)(R10*1)", "(BX)(R10*2)", "(BX)(R11*1)", "(BX)(R10*4)", "(BX)(R12*1)"}
+	acc := func(i, j int) int { return i*c + j }
+	for i := 0; i < r*c; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	body := func(mask string) {
+		for i := 0; i < r; i++ {
+			p("\tVMOVUPS%s %s, %sZ%d", mask, aAddr[i], maskOp(mask), 24+i)
+		}
+		for j := 0; j < c; j++ {
+			p("\tVMOVUPS%s %s, %sZ28", mask, bAddr[j], maskOp(mask))
+			for i := 0; i < r; i++ {
+				p("\tVFMADD231PS Z28, Z%d, Z%d", 24+i, acc(i, j))
+			}
+		}
+	}
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_tail", name)
+	p("%s_loop:", name)
+	body("")
+	p("\tADDQ $64, AX")
+	p("\tADDQ $64, BX")
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_loop", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_reduce", name)
+	body(".Z")
+	p("%s_reduce:", name)
+	p("\tVMOVSS alpha+56(FP), X29")
+	// Sum the 16 lanes of each accumulator: halves, quarters, pairs, lanes.
+	for i := 0; i < r*c; i++ {
+		p("\tVSHUFF32X4 $0x4E, Z%d, Z%d, Z28", i, i)
+		p("\tVADDPS Z28, Z%d, Z%d", i, i)
+		p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z28", i, i)
+		p("\tVADDPS Z28, Z%d, Z%d", i, i)
+		p("\tVPERMILPS $0x4E, Z%d, Z28", i)
+		p("\tVADDPS Z28, Z%d, Z%d", i, i)
+		p("\tVPERMILPS $0xB1, Z%d, Z28", i)
+		p("\tVADDPS Z28, Z%d, Z%d", i, i)
+		p("\tVMULSS X29, X%d, X%d", i, i)
+	}
+	p("\tMOVL beta+60(FP), SI")
+	p("\tANDL $0x7fffffff, SI")
+	p("\tJEQ %s_store", name)
+	p("\tVMOVSS beta+60(FP), X29")
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			p("\tVMOVSS %d(DX), X28", 4*j)
+			p("\tVFMADD231SS X29, X28, X%d", acc(i, j))
+			p("\tVMOVSS X%d, %d(DX)", acc(i, j), 4*j)
+		}
+		if i < r-1 {
+			p("\tADDQ R13, DX")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("%s_store:", name)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			p("\tVMOVSS X%d, %d(DX)", acc(i, j), 4*j)
+		}
+		if i < r-1 {
+			p("\tADDQ R13, DX")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+func maskOp(mask string) string {
+	if mask == "" {
+		return ""
+	}
+	return "K1, "
 }
