@@ -18,8 +18,8 @@ type toy struct {
 	failAt     int // Sample fails for this index (when > 0)
 }
 
-func (d *toy) Len() int      { return d.n }
-func (d *toy) Shape() []int  { return []int{3} }
+func (d *toy) Len() int     { return d.n }
+func (d *toy) Shape() []int { return []int{3} }
 func (d *toy) TargetSize() int {
 	if d.regression {
 		return 1
