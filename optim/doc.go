@@ -54,5 +54,6 @@
 // the optimiser with the same options, then load the state; the learning rate
 // is restored by loading the scheduler's state (LRScheduler, Plateau), which
 // sets it on the optimiser. Step counts are stored as float32 scalars, as
-// PyTorch does, and so are exact up to 2^24 steps.
+// PyTorch does, and so are exact up to 2^24 steps (beyond, they round to
+// the nearest float32, as in PyTorch).
 package optim

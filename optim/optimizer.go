@@ -186,8 +186,8 @@ func (c *core) LoadStateDict(m map[string]*tensor.Tensor) error {
 		if field == "step" {
 			if len(t.Shape()) != 0 {
 				problems = append(problems, fmt.Sprintf("key %s has shape %v, want []", key, t.Shape()))
-			} else if s := float64(t.Item()); s < 0 || s != math.Trunc(s) || s > 1<<24 {
-				problems = append(problems, fmt.Sprintf("key %s holds %v, want a whole number of steps in [0, 2^24]", key, s))
+			} else if s := float64(t.Item()); !(s >= 0) || s != math.Trunc(s) || math.IsInf(s, 0) {
+				problems = append(problems, fmt.Sprintf("key %s holds %v, want a whole number of steps", key, s))
 			}
 			continue
 		}

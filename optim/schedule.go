@@ -150,6 +150,9 @@ func OneCycleLR(maxLR float64, totalSteps int, opts ...Option) Schedule {
 		start := 0.0
 		for i, ph := range phases {
 			if step <= ph.end || i == len(phases)-1 {
+				if ph.end == start { // an empty phase (PctStart 0 or 1)
+					return ph.stop
+				}
 				return anneal(ph.start, ph.stop, (step-start)/(ph.end-start))
 			}
 			start = ph.end
