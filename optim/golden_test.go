@@ -278,3 +278,13 @@ func runGoldenCase(c goldenCase) (maxErr float64, err error) {
 	}
 	return maxErr, nil
 }
+
+func TestGoldenOptionsStrict(t *testing.T) {
+	attrs := map[string]json.RawMessage{"lr": json.RawMessage("0.1"), "betas": json.RawMessage("[0.9, 0.99]")}
+	if _, err := goldenOptions("sgd", attrs); err == nil || !strings.Contains(err.Error(), `unknown attribute "betas"`) {
+		t.Fatalf("sgd with betas: %v", err)
+	}
+	if _, err := goldenOptions("adam", attrs); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -326,6 +326,10 @@ func TestUpdateRules(t *testing.T) {
 		{"sgd", func(p []*autograd.Value) Optimizer { return SGD(p, LR(0.1)) }, 1, 1 - 0.1*0.5},
 		// b1 = 0.5+0.1 = 0.6, θ1 = 1-0.06 = 0.94; g2 = 0.5+0.1*0.94 = 0.594, b2 = 0.54+0.594, θ2 = 0.94-0.1134.
 		{"sgd_momentum_wd", func(p []*autograd.Value) Optimizer { return SGD(p, LR(0.1), Momentum(0.9), WeightDecay(0.1)) }, 2, 0.94 - 0.1*(0.9*0.6+0.594)},
+		// first step copies g into b (no dampening): b1 = 0.5, θ1 = 0.95; b2 = 0.45 + 0.5·0.5.
+		{"sgd_dampening", func(p []*autograd.Value) Optimizer { return SGD(p, LR(0.1), Momentum(0.9), Dampening(0.5)) }, 2, 0.95 - 0.1*0.7},
+		// maximize negates g before weight decay: d = −0.5 + 0.1.
+		{"sgd_maximize_wd", func(p []*autograd.Value) Optimizer { return SGD(p, LR(0.1), WeightDecay(0.1), Maximize(true)) }, 1, 1.04},
 		// m̂ = g, v̂ = g², so the first Adam step is lr·g/(|g|+ε) ≈ lr.
 		{"adam", func(p []*autograd.Value) Optimizer { return Adam(p, LR(0.01)) }, 1, 1 - 0.01*0.5/(0.5+1e-8)},
 		{"adam_max", func(p []*autograd.Value) Optimizer { return Adam(p, LR(0.01), Maximize(true)) }, 1, 1 + 0.01*0.5/(0.5+1e-8)},
@@ -349,6 +353,25 @@ func TestUpdateRules(t *testing.T) {
 		if got := float64(params[0].Data.Data()[0]); math.Abs(got-c.want) > 1e-6 {
 			t.Errorf("%s: θ = %.9g, want %.9g", c.name, got, c.want)
 		}
+	}
+}
+
+// TestAMSGrad uses a falling gradient so that the running maximum of v is
+// not v: with β2 = 0.5, v1 = 0.5 and v2 = 0.255, so step 2 divides by √0.5.
+func TestAMSGrad(t *testing.T) {
+	p := autograd.Param(tensor.New([]float32{1}, 1))
+	o := Adam([]*autograd.Value{p}, LR(0.01), Betas(0.9, 0.5), AMSGrad(true))
+	for _, g := range []float32{1, 0.1} {
+		p.Grad = tensor.New([]float32{g}, 1)
+		o.Step()
+	}
+	theta1 := 1 - 0.01/(1+1e-8)
+	want := theta1 - 0.01/0.19*0.1/(math.Sqrt(0.5)/math.Sqrt(0.75)+1e-8)
+	if got := float64(p.Data.Data()[0]); math.Abs(got-want) > 1e-6 {
+		t.Fatalf("θ = %.9g, want %.9g", got, want)
+	}
+	if v := o.StateDict()["state.0.max_exp_avg_sq"].Data()[0]; v != 0.5 {
+		t.Fatalf("max_exp_avg_sq %v, want 0.5", v)
 	}
 }
 
