@@ -31,11 +31,11 @@ const dotMaxM = 4
 // run computes the product with kernel kern on up to t goroutines.
 //
 // Loop nest (GotoBLAS): for each nc-wide column block of B and each kc-deep
-// slice of k, B's kc×nc block is packed once (by all workers together);
-// then each worker owns a range of rows (or, when there are few rows, of
-// column panels), packs its mc×kc blocks of A and runs the micro-kernel
-// over them. The k slices are visited in order by every worker, so the
-// summation order of each C element is fixed.
+// slice of k, B's kc×nc block is packed once; then mc×kc blocks of A are
+// packed and the micro-kernel sweeps them. Each worker owns a range of
+// rows of C (or, when there are few rows, a range of column panels); every
+// worker visits the k slices in order, so the summation order of each C
+// element does not depend on the split.
 func (j *job) run(kern *kernel, t int) {
 	mr, nr := kern.mr, kern.nr
 	flops := 2 * j.m * j.n * j.k
@@ -58,24 +58,55 @@ func (j *job) run(kern *kernel, t int) {
 	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
 	// the transposing copies), rather than full slices and a thin tail that
 	// would pay the C update for little work.
-	kcb := roundUp((j.k+(j.k+kern.kc-1)/kern.kc-1)/((j.k+kern.kc-1)/kern.kc), 16)
-	kc0 := min(kcb, j.k)
-	nc0 := min(kern.nc, j.n)
-	bBuf := getBuf(kc0 * roundUp(nc0, nr))
-	defer putBuf(bBuf)
-	aBufs := make([]*[]float32, t)
-	for w := range aBufs {
-		aBufs[w] = getBuf(min(kern.mc, roundUp(j.m, mr)) * kc0)
-	}
-	defer func() {
-		for _, b := range aBufs {
-			putBuf(b)
-		}
-	}()
-	bp := *bBuf
+	slices := (j.k + kern.kc - 1) / kern.kc
+	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
 
-	for jc := 0; jc < j.n; jc += kern.nc {
-		nc := min(kern.nc, j.n-jc)
+	// Workers that split rows share each packed B block: they pack it
+	// together into one of two buffers (so packing the next block cannot
+	// overwrite one still in use), then meet at a barrier.
+	var sh *sharedB
+	if splitM && t > 1 && !direct {
+		sh = &sharedB{bar: newBarrier(t)}
+		for i := range sh.buf {
+			sh.buf[i] = getBuf(kcb * roundUp(min(kern.nc, j.n), nr))
+		}
+		defer func() {
+			putBuf(sh.buf[0])
+			putBuf(sh.buf[1])
+		}()
+	}
+	parallel(t, func(w int) {
+		r0, r1, c0, c1 := 0, j.m, 0, j.n
+		if splitM {
+			p0, p1 := share(mPanels, t, w)
+			r0, r1 = p0*mr, min(j.m, p1*mr)
+		} else {
+			p0, p1 := share(nPanels, t, w)
+			c0, c1 = p0*nr, min(j.n, p1*nr)
+		}
+		j.work(kern, w, t, r0, r1, c0, c1, kcb, direct, sh)
+	})
+}
+
+// sharedB is a packed B block shared by the workers of one product.
+type sharedB struct {
+	buf [2]*[]float32
+	bar *barrier
+}
+
+// work computes C[r0:r1, c0:c1], as worker w of t.
+func (j *job) work(kern *kernel, w, t, r0, r1, c0, c1, kcb int, direct bool, sh *sharedB) {
+	nr := kern.nr
+	aBuf := getBuf(min(kern.mc, roundUp(r1-r0, kern.mr)) * kcb)
+	defer putBuf(aBuf)
+	var own *[]float32
+	if sh == nil {
+		own = getBuf(kcb * roundUp(min(kern.nc, c1-c0), nr))
+		defer putBuf(own)
+	}
+	step := 0
+	for jc := c0; jc < c1; jc += kern.nc {
+		nc := min(kern.nc, c1-jc)
 		ncPanels := (nc + nr - 1) / nr
 		for pc := 0; pc < j.k; pc += kcb {
 			kc := min(kcb, j.k-pc)
@@ -83,30 +114,28 @@ func (j *job) run(kern *kernel, t int) {
 			if pc > 0 {
 				beta = 1
 			}
-			// Pack B (or, reading it in place, only its ragged last panel).
-			if direct {
+			var bp []float32
+			switch {
+			case sh != nil:
+				bp = *sh.buf[step%2]
+				q0, q1 := share(ncPanels, t, w)
+				if q1 > q0 {
+					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern.scatter)
+				}
+				sh.bar.wait()
+			case direct:
+				// B is read in place; only its ragged last panel is packed.
+				bp = *own
 				if nc%nr != 0 {
 					last := nc - nc%nr
 					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern.scatter)
 				}
-			} else {
-				parallel(min(t, ncPanels), func(w int) {
-					q0, q1 := share(ncPanels, min(t, ncPanels), w)
-					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern.scatter)
-				})
+			default:
+				bp = *own
+				packB(bp, j.b, j.ldb, j.transB, pc, kc, jc, nc, nr, kern.scatter)
 			}
-			parallel(t, func(w int) {
-				r0, r1 := 0, j.m
-				c0, c1 := 0, nc
-				if splitM {
-					p0, p1 := share(mPanels, t, w)
-					r0, r1 = p0*mr, min(j.m, p1*mr)
-				} else {
-					p0, p1 := share(ncPanels, t, w)
-					c0, c1 = p0*nr, min(nc, p1*nr)
-				}
-				j.block(kern, *aBufs[w], bp, direct, r0, r1, c0, c1, jc, nc, pc, kc, beta)
-			})
+			j.block(kern, *aBuf, bp, direct, r0, r1, jc, nc, pc, kc, beta)
+			step++
 		}
 	}
 }
@@ -129,16 +158,16 @@ func (j *job) runDot(kern *kernel, t int) {
 	})
 }
 
-// block computes rows [r0, r1) and columns jc+[c0, c1) of C for the k slice
-// [pc, pc+kc), given the packed B block bp of the column block [jc, jc+nc).
-func (j *job) block(kern *kernel, ap, bp []float32, direct bool, r0, r1, c0, c1, jc, nc, pc, kc int, beta float32) {
+// block computes rows [r0, r1) and columns [jc, jc+nc) of C for the k
+// slice [pc, pc+kc), given the packed B block bp of those columns.
+func (j *job) block(kern *kernel, ap, bp []float32, direct bool, r0, r1, jc, nc, pc, kc int, beta float32) {
 	mr, nr := kern.mr, kern.nr
 	full := nc - nc%nr // columns that a direct B read covers in full panels
 	for ic := r0; ic < r1; ic += kern.mc {
 		mc := min(kern.mc, r1-ic)
 		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr, kern.scatter)
-		for jr := c0; jr < c1; jr += nr {
-			cols := min(nr, c1-jr)
+		for jr := 0; jr < nc; jr += nr {
+			cols := min(nr, nc-jr)
 			b, bstride := bp[jr*kc:], nr
 			if direct && jr < full {
 				b, bstride = j.b[pc*j.ldb+jc+jr:], j.ldb

@@ -10,12 +10,16 @@ package gemm
 // panels of mr rows: panel r holds, for each p, the mr values A[i][p] of its
 // rows, at dst[r*mr*kc + p*mr + i].
 func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, sc scatterFunc) {
+	if trans && mr == 14 {
+		packAT14(dst, a, lda, i0, mc, p0, kc)
+		return
+	}
 	for ir := 0; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
 		d := dst[ir*kc : ir*kc+mr*kc]
 		if !trans {
-			// Row-major A: each row is contiguous in k; scatter it into
-			// the panel with stride mr.
+			// Row-major A: each row is contiguous in k; transpose it
+			// into the panel.
 			scatter(d, mr, a, (i0+ir)*lda+p0, lda, rows, kc, sc)
 		} else {
 			// Stored Aᵀ (k×m): each k step is a contiguous run of rows.
@@ -32,25 +36,61 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, sc sca
 	}
 }
 
+// packAT14 is packA for stored Aᵀ and 14-row panels. It walks each stored
+// row once, left to right, dealing 14-float pieces out to the panels: long
+// sequential reads that the hardware prefetcher follows, where a panel at a
+// time would touch a new cache line (and page) on every step.
+func packAT14(dst, a []float32, lda, i0, mc, p0, kc int) {
+	full := mc / 14
+	for p := 0; p < kc; p++ {
+		src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
+		for r := 0; r < full; r++ {
+			d := dst[r*14*kc+p*14:]
+			s := src[r*14:]
+			// Through locals: a direct array assignment between two
+			// slices may overlap, so the compiler would call memmove.
+			x, y := *(*[8]float32)(s), *(*[6]float32)(s[8:])
+			*(*[8]float32)(d), *(*[6]float32)(d[8:]) = x, y
+		}
+		if rows := mc - full*14; rows > 0 {
+			d := dst[full*14*kc+p*14 : full*14*kc+p*14+14]
+			copy(d, src[full*14:])
+			clear(d[rows:])
+		}
+	}
+}
+
 // packB packs k range [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst
 // as panels of nr columns: panel q holds, for each p, the nr values B[p][j]
 // of its columns, at dst[q*nr*kc + p*nr + j].
 func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, sc scatterFunc) {
+	if !trans && nr == 32 {
+		// Row-major B: walk each row of the block once, left to right,
+		// dealing its 32-column pieces out to the panels; reading along
+		// rows keeps the hardware prefetcher and the TLB happy.
+		full := nc / 32
+		for p := 0; p < kc; p++ {
+			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
+			for q := 0; q < full; q++ {
+				x, y := *(*[16]float32)(src[q*32:]), *(*[16]float32)(src[q*32+16:])
+				*(*[16]float32)(dst[q*32*kc+p*32:]), *(*[16]float32)(dst[q*32*kc+p*32+16:]) = x, y
+			}
+			if cols := nc - full*32; cols > 0 {
+				d := dst[full*32*kc+p*32 : full*32*kc+p*32+32]
+				copy(d, src[full*32:])
+				clear(d[cols:])
+			}
+		}
+		return
+	}
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
 		d := dst[jr*kc : jr*kc+nr*kc]
 		if !trans {
 			// Row-major B: each k step is a contiguous run of columns.
-			if cols == 32 && nr == 32 {
-				for p := 0; p < kc; p++ {
-					off := (p0+p)*ldb + j0 + jr
-					*(*[32]float32)(d[p*32:]) = *(*[32]float32)(b[off:])
-				}
-			} else {
-				for p := 0; p < kc; p++ {
-					off := (p0+p)*ldb + j0 + jr
-					copy(d[p*nr:p*nr+cols], b[off:off+cols])
-				}
+			for p := 0; p < kc; p++ {
+				off := (p0+p)*ldb + j0 + jr
+				copy(d[p*nr:p*nr+cols], b[off:off+cols])
 			}
 		} else {
 			// Stored Bᵀ (n×k): each column of B is a contiguous row.

@@ -45,3 +45,36 @@ func parallel(t int, f func(w int)) {
 	f(0)
 	wg.Wait()
 }
+
+// barrier lets a fixed group of goroutines wait for each other; it is
+// reusable, one generation after another.
+type barrier struct {
+	mu    sync.Mutex
+	cond  sync.Cond
+	n     int
+	count int
+	gen   int
+}
+
+func newBarrier(n int) *barrier {
+	b := &barrier{n: n}
+	b.cond.L = &b.mu
+	return b
+}
+
+// wait blocks until all n goroutines have called wait.
+func (b *barrier) wait() {
+	b.mu.Lock()
+	g := b.gen
+	b.count++
+	if b.count == b.n {
+		b.count = 0
+		b.gen++
+		b.cond.Broadcast()
+	} else {
+		for g == b.gen {
+			b.cond.Wait()
+		}
+	}
+	b.mu.Unlock()
+}

@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"testing"
 )
 
@@ -17,4 +18,46 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(m.Run())
+}
+
+// TestTune prints GFLOP/s measured by process CPU time rather than wall
+// time, which keeps single-thread figures usable on a machine shared with
+// other jobs. Run: GEMM_TUNE=1 go test -run Tune -v .
+func TestTune(t *testing.T) {
+	if os.Getenv("GEMM_TUNE") == "" {
+		t.Skip("set GEMM_TUNE=1")
+	}
+	SetThreads(1)
+	defer SetThreads(0)
+	for _, tr := range []string{"nn", "tn", "nt"} {
+		for _, sh := range benchShapes {
+			transA, transB := tr[0] == 't', tr[1] == 't'
+			m, n, k := sh.m, sh.n, sh.k
+			a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+			lda, ldb := k, n
+			if transA {
+				lda = m
+			}
+			if transB {
+				ldb = k
+			}
+			reps := max(3, int(3e9/(2*float64(m*n*k))))
+			best := 0.0
+			for range 5 {
+				t0 := cpuTime()
+				for range reps {
+					Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
+				}
+				g := 2 * float64(m*n*k) * float64(reps) / (cpuTime() - t0) / 1e9
+				best = max(best, g)
+			}
+			fmt.Printf("%s %dx%dx%d: %.1f GFLOP/s (best of 5, CPU time)\n", tr, m, k, n, best)
+		}
+	}
+}
+
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

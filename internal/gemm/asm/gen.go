@@ -156,6 +156,18 @@ func gen512(m, nv int) {
 	fmt.Fprintf(&g, "//go:noescape\nfunc %s(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint32)\n\n", name)
 	prologue(name, 60)
 	acc := func(i, v int) int { return i*nv + v }
+	// Prefetch the C tile now so its update at the end does not stall on
+	// a cache miss.
+	p("\tMOVQ DX, R11")
+	for i := 0; i < m; i++ {
+		p("\tPREFETCHT0 (R11)")
+		if nv == 2 {
+			p("\tPREFETCHT0 64(R11)")
+		}
+		if i < m-1 {
+			p("\tADDQ R9, R11")
+		}
+	}
 	for i := 0; i < m*nv; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
