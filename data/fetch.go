@@ -210,11 +210,11 @@ func (f *fetcher) logf(format string, args ...any) {
 func (f *fetcher) get(rf *remoteFile) ([]byte, error) {
 	cache := f.cachePath(rf)
 	if b, err := os.ReadFile(cache); err == nil {
-		if err := verify(cache, b, rf); err == nil {
+		err := verify(cache, b, rf)
+		if err == nil {
 			return b, nil
-		} else {
-			f.logf("cached %s is damaged (%v); fetching it again", cache, err)
 		}
+		f.logf("cached %s is damaged (%v); fetching it again", cache, err)
 	}
 	fe := &FetchError{Dataset: f.set.name, File: rf.name}
 	for _, src := range f.sources() {

@@ -269,3 +269,41 @@ func checkMNIST(t *testing.T, train, test *IDXDataset) {
 		t.Fatalf("pixel range [%v, %v], want [0, 1]", lo, hi)
 	}
 }
+
+// TestFashionMNISTSystemPackage reads Fashion-MNIST from Debian's
+// dataset-fashion-mnist package, whose .gz files were recompressed: their
+// content is what is verified.
+func TestFashionMNISTSystemPackage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short mode: reads 30 MB")
+	}
+	if _, err := os.Stat(fashionSet.systemDirs[0]); err != nil {
+		t.Skipf("Debian package dataset-fashion-mnist not installed (%v)", err)
+	}
+	var log bytes.Buffer
+	train, test, err := FashionMNIST(CacheDir(t.TempDir()), Log(&log), Mirrors())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "from system directory /usr/share/datasets/fashion-mnist") {
+		t.Errorf("log:\n%s", log.String())
+	}
+	if train.Len() != 60000 || test.Len() != 10000 {
+		t.Fatalf("sizes %d %d", train.Len(), test.Len())
+	}
+	// The first items are an ankle boot, two T-shirts and a dress; the
+	// first test items an ankle boot, a pullover and two trousers.
+	for i, want := range []int{9, 0, 0, 3} {
+		if train.Label(i) != want {
+			t.Fatalf("train label %d = %d, want %d", i, train.Label(i), want)
+		}
+	}
+	for i, want := range []int{9, 2, 1, 1} {
+		if test.Label(i) != want {
+			t.Fatalf("test label %d = %d, want %d", i, test.Label(i), want)
+		}
+	}
+	if train.Classes()[9] != "Ankle boot" {
+		t.Fatal(train.Classes())
+	}
+}
