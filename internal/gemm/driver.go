@@ -120,7 +120,7 @@ func (j *job) work(kern *kernel, w, t, r0, r1, c0, c1, kcb int, direct bool, sh 
 				bp = *sh.buf[step%2]
 				q0, q1 := share(ncPanels, t, w)
 				if q1 > q0 {
-					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern.scatter)
+					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern)
 				}
 				sh.bar.wait()
 			case direct:
@@ -128,11 +128,11 @@ func (j *job) work(kern *kernel, w, t, r0, r1, c0, c1, kcb int, direct bool, sh 
 				bp = *own
 				if nc%nr != 0 {
 					last := nc - nc%nr
-					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern.scatter)
+					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern)
 				}
 			default:
 				bp = *own
-				packB(bp, j.b, j.ldb, j.transB, pc, kc, jc, nc, nr, kern.scatter)
+				packB(bp, j.b, j.ldb, j.transB, pc, kc, jc, nc, nr, kern)
 			}
 			j.block(kern, *aBuf, bp, direct, r0, r1, jc, nc, pc, kc, beta)
 			step++
@@ -165,7 +165,7 @@ func (j *job) block(kern *kernel, ap, bp []float32, direct bool, r0, r1, jc, nc,
 	full := nc - nc%nr // columns that a direct B read covers in full panels
 	for ic := r0; ic < r1; ic += kern.mc {
 		mc := min(kern.mc, r1-ic)
-		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr, kern.scatter)
+		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr, kern)
 		for jr := 0; jr < nc; jr += nr {
 			cols := min(nr, nc-jr)
 			b, bstride := bp[jr*kc:], nr

@@ -18,6 +18,10 @@ type kernel struct {
 	// scatter, if set, speeds up the transposing copies of packing.
 	scatter scatterFunc
 
+	// packAT14, if set, is a fast packA for stored Aᵀ into 14-row panels;
+	// it reports false when it cannot handle the block.
+	packAT14 func(dst, a []float32, lda, i0, mc, p0, kc int) bool
+
 	// dot, if set, computes a rows×cols tile (rows ≤ dotR, cols ≤ dotC) of
 	// C = alpha*A·Bᵀ + beta*C reading A's and Bᵀ's rows in place, as dot
 	// products along k. Used when A has too few rows to repay packing B.

@@ -18,9 +18,10 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   14, nr: 32,
 	mc: 14 * 24, kc: 256, nc: 4096,
-	tile:    tile512,
-	scatter: scatter512,
-	dot:     dot512, dotR: 4, dotC: 6,
+	tile:     tile512,
+	scatter:  scatter512,
+	packAT14: packAT14Fast,
+	dot:      dot512, dotR: 4, dotC: 6,
 }
 
 // avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
@@ -93,4 +94,16 @@ func dot512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc,
 	_ = b[(cols-1)*ldb+k-1]
 	_ = c[(rows-1)*ldc+cols-1]
 	kernDot[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1)<<(k%16)-1)
+}
+
+// packAT14Fast is packAT14 in assembly, with software prefetch; it reports
+// false (doing nothing) when the block has a ragged last panel.
+func packAT14Fast(dst, a []float32, lda, i0, mc, p0, kc int) bool {
+	if mc%14 != 0 || kc == 0 {
+		return false
+	}
+	_ = a[(p0+kc-1)*lda+i0+mc-1]
+	_ = dst[mc*kc-1]
+	packAT14asm(&dst[0], &a[p0*lda+i0], lda, mc/14, kc, 4*4*lda)
+	return true
 }

@@ -7827,6 +7827,51 @@ tr_done:
 	VZEROUPPER
 	RET
 
+// func packAT14asm(dst, src *float32, lda, panels, kc, ahead int)
+TEXT ·packAT14asm(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	SHLQ $2, R8
+	MOVQ panels+24(FP), R9
+	MOVQ kc+32(FP), CX
+	MOVQ ahead+40(FP), R12
+	MOVQ CX, R10
+	IMULQ $56, R10
+	MOVL $0x3fff, AX
+	KMOVW AX, K1
+	MOVQ R9, AX
+	IMULQ $56, AX
+	TESTQ CX, CX
+	JEQ pat_done
+	TESTQ R9, R9
+	JEQ pat_done
+pat_row:
+	LEAQ (SI)(R12*1), BX
+	MOVQ AX, DX
+pat_pf:
+	PREFETCHT0 (BX)
+	ADDQ $64, BX
+	SUBQ $64, DX
+	JGT pat_pf
+	MOVQ SI, R11
+	MOVQ DI, R13
+	MOVQ R9, DX
+pat_panel:
+	VMOVUPS.Z (R11), K1, Z0
+	VMOVUPS Z0, K1, (R13)
+	ADDQ $56, R11
+	ADDQ R10, R13
+	DECQ DX
+	JNE pat_panel
+	ADDQ R8, SI
+	ADDQ $56, DI
+	DECQ CX
+	JNE pat_row
+pat_done:
+	VZEROUPPER
+	RET
+
 TEXT ·dot1x1(SB), NOSPLIT, $0-68
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX

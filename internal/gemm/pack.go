@@ -9,8 +9,11 @@ package gemm
 // packA packs rows [i0, i0+mc) and k range [p0, p0+kc) of op(A) into dst as
 // panels of mr rows: panel r holds, for each p, the mr values A[i][p] of its
 // rows, at dst[r*mr*kc + p*mr + i].
-func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, sc scatterFunc) {
+func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, kern *kernel) {
 	if trans && mr == 14 {
+		if kern.packAT14 != nil && kern.packAT14(dst, a, lda, i0, mc, p0, kc) {
+			return
+		}
 		packAT14(dst, a, lda, i0, mc, p0, kc)
 		return
 	}
@@ -20,7 +23,7 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, sc sca
 		if !trans {
 			// Row-major A: each row is contiguous in k; transpose it
 			// into the panel.
-			scatter(d, mr, a, (i0+ir)*lda+p0, lda, rows, kc, sc)
+			scatter(d, mr, a, (i0+ir)*lda+p0, lda, rows, kc, kern.scatter)
 		} else {
 			// Stored Aᵀ (k×m): each k step is a contiguous run of rows.
 			for p := 0; p < kc; p++ {
@@ -63,7 +66,7 @@ func packAT14(dst, a []float32, lda, i0, mc, p0, kc int) {
 // packB packs k range [p0, p0+kc) and columns [j0, j0+nc) of op(B) into dst
 // as panels of nr columns: panel q holds, for each p, the nr values B[p][j]
 // of its columns, at dst[q*nr*kc + p*nr + j].
-func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, sc scatterFunc) {
+func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, kern *kernel) {
 	if !trans && nr == 32 {
 		// Row-major B: walk each row of the block once, left to right,
 		// dealing its 32-column pieces out to the panels; reading along
@@ -94,7 +97,7 @@ func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, sc sca
 			}
 		} else {
 			// Stored Bᵀ (n×k): each column of B is a contiguous row.
-			scatter(d, nr, b, (j0+jr)*ldb+p0, ldb, cols, kc, sc)
+			scatter(d, nr, b, (j0+jr)*ldb+p0, ldb, cols, kc, kern.scatter)
 		}
 		if cols < nr {
 			for p := 0; p < kc; p++ {

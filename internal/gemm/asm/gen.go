@@ -64,6 +64,7 @@ func main() {
 	}
 
 	genTranspose()
+	genPackAT14()
 
 	fmt.Fprintf(&g, "// kernDot holds the AVX-512 dot-product kernels indexed by [rows-1][cols-1].\nvar kernDot = [%d][%d]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){\n", dotR, dotC)
 	for r := 1; r <= dotR; r++ {
@@ -442,4 +443,58 @@ func maskOp(mask string) string {
 		return ""
 	}
 	return "K1, "
+}
+
+// genPackAT14 writes packAT14asm, packA for stored Aᵀ and 14-row panels:
+// each of kc stored rows is read left to right (panels pieces of 14 floats,
+// moved through a write mask) and dealt out to the panels, while the row
+// `ahead` bytes further on is prefetched, since short runs on rows far
+// apart defeat the hardware prefetcher.
+func genPackAT14() {
+	fmt.Fprintf(&g, "//go:noescape\nfunc packAT14asm(dst, src *float32, lda, panels, kc, ahead int)\n\n")
+	p("")
+	p("// func packAT14asm(dst, src *float32, lda, panels, kc, ahead int)")
+	p("TEXT ·packAT14asm(SB), NOSPLIT, $0-48")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ lda+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ panels+24(FP), R9")
+	p("\tMOVQ kc+32(FP), CX")
+	p("\tMOVQ ahead+40(FP), R12")
+	p("\tMOVQ CX, R10")
+	p("\tIMULQ $56, R10") // bytes between panels
+	p("\tMOVL $0x3fff, AX")
+	p("\tKMOVW AX, K1")
+	p("\tMOVQ R9, AX")
+	p("\tIMULQ $56, AX") // bytes per row segment
+	p("\tTESTQ CX, CX")
+	p("\tJEQ pat_done")
+	p("\tTESTQ R9, R9")
+	p("\tJEQ pat_done")
+	p("pat_row:")
+	p("\tLEAQ (SI)(R12*1), BX")
+	p("\tMOVQ AX, DX")
+	p("pat_pf:")
+	p("\tPREFETCHT0 (BX)")
+	p("\tADDQ $64, BX")
+	p("\tSUBQ $64, DX")
+	p("\tJGT pat_pf")
+	p("\tMOVQ SI, R11")
+	p("\tMOVQ DI, R13")
+	p("\tMOVQ R9, DX")
+	p("pat_panel:")
+	p("\tVMOVUPS.Z (R11), K1, Z0")
+	p("\tVMOVUPS Z0, K1, (R13)")
+	p("\tADDQ $56, R11")
+	p("\tADDQ R10, R13")
+	p("\tDECQ DX")
+	p("\tJNE pat_panel")
+	p("\tADDQ R8, SI")
+	p("\tADDQ $56, DI")
+	p("\tDECQ CX")
+	p("\tJNE pat_row")
+	p("pat_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
