@@ -63,92 +63,55 @@ func newConvGeom(x, w *Tensor, p ConvParams) convGeom {
 	return g
 }
 
-// im2col writes one image's patches as a [c·kh·kw, oh·ow] matrix: row
-// (ci,ki,kj) holds the input pixel each output position sees through that
-// kernel tap (0 in the padding).
-func (g *convGeom) im2col(img, cols []float32) {
-	ohw := g.oh * g.ow
-	for ci := range g.c {
-		for ki := range g.kh {
-			for kj := range g.kw {
-				row := cols[((ci*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
-				for oy := range g.oh {
-					iy := oy*g.p.Stride[0] - g.p.Padding[0] + ki*g.p.Dilation[0]
-					dst := row[oy*g.ow : (oy+1)*g.ow]
-					if iy < 0 || iy >= g.h {
-						clear(dst)
-						continue
-					}
-					src := img[(ci*g.h+iy)*g.w:][:g.w]
-					for ox := range dst {
-						ix := ox*g.p.Stride[1] - g.p.Padding[1] + kj*g.p.Dilation[1]
-						if ix < 0 || ix >= g.w {
-							dst[ox] = 0
-						} else {
-							dst[ox] = src[ix]
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds a [c·kh·kw, oh·ow] patch matrix back into an image: the
-// adjoint of im2col.
-func (g *convGeom) col2im(cols, img []float32) {
-	ohw := g.oh * g.ow
-	for ci := range g.c {
-		for ki := range g.kh {
-			for kj := range g.kw {
-				row := cols[((ci*g.kh+ki)*g.kw+kj)*ohw:][:ohw]
-				for oy := range g.oh {
-					iy := oy*g.p.Stride[0] - g.p.Padding[0] + ki*g.p.Dilation[0]
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					dst := img[(ci*g.h+iy)*g.w:][:g.w]
-					src := row[oy*g.ow : (oy+1)*g.ow]
-					for ox, v := range src {
-						ix := ox*g.p.Stride[1] - g.p.Padding[1] + kj*g.p.Dilation[1]
-						if ix >= 0 && ix < g.w {
-							dst[ix] += v
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 // Conv2d returns the 2-D cross-correlation of x [N,C,H,W] with weight
 // [O,C/groups,kh,kw], plus bias [O] when bias is not nil: the forward pass of
-// torch.nn.functional.conv2d, lowered to GEMM through im2col.
+// torch.nn.functional.conv2d, lowered to GEMM through im2col over whole
+// chunks of the batch.
 func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
 	g := newConvGeom(x, w, p)
-	if bias != nil && (bias.Dims() != 1 || bias.shape[0] != g.o) {
-		panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
-	}
-	ohw := g.oh * g.ow
-	out := Zeros(g.n, g.o, g.oh, g.ow)
-	cols := make([]float32, g.c*g.kh*g.kw*ohw)
-	for n := range g.n {
-		g.im2col(x.data[n*g.c*g.h*g.w:][:g.c*g.h*g.w], cols)
-		for gi := range g.g {
-			Gemm(false, false, g.og, ohw, g.kSize,
-				w.data[gi*g.og*g.kSize:], g.kSize,
-				cols[gi*g.kSize*ohw:], ohw,
-				0, out.data[(n*g.o+gi*g.og)*ohw:], ohw)
+	var bd []float32
+	if bias != nil {
+		if bias.Dims() != 1 || bias.shape[0] != g.o {
+			panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
 		}
-		if bias != nil {
-			for o := range g.o {
-				dst := out.data[(n*g.o+o)*ohw:][:ohw]
-				for i := range dst {
-					dst[i] += bias.data[o]
+		bd = bias.data
+	}
+	out := Empty(g.n, g.o, g.oh, g.ow)
+	ohw := g.oh * g.ow
+	nb := g.chunk()
+	cols := getFloats(g.c * g.kh * g.kw * nb * ohw)
+	y := getFloats(g.o * nb * ohw)
+	for n0 := 0; n0 < g.n; n0 += nb {
+		cnt := min(nb, g.n-n0)
+		ld := cnt * ohw
+		g.im2colBatch(x.data, n0, cnt, cols)
+		for gi := range g.g {
+			// Y_g [og, cnt·ohw] = W_g [og, kSize] · cols_g [kSize, cnt·ohw]
+			Gemm(false, false, g.og, ld, g.kSize,
+				w.data[gi*g.og*g.kSize:], g.kSize,
+				cols[gi*g.kSize*ld:], ld,
+				0, y[gi*g.og*ld:], ld)
+		}
+		// [O, cnt, ohw] -> [cnt, O, ohw], adding the bias on the way.
+		parallelFor(cnt, 1, func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				for o := range g.o {
+					dst := out.data[((n0+i)*g.o+o)*ohw:][:ohw]
+					src := y[o*ld+i*ohw:][:ohw]
+					if bd == nil {
+						copy(dst, src)
+						continue
+					}
+					b := bd[o]
+					for j, v := range src {
+						dst[j] = v + b
+					}
 				}
 			}
-		}
+		})
 	}
+	putFloats(cols)
+	putFloats(y)
 	return out
 }
 
@@ -156,40 +119,92 @@ func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
 // weight, given the upstream gradient gy [N,O,oh,ow]. A gradient not asked
 // for is nil. The bias gradient is gy summed over N, oh and ow.
 func Conv2dBackward(x, w, gy *Tensor, p ConvParams, wantX, wantW bool) (dx, dw *Tensor) {
+	dx, dw, _ = Conv2dGrads(x, w, gy, p, wantX, wantW, false)
+	return dx, dw
+}
+
+// Conv2dGrads returns the gradients of Conv2d with respect to x, the weight
+// and the bias, given the upstream gradient gy [N,O,oh,ow]; a gradient not
+// asked for is nil. The results come from the pool that Recycle fills.
+//
+// dW = Σ_chunks G·colsᵀ accumulates over the chunks of the batch in order;
+// dx = col2im(Wᵀ·G); db[o] = Σ_n Σ_{y,x} gy[n,o,y,x], summed over positions
+// first, then over images in order. Every sum runs in a fixed order, so the
+// results do not depend on the thread count.
+func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
 	g := newConvGeom(x, w, p)
 	if !EqualShapes(gy.shape, []int{g.n, g.o, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor.Conv2dBackward: gradient %v for output [%d %d %d %d]", gy.shape, g.n, g.o, g.oh, g.ow))
 	}
 	ohw := g.oh * g.ow
-	cols := make([]float32, g.c*g.kh*g.kw*ohw)
+	if wantB {
+		db = Empty(g.o)
+		parallelFor(g.o, 8, func(o0, o1 int) {
+			for o := o0; o < o1; o++ {
+				var s float32
+				for n := range g.n {
+					var sp float32
+					for _, v := range gy.data[(n*g.o+o)*ohw:][:ohw] {
+						sp += v
+					}
+					s += sp
+				}
+				db.data[o] = s
+			}
+		})
+	}
+	if !wantX && !wantW {
+		return dx, dw, db
+	}
 	if wantX {
-		dx = Zeros(x.shape...)
+		dx = emptyLike(x)
 	}
 	if wantW {
-		dw = Zeros(w.shape...)
+		dw = emptyLike(w)
+		if g.n == 0 {
+			clear(dw.data)
+		}
 	}
-	for n := range g.n {
-		gyn := gy.data[n*g.o*ohw:]
+	nb := g.chunk()
+	cols := getFloats(g.c * g.kh * g.kw * nb * ohw)
+	gm := getFloats(g.o * nb * ohw)
+	for n0 := 0; n0 < g.n; n0 += nb {
+		cnt := min(nb, g.n-n0)
+		ld := cnt * ohw
+		// G [O, cnt·ohw] from gy [cnt, O, ohw].
+		parallelFor(cnt, 1, func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				for o := range g.o {
+					copy(gm[o*ld+i*ohw:][:ohw], gy.data[((n0+i)*g.o+o)*ohw:][:ohw])
+				}
+			}
+		})
 		if wantW {
-			// dW_g += gy_g · cols_gᵀ
-			g.im2col(x.data[n*g.c*g.h*g.w:][:g.c*g.h*g.w], cols)
+			// dW_g += G_g · cols_gᵀ
+			g.im2colBatch(x.data, n0, cnt, cols)
+			beta := float32(1)
+			if n0 == 0 {
+				beta = 0
+			}
 			for gi := range g.g {
-				Gemm(false, true, g.og, g.kSize, ohw,
-					gyn[gi*g.og*ohw:], ohw,
-					cols[gi*g.kSize*ohw:], ohw,
-					1, dw.data[gi*g.og*g.kSize:], g.kSize)
+				Gemm(false, true, g.og, g.kSize, ld,
+					gm[gi*g.og*ld:], ld,
+					cols[gi*g.kSize*ld:], ld,
+					beta, dw.data[gi*g.og*g.kSize:], g.kSize)
 			}
 		}
 		if wantX {
-			// dcols_g = W_gᵀ · gy_g, then scattered back by col2im.
+			// dcols_g = W_gᵀ · G_g, then scattered back by col2im.
 			for gi := range g.g {
-				Gemm(true, false, g.kSize, ohw, g.og,
+				Gemm(true, false, g.kSize, ld, g.og,
 					w.data[gi*g.og*g.kSize:], g.kSize,
-					gyn[gi*g.og*ohw:], ohw,
-					0, cols[gi*g.kSize*ohw:], ohw)
+					gm[gi*g.og*ld:], ld,
+					0, cols[gi*g.kSize*ld:], ld)
 			}
-			g.col2im(cols, dx.data[n*g.c*g.h*g.w:][:g.c*g.h*g.w])
+			g.col2imBatch(cols, n0, cnt, dx.data)
 		}
 	}
-	return dx, dw
+	putFloats(cols)
+	putFloats(gm)
+	return dx, dw, db
 }

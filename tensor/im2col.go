@@ -1,0 +1,123 @@
+package tensor
+
+// The convolution is lowered onto one large GEMM per chunk of images rather
+// than one small GEMM per image: the patch matrix ("columns") of a chunk of
+// cnt images is [C·kh·kw, cnt·oh·ow], row (c,ki,kj) holding, for every output
+// position of every image, the input pixel that kernel tap sees. With
+// columns = positions, im2col and col2im read and write whole output rows
+// contiguously, and the GEMM result [O, cnt·oh·ow] turns into NCHW by
+// copying blocks of oh·ow (where the bias is added on the way).
+
+// maxColsFloats caps the column matrix of one chunk (64 MiB). The chunk
+// size depends on the geometry only, never on the thread count, so the
+// order in which the weight gradient accumulates is fixed.
+const maxColsFloats = 1 << 24
+
+// chunk returns how many images one lowering step covers.
+func (g *convGeom) chunk() int {
+	per := g.c * g.kh * g.kw * g.oh * g.ow
+	return max(1, min(g.n, maxColsFloats/max(per, 1)))
+}
+
+// validRange returns the output indices [lo, hi) whose input index
+// o·stride + off falls inside [0, size): the taps that do not land in the
+// padding. hi >= lo always.
+func validRange(out, size, stride, off int) (lo, hi int) {
+	if off < 0 {
+		lo = min(out, (-off+stride-1)/stride)
+	}
+	if last := size - 1 - off; last >= 0 {
+		hi = min(out, last/stride+1)
+	}
+	return lo, max(lo, hi)
+}
+
+// im2colBatch writes the columns of images n0..n0+cnt-1 of x into cols
+// ([c·kh·kw, cnt·oh·ow]), one goroutine per range of images.
+func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
+	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
+	ld := cnt * ohw
+	parallelFor(cnt, 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			img := x[(n0+i)*chw:][:chw]
+			for ci := range g.c {
+				plane := img[ci*g.h*g.w:][:g.h*g.w]
+				for ki := range g.kh {
+					ylo, yhi := validRange(g.oh, g.h, g.p.Stride[0], ki*g.p.Dilation[0]-g.p.Padding[0])
+					for kj := range g.kw {
+						xoff := kj*g.p.Dilation[1] - g.p.Padding[1]
+						xlo, xhi := validRange(g.ow, g.w, g.p.Stride[1], xoff)
+						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
+						clear(row[:ylo*g.ow])
+						clear(row[yhi*g.ow:])
+						for oy := ylo; oy < yhi; oy++ {
+							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
+							dst := row[oy*g.ow : (oy+1)*g.ow]
+							clear(dst[:xlo])
+							clear(dst[xhi:])
+							if xhi == xlo {
+								continue
+							}
+							src := plane[iy*g.w : (iy+1)*g.w]
+							if s := g.p.Stride[1]; s == 1 {
+								copy(dst[xlo:xhi], src[xlo+xoff:xhi+xoff])
+							} else {
+								d := dst[xlo:xhi]
+								src = src[xlo*s+xoff:]
+								for j := range d {
+									d[j] = src[j*s]
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2imBatch overwrites images n0..n0+cnt-1 of dx with the sum, over the
+// columns, of every entry at the pixel it came from: the adjoint of
+// im2colBatch. Each image is written by one goroutine and summed in the
+// same (c, ki, kj, oy, ox) order whatever the thread count.
+func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
+	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
+	ld := cnt * ohw
+	parallelFor(cnt, 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			img := dx[(n0+i)*chw:][:chw]
+			clear(img)
+			for ci := range g.c {
+				plane := img[ci*g.h*g.w:][:g.h*g.w]
+				for ki := range g.kh {
+					ylo, yhi := validRange(g.oh, g.h, g.p.Stride[0], ki*g.p.Dilation[0]-g.p.Padding[0])
+					for kj := range g.kw {
+						xoff := kj*g.p.Dilation[1] - g.p.Padding[1]
+						xlo, xhi := validRange(g.ow, g.w, g.p.Stride[1], xoff)
+						if xhi == xlo {
+							continue
+						}
+						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
+						for oy := ylo; oy < yhi; oy++ {
+							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
+							src := row[oy*g.ow+xlo : oy*g.ow+xhi]
+							dst := plane[iy*g.w : (iy+1)*g.w]
+							if s := g.p.Stride[1]; s == 1 {
+								d := dst[xlo+xoff : xhi+xoff]
+								d = d[:len(src)]
+								for j, v := range src {
+									d[j] += v
+								}
+							} else {
+								d := dst[xlo*s+xoff:]
+								for j, v := range src {
+									d[j*s] += v
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

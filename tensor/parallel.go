@@ -1,0 +1,31 @@
+package tensor
+
+import (
+	"runtime"
+	"sync"
+)
+
+// parallelFor splits [0, n) into contiguous ranges and calls f on each, in
+// up to GOMAXPROCS goroutines, returning when all are done. Callers make
+// every output element depend on one index only, so the results are the
+// same whatever the split (bit-identical for any thread count). minPer is
+// the fewest indices worth a goroutine of their own.
+func parallelFor(n, minPer int, f func(lo, hi int)) {
+	t := min(runtime.GOMAXPROCS(0), n/max(minPer, 1))
+	if t <= 1 {
+		if n > 0 {
+			f(0, n)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(t - 1)
+	for i := 1; i < t; i++ {
+		go func() {
+			defer wg.Done()
+			f(i*n/t, (i+1)*n/t)
+		}()
+	}
+	f(0, n/t)
+	wg.Wait()
+}
