@@ -97,6 +97,8 @@ type FileError struct {
 	Err    error  // what was wrong
 }
 
+// Error formats the error as "file:line: column c: what", "file: byte n:
+// what" or "file: what".
 func (e *FileError) Error() string {
 	switch {
 	case e.Line > 0 && e.Column > 0:

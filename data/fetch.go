@@ -129,6 +129,7 @@ type SourceError struct {
 	Err    error
 }
 
+// Error returns "source: reason".
 func (e SourceError) Error() string { return e.Source + ": " + e.Err.Error() }
 
 // FetchError reports that no source could provide a file; it lists why each
@@ -139,6 +140,7 @@ type FetchError struct {
 	Tries   []SourceError
 }
 
+// Error lists the sources tried, one per line, each with its failure.
 func (e *FetchError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "data: cannot get %s file %s from any source", e.Dataset, e.File)
@@ -164,6 +166,7 @@ type ChecksumError struct {
 	Got  string // hex SHA-256 found
 }
 
+// Error names the file and both sums.
 func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("%s: SHA-256 mismatch: got %s, want %s", e.File, e.Got, e.Want)
 }

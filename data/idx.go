@@ -42,6 +42,7 @@ func (t IDXType) Size() int {
 	return 0
 }
 
+// String returns the type's name, such as "uint8".
 func (t IDXType) String() string {
 	switch t {
 	case IDXUint8:
