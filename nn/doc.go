@@ -1,0 +1,89 @@
+// Package nn is backprop's layers and models: modules with named
+// parameters, PyTorch's default initialisation, a one-line architecture
+// spec, state dicts with PyTorch's names, and safetensors checkpoints that
+// PyTorch reads and writes.
+//
+// # Modules
+//
+// A [Module] is anything with Forward(*autograd.Value) *autograd.Value.
+// The layers (Linear, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d,
+// BatchNorm1d/2d, LayerNorm, Dropout, Embedding, Flatten and one per
+// activation) are made by constructors named as in torch.nn, with optional
+// arguments as [Option] values:
+//
+//	model := nn.Sequential(
+//		nn.Conv2d(1, 32, 3, nn.Padding(1)), nn.ReLU(), nn.MaxPool2d(2),
+//		nn.Flatten(), nn.Linear(32*14*14, 10),
+//	)
+//	opt := optim.Adam(nn.Parameters(model), ...)
+//	loss := nn.CrossEntropy(model.Forward(x), labels)
+//
+// Each constructor returns a concrete type (*LinearModule, ...) whose
+// fields, such as Weight and Bias, are the layer's tensors.
+//
+// # Writing your own module
+//
+// A custom module is a struct with a Forward method. To take part in
+// [Parameters], [StateDict], [Train]/[Eval] and [Summary] it lists its
+// sub-modules with a Children method ([Parent]); their names join with
+// dots, as PyTorch's attribute names do ("conv1.weight"). A module that
+// owns tensors directly implements [ParameterOwner] (and [BufferOwner]).
+// Nothing else is needed: mode switching and state dicts walk the tree.
+// See the residual block in the package example.
+//
+// # Names
+//
+// Names follow PyTorch's state_dict: a module's own parameters (weight
+// before bias), then its buffers, then its children's, depth-first. A
+// Sequential names its children by position, counting layers without
+// parameters, so the Linear after a Flatten at position 0 owns "1.weight".
+// BatchNorm's buffers are running_mean, running_var and
+// num_batches_tracked (a float32 here, an int64 in PyTorch; loading
+// converts).
+//
+// # Random numbers and seeds
+//
+// Weights are drawn from a math/rand/v2 PCG generator, so the same seed
+// gives the same model bit for bit. A constructor takes its generator from
+// [WithRNG] or [Seed]; without either it draws from the package's default
+// generator, which starts at seed 0 and can be reset with [ManualSeed]
+// (torch.manual_seed). [Build] draws the whole model, layer by layer, from
+// one generator. Linear and Conv2d use PyTorch's default initialisation
+// (kaiming_uniform with a=√5, i.e. U(-1/√fan_in, 1/√fan_in), for weight
+// and bias); [XavierUniform], [XavierNormal], [KaimingUniform] and
+// [KaimingNormal] re-initialise a tensor. A Dropout layer seeds its own
+// generator at construction; [RNGState] and [SetRNGState] save and restore
+// all such generators so that a resumed run draws the same masks.
+//
+// # Training and evaluation
+//
+// Modules start in training mode. [Eval] switches Dropout off and makes
+// BatchNorm use its running statistics; [Train] switches back. BatchNorm
+// updates its running statistics on every Forward in training mode, even
+// under autograd.NoGrad, as PyTorch does.
+//
+// # Architecture specs
+//
+// [Build] turns a line such as "conv(32,3,pad=1) relu maxpool(2) flatten
+// linear(10)" into a Sequential, inferring each layer's input size from a
+// sample shape, and [SpecOf] (or SequentialModule.Spec) gives the
+// canonical line back. The grammar is in [ParseSpec]'s documentation; "mlp"
+// and "cnn" are presets. [Summary] prints a model as Keras's summary()
+// does.
+//
+// # Files
+//
+// [Save] writes a model's state dict to a safetensors file, atomically,
+// with the architecture and input shape in its metadata; [Load] reads one
+// back (or a file from PyTorch's safetensors.torch.save_file) strictly,
+// failing with a *StateDictError that names each missing, unexpected or
+// mis-shaped key and the shapes; [LoadModel] builds the model from the
+// file's own architecture.
+//
+// # Errors
+//
+// Constructors panic on arguments that are a programming error (negative
+// sizes, an option that does not apply), as autograd's ops do on shape
+// mismatches. Everything that reads input from outside — specs, files,
+// state dicts — returns errors instead.
+package nn

@@ -1,0 +1,224 @@
+package nn
+
+import (
+	"backprop/autograd"
+	"backprop/tensor"
+)
+
+// Module is a layer or a model: anything that maps an input to an output.
+// Forward builds the autograd graph when gradients are enabled.
+//
+// The rest of a module's behaviour is discovered through optional
+// interfaces, so that a module implements only what it has: [ParameterOwner]
+// for its own weights, [BufferOwner] for state that is saved but not trained,
+// [Parent] for sub-modules, [ModeSetter] for layers that behave differently
+// in training and evaluation, [ShapeInferrer] for layers that can say their
+// output shape without running, [Specer] for layers with a token in the
+// architecture spec grammar, and [RNGOwner] for layers that draw random
+// numbers while running.
+type Module interface {
+	Forward(x *autograd.Value) *autograd.Value
+}
+
+// NamedValue is a parameter with its name: a local name ("weight") from
+// [ParameterOwner], or a full state_dict name ("1.weight") from
+// [NamedParameters].
+type NamedValue struct {
+	Name  string
+	Value *autograd.Value
+}
+
+// NamedTensor is a buffer or a state_dict entry with its name.
+type NamedTensor struct {
+	Name   string
+	Tensor *tensor.Tensor
+}
+
+// NamedModule is a sub-module with the name that prefixes its parameters.
+type NamedModule struct {
+	Name   string
+	Module Module
+}
+
+// ParameterOwner is implemented by modules that hold trainable tensors of
+// their own (not counting sub-modules'). The order of the list is the order
+// of the state_dict, so it should follow PyTorch's registration order
+// (weight before bias).
+type ParameterOwner interface {
+	LocalParameters() []NamedValue
+}
+
+// BufferOwner is implemented by modules that hold state that is saved in
+// the state_dict but not trained, such as BatchNorm's running statistics.
+type BufferOwner interface {
+	LocalBuffers() []NamedTensor
+}
+
+// Parent is implemented by modules made of other modules. Children returns
+// them in the order their parameters should appear in the state_dict, each
+// with the name that joins its parameters' names with a dot ("conv1" makes
+// "conv1.weight"). A custom model usually needs only Forward and Children.
+type Parent interface {
+	Children() []NamedModule
+}
+
+// ModeSetter is implemented by layers that behave differently in training
+// and evaluation (Dropout, BatchNorm). [SetTraining] calls it on every
+// module of a model; a module's own children are reached by the walk, so
+// a Parent need not forward the call.
+type ModeSetter interface {
+	SetTraining(training bool)
+	Training() bool
+}
+
+// ShapeInferrer is implemented by layers that can compute their output
+// shape from their input shape without running; both shapes exclude the
+// batch dimension. Build and Summary use it to check a model before any
+// data flows and to report shapes.
+type ShapeInferrer interface {
+	OutputShape(in []int) ([]int, error)
+}
+
+// Specer is implemented by layers that have a token in the architecture
+// spec grammar (see [ParseSpec]); Spec returns that token in canonical form,
+// such as "conv(32,3,pad=1)".
+type Specer interface {
+	Spec() string
+}
+
+// Walk calls f for m and every module below it, depth-first in Children
+// order (PyTorch's named_modules order). name is the dotted path from m
+// ("" for m itself). Walk stops early when f returns false.
+func Walk(m Module, f func(name string, m Module) bool) {
+	walk("", m, f)
+}
+
+func walk(name string, m Module, f func(string, Module) bool) bool {
+	if !f(name, m) {
+		return false
+	}
+	if p, ok := m.(Parent); ok {
+		for _, c := range p.Children() {
+			if c.Module == nil {
+				continue
+			}
+			if !walk(join(name, c.Name), c.Module, f) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func join(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// NamedModules returns m and every module below it with its dotted name, in
+// the order of [Walk]; m itself has the name "".
+func NamedModules(m Module) []NamedModule {
+	var out []NamedModule
+	Walk(m, func(name string, sub Module) bool {
+		out = append(out, NamedModule{name, sub})
+		return true
+	})
+	return out
+}
+
+// NamedParameters returns every parameter of m with its state_dict name,
+// in state_dict order: each module's own parameters, then its children's,
+// depth-first. A parameter shared by two modules is listed once, under its
+// first name, as PyTorch does.
+func NamedParameters(m Module) []NamedValue {
+	var out []NamedValue
+	seen := map[*autograd.Value]bool{}
+	Walk(m, func(prefix string, sub Module) bool {
+		if po, ok := sub.(ParameterOwner); ok {
+			for _, p := range po.LocalParameters() {
+				if p.Value == nil || seen[p.Value] {
+					continue
+				}
+				seen[p.Value] = true
+				out = append(out, NamedValue{join(prefix, p.Name), p.Value})
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// Parameters returns m's parameters in state_dict order: the list to give
+// an optimiser.
+func Parameters(m Module) []*autograd.Value {
+	named := NamedParameters(m)
+	out := make([]*autograd.Value, len(named))
+	for i, p := range named {
+		out[i] = p.Value
+	}
+	return out
+}
+
+// NamedBuffers returns every buffer of m with its state_dict name, in
+// state_dict order.
+func NamedBuffers(m Module) []NamedTensor {
+	var out []NamedTensor
+	Walk(m, func(prefix string, sub Module) bool {
+		if bo, ok := sub.(BufferOwner); ok {
+			for _, b := range bo.LocalBuffers() {
+				if b.Tensor != nil {
+					out = append(out, NamedTensor{join(prefix, b.Name), b.Tensor})
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// NumParameters returns the number of elements of m's parameters.
+func NumParameters(m Module) int {
+	n := 0
+	for _, p := range NamedParameters(m) {
+		n += p.Value.Data.Size()
+	}
+	return n
+}
+
+// SetTraining puts every module of m in training (true) or evaluation
+// (false) mode, as PyTorch's model.train(mode).
+func SetTraining(m Module, training bool) {
+	Walk(m, func(_ string, sub Module) bool {
+		if ms, ok := sub.(ModeSetter); ok {
+			ms.SetTraining(training)
+		}
+		return true
+	})
+}
+
+// Train puts m in training mode: Dropout drops, BatchNorm uses and updates
+// batch statistics. Modules start in training mode, as in PyTorch.
+func Train(m Module) { SetTraining(m, true) }
+
+// Eval puts m in evaluation mode: Dropout passes its input through,
+// BatchNorm uses its running statistics.
+func Eval(m Module) { SetTraining(m, false) }
+
+// ZeroGrad drops the gradients of all of m's parameters.
+func ZeroGrad(m Module) {
+	for _, p := range Parameters(m) {
+		p.ZeroGrad()
+	}
+}
+
+// modeFlag is embedded by layers with a training mode. It starts in
+// training mode, as torch.nn.Module does.
+type modeFlag struct{ eval bool }
+
+// SetTraining sets the layer's mode.
+func (f *modeFlag) SetTraining(training bool) { f.eval = !training }
+
+// Training reports whether the layer is in training mode.
+func (f *modeFlag) Training() bool { return !f.eval }
