@@ -21,6 +21,15 @@
 // [Normalization]) and that turns a new file or row into features exactly as
 // at training time, for prediction.
 //
+// # Loading
+//
+// A [Loader] cuts a Dataset into [Batch]es: seeded shuffling each epoch,
+// the last partial batch kept or dropped, samples decoded by a pool of
+// goroutines a few batches ahead of the consumer. An epoch is a Go 1.23
+// iterator: for b, err := range loader.Epoch(e). Batch buffers are
+// allocated once per Loader and reused: a Batch is valid until the loop
+// body that received it returns (Batch.Clone keeps one).
+//
 // # Randomness
 //
 // All randomness is seeded and does not depend on goroutine scheduling: the
