@@ -1,0 +1,120 @@
+package nn_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	ag "backprop/autograd"
+	"backprop/nn"
+	"backprop/tensor"
+)
+
+func randn(r *rand.Rand, shape ...int) *tensor.Tensor {
+	return tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, shape...)
+}
+
+// TestLayerGradients checks every layer with parameters, in training mode,
+// against central finite differences of L = Σ layer(x)·w for a random w:
+// the gradients of the input and of every parameter.
+func TestLayerGradients(t *testing.T) {
+	cases := []struct {
+		name  string
+		layer func() nn.Module
+		input []int
+		ints  int // > 0: the input holds indices below this (Embedding)
+	}{
+		{"Linear", func() nn.Module { return nn.Linear(5, 3, nn.Seed(1)) }, []int{4, 5}, 0},
+		{"Linear/3d-input", func() nn.Module { return nn.Linear(4, 2, nn.Seed(2)) }, []int{2, 3, 4}, 0},
+		{"Linear/no-bias", func() nn.Module { return nn.Linear(3, 2, nn.NoBias(), nn.Seed(3)) }, []int{2, 3}, 0},
+		{"Conv2d", func() nn.Module { return nn.Conv2d(2, 3, 3, nn.Seed(4)) }, []int{2, 2, 5, 5}, 0},
+		{"Conv2d/stride-pad", func() nn.Module { return nn.Conv2d(2, 2, 3, nn.Stride(2), nn.Padding(1), nn.Seed(5)) }, []int{1, 2, 6, 5}, 0},
+		{"Conv2d/dilation-groups-nobias", func() nn.Module {
+			return nn.Conv2d(4, 2, 2, nn.Dilation(2), nn.Groups(2), nn.NoBias(), nn.Seed(6))
+		}, []int{2, 4, 5, 5}, 0},
+		{"BatchNorm1d", func() nn.Module { return randomAffine(nn.BatchNorm1d(3), 7) }, []int{5, 3}, 0},
+		{"BatchNorm1d/NCL", func() nn.Module { return randomAffine(nn.BatchNorm1d(2), 8) }, []int{3, 2, 4}, 0},
+		{"BatchNorm2d", func() nn.Module { return randomAffine(nn.BatchNorm2d(2), 9) }, []int{3, 2, 3, 3}, 0},
+		{"LayerNorm", func() nn.Module { return randomAffine(nn.LayerNorm([]int{4}), 10) }, []int{3, 4}, 0},
+		{"LayerNorm/2d", func() nn.Module { return randomAffine(nn.LayerNorm([]int{2, 3}), 11) }, []int{2, 2, 3}, 0},
+		{"Embedding", func() nn.Module { return nn.Embedding(6, 3, nn.Seed(12)) }, []int{2, 4}, 6},
+		{"Sequential", func() nn.Module {
+			return nn.Sequential(nn.Conv2d(1, 2, 3, nn.Padding(1), nn.Seed(13)), nn.Tanh(), nn.AvgPool2d(2),
+				nn.Flatten(), nn.Linear(8, 3, nn.Seed(14)), nn.GELU())
+		}, []int{2, 1, 4, 4}, 0},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(i), 99))
+			m := c.layer()
+			nn.Train(m)
+			var x *tensor.Tensor
+			if c.ints > 0 {
+				x = tensor.FromFunc(func(int) float32 { return float32(r.IntN(c.ints)) }, c.input...)
+			} else {
+				x = randn(r, c.input...)
+			}
+			in := ag.Param(x)
+			if c.ints > 0 {
+				in = ag.Const(x)
+			}
+			// BatchNorm's running statistics change on every training
+			// Forward; they do not enter the training-mode output, so the
+			// finite differences are unaffected.
+			out := m.Forward(in)
+			w := randn(r, out.Shape()...)
+			out.BackwardWith(w)
+			loss := func() float64 {
+				var y *ag.Value
+				ag.NoGrad(func() { y = m.Forward(in) })
+				s := 0.0
+				for k, v := range y.Data.Data() {
+					s += float64(v) * float64(w.Data()[k])
+				}
+				return s
+			}
+			check := func(what string, v *ag.Value) {
+				if v.Grad == nil {
+					t.Fatalf("%s: no gradient", what)
+				}
+				const eps = 1e-2
+				d := v.Data.Data()
+				for k := range d {
+					orig := d[k]
+					d[k] = orig + eps
+					up := loss()
+					d[k] = orig - eps
+					down := loss()
+					d[k] = orig
+					num := (up - down) / (2 * eps)
+					got := float64(v.Grad.Data()[k])
+					if math.Abs(got-num) > 2e-2+2e-2*math.Abs(num) {
+						t.Errorf("%s element %d: backward %.5f, finite difference %.5f", what, k, got, num)
+					}
+				}
+			}
+			if c.ints == 0 {
+				check("input", in)
+			}
+			params := nn.NamedParameters(m)
+			if len(params) == 0 {
+				t.Fatal("no parameters")
+			}
+			for _, p := range params {
+				check(p.Name, p.Value)
+			}
+		})
+	}
+}
+
+// randomAffine gives a norm layer non-trivial weight and bias, so that
+// their gradients are checked away from the identity.
+func randomAffine(m nn.Module, seed uint64) nn.Module {
+	r := rand.New(rand.NewPCG(seed, 1))
+	for _, p := range nn.Parameters(m) {
+		for i := range p.Data.Data() {
+			p.Data.Data()[i] = float32(0.5 + r.Float64())
+		}
+	}
+	return m
+}
