@@ -24,6 +24,9 @@ const minFlopsPerThread = 1 << 20
 // packing B would cost about as much as the multiplication itself.
 const directMaxM = 16
 
+// rowMaxM is the largest m for which the row kernel (kernel.row) is used.
+const rowMaxM = 2
+
 // dotMaxM is the largest m for which A·Bᵀ is computed as dot products on
 // the operands in place (kernel.dot) instead of by packing.
 const dotMaxM = 4
@@ -166,7 +169,18 @@ func (j *job) block(kern *kernel, ap, bp []float32, direct bool, r0, r1, jc, nc,
 	for ic := r0; ic < r1; ic += kern.mc {
 		mc := min(kern.mc, r1-ic)
 		packA(ap, j.a, j.lda, j.transA, ic, mc, pc, kc, mr, kern)
-		for jr := 0; jr < nc; jr += nr {
+		jr0 := 0
+		if direct && kern.row != nil && mc <= rowMaxM {
+			// Few rows: sweep B in place 128 columns at a time, one row
+			// of C after another.
+			for ; jr0+128 <= nc; jr0 += 128 {
+				b := j.b[pc*j.ldb+jc+jr0:]
+				for i := 0; i < mc; i++ {
+					kern.row(kc, ap[i:], b, j.ldb, j.c[(ic+i)*j.ldc+jc+jr0:], j.alpha, beta)
+				}
+			}
+		}
+		for jr := jr0; jr < nc; jr += nr {
 			cols := min(nr, nc-jr)
 			b, bstride := bp[jr*kc:], nr
 			if direct && jr < full {

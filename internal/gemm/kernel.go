@@ -18,13 +18,18 @@ type kernel struct {
 	// scatter, if set, speeds up the transposing copies of packing.
 	scatter scatterFunc
 
-	// packAT14, if set, is a fast packA for stored Aᵀ into 14-row panels;
-	// it reports false when it cannot handle the block.
-	packAT14 func(dst, a []float32, lda, i0, mc, p0, kc int) bool
+	// packAT14, if set, is a fast packA for stored Aᵀ into full 14-row
+	// panels (mc a multiple of 14).
+	packAT14 func(dst, a []float32, lda, i0, mc, p0, kc int)
 
 	// dot, if set, computes a rows×cols tile (rows ≤ dotR, cols ≤ dotC) of
 	// C = alpha*A·Bᵀ + beta*C reading A's and Bᵀ's rows in place, as dot
 	// products along k. Used when A has too few rows to repay packing B.
+	// row, if set, computes one row and 128 columns of C from a packed A
+	// panel (first row) and B rows bstride apart, for products where A has
+	// very few rows.
+	row func(kc int, a, b []float32, bstride int, c []float32, alpha, beta float32)
+
 	dot        func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32)
 	dotR, dotC int
 }

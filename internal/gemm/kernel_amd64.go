@@ -21,6 +21,7 @@ var avx512Kernel = &kernel{
 	tile:     tile512,
 	scatter:  scatter512,
 	packAT14: packAT14Fast,
+	row:      row512,
 	dot:      dot512, dotR: 4, dotC: 6,
 }
 
@@ -96,14 +97,20 @@ func dot512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc,
 	kernDot[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1)<<(k%16)-1)
 }
 
-// packAT14Fast is packAT14 in assembly, with software prefetch; it reports
-// false (doing nothing) when the block has a ragged last panel.
-func packAT14Fast(dst, a []float32, lda, i0, mc, p0, kc int) bool {
-	if mc%14 != 0 || kc == 0 {
-		return false
+// packAT14Fast is packAT14 in assembly, with software prefetch of the
+// stored row 4 ahead; mc must be a multiple of 14.
+func packAT14Fast(dst, a []float32, lda, i0, mc, p0, kc int) {
+	if kc == 0 {
+		return
 	}
 	_ = a[(p0+kc-1)*lda+i0+mc-1]
 	_ = dst[mc*kc-1]
 	packAT14asm(&dst[0], &a[p0*lda+i0], lda, mc/14, kc, 4*4*lda)
-	return true
+}
+
+func row512(kc int, a, b []float32, bstride int, c []float32, alpha, beta float32) {
+	_ = a[14*(kc-1)]
+	_ = b[(kc-1)*bstride+127]
+	_ = c[127]
+	k512row(kc, &a[0], &b[0], bstride, &c[0], alpha, beta)
 }

@@ -134,6 +134,9 @@ func transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)
 //go:noescape
 func packAT14asm(dst, src *float32, lda, panels, kc, ahead int)
 
+//go:noescape
+func k512row(kc int, a, b *float32, bstride int, c *float32, alpha, beta float32)
+
 // kernDot holds the AVX-512 dot-product kernels indexed by [rows-1][cols-1].
 var kernDot = [4][6]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){
 	{dot1x1, dot1x2, dot1x3, dot1x4, dot1x5, dot1x6},

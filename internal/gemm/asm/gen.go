@@ -65,6 +65,7 @@ func main() {
 
 	genTranspose()
 	genPackAT14()
+	genRow()
 
 	fmt.Fprintf(&g, "// kernDot holds the AVX-512 dot-product kernels indexed by [rows-1][cols-1].\nvar kernDot = [%d][%d]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){\n", dotR, dotC)
 	for r := 1; r <= dotR; r++ {
@@ -495,6 +496,56 @@ func genPackAT14() {
 	p("\tDECQ CX")
 	p("\tJNE pat_row")
 	p("pat_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// genRow writes k512row, a 1×128 tile for products with a single row of A:
+// eight accumulators keep both FMA units busy where the 14×32 kernel with
+// one row has only two dependency chains. A is a packed panel (stride 14
+// floats per k step); B rows are bstride floats apart. The arithmetic per
+// element is the same as k512's.
+func genRow() {
+	fmt.Fprintf(&g, "//go:noescape\nfunc k512row(kc int, a, b *float32, bstride int, c *float32, alpha, beta float32)\n\n")
+	p("")
+	p("TEXT ·k512row(SB), NOSPLIT, $0-48")
+	p("\tMOVQ kc+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ b+16(FP), BX")
+	p("\tMOVQ bstride+24(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVQ c+32(FP), DX")
+	for v := 0; v < 8; v++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", v, v, v)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJEQ row_done")
+	p("row_loop:")
+	p("\tVBROADCASTSS (AX), Z31")
+	for v := 0; v < 8; v++ {
+		p("\tVFMADD231PS %d(BX), Z31, Z%d", 64*v, v)
+	}
+	p("\tADDQ $56, AX")
+	p("\tADDQ R8, BX")
+	p("\tDECQ CX")
+	p("\tJNE row_loop")
+	p("row_done:")
+	p("\tVBROADCASTSS alpha+40(FP), Z30")
+	p("\tVBROADCASTSS beta+44(FP), Z31")
+	for v := 0; v < 8; v++ {
+		p("\tVMULPS Z30, Z%d, Z%d", v, v)
+	}
+	p("\tMOVL beta+44(FP), R12")
+	p("\tANDL $0x7fffffff, R12")
+	p("\tJEQ row_store")
+	for v := 0; v < 8; v++ {
+		p("\tVMOVUPS %d(DX), Z28", 64*v)
+		p("\tVFMADD231PS Z31, Z28, Z%d", v)
+	}
+	p("row_store:")
+	for v := 0; v < 8; v++ {
+		p("\tVMOVUPS Z%d, %d(DX)", v, 64*v)
+	}
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
