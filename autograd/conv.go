@@ -19,18 +19,17 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	}
 	out := result(tensor.Conv2d(x.Data, weight.Data, b, p), x, weight, bias)
 	out.onBackward(func() {
-		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ
-		dx, dw := tensor.Conv2dBackward(x.Data, weight.Data, out.Grad, p, x.requiresGrad, weight.requiresGrad)
+		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ, db = Σ_{n,y,x} G
+		wantB := bias != nil && bias.requiresGrad
+		dx, dw, db := tensor.Conv2dGrads(x.Data, weight.Data, out.Grad, p, x.requiresGrad, weight.requiresGrad, wantB)
 		if dx != nil {
-			x.addGrad(dx)
+			x.addGradOwned(dx)
 		}
 		if dw != nil {
-			weight.addGrad(dw)
+			weight.addGradOwned(dw)
 		}
-		if bias != nil && bias.requiresGrad {
-			s := out.Grad.Shape()
-			g := tensor.Reshape(out.Grad, s[0], s[1], s[2]*s[3])
-			bias.addGrad(tensor.SumDim(tensor.SumDim(g, 2, false), 0, false)) // db = Σ_{n,y,x} G
+		if db != nil {
+			bias.addGradOwned(db)
 		}
 	})
 	return out
@@ -41,8 +40,12 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 func MaxPool2d(x *Value, p PoolParams) *Value {
 	y, arg := tensor.MaxPool2d(x.Data, p)
 	out := result(y, x)
+	if !out.requiresGrad {
+		tensor.RecycleInt32s(arg)
+	}
 	out.onBackward(func() {
-		x.addGrad(tensor.MaxPool2dBackward(x.Data, out.Grad, arg)) // d(max)/dx = 1 at the argmax
+		x.addGradOwned(tensor.MaxPool2dBackward(x.Data, out.Grad, arg)) // d(max)/dx = 1 at the argmax
+		tensor.RecycleInt32s(arg)
 	})
 	return out
 }

@@ -14,17 +14,17 @@ func (v *Value) onBackward(f func()) {
 	}
 }
 
-// unary builds the output of an element-wise op y = f(x) whose derivative
-// dy/dx is given as a function of x and y.
-func unary(x *Value, y *tensor.Tensor, dydx func(x, y float32) float32) *Value {
-	out := result(y, x)
+// unaryGrad installs the backward rule of an element-wise op y = f(x):
+// rule writes dx = g·dy/dx for the upstream gradient g into dx (both of x's
+// length). dx is fresh, so it becomes x's own gradient or is recycled once
+// added.
+func unaryGrad(x, out *Value, rule func(g, dx []float32)) {
 	out.onBackward(func() {
-		xd, yd := x.Data.Data(), y.Data()
-		x.addGrad(tensor.FromFunc(func(i int) float32 {
-			return out.Grad.Data()[i] * dydx(xd[i], yd[i])
-		}, x.Data.Shape()...))
+		g := out.Grad.Data()
+		dx := tensor.Empty(x.Shape()...)
+		rule(g, dx.Data()[:len(g)])
+		x.addGradOwned(dx)
 	})
-	return out
 }
 
 // Add returns a+b with broadcasting.
@@ -92,48 +92,102 @@ func Pow(a, b *Value) *Value {
 
 // PowScalar returns x**p element-wise.
 func PowScalar(x *Value, p float32) *Value {
-	y := tensor.Map(x.Data, func(v float32) float32 { return float32(math.Pow(float64(v), float64(p))) })
-	return unary(x, y, func(x, _ float32) float32 {
-		if p == 0 {
-			return 0
+	y := tensor.Empty(x.Shape()...)
+	yd := y.Data()
+	for i, v := range x.Data.Data() {
+		yd[i] = float32(math.Pow(float64(v), float64(p)))
+	}
+	out := result(y, x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		xd := x.Data.Data()[:len(g)]
+		for i, v := range g {
+			if p == 0 {
+				dx[i] = v * 0
+				continue
+			}
+			dx[i] = v * (p * float32(math.Pow(float64(xd[i]), float64(p-1)))) // d(x^p)/dx = p·x^(p-1)
 		}
-		return p * float32(math.Pow(float64(x), float64(p-1))) // d(x^p)/dx = p·x^(p-1)
 	})
+	return out
 }
 
 // AddScalar returns x+s.
 func AddScalar(x *Value, s float32) *Value {
-	return unary(x, tensor.AddScalar(x.Data, s), func(_, _ float32) float32 { return 1 }) // d(x+s)/dx = 1
+	out := result(tensor.AddScalar(x.Data, s), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		copy(dx, g) // d(x+s)/dx = 1
+	})
+	return out
 }
 
 // MulScalar returns x·s.
 func MulScalar(x *Value, s float32) *Value {
-	return unary(x, tensor.Scale(x.Data, s), func(_, _ float32) float32 { return s }) // d(sx)/dx = s
+	out := result(tensor.Scale(x.Data, s), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		for i, v := range g {
+			dx[i] = v * s // d(sx)/dx = s
+		}
+	})
+	return out
 }
 
 // Neg returns -x.
 func Neg(x *Value) *Value {
-	return unary(x, tensor.Neg(x.Data), func(_, _ float32) float32 { return -1 }) // d(-x)/dx = -1
+	out := result(tensor.Neg(x.Data), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		for i, v := range g {
+			dx[i] = -v // d(-x)/dx = -1
+		}
+	})
+	return out
 }
 
 // Exp returns e**x element-wise.
 func Exp(x *Value) *Value {
-	return unary(x, tensor.Exp(x.Data), func(_, y float32) float32 { return y }) // d(e^x)/dx = e^x
+	out := result(tensor.Exp(x.Data), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		y := out.Data.Data()[:len(g)]
+		for i, v := range g {
+			dx[i] = v * y[i] // d(e^x)/dx = e^x
+		}
+	})
+	return out
 }
 
 // Log returns the natural logarithm of x element-wise.
 func Log(x *Value) *Value {
-	return unary(x, tensor.Log(x.Data), func(x, _ float32) float32 { return 1 / x }) // d(ln x)/dx = 1/x
+	out := result(tensor.Log(x.Data), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		xd := x.Data.Data()[:len(g)]
+		for i, v := range g {
+			dx[i] = v * (1 / xd[i]) // d(ln x)/dx = 1/x
+		}
+	})
+	return out
 }
 
 // Sqrt returns the square root of x element-wise.
 func Sqrt(x *Value) *Value {
-	return unary(x, tensor.Sqrt(x.Data), func(_, y float32) float32 { return 0.5 / y }) // d√x/dx = 1/(2√x)
+	out := result(tensor.Sqrt(x.Data), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		y := out.Data.Data()[:len(g)]
+		for i, v := range g {
+			dx[i] = v * (0.5 / y[i]) // d√x/dx = 1/(2√x)
+		}
+	})
+	return out
 }
 
 // Abs returns |x| element-wise; its gradient at 0 is 0, as in PyTorch.
 func Abs(x *Value) *Value {
-	return unary(x, tensor.Abs(x.Data), func(x, _ float32) float32 { return sign(x) }) // d|x|/dx = sign(x)
+	out := result(tensor.Abs(x.Data), x)
+	unaryGrad(x, out, func(g, dx []float32) {
+		xd := x.Data.Data()[:len(g)]
+		for i, v := range g {
+			dx[i] = v * sign(xd[i]) // d|x|/dx = sign(x)
+		}
+	})
+	return out
 }
 
 func sign(x float32) float32 {

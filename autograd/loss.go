@@ -110,6 +110,9 @@ func targetShape(s []int) []int {
 // dimension, with optional label smoothing, class weights and ignore index.
 func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
+	if logits.Data.Dims() == 2 && c.labelSmoothing == 0 {
+		return crossEntropyRows(logits, targets, c)
+	}
 	rows, nc := classesLast("autograd.CrossEntropy", logits)
 	logp := LogSoftmax(rows, 1)
 	nll := nllRows("autograd.CrossEntropy", logp, targets, c)
@@ -122,6 +125,66 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 		return Reshape(nll, targetShape(logits.Shape())...)
 	}
 	return nll
+}
+
+// crossEntropyRows is CrossEntropy on logits [M,C] without label
+// smoothing, fused: one pass computes the log-softmax and the loss, and the
+// backward rule writes coef·(softmax - onehot) directly instead of going
+// through NLLLoss's one-hot gradient and LogSoftmax's rule. The arithmetic
+// is that of the unfused ops, term for term, so the results are the same.
+func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
+	m, nc := logits.Shape()[0], logits.Shape()[1]
+	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
+	logp := tensor.Empty(m, nc)
+	lp, xd := logp.Data(), logits.Data.Data()
+	per := make([]float32, m)
+	for i := range m {
+		row, dst := xd[i*nc:][:nc], lp[i*nc:][:nc]
+		mx := float32(math.Inf(-1))
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		lse := mx
+		if !math.IsInf(float64(mx), 0) {
+			var sum float64
+			for _, v := range row {
+				sum += math.Exp(float64(v - mx))
+			}
+			lse = mx + float32(math.Log(sum))
+		}
+		for j, v := range row {
+			dst[j] = v - lse // log softmax
+		}
+		if t := targets[i]; t != c.ignoreIndex {
+			per[i] = -c.classWeight(t) * dst[t]
+		}
+	}
+	y, scale := reduceRows(per, c.reduction, den)
+	out := result(y, logits)
+	if !out.requiresGrad {
+		tensor.Recycle(logp)
+		return out
+	}
+	out.onBackward(func() {
+		dx := tensor.Empty(m, nc)
+		d := dx.Data()
+		for i, t := range targets {
+			row, dst := lp[i*nc:][:nc], d[i*nc:][:nc]
+			if t == c.ignoreIndex {
+				clear(dst)
+				continue
+			}
+			// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t]), scaled by the reduction.
+			coef := c.classWeight(t) * scale(out.Grad, i)
+			for j, v := range row {
+				dst[j] = float32(math.Exp(float64(v))) * coef
+			}
+			dst[t] -= coef
+		}
+		tensor.Recycle(logp)
+		logits.addGradOwned(dx)
+	})
+	return out
 }
 
 // NLLLoss returns the negative log-likelihood loss of log-probabilities

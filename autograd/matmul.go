@@ -48,7 +48,7 @@ func Linear(x, weight, bias *Value) *Value {
 	}
 	in, outF := ws[1], ws[0]
 	m := x.Data.Size() / max(in, 1)
-	y := tensor.Zeros(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
+	y := tensor.Empty(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
 	if bias != nil {
 		yd, bd := y.Data(), bias.Data.Data()
 		for r := range m {
@@ -60,17 +60,17 @@ func Linear(x, weight, bias *Value) *Value {
 	out.onBackward(func() {
 		g := out.Grad.Data()
 		if x.requiresGrad {
-			dx := tensor.Zeros(xs...)
+			dx := tensor.Empty(xs...)
 			tensor.Gemm(false, false, m, in, outF, g, outF, weight.Data.Data(), in, 0, dx.Data(), in) // dx = G·W
-			x.addGrad(dx)
+			x.addGradOwned(dx)
 		}
 		if weight.requiresGrad {
-			dw := tensor.Zeros(ws...)
+			dw := tensor.Empty(ws...)
 			tensor.Gemm(true, false, outF, in, m, g, outF, x.Data.Data(), in, 0, dw.Data(), in) // dW = Gᵀ·x
-			weight.addGrad(dw)
+			weight.addGradOwned(dw)
 		}
 		if bias != nil && bias.requiresGrad {
-			bias.addGrad(tensor.SumDim(tensor.Reshape(out.Grad, m, outF), 0, false)) // db = Σ_rows G
+			bias.addGradOwned(tensor.SumRows(g, m, outF)) // db = Σ_rows G
 		}
 	})
 	return out

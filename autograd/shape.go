@@ -11,7 +11,7 @@ import (
 func Reshape(x *Value, shape ...int) *Value {
 	out := result(tensor.Reshape(x.Data, shape...), x)
 	out.onBackward(func() {
-		x.addGrad(tensor.Reshape(out.Grad, x.Shape()...)) // reshape moves no values
+		x.addGradView(tensor.Reshape(out.Grad, x.Shape()...), out) // reshape moves no values
 	})
 	return out
 }

@@ -36,8 +36,12 @@ type Value struct {
 	Grad *tensor.Tensor
 
 	requiresGrad bool
-	parents      []*Value
-	backward     func() // sends Grad to parents; nil for leaves
+	// gradOwned says that Grad's storage belongs to this value alone (an op
+	// made it fresh for it), so Backward may recycle it once the value's
+	// rule has run. See addGradOwned.
+	gradOwned bool
+	parents   []*Value
+	backward  func() // sends Grad to parents; nil for leaves
 }
 
 // Param returns a leaf Value that requires a gradient: a trainable weight.
@@ -110,19 +114,58 @@ func result(data *tensor.Tensor, inputs ...*Value) *Value {
 }
 
 // addGrad accumulates g into v's gradient. g must have v's shape; g may be
-// kept by v, so callers pass a tensor they no longer use.
+// kept by v, so callers pass a tensor they no longer use. g may share
+// storage with other tensors, so v never recycles it.
 func (v *Value) addGrad(g *tensor.Tensor) {
 	if v == nil || !v.requiresGrad {
 		return
 	}
-	if !tensor.EqualShapes(g.Shape(), v.Data.Shape()) {
-		panic(fmt.Sprintf("autograd: gradient of shape %v for value of shape %v", g.Shape(), v.Data.Shape()))
-	}
+	checkGradShape(v, g)
 	if v.Grad == nil {
-		v.Grad = g
+		v.Grad, v.gradOwned = g, false
 		return
 	}
 	tensor.AddInPlace(v.Grad, g)
+}
+
+// addGradOwned is addGrad for a g that the caller made fresh and shares with
+// nothing (typically from tensor.Empty): it becomes v's own gradient, which
+// Backward recycles when v is an intermediate, or, when v already has a
+// gradient, it is added in place and recycled at once.
+func (v *Value) addGradOwned(g *tensor.Tensor) {
+	if v == nil || !v.requiresGrad {
+		tensor.Recycle(g)
+		return
+	}
+	checkGradShape(v, g)
+	if v.Grad == nil {
+		v.Grad, v.gradOwned = g, true
+		return
+	}
+	tensor.AddInPlace(v.Grad, g)
+	tensor.Recycle(g)
+}
+
+// addGradView gives v the gradient g, a view of from's gradient (a reshape
+// moves no values). When v takes the storage, ownership moves with it, so
+// that from does not recycle storage that v still uses.
+func (v *Value) addGradView(g *tensor.Tensor, from *Value) {
+	if v == nil || !v.requiresGrad {
+		return
+	}
+	checkGradShape(v, g)
+	if v.Grad == nil {
+		v.Grad, v.gradOwned = g, from.gradOwned
+		from.gradOwned = false
+		return
+	}
+	tensor.AddInPlace(v.Grad, g)
+}
+
+func checkGradShape(v *Value, g *tensor.Tensor) {
+	if !tensor.EqualShapes(g.Shape(), v.Data.Shape()) {
+		panic(fmt.Sprintf("autograd: gradient of shape %v for value of shape %v", g.Shape(), v.Data.Shape()))
+	}
 }
 
 // Backward computes the gradient of v, which must hold a single element,
@@ -137,6 +180,14 @@ func (v *Value) Backward() {
 // BackwardWith runs the backward pass from v with the given upstream
 // gradient d(loss)/d(v), which must have v's shape. Gradients accumulate into
 // the leaves' Grad; intermediate values are released from the graph.
+//
+// Memory rule: the gradients of intermediate values (every value computed
+// by an op, except v itself) are set to nil and their storage goes back to
+// package tensor's pool, to be reused by the next step, as do the
+// temporaries ops keep for their backward rules (im2col columns, pooling
+// indices, softmax probabilities). The Data of every value is left alone:
+// a value the caller holds, such as the logits, stays valid after
+// Backward. Leaves' gradients and v's gradient are never recycled.
 func (v *Value) BackwardWith(grad *tensor.Tensor) {
 	if !tensor.EqualShapes(grad.Shape(), v.Data.Shape()) {
 		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v, value shape %v", grad.Shape(), v.Data.Shape()))
@@ -156,7 +207,10 @@ func (v *Value) BackwardWith(grad *tensor.Tensor) {
 			n.backward = nil
 			n.parents = nil
 			if n != v {
-				n.Grad = nil
+				if n.gradOwned {
+					tensor.Recycle(n.Grad)
+				}
+				n.Grad, n.gradOwned = nil, false
 			}
 		}
 	}

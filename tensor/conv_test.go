@@ -109,3 +109,32 @@ func TestValidRange(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool2x2MatchesGeneral checks the 2×2 fast path against the
+// general window loop on odd sizes, ties and NaN.
+func TestMaxPool2x2MatchesGeneral(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, hw := range [][2]int{{2, 2}, {7, 5}, {17, 33}, {1, 255}, {28, 28}} {
+		x := FromFunc(func(int) float32 { return float32(r.IntN(4)) }, 3, hw[0], hw[1])
+		for i := 0; i < len(x.data); i += 7 {
+			x.data[i] = float32(math.NaN())
+		}
+		p := PoolParams{Kernel: [2]int{2, 2}}
+		if hw[0] < 2 {
+			continue
+		}
+		y, arg := MaxPool2d(x, p)
+		g := newPoolGeom("test", x, p)
+		for c := range g.nc {
+			want := make([]float32, g.oh*g.ow)
+			warg := make([]int32, g.oh*g.ow)
+			g.maxPoolPlane(x.data[c*g.h*g.w:][:g.h*g.w], want, warg)
+			for i := range want {
+				o := c*g.oh*g.ow + i
+				if arg[o] != warg[i] || math.Float32bits(y.data[o]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v plane %d output %d: got %v at %d, want %v at %d", hw, c, i, y.data[o], arg[o], want[i], warg[i])
+				}
+			}
+		}
+	}
+}

@@ -9,7 +9,7 @@ import (
 // case of equal shapes runs a plain loop.
 func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	if EqualShapes(a.shape, b.shape) {
-		out := Zeros(a.shape...)
+		out := emptyLike(a)
 		ad, bd, od := a.data, b.data[:len(a.data)], out.data[:len(a.data)]
 		for i := range ad {
 			od[i] = f(ad[i], bd[i])
@@ -17,7 +17,7 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 		return out
 	}
 	shape := BroadcastShapes(op, a.shape, b.shape)
-	out := Zeros(shape...)
+	out := Empty(shape...)
 	forEachBroadcast(shape, a.shape, b.shape, func(i, ia, ib int) {
 		out.data[i] = f(a.data[ia], b.data[ib])
 	})
@@ -53,7 +53,7 @@ func Pow(a, b *Tensor) *Tensor {
 
 // Map returns f applied to every element of t.
 func Map(t *Tensor, f func(x float32) float32) *Tensor {
-	out := Zeros(t.shape...)
+	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
 		od[i] = f(x)
@@ -67,7 +67,7 @@ func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 	if len(a.data) != len(b.data) {
 		panic(fmt.Sprintf("tensor.Map2: shapes %v and %v differ in size", a.shape, b.shape))
 	}
-	out := Zeros(a.shape...)
+	out := emptyLike(a)
 	ad, bd, od := a.data, b.data[:len(a.data)], out.data[:len(a.data)]
 	for i := range ad {
 		od[i] = f(ad[i], bd[i])
@@ -77,7 +77,7 @@ func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 
 // Scale returns t*s.
 func Scale(t *Tensor, s float32) *Tensor {
-	out := Zeros(t.shape...)
+	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
 		od[i] = x * s
@@ -87,7 +87,7 @@ func Scale(t *Tensor, s float32) *Tensor {
 
 // AddScalar returns t+s.
 func AddScalar(t *Tensor, s float32) *Tensor {
-	out := Zeros(t.shape...)
+	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
 		od[i] = x + s
@@ -98,35 +98,77 @@ func AddScalar(t *Tensor, s float32) *Tensor {
 // Neg returns -t.
 func Neg(t *Tensor) *Tensor { return Scale(t, -1) }
 
+// The unary functions below are plain loops rather than Map with a
+// closure: an indirect call per element costs more than the arithmetic.
+
 // Exp returns e**t element-wise.
-func Exp(t *Tensor) *Tensor { return Map(t, exp32) }
+func Exp(t *Tensor) *Tensor {
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = float32(math.Exp(float64(x)))
+	}
+	return out
+}
 
 // Log returns the natural logarithm of t element-wise.
 func Log(t *Tensor) *Tensor {
-	return Map(t, func(x float32) float32 { return float32(math.Log(float64(x))) })
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = float32(math.Log(float64(x)))
+	}
+	return out
 }
 
 // Sqrt returns the square root of t element-wise.
 func Sqrt(t *Tensor) *Tensor {
-	return Map(t, func(x float32) float32 { return float32(math.Sqrt(float64(x))) })
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = float32(math.Sqrt(float64(x)))
+	}
+	return out
 }
 
 // Abs returns |t| element-wise.
 func Abs(t *Tensor) *Tensor {
-	return Map(t, func(x float32) float32 { return float32(math.Abs(float64(x))) })
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = float32(math.Abs(float64(x)))
+	}
+	return out
 }
 
 // Tanh returns tanh(t) element-wise.
 func Tanh(t *Tensor) *Tensor {
-	return Map(t, func(x float32) float32 { return float32(math.Tanh(float64(x))) })
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = float32(math.Tanh(float64(x)))
+	}
+	return out
 }
 
 // Sigmoid returns 1/(1+e**-t) element-wise.
-func Sigmoid(t *Tensor) *Tensor { return Map(t, Sigmoid32) }
+func Sigmoid(t *Tensor) *Tensor {
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = Sigmoid32(x)
+	}
+	return out
+}
 
-// ReLU returns max(t, 0) element-wise.
+// ReLU returns max(t, 0) element-wise (NaN stays NaN).
 func ReLU(t *Tensor) *Tensor {
-	return Map(t, func(x float32) float32 { return max(x, 0) })
+	out := emptyLike(t)
+	od := out.data[:len(t.data)]
+	for i, x := range t.data {
+		od[i] = max(x, 0)
+	}
+	return out
 }
 
 func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }

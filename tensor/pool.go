@@ -89,56 +89,108 @@ func (g poolGeom) outShape(x *Tensor) []int {
 
 // MaxPool2d returns the maximum over each pooling window of x ([N,C,H,W] or
 // [C,H,W]) and, per output element, the flat index within its H·W plane
-// where the maximum was found (used by MaxPool2dBackward).
+// where the maximum was found (used by MaxPool2dBackward). The index slice
+// comes from the pool that RecycleInt32s fills. Planes are pooled in
+// parallel, each by one goroutine.
 func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
 	g := newPoolGeom("tensor.MaxPool2d", x, p)
-	p = g.p
-	out := Zeros(g.outShape(x)...)
-	arg := make([]int32, len(out.data))
-	negInf := float32(math.Inf(-1))
-	for c := range g.nc {
-		plane := x.data[c*g.h*g.w:][:g.h*g.w]
-		for oy := range g.oh {
-			for ox := range g.ow {
-				best, bi := negInf, -1
-				for ki := range p.Kernel[0] {
-					iy := oy*p.Stride[0] - p.Padding[0] + ki*p.Dilation[0]
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					for kj := range p.Kernel[1] {
-						ix := ox*p.Stride[1] - p.Padding[1] + kj*p.Dilation[1]
-						if ix < 0 || ix >= g.w {
-							continue
-						}
-						if v := plane[iy*g.w+ix]; v > best || bi < 0 || v != v {
-							best, bi = v, iy*g.w+ix
-							if v != v {
-								break
-							}
-						}
-					}
-				}
-				o := (c*g.oh+oy)*g.ow + ox
-				out.data[o] = best
-				arg[o] = int32(bi)
+	out := Empty(g.outShape(x)...)
+	arg := Int32s(len(out.data))
+	hw, ohw := g.h*g.w, g.oh*g.ow
+	fast := g.p.Kernel == [2]int{2, 2} && g.p.Stride == [2]int{2, 2} && g.p.Padding == [2]int{} && g.p.Dilation == [2]int{1, 1} && !g.p.CeilMode
+	parallelFor(g.nc, 4, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			plane := x.data[c*hw:][:hw]
+			o, a := out.data[c*ohw:][:ohw], arg[c*ohw:][:ohw]
+			if fast {
+				maxPool2x2(plane, o, a, g.w, g.oh, g.ow)
+			} else {
+				g.maxPoolPlane(plane, o, a)
 			}
 		}
-	}
+	})
 	return out, arg
 }
 
-// MaxPool2dBackward sends gy back to the positions MaxPool2d chose.
+// maxPool2x2 is MaxPool2d's common case, a 2×2 window with stride 2 and no
+// padding, in one pass that finds the maximum and its index together. The
+// comparisons are those of maxPoolPlane in the same order, so NaN and ties
+// resolve alike.
+func maxPool2x2(plane, out []float32, arg []int32, w, oh, ow int) {
+	for oy := range oh {
+		r0 := plane[2*oy*w:][:w]
+		r1 := plane[(2*oy+1)*w:][:w]
+		o, a := out[oy*ow:][:ow], arg[oy*ow:][:ow]
+		for ox := range o {
+			i := 2 * ox
+			best, bi := r0[i], i
+			if v := r0[i+1]; v > best || v != v {
+				best, bi = v, i+1
+			}
+			if v := r1[i]; v > best || v != v {
+				best, bi = v, w+i
+			}
+			if v := r1[i+1]; v > best || v != v {
+				best, bi = v, w+i+1
+			}
+			o[ox] = best
+			a[ox] = int32(2*oy*w + bi)
+		}
+	}
+}
+
+// maxPoolPlane pools one H·W plane with any window: the first maximum in
+// window order wins, and a NaN wins over any number (the last NaN, as in
+// PyTorch's kernel).
+func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
+	p := g.p
+	negInf := float32(math.Inf(-1))
+	for oy := range g.oh {
+		for ox := range g.ow {
+			best, bi := negInf, -1
+			for ki := range p.Kernel[0] {
+				iy := oy*p.Stride[0] - p.Padding[0] + ki*p.Dilation[0]
+				if iy < 0 || iy >= g.h {
+					continue
+				}
+				for kj := range p.Kernel[1] {
+					ix := ox*p.Stride[1] - p.Padding[1] + kj*p.Dilation[1]
+					if ix < 0 || ix >= g.w {
+						continue
+					}
+					if v := plane[iy*g.w+ix]; v > best || bi < 0 || v != v {
+						best, bi = v, iy*g.w+ix
+					}
+				}
+			}
+			out[oy*g.ow+ox] = best
+			arg[oy*g.ow+ox] = int32(bi)
+		}
+	}
+}
+
+// MaxPool2dBackward sends gy back to the positions MaxPool2d chose
+// (d(max)/dx = 1 at the argmax, 0 elsewhere). Each plane is written by one
+// goroutine, its outputs added in order, so overlapping windows give the same
+// sums whatever the thread count.
 func MaxPool2dBackward(x, gy *Tensor, arg []int32) *Tensor {
-	dx := Zeros(x.shape...)
+	dx := emptyLike(x)
 	r := x.Dims()
 	hw := x.shape[r-2] * x.shape[r-1]
 	ohw := gy.shape[r-2] * gy.shape[r-1]
-	for o, v := range gy.data {
-		if a := arg[o]; a >= 0 {
-			dx.data[(o/ohw)*hw+int(a)] += v
+	nc := len(x.data) / max(hw, 1)
+	parallelFor(nc, 4, func(c0, c1 int) {
+		for c := c0; c < c1; c++ {
+			d := dx.data[c*hw:][:hw]
+			clear(d)
+			a := arg[c*ohw:][:ohw]
+			for o, v := range gy.data[c*ohw:][:ohw] {
+				if i := a[o]; i >= 0 {
+					d[i] += v
+				}
+			}
 		}
-	}
+	})
 	return dx
 }
 

@@ -152,3 +152,26 @@ func ExpandDim(t *Tensor, d, n int) *Tensor {
 	shape[d] = n
 	return BroadcastTo(t, shape...)
 }
+
+// SumRows returns the column sums of the row-major m×n matrix a as a [n]
+// tensor, adding the rows in order (as SumDim does), so the result does not
+// depend on threading: the bias gradient of a linear layer.
+func SumRows(a []float32, m, n int) *Tensor {
+	if len(a) < m*n {
+		panic(fmt.Sprintf("tensor.SumRows: %d elements for a %d×%d matrix", len(a), m, n))
+	}
+	out := Empty(n)
+	dst := out.data[:n]
+	if m == 0 {
+		clear(dst)
+		return out
+	}
+	copy(dst, a[:n])
+	for r := 1; r < m; r++ {
+		src := a[r*n:][:n]
+		for i, v := range src {
+			dst[i] += v
+		}
+	}
+	return out
+}
