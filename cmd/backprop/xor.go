@@ -12,7 +12,7 @@ import (
 )
 
 // defaultCommand runs when backprop is called with no arguments.
-var defaultCommand = "xor"
+var defaultCommand = "train"
 
 func init() {
 	register("xor", "learn XOR with a 2-8-1 network, printing the loss as it falls", runXOR)

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"time"
+
+	ag "backprop/autograd"
+	"backprop/data"
+	"backprop/internal/gemm"
+	"backprop/nn"
+	"backprop/optim"
+	"backprop/tensor"
+	"backprop/train"
+)
+
+func init() {
+	register("bench", "measure the benchmark workloads (GEMM, MLP and CNN epochs, inference) of shared/bench", runBench)
+}
+
+// The benchmark models of shared/bench/README.md, exactly.
+const (
+	benchMLP = "flatten linear(256) relu linear(128) relu linear(10)"
+	benchCNN = "conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)"
+)
+
+// gemmShapes are W-GEMM's products, M×K·K×N.
+var gemmShapes = [][3]int{
+	{128, 128, 128}, {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
+	{64, 784, 256}, {64, 256, 128}, {12544, 288, 64}, {50176, 288, 64},
+}
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer or all")
+	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads")
+	epochs := fs.Int("epochs", 1, "epochs for mlp and cnn")
+	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
+	jsonOut := fs.Bool("json", false, "one JSON object per line, as shared/bench/README.md describes")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *threads < 1 {
+		return fail(stderr, "bench", usagef("--threads must be at least 1"))
+	}
+	runtime.GOMAXPROCS(*threads)
+	emit := func(row map[string]any, text string) {
+		if *jsonOut {
+			b, _ := json.Marshal(row)
+			fmt.Fprintln(stdout, string(b))
+		} else {
+			fmt.Fprintln(stdout, text)
+		}
+	}
+	all := *workload == "all"
+	switch *workload {
+	case "all", "gemm", "mlp", "cnn", "infer":
+	default:
+		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer or all", *workload))
+	}
+	if all || *workload == "gemm" {
+		for _, s := range gemmShapes {
+			for _, tr := range []string{"nn", "tn", "nt"} {
+				g := gemm.Measure(tr[0] == 't', tr[1] == 't', s[0], s[2], s[1], *threads, 7)
+				emit(map[string]any{"workload": "gemm", "m": s[0], "k": s[1], "n": s[2], "trans": tr, "threads": *threads, "gflops": round(g, 1)},
+					fmt.Sprintf("gemm %5d×%-5d·%5d×%-5d %s T%d  %7.1f GFLOP/s", s[0], s[1], s[1], s[2], tr, *threads, g))
+			}
+		}
+	}
+	if !(all || *workload == "mlp" || *workload == "cnn" || *workload == "infer") {
+		return 0
+	}
+	opts := []data.Option{data.Log(stderr)}
+	if *dir != "" {
+		opts = append(opts, data.LocalDir(*dir))
+	}
+	trainSet, testSet, err := data.MNIST(opts...)
+	if err != nil {
+		return fail(stderr, "bench", err)
+	}
+	models := map[string]nn.Module{}
+	for _, kind := range []string{"mlp", "cnn"} {
+		if !(all || *workload == kind || *workload == "infer") {
+			continue
+		}
+		arch := map[string]string{"mlp": benchMLP, "cnn": benchCNN}[kind]
+		model, err := nn.Build(arch, trainSet.Shape(), nn.Seed(42))
+		if err != nil {
+			return fail(stderr, "bench", err)
+		}
+		models[kind] = model
+		if !(all || *workload == kind) {
+			continue
+		}
+		var secs, accs []float64
+		opt := optim.SGD(nn.Parameters(model), optim.LR(0.05), optim.Momentum(0.9))
+		_, err = train.Fit(context.Background(), model, trainSet, train.Config{
+			Epochs: *epochs, BatchSize: 64, Seed: 42, Optimizer: opt, Val: testSet,
+			Callbacks: []train.Callback{train.CallbackFuncs{Epoch: func(e train.EpochStats) {
+				secs, accs = append(secs, round(e.Seconds, 3)), append(accs, round(e.ValAccuracy, 4))
+			}}},
+		})
+		if err != nil {
+			return fail(stderr, "bench", err)
+		}
+		emit(map[string]any{"workload": kind, "threads": *threads, "epochs": *epochs, "epoch_seconds": secs, "test_accuracy": accs},
+			fmt.Sprintf("%s T%d: epoch seconds %v, test accuracy %v", kind, *threads, secs, accs))
+	}
+	if all || *workload == "infer" {
+		for _, kind := range []string{"mlp", "cnn"} {
+			x := make([]float32, testSet.Len()*784)
+			for i := range testSet.Len() {
+				if _, err := testSet.Sample(i, nil, x[i*784:(i+1)*784], nil); err != nil {
+					return fail(stderr, "bench", err)
+				}
+			}
+			trained := all || *workload == kind
+			for _, b := range []int{1000, 1} {
+				ips := inferThroughput(models[kind], x, testSet.Len(), b)
+				emit(map[string]any{"workload": "infer", "model": kind, "batch": b, "threads": *threads, "images_per_second": round(ips, 0), "trained": trained},
+					fmt.Sprintf("infer %s batch %d T%d: %.0f images/s", kind, b, *threads, ips))
+			}
+		}
+	}
+	return 0
+}
+
+// inferThroughput runs the model forward over n images in batches of b,
+// three passes after a warm-up, and returns the median images per second.
+func inferThroughput(model nn.Module, x []float32, n, b int) float64 {
+	nn.Eval(model)
+	pass := func() {
+		ag.NoGrad(func() {
+			for i := 0; i < n; i += b {
+				k := min(b, n-i)
+				model.Forward(ag.Const(tensor.New(x[i*784:(i+k)*784], k, 1, 28, 28)))
+			}
+		})
+	}
+	pass()
+	var runs []float64
+	for range 3 {
+		t := time.Now()
+		pass()
+		runs = append(runs, time.Since(t).Seconds())
+	}
+	sort.Float64s(runs)
+	return float64(n) / runs[1]
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"backprop/nn"
+)
+
+func init() {
+	register("summary", "print a model's layers, output shapes and parameter counts", runSummary)
+}
+
+func runSummary(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("summary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: backprop summary SPEC|CHECKPOINT [flags]\n\nSPEC is an architecture (mlp, cnn, or layer tokens such as \"conv(32,3,pad=1) relu maxpool(2) flatten linear(10)\").\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	shape := fs.String("input-shape", "1,28,28", "the shape of one sample, for a SPEC")
+	classes := fs.Int("classes", 10, "outputs of the mlp and cnn presets")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	target := fs.Arg(0)
+	if _, err := os.Stat(checkpointPath(target)); err == nil {
+		m, err := loadSaved(target)
+		if err != nil {
+			return fail(stderr, "summary", err)
+		}
+		return printSummary(stdout, stderr, m.path, m.model, m.shape)
+	}
+	s, err := parseInts(*shape)
+	if err != nil {
+		return fail(stderr, "summary", usagef("--input-shape: %v", err))
+	}
+	names := make([]string, *classes)
+	for i := range names {
+		names[i] = fmt.Sprint(i)
+	}
+	arch, err := architecture(target, &dataSource{shape: s, classes: names})
+	if err != nil {
+		return fail(stderr, "summary", err)
+	}
+	model, err := nn.Build(arch, s)
+	if err != nil {
+		return fail(stderr, "summary", usageError{err})
+	}
+	return printSummary(stdout, stderr, arch, model, s)
+}
+
+func printSummary(stdout, stderr io.Writer, title string, model nn.Module, shape []int) int {
+	text, err := nn.Summary(model, shape)
+	if err != nil {
+		return fail(stderr, "summary", err)
+	}
+	fmt.Fprintf(stdout, "%s\n\n%s", title, text)
+	return 0
+}

@@ -1,0 +1,382 @@
+// Package train joins a model, a data set and an optimiser into the
+// training loop: forward pass, loss, backward pass, update, repeated over
+// epochs, with validation, learning-rate schedules, early stopping,
+// checkpoints that survive a crash, resumption that continues bit for bit,
+// and per-step and per-epoch callbacks for progress display and dashboards.
+//
+// Fit is the loop most users want. A manual loop (Forward, loss, ZeroGrad,
+// Backward, Step) is just as valid; Fit is written in those same steps.
+//
+// Errors: Fit returns an error for bad data, a loss that turns NaN or
+// infinite (*DivergedError), a checkpoint it cannot write, and
+// ErrInterrupted when its context is cancelled (after saving).
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	ag "backprop/autograd"
+	"backprop/data"
+	"backprop/nn"
+	"backprop/optim"
+	"backprop/tensor"
+)
+
+// ErrInterrupted is returned (wrapped) by Fit when its context is cancelled:
+// the step in progress finished and, with an OutDir, a checkpoint was saved.
+var ErrInterrupted = errors.New("training interrupted")
+
+// LossFunc computes the mean loss of a batch from the model's output.
+type LossFunc func(out *ag.Value, b *data.Batch) *ag.Value
+
+// CrossEntropyLoss is the default loss for classification.
+func CrossEntropyLoss(out *ag.Value, b *data.Batch) *ag.Value { return ag.CrossEntropy(out, b.Labels) }
+
+// MSELossFunc is the default loss for regression.
+func MSELossFunc(out *ag.Value, b *data.Batch) *ag.Value {
+	return ag.MSELoss(out, ag.Const(tensor.Reshape(b.Targets, out.Shape()...)))
+}
+
+// Config sets up Fit. Optimizer is required; the rest has defaults.
+type Config struct {
+	Epochs    int    // total epochs of the run; a resumed run stops at the same one (default 1)
+	BatchSize int    // default 64
+	Seed      uint64 // seeds shuffling and augmentation
+	Loss      LossFunc
+	Optimizer optim.Optimizer
+	// Schedule, when set, sets the learning rate at the start of each epoch
+	// from the base rate (the optimiser's rate when the run started).
+	Schedule optim.Schedule
+	// StepSchedule, when set, sets the learning rate before each step from
+	// the base rate and the global step count (warm-up, one-cycle).
+	StepSchedule optim.Schedule
+	// ClipNorm, when positive, clips the global gradient norm each step.
+	ClipNorm float64
+
+	Val data.Dataset // validation data, evaluated after each epoch
+
+	// EarlyStopping, when Patience > 0, stops after Patience epochs without
+	// improvement of the validation loss (the training loss without Val)
+	// by more than MinDelta, and restores the best weights.
+	EarlyStopping EarlyStopping
+
+	// OutDir, when set, receives checkpoint.safetensors after each epoch
+	// (and every CheckpointEvery steps), metrics.jsonl and curves.png.
+	OutDir          string
+	CheckpointEvery int
+	// Meta is stored in every checkpoint (architecture, input shape,
+	// class names, preprocessing).
+	Meta map[string]string
+
+	// Resume continues the run a checkpoint recorded: weights, optimiser
+	// state, random state, position, history.
+	Resume *Checkpoint
+
+	Callbacks []Callback
+	Workers   int // data-loading goroutines (default GOMAXPROCS)
+}
+
+// EarlyStopping configures Fit's early stopping.
+type EarlyStopping struct {
+	Patience int
+	MinDelta float64
+}
+
+// StepInfo describes a finished training step, for callbacks.
+type StepInfo struct {
+	Epoch, Batch, Batches, Step int
+	Loss                        float32
+	BatchAccuracy               float64 // NaN for regression
+	LR                          float64
+	SamplesPerSecond            float64 // over the epoch so far
+	Model                       nn.Module
+	Meter                       *Meter // the epoch's running figures
+}
+
+// Callback observes training. OnStep runs after each optimiser step, while
+// the gradients are still in place; OnEpoch after each epoch's validation.
+type Callback interface {
+	OnStep(s StepInfo)
+	OnEpoch(e EpochStats)
+}
+
+// CallbackFuncs adapts functions to Callback; either may be nil.
+type CallbackFuncs struct {
+	Step  func(StepInfo)
+	Epoch func(EpochStats)
+}
+
+// OnStep implements Callback.
+func (c CallbackFuncs) OnStep(s StepInfo) {
+	if c.Step != nil {
+		c.Step(s)
+	}
+}
+
+// OnEpoch implements Callback.
+func (c CallbackFuncs) OnEpoch(e EpochStats) {
+	if c.Epoch != nil {
+		c.Epoch(e)
+	}
+}
+
+// File names Fit writes in OutDir.
+const (
+	CheckpointFile = "checkpoint.safetensors"
+	MetricsFile    = "metrics.jsonl"
+	CurvesFile     = "curves.png"
+)
+
+// run is the state of one Fit call.
+type run struct {
+	cfg     Config
+	model   nn.Module
+	loader  *data.Loader
+	classes int
+	ck      Checkpoint // position, history, early stopping
+	best    map[string]*tensor.Tensor
+}
+
+// Fit trains model on ds as cfg says and returns the history of the run
+// (including epochs done before a resume).
+func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (History, error) {
+	if cfg.Optimizer == nil {
+		return nil, errors.New("train.Fit: Config.Optimizer is required")
+	}
+	if cfg.Epochs <= 0 {
+		cfg.Epochs = 1
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 64
+	}
+	if cfg.Loss == nil {
+		cfg.Loss = CrossEntropyLoss
+		if ds.Classes() == nil {
+			cfg.Loss = MSELossFunc
+		}
+	}
+	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers})
+	if err != nil {
+		return nil, err
+	}
+	r := &run{cfg: cfg, model: model, loader: loader, classes: len(ds.Classes())}
+	r.ck.BaseLR = cfg.Optimizer.LR()
+	if cfg.Resume != nil {
+		if err := r.restore(cfg.Resume); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.OutDir != "" {
+		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for r.ck.Epoch < cfg.Epochs {
+		stop, err := r.epoch(ctx)
+		if err != nil {
+			return r.ck.History, err
+		}
+		if stop {
+			break
+		}
+	}
+	return r.ck.History, nil
+}
+
+// restore loads a checkpoint's state into the model and optimiser.
+func (r *run) restore(c *Checkpoint) error {
+	if err := nn.LoadStateDict(r.model, c.Model, true); err != nil {
+		return fmt.Errorf("resuming: %w", err)
+	}
+	if err := r.cfg.Optimizer.LoadStateDict(c.Optimizer); err != nil {
+		return fmt.Errorf("resuming the optimiser: %w", err)
+	}
+	if len(c.RNG) > 0 {
+		if err := nn.SetRNGState(r.model, c.RNG); err != nil {
+			return fmt.Errorf("resuming: %w", err)
+		}
+	}
+	r.ck.Epoch, r.ck.Batch, r.ck.Step = c.Epoch, c.Batch, c.Step
+	r.ck.History, r.ck.Partial, r.ck.Best = c.History, c.Partial, c.Best
+	if c.BaseLR > 0 {
+		r.ck.BaseLR = c.BaseLR
+	}
+	r.cfg.Optimizer.SetLR(r.ck.BaseLR)
+	return nil
+}
+
+// epoch runs (the rest of) one epoch, validation and the end-of-epoch
+// bookkeeping. It reports whether early stopping ended the run.
+func (r *run) epoch(ctx context.Context) (stop bool, err error) {
+	cfg := r.cfg
+	nn.Train(r.model)
+	epoch := r.ck.Epoch
+	if cfg.Schedule != nil {
+		cfg.Optimizer.SetLR(cfg.Schedule(r.ck.BaseLR, epoch))
+	}
+	meter := &Meter{Classes: r.classes}
+	meter.samples, meter.lossSum, meter.correct = r.ck.Partial.Samples, r.ck.Partial.LossSum, r.ck.Partial.Correct
+	start := time.Now().Add(-time.Duration(r.ck.Partial.Seconds * float64(time.Second)))
+	batches := r.loader.NumBatches()
+	params := nn.Parameters(r.model)
+	for b, err := range r.loader.EpochFrom(epoch, r.ck.Batch) {
+		if err != nil {
+			return false, err
+		}
+		if cfg.StepSchedule != nil {
+			cfg.Optimizer.SetLR(cfg.StepSchedule(r.ck.BaseLR, r.ck.Step))
+		}
+		out := r.model.Forward(ag.Const(b.X))
+		loss := cfg.Loss(out, b)
+		cfg.Optimizer.ZeroGrad()
+		loss.Backward()
+		if err := checkFinite(loss.Item(), epoch+1, r.ck.Step+1); err != nil {
+			err.(*DivergedError).Layer = firstNonFinite(r.model)
+			return false, err
+		}
+		if cfg.ClipNorm > 0 {
+			optim.ClipGradNorm(params, cfg.ClipNorm, 2)
+		}
+		cfg.Optimizer.Step()
+		r.ck.Step++
+		r.ck.Batch = b.Number + 1
+		before := meter.correct
+		meter.Add(loss.Item(), out.Data, b.Labels)
+		elapsed := time.Since(start).Seconds()
+		r.ck.Partial = PartialEpoch{Samples: meter.samples, LossSum: meter.lossSum, Correct: meter.correct, Seconds: elapsed}
+		info := StepInfo{Epoch: epoch + 1, Batch: b.Number + 1, Batches: batches, Step: r.ck.Step, Loss: loss.Item(),
+			BatchAccuracy: math.NaN(), LR: cfg.Optimizer.LR(), SamplesPerSecond: float64(meter.samples) / max(elapsed, 1e-9),
+			Model: r.model, Meter: meter}
+		if b.Labels != nil {
+			info.BatchAccuracy = float64(meter.correct-before) / float64(b.Len())
+		}
+		for _, c := range cfg.Callbacks {
+			c.OnStep(info)
+		}
+		if cfg.OutDir != "" && cfg.CheckpointEvery > 0 && r.ck.Step%cfg.CheckpointEvery == 0 && r.ck.Batch < batches {
+			if err := r.save(); err != nil {
+				return false, err
+			}
+		}
+		if ctx.Err() != nil && r.ck.Batch < batches {
+			if cfg.OutDir != "" {
+				if err := r.save(); err != nil {
+					return false, err
+				}
+			}
+			return false, fmt.Errorf("%w at epoch %d, step %d", ErrInterrupted, epoch+1, r.ck.Step)
+		}
+	}
+	stats := EpochStats{Epoch: epoch + 1, Step: r.ck.Step, TrainLoss: meter.Loss(), LR: cfg.Optimizer.LR(),
+		Seconds: time.Since(start).Seconds()}
+	stats.SamplesPerSecond = float64(meter.samples) / max(stats.Seconds, 1e-9)
+	if r.classes > 0 {
+		stats.TrainAccuracy = meter.Accuracy()
+	}
+	monitored := stats.TrainLoss
+	if cfg.Val != nil {
+		res, err := Evaluate(r.model, cfg.Val, EvalConfig{BatchSize: cfg.BatchSize, Loss: cfg.Loss, Workers: cfg.Workers})
+		if err != nil {
+			return false, fmt.Errorf("validation: %w", err)
+		}
+		stats.HasVal, stats.ValLoss, monitored = true, res.Loss, res.Loss
+		if r.classes > 0 {
+			stats.ValAccuracy = res.Accuracy
+		}
+		nn.Train(r.model)
+	}
+	r.ck.History = append(r.ck.History, stats)
+	r.ck.Epoch, r.ck.Batch, r.ck.Partial = epoch+1, 0, PartialEpoch{}
+	stop = r.earlyStop(monitored)
+	if cfg.OutDir != "" {
+		if err := r.save(); err != nil {
+			return false, err
+		}
+		if err := r.ck.History.SaveJSONL(filepath.Join(cfg.OutDir, MetricsFile)); err != nil {
+			return false, err
+		}
+		if err := SaveCurves(r.ck.History, filepath.Join(cfg.OutDir, CurvesFile)); err != nil {
+			return false, err
+		}
+	}
+	for _, c := range cfg.Callbacks {
+		c.OnEpoch(stats)
+	}
+	if ctx.Err() != nil && !stop && r.ck.Epoch < cfg.Epochs {
+		return false, fmt.Errorf("%w after epoch %d", ErrInterrupted, epoch+1)
+	}
+	return stop, nil
+}
+
+// earlyStop updates early stopping's state with this epoch's monitored
+// value, keeps a copy of the best weights, and restores them when patience
+// runs out.
+func (r *run) earlyStop(v float64) bool {
+	es := r.cfg.EarlyStopping
+	if es.Patience <= 0 {
+		return false
+	}
+	b := &r.ck.Best
+	if !b.Set || v < b.Value-es.MinDelta {
+		*b = BestState{Value: v, Epoch: r.ck.Epoch, Set: true}
+		r.best = cloneState(nn.StateDict(r.model))
+		return false
+	}
+	b.Bad++
+	if b.Bad < es.Patience {
+		return false
+	}
+	if r.best != nil {
+		if err := nn.LoadStateDict(r.model, r.best, true); err != nil {
+			panic(err) // the model's own state always fits it
+		}
+	}
+	return true
+}
+
+func cloneState(sd map[string]*tensor.Tensor) map[string]*tensor.Tensor {
+	out := make(map[string]*tensor.Tensor, len(sd))
+	for k, v := range sd {
+		out[k] = v.Clone()
+	}
+	return out
+}
+
+// save writes the checkpoint of the run's current position.
+func (r *run) save() error {
+	rng, err := nn.RNGState(r.model)
+	if err != nil {
+		return err
+	}
+	c := r.ck
+	c.Model, c.Optimizer, c.Meta, c.RNG = nn.StateDict(r.model), r.cfg.Optimizer.StateDict(), r.cfg.Meta, rng
+	return c.Save(filepath.Join(r.cfg.OutDir, CheckpointFile))
+}
+
+// firstNonFinite names the first parameter (in state_dict order) whose
+// value or gradient holds a NaN or an infinity.
+func firstNonFinite(m nn.Module) string {
+	bad := func(t *tensor.Tensor) bool {
+		if t == nil {
+			return false
+		}
+		for _, v := range t.Data() {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range nn.NamedParameters(m) {
+		if bad(p.Value.Data) || bad(p.Value.Grad) {
+			return p.Name
+		}
+	}
+	return ""
+}
