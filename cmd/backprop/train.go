@@ -17,6 +17,7 @@ import (
 	"time"
 
 	ag "backprop/autograd"
+	"backprop/data"
 	"backprop/nn"
 	"backprop/optim"
 	"backprop/tensor"
@@ -86,8 +87,17 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	cacheDir := fs.String("cache", "", "data cache directory (default $BACKPROP_CACHE or the user cache dir)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	jsonOut := fs.Bool("json", false, "print the result as one JSON object on stdout")
+	var dash optionalAddr
+	fs.Var(&dash, "dashboard", "serve a live training dashboard (--dashboard alone: 127.0.0.1 on a free port; --dashboard=ADDR to choose)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if dash.set && dash.addr == "" && fs.NArg() > 0 && strings.Contains(fs.Arg(0), ":") {
+		// --dashboard ADDR, with a space.
+		dash.addr = fs.Arg(0)
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 2
+		}
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "backprop train: unexpected argument %q\n", fs.Arg(0))
@@ -167,13 +177,23 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	bar := newProgress(progress, *quiet)
+	callbacks := []train.Callback{bar}
+	if dash.set {
+		cb, closeDash, err := startDashboard(dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
+			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr})
+		if err != nil {
+			return fail(stderr, "train", err)
+		}
+		defer closeDash()
+		callbacks = append(callbacks, cb)
+	}
 	started := time.Now()
 	hist, err := train.Fit(ctx, model, src.train, train.Config{
 		Epochs: c.Epochs, BatchSize: c.BatchSize, Seed: c.Seed, Optimizer: opt,
 		Schedule: epochSched, StepSchedule: stepSched, Val: src.val,
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
-		Callbacks: []train.Callback{bar},
+		Callbacks: callbacks,
 	})
 	bar.finish()
 	var diverged *train.DivergedError
@@ -235,6 +255,50 @@ func (c trainConfig) validate() error {
 	if c.Model != "mlp" && c.Model != "cnn" && c.Arch == "" {
 		if _, err := nn.ParseSpec(c.Model); err != nil {
 			return usagef("--model: %v", err)
+		}
+	}
+	return nil
+}
+
+// optionalAddr is a flag that may be given alone (--dashboard) or with a
+// value (--dashboard=ADDR).
+type optionalAddr struct {
+	set  bool
+	addr string
+}
+
+func (o *optionalAddr) String() string   { return o.addr }
+func (o *optionalAddr) IsBoolFlag() bool { return true }
+func (o *optionalAddr) Set(v string) error {
+	o.set = true
+	if v != "true" {
+		o.addr = v
+	}
+	return nil
+}
+
+// dashboardRun is what the live dashboard needs to know about a run.
+type dashboardRun struct {
+	Addr    string // "" means 127.0.0.1 on a free port
+	OutDir  string
+	Model   nn.Module
+	Arch    string
+	Shape   []int
+	Classes []string
+	Eval    data.Dataset // samples for the confusion matrix and the image grid; may be nil
+	Log     io.Writer    // where the address is printed
+}
+
+// startDashboard starts the live dashboard of a run and returns its
+// callback and a function that stops it. The dashboard command sets it.
+var startDashboard = func(dashboardRun) (train.Callback, func(), error) {
+	return nil, nil, errors.New("this build has no dashboard")
+}
+
+func firstNonNil(ds ...data.Dataset) data.Dataset {
+	for _, d := range ds {
+		if d != nil {
+			return d
 		}
 	}
 	return nil
