@@ -8,30 +8,6 @@ import (
 	"strings"
 )
 
-// The architecture spec grammar: a line of layer tokens separated by white
-// space; a token is a name, or a name with arguments in parentheses:
-// numbers, positional first, then key=value. Spaces may follow commas.
-//
-//	conv(32,3,pad=1) relu maxpool(2) flatten linear(10)
-//
-// Names are case-insensitive. Each layer's arguments, in positional order,
-// with their defaults (input sizes are never given: Build infers them):
-//
-//	linear(out, bias=1)
-//	conv(out, k, stride=1, pad=0, dilation=1, groups=1, bias=1)
-//	maxpool(k, stride=k, pad=0, dilation=1, ceil=0)
-//	avgpool(k, stride=k, pad=0, ceil=0, include_pad=1)
-//	globalavgpool
-//	batchnorm(momentum=0.1, eps=1e-5, affine=1)   1-D or 2-D from the input's rank
-//	layernorm(dims=all, eps=1e-5, affine=1)       over the last dims sample dimensions
-//	dropout(p=0.5)
-//	flatten relu tanh sigmoid silu
-//	gelu(tanh=0) elu(alpha=1) softplus(beta=1, threshold=20) leakyrelu(slope=0.01)
-//	softmax(dim=1) logsoftmax(dim=1)
-//
-// Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1. A whole spec
-// may instead be the name of a preset (see [Presets]).
-
 // Spec is a parsed architecture: its layers in order.
 type Spec []LayerSpec
 
@@ -125,8 +101,6 @@ func floatDef(name string, def, lo, hi float64) argDef {
 	return argDef{name: name, kind: floatArg, def: def, min: lo, max: hi}
 }
 
-var inf = math.Inf(1)
-
 var layerDefs = map[string]layerDef{
 	"linear": {args: []argDef{sizeArg("out"), flag("bias", 1)}, positional: 1},
 	"conv": {args: []argDef{sizeArg("out"), sizeArg("k"), intArgDef("stride", 1, 1), intArgDef("pad", 0, 0),
@@ -160,8 +134,35 @@ func layerNames() string {
 	return strings.Join(names, ", ")
 }
 
-// ParseSpec parses an architecture spec (or a preset's name). Errors are
-// *SpecError values naming the token, its column and what was expected.
+// ParseSpec parses an architecture spec, or a preset's name (see
+// [Presets]). Errors are *SpecError values naming the token, its column
+// and what was expected.
+//
+// The grammar: a line of layer tokens separated by white
+// space; a token is a name, or a name with arguments in parentheses:
+// numbers, positional first, then key=value. Spaces may follow commas.
+//
+//	conv(32,3,pad=1) relu maxpool(2) flatten linear(10)
+//
+// Names are case-insensitive. Each layer's arguments, in positional order,
+// with their defaults (input sizes are never given: Build infers them):
+//
+//	linear(out, bias=1)
+//	conv(out, k, stride=1, pad=0, dilation=1, groups=1, bias=1)
+//	maxpool(k, stride=k, pad=0, dilation=1, ceil=0)
+//	avgpool(k, stride=k, pad=0, ceil=0, include_pad=1)
+//	globalavgpool
+//	batchnorm(momentum=0.1, eps=1e-5, affine=1)   1-D or 2-D from the input's rank
+//	layernorm(dims=all, eps=1e-5, affine=1)       over the last dims sample dimensions
+//	dropout(p=0.5)
+//	flatten relu tanh sigmoid silu
+//	gelu(tanh=0) elu(alpha=1) softplus(beta=1, threshold=20) leakyrelu(slope=0.01)
+//	softmax(dim=1) logsoftmax(dim=1)
+//
+// Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1; integer
+// arguments are at most 2²⁴. Softmax's dim counts the batch dimension, as
+// in PyTorch. [Spec.String] gives the canonical form: leading arguments
+// positionally, the rest as key=value, defaults left out.
 func ParseSpec(text string) (Spec, error) {
 	if p, ok := presets[strings.ToLower(strings.TrimSpace(text))]; ok {
 		text = p
