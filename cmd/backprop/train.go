@@ -334,37 +334,21 @@ func runName(dataName string) string {
 	return base + "-" + time.Now().Format("20060102-150405")
 }
 
-// architecture expands a preset for the data's classes, or returns a spec.
+// architecture expands a preset for the data's shape and classes, or
+// returns the spec the user gave.
 func architecture(model string, src *dataSource) (string, error) {
+	if model != "mlp" && model != "cnn" {
+		return model, nil
+	}
 	outputs := len(src.classes)
 	if src.classes == nil {
-		outputs = 1
-		if src.train.TargetSize() > 0 {
-			outputs = src.train.TargetSize()
-		}
+		outputs = max(src.train.TargetSize(), 1)
 	}
-	switch model {
-	case "mlp":
-		return fmt.Sprintf("flatten linear(256) relu linear(128) relu linear(%d)", outputs), nil
-	case "cnn":
-		if len(src.shape) != 3 {
-			return "", usagef("--model cnn needs image data; this data's samples have shape %v: try --model mlp", src.shape)
-		}
-		return cnnArchitecture(src.shape, outputs), nil
+	spec, err := nn.Preset(model, src.shape, outputs)
+	if err != nil {
+		return "", usageError{err}
 	}
-	return model, nil
-}
-
-// cnnArchitecture is the cnn preset: the benchmark's W-CNN (two 3×3
-// convolutions with max pooling, then two linear layers), with batch norm
-// after each convolution for faster, steadier training, and more pooling
-// for larger images so the linear layer stays small.
-func cnnArchitecture(shape []int, outputs int) string {
-	spec := "conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2)"
-	for h := shape[1] / 4; h > 8; h /= 2 {
-		spec += " conv(64,3,pad=1) batchnorm relu maxpool(2)"
-	}
-	return spec + fmt.Sprintf(" flatten linear(128) relu dropout(0.25) linear(%d)", outputs)
+	return spec, nil
 }
 
 // checkOutputs makes sure the model gives one output per class.
