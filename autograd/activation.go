@@ -13,8 +13,8 @@ import (
 // Tanh returns tanh(x) element-wise.
 func Tanh(x *Value) *Value {
 	out := result(tensor.Tanh(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		y := out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * (1 - y[i]*y[i]) // d tanh/dx = 1 - tanh²
 		}
@@ -25,8 +25,8 @@ func Tanh(x *Value) *Value {
 // Sigmoid returns 1/(1+e**-x) element-wise.
 func Sigmoid(x *Value) *Value {
 	out := result(tensor.Sigmoid(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		y := out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * (y[i] * (1 - y[i])) // dσ/dx = σ(1-σ)
 		}
@@ -37,14 +37,16 @@ func Sigmoid(x *Value) *Value {
 // ReLU returns max(x, 0) element-wise.
 func ReLU(x *Value) *Value {
 	out := result(tensor.ReLU(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		y := out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
-			if y[i] > 0 { // d relu/dx = [x > 0], and y > 0 exactly where x > 0
-				dx[i] = v
-			} else {
-				dx[i] = 0
-			}
+			// d relu/dx = [x > 0], and y > 0 exactly where x > 0. The test is
+			// on y's bits, without a branch (signs of activations are random,
+			// so a branch mispredicts half the time): y = max(x, 0) is +0,
+			// positive, +Inf or NaN, and y > 0 holds for 0 < bits <= +Inf.
+			b := math.Float32bits(y[i])
+			keep := uint32(int32(b-1-0x7f800000)>>31) & uint32(int32(-b)>>31)
+			dx[i] = math.Float32frombits(math.Float32bits(v) & keep)
 		}
 	})
 	return out
@@ -63,8 +65,8 @@ func LeakyReLU(x *Value, slope float32) *Value {
 		}
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			if xd[i] > 0 { // d/dx = 1 for x > 0, slope otherwise
 				dx[i] = v
@@ -89,8 +91,8 @@ func ELU(x *Value, alpha float32) *Value {
 		}
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd, yd := x.Data.Data()[:len(g)], out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd, yd := x.Data.Data()[lo:][:len(g)], out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			if xd[i] > 0 { // d/dx = 1 for x > 0, alpha·e^x = y + alpha otherwise
 				dx[i] = v
@@ -116,8 +118,8 @@ func GELU(x *Value, tanhApprox bool) *Value {
 		}
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, gv := range g {
 			v := float64(xd[i])
 			var d float64
@@ -145,8 +147,8 @@ func SiLU(x *Value) *Value {
 		yd[i] = v * tensor.Sigmoid32(v)
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			s := tensor.Sigmoid32(xd[i])
 			dx[i] = v * (s * (1 + xd[i]*(1-s))) // d(xσ)/dx = σ(1 + x(1-σ))
@@ -169,8 +171,8 @@ func Softplus(x *Value, beta, threshold float32) *Value {
 		}
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			if beta*xd[i] > threshold { // d/dx = σ(beta·x), 1 above the threshold
 				dx[i] = v

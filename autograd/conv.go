@@ -17,11 +17,20 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	if bias != nil {
 		b = bias.Data
 	}
-	out := result(tensor.Conv2d(x.Data, weight.Data, b, p), x, weight, bias)
+	// The weight gradient needs the im2col columns: keep the forward's.
+	keep := GradEnabled() && weight.requiresGrad
+	var y *tensor.Tensor
+	var cols *tensor.ConvCols
+	if keep {
+		y, cols = tensor.Conv2dKeep(x.Data, weight.Data, b, p)
+	} else {
+		y = tensor.Conv2d(x.Data, weight.Data, b, p)
+	}
+	out := result(y, x, weight, bias)
 	out.onBackward(func() {
 		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ, db = Σ_{n,y,x} G
 		wantB := bias != nil && bias.requiresGrad
-		dx, dw, db := tensor.Conv2dGrads(x.Data, weight.Data, out.Grad, p, x.requiresGrad, weight.requiresGrad, wantB)
+		dx, dw, db := tensor.Conv2dGradsKeep(x.Data, weight.Data, out.Grad, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
 		if dx != nil {
 			x.addGradOwned(dx)
 		}

@@ -15,17 +15,24 @@ func (v *Value) onBackward(f func()) {
 }
 
 // unaryGrad installs the backward rule of an element-wise op y = f(x):
-// rule writes dx = g·dy/dx for the upstream gradient g into dx (both of x's
-// length). dx is fresh, so it becomes x's own gradient or is recycled once
-// added.
-func unaryGrad(x, out *Value, rule func(g, dx []float32)) {
+// rule writes dx = g·dy/dx for the elements [lo, lo+len(g)) of the upstream
+// gradient g into dx; large tensors are split over goroutines. dx is fresh,
+// so it becomes x's own gradient or is recycled once added.
+func unaryGrad(x, out *Value, rule func(lo int, g, dx []float32)) {
 	out.onBackward(func() {
 		g := out.Grad.Data()
 		dx := tensor.Empty(x.Shape()...)
-		rule(g, dx.Data()[:len(g)])
+		d := dx.Data()[:len(g)]
+		tensor.ParallelFor(len(g), minParallel, func(lo, hi int) {
+			rule(lo, g[lo:hi], d[lo:hi])
+		})
 		x.addGradOwned(dx)
 	})
 }
+
+// minParallel is the fewest elements an element-wise loop hands to a
+// goroutine of its own: below it the start-up costs more than it saves.
+const minParallel = 1 << 15
 
 // Add returns a+b with broadcasting.
 func Add(a, b *Value) *Value {
@@ -98,8 +105,8 @@ func PowScalar(x *Value, p float32) *Value {
 		yd[i] = float32(math.Pow(float64(v), float64(p)))
 	}
 	out := result(y, x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			if p == 0 {
 				dx[i] = v * 0
@@ -114,7 +121,7 @@ func PowScalar(x *Value, p float32) *Value {
 // AddScalar returns x+s.
 func AddScalar(x *Value, s float32) *Value {
 	out := result(tensor.AddScalar(x.Data, s), x)
-	unaryGrad(x, out, func(g, dx []float32) {
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		copy(dx, g) // d(x+s)/dx = 1
 	})
 	return out
@@ -123,7 +130,7 @@ func AddScalar(x *Value, s float32) *Value {
 // MulScalar returns x·s.
 func MulScalar(x *Value, s float32) *Value {
 	out := result(tensor.Scale(x.Data, s), x)
-	unaryGrad(x, out, func(g, dx []float32) {
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		for i, v := range g {
 			dx[i] = v * s // d(sx)/dx = s
 		}
@@ -134,7 +141,7 @@ func MulScalar(x *Value, s float32) *Value {
 // Neg returns -x.
 func Neg(x *Value) *Value {
 	out := result(tensor.Neg(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		for i, v := range g {
 			dx[i] = -v // d(-x)/dx = -1
 		}
@@ -145,8 +152,8 @@ func Neg(x *Value) *Value {
 // Exp returns e**x element-wise.
 func Exp(x *Value) *Value {
 	out := result(tensor.Exp(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		y := out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * y[i] // d(e^x)/dx = e^x
 		}
@@ -157,8 +164,8 @@ func Exp(x *Value) *Value {
 // Log returns the natural logarithm of x element-wise.
 func Log(x *Value) *Value {
 	out := result(tensor.Log(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * (1 / xd[i]) // d(ln x)/dx = 1/x
 		}
@@ -169,8 +176,8 @@ func Log(x *Value) *Value {
 // Sqrt returns the square root of x element-wise.
 func Sqrt(x *Value) *Value {
 	out := result(tensor.Sqrt(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		y := out.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * (0.5 / y[i]) // d√x/dx = 1/(2√x)
 		}
@@ -181,8 +188,8 @@ func Sqrt(x *Value) *Value {
 // Abs returns |x| element-wise; its gradient at 0 is 0, as in PyTorch.
 func Abs(x *Value) *Value {
 	out := result(tensor.Abs(x.Data), x)
-	unaryGrad(x, out, func(g, dx []float32) {
-		xd := x.Data.Data()[:len(g)]
+	unaryGrad(x, out, func(lo int, g, dx []float32) {
+		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
 			dx[i] = v * sign(xd[i]) // d|x|/dx = sign(x)
 		}

@@ -68,6 +68,33 @@ func newConvGeom(x, w *Tensor, p ConvParams) convGeom {
 // torch.nn.functional.conv2d, lowered to GEMM through im2col over whole
 // chunks of the batch.
 func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
+	out, _ := conv2d(x, w, bias, p, false)
+	return out
+}
+
+// ConvCols holds the im2col columns of a Conv2d forward pass, so that the
+// backward pass computes the weight gradient without building them again.
+type ConvCols struct {
+	data []float32
+}
+
+// Release hands the columns back to the pool; c must not be used after.
+// A nil c is allowed.
+func (c *ConvCols) Release() {
+	if c != nil && c.data != nil {
+		putFloats(c.data)
+		c.data = nil
+	}
+}
+
+// Conv2dKeep is Conv2d that also returns the columns it built, for
+// Conv2dGradsKeep. The columns are nil when the batch took several
+// lowering chunks (the backward pass then builds them chunk by chunk).
+func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	return conv2d(x, w, bias, p, true)
+}
+
+func conv2d(x, w, bias *Tensor, p ConvParams, keep bool) (*Tensor, *ConvCols) {
 	g := newConvGeom(x, w, p)
 	var bd []float32
 	if bias != nil {
@@ -110,9 +137,12 @@ func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
 			}
 		})
 	}
-	putFloats(cols)
 	putFloats(y)
-	return out
+	if keep && nb >= g.n {
+		return out, &ConvCols{data: cols}
+	}
+	putFloats(cols)
+	return out, nil
 }
 
 // Conv2dBackward returns the gradients of Conv2d with respect to x and the
@@ -132,6 +162,12 @@ func Conv2dBackward(x, w, gy *Tensor, p ConvParams, wantX, wantW bool) (dx, dw *
 // first, then over images in order. Every sum runs in a fixed order, so the
 // results do not depend on the thread count.
 func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	return Conv2dGradsKeep(x, w, gy, p, nil, wantX, wantW, wantB)
+}
+
+// Conv2dGradsKeep is Conv2dGrads reusing the columns that Conv2dKeep built
+// for the same x, w and p (nil builds them); it releases them.
+func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
 	g := newConvGeom(x, w, p)
 	if !EqualShapes(gy.shape, []int{g.n, g.o, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor.Conv2dBackward: gradient %v for output [%d %d %d %d]", gy.shape, g.n, g.o, g.oh, g.ow))
@@ -154,6 +190,7 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 		})
 	}
 	if !wantX && !wantW {
+		saved.Release()
 		return dx, dw, db
 	}
 	if wantX {
@@ -166,7 +203,14 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 		}
 	}
 	nb := g.chunk()
-	cols := getFloats(g.c * g.kh * g.kw * nb * ohw)
+	var cols []float32
+	if saved != nil && saved.data != nil && nb >= g.n && len(saved.data) == g.c*g.kh*g.kw*nb*ohw {
+		cols, saved.data = saved.data, nil
+	} else {
+		saved.Release()
+		saved = nil
+		cols = getFloats(g.c * g.kh * g.kw * nb * ohw)
+	}
 	gm := getFloats(g.o * nb * ohw)
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
@@ -181,7 +225,9 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 		})
 		if wantW {
 			// dW_g += G_g · cols_gᵀ
-			g.im2colBatch(x.data, n0, cnt, cols)
+			if saved == nil {
+				g.im2colBatch(x.data, n0, cnt, cols)
+			}
 			beta := float32(1)
 			if n0 == 0 {
 				beta = 0

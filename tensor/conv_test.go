@@ -66,6 +66,16 @@ func TestConvLoweringMatchesReference(t *testing.T) {
 			closeTo(t, "dw", dw.data, rdw.data)
 			rdb := SumDim(SumDim(Reshape(gy, cc.n, cc.o, -1), 2, false), 0, false)
 			closeTo(t, "db", db.data, rdb.data)
+			// The same through the kept columns, bit for bit.
+			y2, cols := Conv2dKeep(x, w, b, cc.p)
+			kdx, kdw, kdb := Conv2dGradsKeep(x, w, gy, cc.p, cols, true, true, true)
+			for _, pair := range [][2]*Tensor{{y2, y}, {kdx, dx}, {kdw, dw}, {kdb, db}} {
+				for i := range pair[0].data {
+					if math.Float32bits(pair[0].data[i]) != math.Float32bits(pair[1].data[i]) {
+						t.Fatalf("kept columns: element %d = %v, want %v", i, pair[0].data[i], pair[1].data[i])
+					}
+				}
+			}
 		})
 	}
 }

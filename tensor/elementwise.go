@@ -164,10 +164,12 @@ func Sigmoid(t *Tensor) *Tensor {
 // ReLU returns max(t, 0) element-wise (NaN stays NaN).
 func ReLU(t *Tensor) *Tensor {
 	out := emptyLike(t)
-	od := out.data[:len(t.data)]
-	for i, x := range t.data {
-		od[i] = max(x, 0)
-	}
+	parallelFor(len(t.data), 1<<15, func(lo, hi int) {
+		od := out.data[lo:hi]
+		for i, x := range t.data[lo:hi] {
+			od[i] = max(x, 0)
+		}
+	})
 	return out
 }
 

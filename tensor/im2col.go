@@ -50,19 +50,30 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
 						clear(row[:ylo*g.ow])
 						clear(row[yhi*g.ow:])
+						// Rows are short (14 or 28 pixels for MNIST), so the
+						// copies and the padding zeros are plain loops: a call
+						// to memmove or memclr per row costs more than the row.
 						for oy := ylo; oy < yhi; oy++ {
 							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
 							dst := row[oy*g.ow : (oy+1)*g.ow]
-							clear(dst[:xlo])
-							clear(dst[xhi:])
+							for j := range dst[:xlo] {
+								dst[j] = 0
+							}
+							for j := range dst[xhi:] {
+								dst[xhi+j] = 0
+							}
 							if xhi == xlo {
 								continue
 							}
 							src := plane[iy*g.w : (iy+1)*g.w]
+							d := dst[xlo:xhi]
 							if s := g.p.Stride[1]; s == 1 {
-								copy(dst[xlo:xhi], src[xlo+xoff:xhi+xoff])
+								src = src[xlo+xoff : xhi+xoff]
+								d = d[:len(src)]
+								for j, v := range src {
+									d[j] = v
+								}
 							} else {
-								d := dst[xlo:xhi]
 								src = src[xlo*s+xoff:]
 								for j := range d {
 									d[j] = src[j*s]

@@ -5,6 +5,13 @@ import (
 	"sync"
 )
 
+// ParallelFor splits [0, n) into contiguous ranges of at least minPer
+// indices and calls f on each, in up to GOMAXPROCS goroutines, returning
+// when all are done. It is for loops whose every output element depends on
+// one index only (element-wise maps), which then give the same results
+// whatever the split.
+func ParallelFor(n, minPer int, f func(lo, hi int)) { parallelFor(n, minPer, f) }
+
 // parallelFor splits [0, n) into contiguous ranges and calls f on each, in
 // up to GOMAXPROCS goroutines, returning when all are done. Callers make
 // every output element depend on one index only, so the results are the
