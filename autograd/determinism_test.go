@@ -1,0 +1,72 @@
+package autograd_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	ag "backprop/autograd"
+	"backprop/tensor"
+)
+
+// trainSmallCNN trains a small conv net for a few SGD steps from a fixed
+// seed and returns its weights.
+func trainSmallCNN() []*tensor.Tensor {
+	r := rand.New(rand.NewPCG(11, 12))
+	param := func(s float64, shape ...int) *ag.Value {
+		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
+	}
+	c1, cb1 := param(0.3, 8, 3, 3, 3), param(0.01, 8)
+	c2, cb2 := param(0.1, 16, 8, 3, 3), param(0.01, 16)
+	w, b := param(0.05, 10, 16*8*8), param(0.01, 10)
+	params := []*ag.Value{c1, cb1, c2, cb2, w, b}
+	pad1 := ag.ConvParams{Padding: [2]int{1, 1}}
+	pool := ag.PoolParams{Kernel: [2]int{2, 2}}
+	for range 3 {
+		x := ag.Const(tensor.FromFunc(func(int) float32 { return r.Float32() }, 32, 3, 16, 16))
+		y := make([]int, 32)
+		for i := range y {
+			y[i] = r.IntN(10)
+		}
+		h := ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)
+		h = ag.ReLU(ag.Conv2d(h, c2, cb2, pad1))
+		loss := ag.CrossEntropy(ag.Linear(ag.Flatten(h), w, b), y)
+		for _, p := range params {
+			p.ZeroGrad()
+		}
+		loss.Backward()
+		for _, p := range params {
+			d, g := p.Data.Data(), p.Grad.Data()
+			for i := range d {
+				d[i] -= 0.1 * g[i]
+			}
+		}
+	}
+	out := make([]*tensor.Tensor, len(params))
+	for i, p := range params {
+		out[i] = p.Data
+	}
+	return out
+}
+
+// TestTrainingIsBitIdenticalAcrossThreadCounts trains with GOMAXPROCS 1, 2
+// and 3 and compares every weight bit for bit: every reduction must sum in
+// an order that does not depend on how the work is split.
+func TestTrainingIsBitIdenticalAcrossThreadCounts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(1)
+	want := trainSmallCNN()
+	for _, procs := range []int{2, 3} {
+		runtime.GOMAXPROCS(procs)
+		got := trainSmallCNN()
+		for i := range want {
+			a, b := got[i].Data(), want[i].Data()
+			for j := range b {
+				if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+					t.Fatalf("GOMAXPROCS=%d: parameter %d element %d = %v, with GOMAXPROCS=1 %v", procs, i, j, a[j], b[j])
+				}
+			}
+		}
+	}
+}
