@@ -12,7 +12,7 @@ import (
 
 // Tanh returns tanh(x) element-wise.
 func Tanh(x *Value) *Value {
-	out := result(tensor.Tanh(x.Data), x)
+	out := fresh(tensor.Tanh(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -24,7 +24,7 @@ func Tanh(x *Value) *Value {
 
 // Sigmoid returns 1/(1+e**-x) element-wise.
 func Sigmoid(x *Value) *Value {
-	out := result(tensor.Sigmoid(x.Data), x)
+	out := fresh(tensor.Sigmoid(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -36,7 +36,7 @@ func Sigmoid(x *Value) *Value {
 
 // ReLU returns max(x, 0) element-wise.
 func ReLU(x *Value) *Value {
-	out := result(tensor.ReLU(x.Data), x)
+	out := fresh(tensor.ReLU(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -64,7 +64,7 @@ func LeakyReLU(x *Value, slope float32) *Value {
 			yd[i] = slope * v
 		}
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -90,7 +90,7 @@ func ELU(x *Value, alpha float32) *Value {
 			yd[i] = alpha * float32(math.Expm1(float64(v)))
 		}
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd, yd := x.Data.Data()[lo:][:len(g)], out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -117,7 +117,7 @@ func GELU(x *Value, tanhApprox bool) *Value {
 			yd[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
 		}
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, gv := range g {
@@ -146,7 +146,7 @@ func SiLU(x *Value) *Value {
 	for i, v := range x.Data.Data() {
 		yd[i] = v * tensor.Sigmoid32(v)
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -170,7 +170,7 @@ func Softplus(x *Value, beta, threshold float32) *Value {
 			yd[i] = float32(math.Log1p(math.Exp(float64(beta*v))) / float64(beta))
 		}
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {

@@ -11,7 +11,13 @@ import (
 
 // BenchmarkMLPStep times one W-MLP training step (784-256-128-10, batch 64,
 // SGD with momentum) on random data, with allocations.
-func BenchmarkMLPStep(b *testing.B) {
+func BenchmarkMLPStep(b *testing.B) { benchMLP(b, false) }
+
+// BenchmarkMLPStepRelease is BenchmarkMLPStep ending each step with
+// BackwardRelease, as a training loop that keeps no forward values does.
+func BenchmarkMLPStepRelease(b *testing.B) { benchMLP(b, true) }
+
+func benchMLP(b *testing.B, release bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	scaled := func(s float64, shape ...int) *ag.Value {
 		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
@@ -32,14 +38,24 @@ func BenchmarkMLPStep(b *testing.B) {
 		h = ag.ReLU(ag.Linear(h, w2, b2))
 		loss := ag.CrossEntropy(ag.Linear(h, w3, b3), y)
 		opt.ZeroGrad()
-		loss.Backward()
+		if release {
+			loss.BackwardRelease()
+		} else {
+			loss.Backward()
+		}
 		opt.Step()
 	}
 }
 
 // BenchmarkCNNStep times one W-CNN training step (two 3×3 convolutions,
 // batch 64) on random data.
-func BenchmarkCNNStep(b *testing.B) {
+func BenchmarkCNNStep(b *testing.B) { benchCNN(b, false) }
+
+// BenchmarkCNNStepRelease is BenchmarkCNNStep ending each step with
+// BackwardRelease.
+func BenchmarkCNNStepRelease(b *testing.B) { benchCNN(b, true) }
+
+func benchCNN(b *testing.B, release bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	scaled := func(s float64, shape ...int) *ag.Value {
 		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
@@ -64,7 +80,11 @@ func BenchmarkCNNStep(b *testing.B) {
 		h = ag.ReLU(ag.Linear(ag.Flatten(h), w1, b1))
 		loss := ag.CrossEntropy(ag.Linear(h, w2, b2), y)
 		opt.ZeroGrad()
-		loss.Backward()
+		if release {
+			loss.BackwardRelease()
+		} else {
+			loss.Backward()
+		}
 		opt.Step()
 	}
 }

@@ -26,7 +26,7 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	} else {
 		y = tensor.Conv2d(x.Data, weight.Data, b, p)
 	}
-	out := result(y, x, weight, bias)
+	out := fresh(y, x, weight, bias)
 	out.onBackward(func() {
 		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ, db = Σ_{n,y,x} G
 		wantB := bias != nil && bias.requiresGrad
@@ -48,7 +48,7 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 // [C,H,W]); the gradient flows to the element chosen.
 func MaxPool2d(x *Value, p PoolParams) *Value {
 	y, arg := tensor.MaxPool2d(x.Data, p)
-	out := result(y, x)
+	out := fresh(y, x)
 	if !out.requiresGrad {
 		tensor.RecycleInt32s(arg)
 	}
@@ -63,7 +63,7 @@ func MaxPool2d(x *Value, p PoolParams) *Value {
 // Note that PoolParams.CountIncludePad is false in its zero value, while
 // PyTorch's default is true.
 func AvgPool2d(x *Value, p PoolParams) *Value {
-	out := result(tensor.AvgPool2d(x.Data, p), x)
+	out := fresh(tensor.AvgPool2d(x.Data, p), x)
 	out.onBackward(func() {
 		x.addGrad(tensor.AvgPool2dBackward(x.Data, out.Grad, p)) // d(mean)/dx = 1/divisor
 	})

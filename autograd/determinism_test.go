@@ -1,6 +1,7 @@
 package autograd_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -11,8 +12,9 @@ import (
 )
 
 // trainSmallCNN trains a small conv net for a few SGD steps from a fixed
-// seed and returns its weights.
-func trainSmallCNN() []*tensor.Tensor {
+// seed and returns its weights; with release, each step ends with
+// BackwardRelease, so later steps run on recycled buffers.
+func trainSmallCNN(release bool) []*tensor.Tensor {
 	r := rand.New(rand.NewPCG(11, 12))
 	param := func(s float64, shape ...int) *ag.Value {
 		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
@@ -33,9 +35,17 @@ func trainSmallCNN() []*tensor.Tensor {
 		h = ag.ReLU(ag.Conv2d(h, c2, cb2, pad1))
 		loss := ag.CrossEntropy(ag.Linear(ag.Flatten(h), w, b), y)
 		for _, p := range params {
-			p.ZeroGrad()
+			if release {
+				p.ReleaseGrad()
+			} else {
+				p.ZeroGrad()
+			}
 		}
-		loss.Backward()
+		if release {
+			loss.BackwardRelease()
+		} else {
+			loss.Backward()
+		}
 		for _, p := range params {
 			d, g := p.Data.Data(), p.Grad.Data()
 			for i := range d {
@@ -56,16 +66,28 @@ func trainSmallCNN() []*tensor.Tensor {
 func TestTrainingIsBitIdenticalAcrossThreadCounts(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(1)
-	want := trainSmallCNN()
+	want := trainSmallCNN(false)
 	for _, procs := range []int{2, 3} {
 		runtime.GOMAXPROCS(procs)
-		got := trainSmallCNN()
-		for i := range want {
-			a, b := got[i].Data(), want[i].Data()
-			for j := range b {
-				if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
-					t.Fatalf("GOMAXPROCS=%d: parameter %d element %d = %v, with GOMAXPROCS=1 %v", procs, i, j, a[j], b[j])
-				}
+		sameWeights(t, fmt.Sprintf("GOMAXPROCS=%d", procs), trainSmallCNN(false), want)
+	}
+}
+
+// TestBackwardReleaseTrainsTheSame checks that recycling the forward
+// values' storage changes no result: every step reuses the buffers the
+// previous one released.
+func TestBackwardReleaseTrainsTheSame(t *testing.T) {
+	want := trainSmallCNN(false)
+	sameWeights(t, "BackwardRelease", trainSmallCNN(true), want)
+}
+
+func sameWeights(t *testing.T, what string, got, want []*tensor.Tensor) {
+	t.Helper()
+	for i := range want {
+		a, b := got[i].Data(), want[i].Data()
+		for j := range b {
+			if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+				t.Fatalf("%s: parameter %d element %d = %v, want %v", what, i, j, a[j], b[j])
 			}
 		}
 	}

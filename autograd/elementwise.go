@@ -36,7 +36,7 @@ const minParallel = 1 << 15
 
 // Add returns a+b with broadcasting.
 func Add(a, b *Value) *Value {
-	out := result(tensor.Add(a.Data, b.Data), a, b)
+	out := fresh(tensor.Add(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		a.addGrad(tensor.SumTo(out.Grad, a.Shape()...)) // d(a+b)/da = 1
 		b.addGrad(tensor.SumTo(out.Grad, b.Shape()...)) // d(a+b)/db = 1
@@ -46,7 +46,7 @@ func Add(a, b *Value) *Value {
 
 // Sub returns a-b with broadcasting.
 func Sub(a, b *Value) *Value {
-	out := result(tensor.Sub(a.Data, b.Data), a, b)
+	out := fresh(tensor.Sub(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		a.addGrad(tensor.SumTo(out.Grad, a.Shape()...))             // d(a-b)/da = 1
 		b.addGrad(tensor.SumTo(tensor.Neg(out.Grad), b.Shape()...)) // d(a-b)/db = -1
@@ -56,7 +56,7 @@ func Sub(a, b *Value) *Value {
 
 // Mul returns a*b element-wise with broadcasting.
 func Mul(a, b *Value) *Value {
-	out := result(tensor.Mul(a.Data, b.Data), a, b)
+	out := fresh(tensor.Mul(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		a.addGrad(tensor.SumTo(tensor.Mul(out.Grad, b.Data), a.Shape()...)) // d(ab)/da = b
 		b.addGrad(tensor.SumTo(tensor.Mul(out.Grad, a.Data), b.Shape()...)) // d(ab)/db = a
@@ -66,7 +66,7 @@ func Mul(a, b *Value) *Value {
 
 // Div returns a/b element-wise with broadcasting.
 func Div(a, b *Value) *Value {
-	out := result(tensor.Div(a.Data, b.Data), a, b)
+	out := fresh(tensor.Div(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		ga := tensor.Div(out.Grad, b.Data)
 		a.addGrad(tensor.SumTo(ga, a.Shape()...)) // d(a/b)/da = 1/b
@@ -81,7 +81,7 @@ func Div(a, b *Value) *Value {
 
 // Pow returns a**b element-wise with broadcasting (both operands tensors).
 func Pow(a, b *Value) *Value {
-	out := result(tensor.Pow(a.Data, b.Data), a, b)
+	out := fresh(tensor.Pow(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		if a.requiresGrad {
 			// d(a^b)/da = b·a^(b-1)
@@ -104,7 +104,7 @@ func PowScalar(x *Value, p float32) *Value {
 	for i, v := range x.Data.Data() {
 		yd[i] = float32(math.Pow(float64(v), float64(p)))
 	}
-	out := result(y, x)
+	out := fresh(y, x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -120,7 +120,7 @@ func PowScalar(x *Value, p float32) *Value {
 
 // AddScalar returns x+s.
 func AddScalar(x *Value, s float32) *Value {
-	out := result(tensor.AddScalar(x.Data, s), x)
+	out := fresh(tensor.AddScalar(x.Data, s), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		copy(dx, g) // d(x+s)/dx = 1
 	})
@@ -129,7 +129,7 @@ func AddScalar(x *Value, s float32) *Value {
 
 // MulScalar returns x·s.
 func MulScalar(x *Value, s float32) *Value {
-	out := result(tensor.Scale(x.Data, s), x)
+	out := fresh(tensor.Scale(x.Data, s), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		for i, v := range g {
 			dx[i] = v * s // d(sx)/dx = s
@@ -140,7 +140,7 @@ func MulScalar(x *Value, s float32) *Value {
 
 // Neg returns -x.
 func Neg(x *Value) *Value {
-	out := result(tensor.Neg(x.Data), x)
+	out := fresh(tensor.Neg(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		for i, v := range g {
 			dx[i] = -v // d(-x)/dx = -1
@@ -151,7 +151,7 @@ func Neg(x *Value) *Value {
 
 // Exp returns e**x element-wise.
 func Exp(x *Value) *Value {
-	out := result(tensor.Exp(x.Data), x)
+	out := fresh(tensor.Exp(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -163,7 +163,7 @@ func Exp(x *Value) *Value {
 
 // Log returns the natural logarithm of x element-wise.
 func Log(x *Value) *Value {
-	out := result(tensor.Log(x.Data), x)
+	out := fresh(tensor.Log(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -175,7 +175,7 @@ func Log(x *Value) *Value {
 
 // Sqrt returns the square root of x element-wise.
 func Sqrt(x *Value) *Value {
-	out := result(tensor.Sqrt(x.Data), x)
+	out := fresh(tensor.Sqrt(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		y := out.Data.Data()[lo:][:len(g)]
 		for i, v := range g {
@@ -187,7 +187,7 @@ func Sqrt(x *Value) *Value {
 
 // Abs returns |x| element-wise; its gradient at 0 is 0, as in PyTorch.
 func Abs(x *Value) *Value {
-	out := result(tensor.Abs(x.Data), x)
+	out := fresh(tensor.Abs(x.Data), x)
 	unaryGrad(x, out, func(lo int, g, dx []float32) {
 		xd := x.Data.Data()[lo:][:len(g)]
 		for i, v := range g {

@@ -160,7 +160,7 @@ func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 		}
 	}
 	y, scale := reduceRows(per, c.reduction, den)
-	out := result(y, logits)
+	out := fresh(y, logits)
 	if !out.requiresGrad {
 		tensor.Recycle(logp)
 		return out

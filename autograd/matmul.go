@@ -24,7 +24,7 @@ func MatMul(a, b *Value) *Value {
 		s := y.Shape()
 		return Reshape(y, s[:len(s)-1]...)
 	}
-	out := result(tensor.MatMul(a.Data, b.Data), a, b)
+	out := fresh(tensor.MatMul(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		if a.requiresGrad {
 			a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, true), a.Shape()...)) // dA = G·Bᵀ
@@ -56,7 +56,7 @@ func Linear(x, weight, bias *Value) *Value {
 		}
 	}
 	tensor.Gemm(false, true, m, outF, in, x.Data.Data(), in, weight.Data.Data(), in, betaFor(bias != nil), y.Data(), outF)
-	out := result(y, x, weight, bias)
+	out := fresh(y, x, weight, bias)
 	out.onBackward(func() {
 		g := out.Grad.Data()
 		if x.requiresGrad {

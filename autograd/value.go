@@ -40,7 +40,11 @@ type Value struct {
 	// made it fresh for it), so Backward may recycle it once the value's
 	// rule has run. See addGradOwned.
 	gradOwned bool
-	parents   []*Value
+	// ownsData says that Data was made fresh by the op that computed v and
+	// is shared with no other value (not a reshape view), so
+	// BackwardRelease may recycle it.
+	ownsData bool
+	parents  []*Value
 	backward  func() // sends Grad to parents; nil for leaves
 }
 
@@ -69,7 +73,18 @@ func (v *Value) Shape() []int { return v.Data.Shape() }
 func (v *Value) Item() float32 { return v.Data.Item() }
 
 // ZeroGrad drops v's gradient (the next Backward starts it from zero).
-func (v *Value) ZeroGrad() { v.Grad = nil }
+func (v *Value) ZeroGrad() { v.Grad, v.gradOwned = nil, false }
+
+// ReleaseGrad is ZeroGrad that also hands the gradient's storage back to
+// package tensor's pool when an op made it for v alone, so that the next
+// Backward reuses it: for optimisers, once the update has read the
+// gradient. The caller must keep no reference to the old Grad.
+func (v *Value) ReleaseGrad() {
+	if v.gradOwned {
+		tensor.Recycle(v.Grad)
+	}
+	v.Grad, v.gradOwned = nil, false
+}
 
 // Detach returns a Value that shares v's data but is cut from the graph.
 func (v *Value) Detach() *Value { return Const(v.Data) }
@@ -110,6 +125,14 @@ func result(data *tensor.Tensor, inputs ...*Value) *Value {
 			break
 		}
 	}
+	return out
+}
+
+// fresh is result for ops whose output tensor is new and shared with no
+// other value (BackwardRelease may recycle it).
+func fresh(data *tensor.Tensor, inputs ...*Value) *Value {
+	out := result(data, inputs...)
+	out.ownsData = true
 	return out
 }
 
@@ -188,7 +211,26 @@ func (v *Value) Backward() {
 // indices, softmax probabilities). The Data of every value is left alone:
 // a value the caller holds, such as the logits, stays valid after
 // Backward. Leaves' gradients and v's gradient are never recycled.
-func (v *Value) BackwardWith(grad *tensor.Tensor) {
+func (v *Value) BackwardWith(grad *tensor.Tensor) { v.backwardWith(grad, false) }
+
+// BackwardRelease is Backward for a training loop that is done with the
+// step's forward values: after the backward pass it also hands the Data of
+// every intermediate value of the graph (every value an op computed, except
+// v) back to package tensor's pool, so that the next step's forward pass
+// reuses that memory instead of allocating it, and sets their Data to nil.
+// Read what you need from them (the logits for the accuracy, say) before
+// calling it; any later use of an intermediate's Data, or of a slice or
+// reshape of it taken earlier, is a bug. Leaves (Param, Const) and v keep
+// their data. Views (Reshape, Flatten) share data with their input and
+// are not recycled twice.
+func (v *Value) BackwardRelease() {
+	if v.Data.Size() != 1 {
+		panic(fmt.Sprintf("autograd.BackwardRelease: called on a value of shape %v; it needs a single element", v.Data.Shape()))
+	}
+	v.backwardWith(tensor.Full(1, v.Data.Shape()...), true)
+}
+
+func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 	if !tensor.EqualShapes(grad.Shape(), v.Data.Shape()) {
 		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v, value shape %v", grad.Shape(), v.Data.Shape()))
 	}
@@ -211,6 +253,12 @@ func (v *Value) BackwardWith(grad *tensor.Tensor) {
 					tensor.Recycle(n.Grad)
 				}
 				n.Grad, n.gradOwned = nil, false
+				if release {
+					if n.ownsData {
+						tensor.Recycle(n.Data)
+					}
+					n.Data, n.ownsData = nil, false
+				}
 			}
 		}
 	}
