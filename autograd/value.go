@@ -45,7 +45,7 @@ type Value struct {
 	// BackwardRelease may recycle it.
 	ownsData bool
 	parents  []*Value
-	backward  func() // sends Grad to parents; nil for leaves
+	backward func() // sends Grad to parents; nil for leaves
 }
 
 // Param returns a leaf Value that requires a gradient: a trainable weight.
