@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"backprop/dashboard"
+	"backprop/nn"
+	"backprop/train"
+)
+
+func init() {
+	register("dashboard", "reopen the dashboard of a finished run: backprop dashboard DIR", runDashboard)
+	startDashboard = startLiveDashboard
+}
+
+// startLiveDashboard is train --dashboard's hook: it serves the live
+// dashboard of the run and returns its callback and its closer.
+func startLiveDashboard(r dashboardRun) (train.Callback, func(), error) {
+	live, err := dashboard.Start(dashboard.Run{Addr: r.Addr, OutDir: r.OutDir, Model: r.Model, Arch: r.Arch, Shape: r.Shape,
+		Classes: r.Classes, Eval: r.Eval, Log: r.Log})
+	if err != nil {
+		return nil, nil, err
+	}
+	return live, live.Close, nil
+}
+
+// serveUntilInterrupt serves until SIGINT or SIGTERM; tests replace it.
+var serveUntilInterrupt = func(s *dashboard.Server) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+}
+
+// runDashboard serves the saved dashboard of a --out directory until
+// interrupted.
+func runDashboard(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: backprop dashboard [--addr ADDR] DIR\n\nServes the dashboard of the training run saved in DIR (the --out directory of backprop train).")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1 on a free port)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	dir := fs.Arg(0)
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		return fail(stderr, "dashboard", usagef("%s is not a directory: give the --out directory of a training run", dir))
+	}
+	// The checkpoint, when it is there, supplies the architecture and the
+	// weights for runs trained without --dashboard.
+	var model nn.Module
+	var arch string
+	var shape []int
+	var classes []string
+	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err == nil {
+		if m, err := loadSaved(dir); err == nil {
+			model, arch, shape, classes = m.model, m.arch, m.shape, m.classes
+		}
+	}
+	rec, err := dashboard.Load(dir, model, arch, shape, classes)
+	if err != nil {
+		return fail(stderr, "dashboard", err)
+	}
+	srv, err := dashboard.Listen(*addr, dashboard.NewHandler(rec, nil), stderr, "Dashboard")
+	if err != nil {
+		return fail(stderr, "dashboard", err)
+	}
+	defer srv.Close()
+	fmt.Fprintln(stderr, "Press Ctrl-C to stop.")
+	serveUntilInterrupt(srv)
+	return 0
+}

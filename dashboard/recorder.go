@@ -1,0 +1,274 @@
+package dashboard
+
+import (
+	"math"
+	"path/filepath"
+	"sync"
+
+	"backprop/data"
+	"backprop/nn"
+	"backprop/train"
+)
+
+// FileName is the file a Recorder writes in the run's output directory
+// after each epoch, and that [Load] reads to reopen the dashboard.
+const FileName = "dashboard.json"
+
+// Options tunes what a Recorder samples and how often. Zero values pick
+// the defaults.
+type Options struct {
+	// NormsPerEpoch is how many times per epoch the per-layer gradient
+	// and weight norms are measured (default 100; every step when an
+	// epoch is shorter).
+	NormsPerEpoch int
+	// HistogramsPerEpoch is how many times per epoch the histograms are
+	// recomputed (default 4, and always at the last step of an epoch).
+	HistogramsPerEpoch int
+	// HistogramBins is the number of bins per histogram (default 30).
+	HistogramBins int
+	// EvalSamples caps the evaluation samples that the confusion matrix
+	// and the image grid are computed on after each epoch (default 1000,
+	// evenly spaced over the data set): a full pass over a large test set
+	// would cost more than the dashboard's budget of a few per cent.
+	EvalSamples int
+	// GridImages is the number of tiles in the image grid (default 32).
+	GridImages int
+	// PointsPerStride is how many step points are recorded before the
+	// stride between them doubles (default 1000), which bounds a long
+	// run's series at a few thousand points.
+	PointsPerStride int
+}
+
+func (o Options) withDefaults() Options {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.NormsPerEpoch, 100)
+	def(&o.HistogramsPerEpoch, 4)
+	def(&o.HistogramBins, 30)
+	def(&o.EvalSamples, 1000)
+	def(&o.GridImages, 32)
+	def(&o.PointsPerStride, 1000)
+	return o
+}
+
+// Recorder is the [train.Callback] that collects what the dashboard shows.
+// Its methods run in the training goroutine; the server reads its figures
+// through [Recorder.Since], under the same mutex, so a slow browser never
+// holds training up: the training side only appends to slices.
+type Recorder struct {
+	model  nn.Module
+	eval   data.Dataset
+	outDir string
+	opts   Options
+	groups []paramGroup
+
+	// Step accumulation between recorded points (training goroutine only).
+	stride                 int
+	sinceStride            int
+	accLoss, accAcc, accSP float64
+	accN                   int
+
+	mu      sync.Mutex
+	snap    Snapshot      // whole history
+	version int           // starts at 1, so that the zero Cursor is behind it
+	heavy   int           // version of histograms, confusion, images
+	changed chan struct{} // closed and replaced at each change
+}
+
+// NewRecorder returns a Recorder for a run of model on samples of the
+// given shape. eval, when not nil, supplies the samples of the confusion
+// matrix and the image grid; outDir, when not empty, receives
+// dashboard.json after each epoch.
+func NewRecorder(model nn.Module, arch string, shape []int, classes []string, eval data.Dataset, outDir string, opts Options) *Recorder {
+	r := &Recorder{model: model, eval: eval, outDir: outDir, opts: opts.withDefaults(), stride: 1, version: 1, changed: make(chan struct{})}
+	r.groups = groupParameters(model)
+	info := describe(model, arch, shape, classes)
+	for _, g := range r.groups {
+		info.Groups = append(info.Groups, g.name)
+	}
+	r.snap = Snapshot{Run: &info, Epochs: []train.EpochStats{}, Steps: []StepPoint{}, Norms: []NormPoint{}, Alerts: []Alert{}}
+	if eval == nil {
+		r.snap.EvalNote = "no validation or test data: no confusion matrix or image grid"
+	} else if classes == nil {
+		r.snap.EvalNote = "regression: no confusion matrix or image grid"
+	}
+	return r
+}
+
+// OnStep implements [train.Callback]. It records the step's loss,
+// accuracy, learning rate and throughput, and now and then the layers'
+// norms and histograms, while the gradients are still in place.
+func (r *Recorder) OnStep(s train.StepInfo) {
+	r.accLoss += float64(s.Loss)
+	r.accAcc += s.BatchAccuracy
+	r.accSP = s.SamplesPerSecond
+	r.accN++
+	r.sinceStride++
+	last := s.Batch == s.Batches
+	var point *StepPoint
+	if s.Step%r.stride == 0 || last {
+		p := StepPoint{Step: s.Step, Epoch: s.Epoch, Loss: Num(r.accLoss / float64(r.accN)), LR: Num(s.LR), SamplesPerSecond: Num(r.accSP)}
+		if !math.IsNaN(r.accAcc) {
+			a := Num(r.accAcc / float64(r.accN))
+			p.Accuracy = &a
+		}
+		point = &p
+		r.accLoss, r.accAcc, r.accN = 0, 0, 0
+	}
+	every := max(s.Batches/r.opts.NormsPerEpoch, 1)
+	var norms *NormPoint
+	var alerts []Alert
+	if s.Step%every == 0 || last {
+		n := measureNorms(r.groups, s.Step)
+		norms = &n
+		alerts = flag(r.groups, n, s.LR)
+	}
+	var hists []Histogram
+	if last || s.Batch%max(s.Batches/r.opts.HistogramsPerEpoch, 1) == 0 {
+		hists = histograms(r.groups, s.Step, r.opts.HistogramBins)
+	}
+	if point == nil && norms == nil && hists == nil {
+		return
+	}
+	r.mu.Lock()
+	if point != nil {
+		r.snap.Steps = append(r.snap.Steps, *point)
+		if r.sinceStride >= r.opts.PointsPerStride*r.stride {
+			r.stride, r.sinceStride = r.stride*2, 0
+		}
+	}
+	if norms != nil {
+		r.snap.Norms = append(r.snap.Norms, *norms)
+		r.snap.Alerts = alerts
+	}
+	if hists != nil {
+		r.snap.Histograms = hists
+		r.heavy = r.version + 1
+	}
+	r.bumpLocked()
+	r.mu.Unlock()
+}
+
+// OnEpoch implements [train.Callback]. It records the epoch's figures,
+// evaluates the model on the evaluation subset for the confusion matrix
+// and the image grid, and saves dashboard.json.
+func (r *Recorder) OnEpoch(e train.EpochStats) {
+	for _, f := range []*float64{&e.TrainLoss, &e.TrainAccuracy, &e.ValLoss, &e.ValAccuracy, &e.LR, &e.SamplesPerSecond} {
+		if math.IsNaN(*f) || math.IsInf(*f, 0) {
+			*f = 0 // JSON has no NaN; metrics.jsonl keeps the truth
+		}
+	}
+	var res evalResult
+	haveEval := r.eval != nil && r.snap.Run.Classes != nil
+	if haveEval {
+		res = evaluate(r.model, r.eval, r.opts.EvalSamples, r.opts.GridImages)
+	}
+	r.mu.Lock()
+	r.snap.Epochs = append(r.snap.Epochs, e)
+	if haveEval {
+		r.snap.Confusion, r.snap.Images, r.snap.EvalNote = res.confusion, res.images, res.note
+		r.heavy = r.version + 1
+	}
+	r.bumpLocked()
+	r.mu.Unlock()
+	r.save() // best effort: the run matters more than its dashboard
+}
+
+// Finish marks the run as over, so that the page says so, and saves
+// dashboard.json a last time.
+func (r *Recorder) Finish() {
+	r.mu.Lock()
+	r.snap.Done = true
+	r.bumpLocked()
+	r.mu.Unlock()
+	r.save()
+}
+
+// save writes dashboard.json into the output directory, if there is one.
+func (r *Recorder) save() error {
+	if r.outDir == "" {
+		return nil
+	}
+	s, _ := r.Since(Cursor{})
+	return Save(filepath.Join(r.outDir, FileName), s)
+}
+
+// bumpLocked marks a change and wakes the event streams. r.mu is held.
+func (r *Recorder) bumpLocked() {
+	r.version++
+	close(r.changed)
+	r.changed = make(chan struct{})
+}
+
+// Since returns what was recorded after cursor c (everything for the zero
+// Cursor) and the cursor to ask with next time. Series are copied, so the
+// result may be used after the lock is released.
+func (r *Recorder) Since(c Cursor) (Snapshot, Cursor) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sinceLocked(c)
+}
+
+func (r *Recorder) sinceLocked(c Cursor) (Snapshot, Cursor) {
+	s := &r.snap
+	clampCursor := func(v, n int) int { return min(max(v, 0), n) }
+	c.Epochs, c.Steps, c.Norms = clampCursor(c.Epochs, len(s.Epochs)), clampCursor(c.Steps, len(s.Steps)), clampCursor(c.Norms, len(s.Norms))
+	out := Snapshot{
+		From:   c,
+		Epochs: append([]train.EpochStats{}, s.Epochs[c.Epochs:]...),
+		Steps:  append([]StepPoint{}, s.Steps[c.Steps:]...),
+		Norms:  append([]NormPoint{}, s.Norms[c.Norms:]...),
+		Alerts: append([]Alert{}, s.Alerts...),
+		Done:   s.Done,
+	}
+	if c.Version == 0 {
+		out.Run = s.Run
+	}
+	if c.Version == 0 || c.Heavy < r.heavy {
+		// Histograms, matrix and images are replaced wholesale, never
+		// changed in place, so sharing them is safe.
+		out.Histograms, out.Confusion, out.Images, out.EvalNote = s.Histograms, s.Confusion, s.Images, s.EvalNote
+	}
+	next := Cursor{Epochs: len(s.Epochs), Steps: len(s.Steps), Norms: len(s.Norms), Heavy: r.heavy, Version: r.version}
+	return out, next
+}
+
+// Changed returns a channel that is closed at the next change.
+func (r *Recorder) Changed() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed
+}
+
+// Version counts the changes so far.
+func (r *Recorder) Version() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.version
+}
+
+// fromSnapshot returns a finished Recorder holding s, for a reopened run.
+func fromSnapshot(s Snapshot) *Recorder {
+	if s.Run == nil {
+		s.Run = &RunInfo{}
+	}
+	for _, p := range []*[]train.EpochStats{&s.Epochs} {
+		if *p == nil {
+			*p = []train.EpochStats{}
+		}
+	}
+	if s.Steps == nil {
+		s.Steps = []StepPoint{}
+	}
+	if s.Norms == nil {
+		s.Norms = []NormPoint{}
+	}
+	if s.Alerts == nil {
+		s.Alerts = []Alert{}
+	}
+	s.From, s.Done = Cursor{}, true
+	return &Recorder{snap: s, version: 1, heavy: 1, changed: make(chan struct{})}
+}
