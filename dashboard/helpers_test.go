@@ -55,15 +55,21 @@ func tinyModel(t testing.TB) nn.Module {
 	return m
 }
 
-// fit trains model on stripes for epochs epochs with the callbacks.
+// fit trains model on n samples of stripes for epochs epochs, in batches
+// of 16, with the callbacks.
 func fit(t testing.TB, model nn.Module, epochs, n int, cbs ...train.Callback) train.History {
 	t.Helper()
-	opt := optim.SGD(nn.Parameters(model), optim.LR(0.05), optim.Momentum(0.9))
-	h, err := train.Fit(context.Background(), model, stripes{n: n, seed: 1}, train.Config{
-		Epochs: epochs, BatchSize: 16, Seed: 1, Optimizer: opt, Val: stripes{n: 90, seed: 2}, Callbacks: cbs, Workers: 1,
-	})
+	h, err := fitErr(model, epochs, n, cbs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// fitErr is fit for other goroutines than the test's.
+func fitErr(model nn.Module, epochs, n int, cbs ...train.Callback) (train.History, error) {
+	opt := optim.SGD(nn.Parameters(model), optim.LR(0.05), optim.Momentum(0.9))
+	return train.Fit(context.Background(), model, stripes{n: n, seed: 1}, train.Config{
+		Epochs: epochs, BatchSize: 16, Seed: 1, Optimizer: opt, Val: stripes{n: 90, seed: 2}, Callbacks: cbs, Workers: 1,
+	})
 }

@@ -36,6 +36,7 @@ func NewPlayground(cfg playground.Config) (*Playground, error) {
 //	POST reset    body: a playground.Config; a fresh network and data set
 //	POST train    body: {"steps": n}; n whole training steps (1 to 500)
 //	POST advance  the next stage of the step mode
+//	POST tune     body: {"lr": x, "l2": y}; new rates from the next step on
 //
 // Every answer is the State after the request.
 func (p *Playground) serveAPI(w http.ResponseWriter, r *http.Request, name string) {
@@ -44,7 +45,7 @@ func (p *Playground) serveAPI(w http.ResponseWriter, r *http.Request, name strin
 		want = http.MethodGet
 	}
 	switch name {
-	case "state", "reset", "train", "advance":
+	case "state", "reset", "train", "advance", "tune":
 	default:
 		http.NotFound(w, r)
 		return
@@ -81,6 +82,19 @@ func (p *Playground) serveAPI(w http.ResponseWriter, r *http.Request, name strin
 		p.eng.Train(req.Steps)
 	case "advance":
 		p.eng.Advance()
+	case "tune":
+		var req struct {
+			LR float64 `json:"lr"`
+			L2 float64 `json:"l2"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "want {\"lr\": x, \"l2\": y}", http.StatusBadRequest)
+			return
+		}
+		if err := p.eng.Tune(req.LR, req.L2); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
 	}
 	writeJSON(w, p.eng.State())
 }

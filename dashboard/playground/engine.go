@@ -135,18 +135,41 @@ func New(cfg Config) (*Engine, error) {
 		e.layers = append(e.layers, layer{W: ag.Param(w), B: ag.Param(tensor.Full(0.1, out))})
 		in = out
 	}
+	e.newOptimizer()
+	return e, nil
+}
+
+// newOptimizer makes plain gradient descent, no momentum, over the
+// weights: each weight moves by exactly -lr·(gradient + l2·weight), which
+// is what the update stage shows. Having no state, it can be replaced at
+// any step without changing what follows.
+func (e *Engine) newOptimizer() {
 	var params []*ag.Value
 	for _, l := range e.layers {
 		params = append(params, l.W, l.B)
 	}
-	// Plain gradient descent, no momentum: each weight moves by exactly
-	// -lr·(gradient + l2·weight), which is what the update stage shows.
-	opts := []optim.Option{optim.LR(cfg.LR)}
-	if cfg.L2 > 0 {
-		opts = append(opts, optim.WeightDecay(cfg.L2))
+	opts := []optim.Option{optim.LR(e.cfg.LR)}
+	if e.cfg.L2 > 0 {
+		opts = append(opts, optim.WeightDecay(e.cfg.L2))
 	}
 	e.opt = optim.SGD(params, opts...)
-	return e, nil
+}
+
+// Tune changes the learning rate and the L2 weight decay from the next
+// step on, keeping the weights.
+func (e *Engine) Tune(lr, l2 float64) error {
+	c := e.cfg
+	c.LR, c.L2 = lr, l2
+	if lr == 0 {
+		return fmt.Errorf("learning rate 0: the network would not learn")
+	}
+	c, err := c.withDefaults()
+	if err != nil {
+		return err
+	}
+	e.cfg = c
+	e.newOptimizer()
+	return nil
 }
 
 // Config returns the engine's configuration, defaults filled in.

@@ -1,0 +1,222 @@
+package dashboard
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"backprop/dashboard/playground"
+	"backprop/train"
+)
+
+// chromium returns the browser to test with: $BACKPROP_CHROMIUM, or the
+// first of the usual names on the PATH.
+func chromium() string {
+	if p := os.Getenv("BACKPROP_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// browser starts headless Chromium for one test and returns its context.
+// The flags are those that keep Chromium from reaching out to the network
+// (this machine has none) and from needing a sandbox or a GPU.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium()
+	if path == "" {
+		t.Skip("no Chromium found (install Debian's chromium, or set BACKPROP_CHROMIUM): skipping the browser test")
+	}
+	profile := t.TempDir()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 1000),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	// Cleanups run last-in first-out: the browser stops before its
+	// profile directory is removed.
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000)); err != nil {
+		t.Fatalf("starting %s: %v", path, err)
+	}
+	return ctx
+}
+
+// screenshotDir is where the browser tests save their screenshots.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("BACKPROP_SCREENSHOTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(screenshotDir(t), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// within runs a browser action with a deadline, so that a broken page
+// fails the test instead of hanging it.
+func within[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func poll(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second))
+}
+
+// gate holds training at one step until released, so that the test can
+// look at the page in the middle of a run without depending on timing.
+type gate struct {
+	at      int
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (g gate) OnStep(s train.StepInfo) {
+	if s.Step == g.at {
+		close(g.reached)
+		<-g.release
+	}
+}
+func (gate) OnEpoch(train.EpochStats) {}
+
+func TestBrowserDashboardFollowsTraining(t *testing.T) {
+	ctx := browser(t)
+	model := tinyModel(t)
+	live, err := Start(Run{Model: model, Arch: "flatten linear(16) relu linear(3)", Shape: []int{1, 8, 8},
+		Classes: stripes{}.Classes(), Eval: stripes{n: 90, seed: 2}, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	g := gate{at: 20, reached: make(chan struct{}), release: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { // 15 steps per epoch
+		_, err := fitErr(model, 6, 240, live, g)
+		done <- err
+	}()
+	<-g.reached
+
+	within(t, ctx, "loading the dashboard", chromedp.Navigate(live.URL()))
+	within(t, ctx, "the first points", poll(`+document.body.dataset.steps >= 20 && +document.body.dataset.epochs >= 1`))
+	before := within(t, ctx, "reading the points", chromedp.Evaluate[int](`window.dashboardState.steps.length`))
+	// The uPlot chart must hold the same points as the state.
+	plotted := within(t, ctx, "reading the chart", chromedp.Evaluate[int](`document.querySelectorAll("#c-loss .uplot").length`))
+	if plotted != 1 || before != 20 {
+		t.Fatalf("before: %d loss charts, %d points (want 1 and 20)", plotted, before)
+	}
+	close(g.release)
+	within(t, ctx, "new points while training goes on", poll(`+document.body.dataset.steps > 20`))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	live.Finish()
+	within(t, ctx, "the end of the run", poll(`document.body.dataset.status === "finished" && +document.body.dataset.epochs === 6`))
+	after := within(t, ctx, "reading the points", chromedp.Evaluate[int](`window.dashboardState.steps.length`))
+	if after != 90 {
+		t.Errorf("after training: %d step points, want 90", after)
+	}
+	counts := within(t, ctx, "reading the panels", chromedp.Evaluate[map[string]int](`({
+		charts: document.querySelectorAll(".uplot").length,
+		boxes: document.querySelectorAll("#arch .box").length,
+		hists: document.querySelectorAll("#hists canvas").length,
+		cells: document.querySelectorAll("#confusion td").length,
+		images: document.querySelectorAll("#images img").length,
+	})`))
+	want := map[string]int{"charts": 6, "boxes": 5, "hists": 2, "cells": 9, "images": 32}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("%s: %d, want %d", k, counts[k], v)
+		}
+	}
+	screenshot(t, ctx, "dashboard.png")
+}
+
+func TestBrowserPlaygroundLearnsAndSteps(t *testing.T) {
+	ctx := browser(t)
+	pg, err := NewPlayground(playground.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen("", NewHandler(nil, pg), io.Discard, "Playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	within(t, ctx, "loading the playground", chromedp.Navigate(srv.URL()+"playground"))
+	within(t, ctx, "the first drawing", poll(`document.body.dataset.status === "ready" && document.getElementById("boundary").dataset.pixelHash !== ""`))
+	hashes := `[document.getElementById("boundary").dataset.hash, document.getElementById("boundary").dataset.pixelHash]`
+	before := within(t, ctx, "reading the boundary", chromedp.Evaluate[[]string](hashes))
+
+	within(t, ctx, "pressing Play", chromedp.Click(chromedp.ID("play")))
+	within(t, ctx, "training steps", poll(`+document.body.dataset.step >= 100`))
+	within(t, ctx, "pressing Pause", chromedp.Click(chromedp.ID("play")))
+	within(t, ctx, "pausing", poll(`document.body.dataset.playing === ""`))
+	after := within(t, ctx, "reading the boundary", chromedp.Evaluate[[]string](hashes))
+	if before[0] == after[0] || before[1] == after[1] {
+		t.Errorf("the decision boundary did not change: grid hash %s → %s, pixel hash %s → %s", before[0], after[0], before[1], after[1])
+	}
+	screenshot(t, ctx, "playground-trained.png")
+
+	stages := []struct{ name, caption string }{
+		{"forward", "Forward pass:"},
+		{"loss", "Prediction and error:"},
+		{"backward", "Backward pass:"},
+		{"update", "Gradient descent:"},
+	}
+	step := within(t, ctx, "reading the step", chromedp.Evaluate[int](`+document.body.dataset.step`))
+	for i, s := range stages {
+		within(t, ctx, "pressing Step", chromedp.Click(chromedp.ID("step")))
+		within(t, ctx, "stage "+s.name, poll(`document.body.dataset.stage === "`+s.name+`"`))
+		caption := within(t, ctx, "reading the caption", chromedp.Evaluate[string](`document.getElementById("caption").textContent`))
+		if !strings.HasPrefix(caption, s.caption) {
+			t.Errorf("stage %d (%s): caption %q, want it to start with %q", i+1, s.name, caption, s.caption)
+		}
+		active := within(t, ctx, "reading the stage bar", chromedp.Evaluate[string](`document.querySelector("#stages .active").textContent`))
+		if !strings.HasPrefix(active, string(rune('1'+i))) {
+			t.Errorf("stage %s: the highlighted stage is %q", s.name, active)
+		}
+		screenshot(t, ctx, "playground-"+s.name+".png")
+	}
+	if got := within(t, ctx, "reading the step", chromedp.Evaluate[int](`+document.body.dataset.step`)); got != step+1 {
+		t.Errorf("the four stages took the step count from %d to %d, want one step", step, got)
+	}
+}
