@@ -234,8 +234,10 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		}
 		out := r.model.Forward(ag.Const(b.X))
 		loss := cfg.Loss(out, b)
+		before := meter.correct
+		meter.Add(loss.Item(), out.Data, b.Labels) // before the backward pass releases out's data
 		cfg.Optimizer.ZeroGrad()
-		loss.Backward()
+		loss.BackwardRelease()
 		if err := checkFinite(loss.Item(), epoch+1, r.ck.Step+1); err != nil {
 			err.(*DivergedError).Layer = firstNonFinite(r.model)
 			return false, err
@@ -246,8 +248,6 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		cfg.Optimizer.Step()
 		r.ck.Step++
 		r.ck.Batch = b.Number + 1
-		before := meter.correct
-		meter.Add(loss.Item(), out.Data, b.Labels)
 		elapsed := time.Since(start).Seconds()
 		r.ck.Partial = PartialEpoch{Samples: meter.samples, LossSum: meter.lossSum, Correct: meter.correct, Seconds: elapsed}
 		info := StepInfo{Epoch: epoch + 1, Batch: b.Number + 1, Batches: batches, Step: r.ck.Step, Loss: loss.Item(),
