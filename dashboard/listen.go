@@ -48,8 +48,12 @@ func Listen(addr string, h *Handler, log io.Writer, what string) (*Server, error
 	if log != nil {
 		fmt.Fprintf(log, "%s: %s\n", what, s.url)
 		if !h.loopback {
+			where := "all network interfaces, port " + port
+			if reqHost, _, err := net.SplitHostPort(addr); err == nil && reqHost != "" {
+				where = net.JoinHostPort(reqHost, port)
+			}
 			fmt.Fprintf(log, "warning: the %s listens on %s, which other machines can reach; it has no password and shows this run's data\n",
-				what, ln.Addr())
+				what, where)
 		}
 	}
 	go func() {
