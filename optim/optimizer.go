@@ -19,6 +19,8 @@ type Optimizer interface {
 	Step()
 	// ZeroGrad sets every parameter's Grad to nil (PyTorch's
 	// zero_grad(set_to_none=True)), so that the next Backward starts afresh.
+	// Gradient storage is recycled for the next backward pass, so a Grad
+	// tensor must not be kept across ZeroGrad.
 	ZeroGrad()
 	// LR returns the current learning rate.
 	LR() float64
@@ -122,10 +124,14 @@ func (c *core) state(i, n int) (bufs [][]float32, fresh bool) {
 	return c.bufs[i], false
 }
 
-// ZeroGrad sets every parameter's Grad to nil.
+// ZeroGrad sets every parameter's Grad to nil. The storage of a gradient
+// that the backward pass made for its parameter alone goes back to package
+// tensor's pool (autograd's Value.ReleaseGrad), so that the next backward
+// pass reuses it instead of allocating: a caller must not keep a Grad
+// tensor, or its Data, across ZeroGrad.
 func (c *core) ZeroGrad() {
 	for _, p := range c.params {
-		p.Grad = nil
+		p.ReleaseGrad()
 	}
 }
 

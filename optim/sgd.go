@@ -1,6 +1,9 @@
 package optim
 
-import "backprop/autograd"
+import (
+	"backprop/autograd"
+	"backprop/tensor"
+)
 
 // SGDOptimizer is stochastic gradient descent with optional momentum, dampening,
 // Nesterov momentum, L2 weight decay and maximisation, as torch.optim.SGD.
@@ -71,6 +74,16 @@ func (o *SGDOptimizer) Step() {
 // sgdPlain: θ ← θ − lr·(±g + λθ). lr arrives negated.
 func sgdPlain(p, g []float32, nlr, wd float32, maximize bool) {
 	g = g[:len(p)]
+	if wd == 0 && !maximize {
+		if len(p) < 2*minParallelParams {
+			sgdPlainRange(p, g, nlr)
+			return
+		}
+		tensor.ParallelFor(len(p), minParallelParams, func(lo, hi int) {
+			sgdPlainRange(p[lo:hi], g[lo:hi], nlr)
+		})
+		return
+	}
 	for i := range p {
 		d := g[i]
 		if maximize {
@@ -88,6 +101,19 @@ func sgdPlain(p, g []float32, nlr, wd float32, maximize bool) {
 func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, maximize bool) {
 	g = g[:len(p)]
 	b = b[:len(p)]
+	if wd == 0 && !first && !nesterov && !maximize {
+		// The update of every training step but the first: vectorised,
+		// and split over goroutines for large tensors. Each element's
+		// arithmetic is the scalar loop's, so the split changes nothing.
+		if len(p) < 2*minParallelParams {
+			sgdMomRange(p, g, b, nlr, mu, damp)
+			return
+		}
+		tensor.ParallelFor(len(p), minParallelParams, func(lo, hi int) {
+			sgdMomRange(p[lo:hi], g[lo:hi], b[lo:hi], nlr, mu, damp)
+		})
+		return
+	}
 	for i := range p {
 		d := g[i]
 		if maximize {
@@ -111,3 +137,27 @@ func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, 
 }
 
 func isNaN(v float64) bool { return v != v }
+
+// minParallelParams is the fewest parameters worth a goroutine of their own
+// in an update loop: below it the fork/join costs more than the loop. The
+// updates are element-wise, so the split changes no result.
+const minParallelParams = 1 << 16
+
+// sgdMomRange is the common momentum update b ← μb + (1−τ)g, θ ← θ − lr·b
+// (lr arrives negated, damp as 1−τ), vectorised where the CPU allows; the
+// vector and scalar paths compute the same fma32 values.
+func sgdMomRange(p, g, b []float32, nlr, mu, damp float32) {
+	g, b = g[:len(p)], b[:len(p)]
+	for i := sgdMomVec(p, g, b, nlr, mu, damp); i < len(p); i++ {
+		b[i] = fma32(damp, g[i], float32(b[i]*mu))
+		p[i] = fma32(nlr, b[i], p[i])
+	}
+}
+
+// sgdPlainRange is θ ← θ − lr·g (lr arrives negated).
+func sgdPlainRange(p, g []float32, nlr float32) {
+	g = g[:len(p)]
+	for i := sgdPlainVec(p, g, nlr); i < len(p); i++ {
+		p[i] = fma32(nlr, g[i], p[i])
+	}
+}

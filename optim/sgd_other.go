@@ -1,0 +1,9 @@
+//go:build !amd64 || noasm
+
+package optim
+
+const hasSGDAsm = false
+
+func sgdMomVec(p, g, b []float32, nlr, mu, damp float32) int { return 0 }
+
+func sgdPlainVec(p, g []float32, nlr float32) int { return 0 }

@@ -1,0 +1,55 @@
+package optim
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSGDVectorMatchesScalar checks that the vectorised SGD loops give the
+// scalar fma32 loop's bits, on awkward lengths and on values that include
+// denormals, zeros of both signs, infinities and NaN.
+func TestSGDVectorMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	val := func() float32 {
+		switch r.IntN(12) {
+		case 0:
+			return math.Float32frombits(r.Uint32() & 0x807fffff) // denormal
+		case 1:
+			return float32(math.Copysign(0, r.Float64()-0.5))
+		case 2:
+			return float32(math.Inf(1 - 2*r.IntN(2)))
+		case 3:
+			return float32(math.NaN())
+		default:
+			return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-6)))
+		}
+	}
+	for _, n := range []int{1, 7, 15, 16, 17, 33, 255, 1000, 2*minParallelParams + 17} {
+		p, g, b := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range p {
+			p[i], g[i], b[i] = val(), val(), val()
+		}
+		wp, wb := append([]float32(nil), p...), append([]float32(nil), b...)
+		const nlr, mu, damp = -0.05, 0.9, 0.75
+		for i := range wp {
+			wb[i] = fma32(damp, g[i], float32(wb[i]*mu))
+			wp[i] = fma32(nlr, wb[i], wp[i])
+		}
+		sgdMomentum(p, g, b, nlr, 0, mu, damp, false, false, false)
+		for i := range p {
+			if math.Float32bits(p[i]) != math.Float32bits(wp[i]) || math.Float32bits(b[i]) != math.Float32bits(wb[i]) {
+				t.Fatalf("momentum n=%d i=%d: got p=%v b=%v, want p=%v b=%v", n, i, p[i], b[i], wp[i], wb[i])
+			}
+		}
+		for i := range wp {
+			wp[i] = fma32(nlr, g[i], wp[i])
+		}
+		sgdPlain(p, g, nlr, 0, false)
+		for i := range p {
+			if math.Float32bits(p[i]) != math.Float32bits(wp[i]) {
+				t.Fatalf("plain n=%d i=%d: got %v, want %v", n, i, p[i], wp[i])
+			}
+		}
+	}
+}
