@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math"
 	"sort"
+	"sync"
 
 	ag "backprop/autograd"
 	"backprop/data"
@@ -31,7 +32,10 @@ const evalBatch = 250
 // (rows: true class, columns: predicted) and up to tiles samples for the
 // image grid, wrong predictions first. It must run in the training
 // goroutine (NoGrad is process-wide) and leaves the model in training mode.
-func evaluate(model nn.Module, ds data.Dataset, n, tiles int) evalResult {
+//
+// pngs caches the tiles' PNG data URLs by sample index: the evaluation
+// samples do not change between epochs, only which of them are shown.
+func evaluate(model nn.Module, ds data.Dataset, n, tiles int, pngs map[int]string) evalResult {
 	classes := len(ds.Classes())
 	res := evalResult{confusion: make([][]int, classes)}
 	for i := range res.confusion {
@@ -100,10 +104,15 @@ func evaluate(model nn.Module, ds data.Dataset, n, tiles int) evalResult {
 	})
 	x := make([]float32, size)
 	for _, s := range samples[:min(tiles, len(samples))] {
-		if _, err := ds.Sample(s.index, nil, x, target); err != nil {
-			continue
+		url, ok := pngs[s.index]
+		if !ok {
+			if _, err := ds.Sample(s.index, nil, x, target); err != nil {
+				continue
+			}
+			url = pngDataURL(x, shape)
+			pngs[s.index] = url
 		}
-		res.images = append(res.images, ImageSample{Index: s.index, Image: pngDataURL(x, shape), True: s.label, Pred: s.pred, Confidence: Num(s.conf)})
+		res.images = append(res.images, ImageSample{Index: s.index, Image: url, True: s.label, Pred: s.pred, Confidence: Num(s.conf)})
 	}
 	return res
 }
@@ -154,8 +163,21 @@ func pngDataURL(x []float32, shape []int) string {
 		img = rgba
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	if err := pngEncoder.Encode(&buf, img); err != nil {
 		return ""
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
 }
+
+// pngEncoder reuses its compressor between images: a fresh zlib writer
+// costs more than encoding a small tile.
+var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
+
+type pngBuffers struct{ pool sync.Pool }
+
+func (p *pngBuffers) Get() *png.EncoderBuffer {
+	b, _ := p.pool.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }

@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"backprop/data"
 	"backprop/nn"
@@ -37,6 +38,14 @@ type Options struct {
 	// stride between them doubles (default 1000), which bounds a long
 	// run's series at a few thousand points.
 	PointsPerStride int
+	// Budget is the largest fraction of the training time that the norms
+	// and histograms may take (default 0.01). Walking every parameter
+	// costs about as much as a small layer's backward pass, so on a small
+	// model measuring at every scheduled step would cost several per cent;
+	// a measurement that would exceed the budget is skipped, and the
+	// next scheduled one tried. The last step of an epoch is always
+	// measured.
+	Budget float64
 }
 
 func (o Options) withDefaults() Options {
@@ -51,6 +60,9 @@ func (o Options) withDefaults() Options {
 	def(&o.EvalSamples, 1000)
 	def(&o.GridImages, 32)
 	def(&o.PointsPerStride, 1000)
+	if o.Budget <= 0 {
+		o.Budget = 0.01
+	}
 	return o
 }
 
@@ -64,12 +76,21 @@ type Recorder struct {
 	outDir string
 	opts   Options
 	groups []paramGroup
+	pngs   map[int]string // image grid tiles by sample index
 
 	// Step accumulation between recorded points (training goroutine only).
 	stride                 int
 	sinceStride            int
 	accLoss, accAcc, accSP float64
 	accN                   int
+	began                  time.Time     // first step
+	spent                  time.Duration // in norms and histograms
+	evalN                  int           // evaluation samples for the next epoch
+
+	// dashboard.json is written by a goroutine of its own, so that the
+	// training goroutine only copies the snapshot.
+	toSave    chan Snapshot // holds at most the latest unsaved snapshot
+	saverDone chan struct{}
 
 	mu      sync.Mutex
 	snap    Snapshot      // whole history
@@ -83,7 +104,7 @@ type Recorder struct {
 // matrix and the image grid; outDir, when not empty, receives
 // dashboard.json after each epoch.
 func NewRecorder(model nn.Module, arch string, shape []int, classes []string, eval data.Dataset, outDir string, opts Options) *Recorder {
-	r := &Recorder{model: model, eval: eval, outDir: outDir, opts: opts.withDefaults(), stride: 1, version: 1, changed: make(chan struct{})}
+	r := &Recorder{model: model, eval: eval, outDir: outDir, opts: opts.withDefaults(), stride: 1, version: 1, changed: make(chan struct{}), pngs: map[int]string{}}
 	r.groups = groupParameters(model)
 	info := describe(model, arch, shape, classes)
 	for _, g := range r.groups {
@@ -118,17 +139,24 @@ func (r *Recorder) OnStep(s train.StepInfo) {
 		point = &p
 		r.accLoss, r.accAcc, r.accN = 0, 0, 0
 	}
-	every := max(s.Batches/r.opts.NormsPerEpoch, 1)
+	now := time.Now()
+	if r.began.IsZero() {
+		r.began = now
+	}
+	affordable := last || float64(r.spent) <= r.opts.Budget*float64(now.Sub(r.began))
 	var norms *NormPoint
 	var alerts []Alert
-	if s.Step%every == 0 || last {
+	if affordable && (s.Step%max(s.Batches/r.opts.NormsPerEpoch, 1) == 0 || last) {
 		n := measureNorms(r.groups, s.Step)
 		norms = &n
 		alerts = flag(r.groups, n, s.LR)
 	}
 	var hists []Histogram
-	if last || s.Batch%max(s.Batches/r.opts.HistogramsPerEpoch, 1) == 0 {
+	if affordable && (s.Batch%max(s.Batches/r.opts.HistogramsPerEpoch, 1) == 0 || last) {
 		hists = histograms(r.groups, s.Step, r.opts.HistogramBins)
+	}
+	if norms != nil || hists != nil {
+		r.spent += time.Since(now)
 	}
 	if point == nil && norms == nil && hists == nil {
 		return
@@ -164,7 +192,18 @@ func (r *Recorder) OnEpoch(e train.EpochStats) {
 	var res evalResult
 	haveEval := r.eval != nil && r.snap.Run.Classes != nil
 	if haveEval {
-		res = evaluate(r.model, r.eval, r.opts.EvalSamples, r.opts.GridImages)
+		if r.evalN == 0 {
+			r.evalN = r.opts.EvalSamples
+		}
+		start := time.Now()
+		res = evaluate(r.model, r.eval, r.evalN, r.opts.GridImages, r.pngs)
+		// Size the next epoch's subset to the budget, by this epoch's
+		// cost per sample, but never below 200 samples (20 per class of
+		// ten): a matrix over fewer says little.
+		if perSample := float64(time.Since(start)) / float64(r.evalN); perSample > 0 && e.Seconds > 0 {
+			afford := int(r.opts.Budget * e.Seconds * float64(time.Second) / perSample)
+			r.evalN = min(max(afford, 200), r.opts.EvalSamples)
+		}
 	}
 	r.mu.Lock()
 	r.snap.Epochs = append(r.snap.Epochs, e)
@@ -174,26 +213,50 @@ func (r *Recorder) OnEpoch(e train.EpochStats) {
 	}
 	r.bumpLocked()
 	r.mu.Unlock()
-	r.save() // best effort: the run matters more than its dashboard
+	r.saveLater()
 }
 
 // Finish marks the run as over, so that the page says so, and saves
-// dashboard.json a last time.
-func (r *Recorder) Finish() {
+// dashboard.json a last time, waiting for the write.
+func (r *Recorder) Finish() error {
 	r.mu.Lock()
 	r.snap.Done = true
 	r.bumpLocked()
 	r.mu.Unlock()
-	r.save()
-}
-
-// save writes dashboard.json into the output directory, if there is one.
-func (r *Recorder) save() error {
 	if r.outDir == "" {
 		return nil
 	}
+	if r.toSave != nil {
+		close(r.toSave)
+		<-r.saverDone
+		r.toSave = nil
+	}
 	s, _ := r.Since(Cursor{})
 	return Save(filepath.Join(r.outDir, FileName), s)
+}
+
+// saveLater hands a copy of the whole snapshot to the saving goroutine,
+// replacing one it has not written yet. Errors are dropped: the run
+// matters more than its dashboard, and Finish saves again.
+func (r *Recorder) saveLater() {
+	if r.outDir == "" {
+		return
+	}
+	if r.toSave == nil {
+		r.toSave, r.saverDone = make(chan Snapshot, 1), make(chan struct{})
+		go func(in <-chan Snapshot, done chan<- struct{}) {
+			defer close(done)
+			for s := range in {
+				Save(filepath.Join(r.outDir, FileName), s)
+			}
+		}(r.toSave, r.saverDone)
+	}
+	s, _ := r.Since(Cursor{})
+	select {
+	case <-r.toSave: // drop the older one
+	default:
+	}
+	r.toSave <- s
 }
 
 // bumpLocked marks a change and wakes the event streams. r.mu is held.

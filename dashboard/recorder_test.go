@@ -85,7 +85,7 @@ func TestNumEncodesNonFiniteAsNull(t *testing.T) {
 // of step points, each the mean of the steps it stands for.
 func TestStrideBoundsLongRuns(t *testing.T) {
 	model := tinyModel(t)
-	rec := NewRecorder(model, "", []int{1, 8, 8}, nil, nil, "", Options{PointsPerStride: 10, NormsPerEpoch: 5})
+	rec := NewRecorder(model, "", []int{1, 8, 8}, nil, nil, "", Options{PointsPerStride: 10, NormsPerEpoch: 5, Budget: 1})
 	const batches = 1000
 	for step := 1; step <= batches; step++ {
 		rec.OnStep(train.StepInfo{Epoch: 1, Batch: step, Batches: batches, Step: step, Loss: float32(step), BatchAccuracy: math.NaN(), LR: 0.1, Model: model})
