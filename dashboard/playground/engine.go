@@ -30,7 +30,7 @@ type Config struct {
 	Samples    int     `json:"samples"`    // points, half for training (default 400)
 	Hidden     []int   `json:"hidden"`     // hidden layer widths (default [4, 2])
 	Activation string  `json:"activation"` // "tanh" (default), "relu" or "sigmoid"
-	LR         float64 `json:"lr"`         // learning rate (default 0.03)
+	LR         float64 `json:"lr"`         // learning rate (default 0.1)
 	BatchSize  int     `json:"batchSize"`  // default 10
 	L2         float64 `json:"l2"`         // L2 weight decay (default 0)
 	Seed       uint64  `json:"seed"`       // data and initial weights (default 1)
@@ -62,7 +62,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.Activation = "tanh"
 	}
 	if c.LR == 0 {
-		c.LR = 0.03
+		// Higher than TensorFlow Playground's 0.03: its squared error on a
+		// tanh output has larger gradients than cross-entropy here.
+		c.LR = 0.1
 	}
 	if c.BatchSize == 0 {
 		c.BatchSize = 10

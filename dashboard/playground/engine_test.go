@@ -129,7 +129,7 @@ func TestStagesMatchTrain(t *testing.T) {
 	before.Train(2)
 	w0 := before.State().Layers[1].Weights[2][4]
 	g := last.Grads[1].Weights[2][4]
-	want := -0.03 * (g + 0.01*w0)
+	want := -0.1 * (g + 0.01*w0)
 	if got := last.Deltas[1].Weights[2][4]; math.Abs(float64(got-want)) > 1e-6 {
 		t.Errorf("update %g, want -lr·(g + l2·w) = %g", got, want)
 	}

@@ -8,8 +8,8 @@
   const DATASETS = ["circles", "xor", "blobs", "spiral", "moons"];
   const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
   const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
-  const STEPS_PER_FRAME = 5;
-  const cfg = { dataset: "circles", noise: 0, hidden: [4, 2], activation: "tanh", lr: 0.03, batchSize: 10, l2: 0, seed: 1 };
+  const STEPS_PER_FRAME = 20; // an epoch of 200 points in batches of 10, as TensorFlow Playground
+  const cfg = { dataset: "circles", noise: 0, hidden: [4, 2], activation: "tanh", lr: 0.1, batchSize: 10, l2: 0, seed: 1 };
   let S = null; // the last state from the server
   let playing = false;
   let loss = [[], [], []]; // step, train, test
@@ -53,9 +53,12 @@
     const cv = $("net"), ctx = cv.getContext("2d");
     const n = S.grid;
     const widths = [2, ...S.config.hidden, 1];
-    const box = 38, W = cv.width, H = cv.height, pad = 46;
+    const box = 40, pad = 46;
+    // The canvas is as tall as the widest layer needs.
+    const H = Math.max(240, Math.max(...widths) * (box + 14) + 40), W = cv.width;
+    if (cv.height !== H) cv.height = H;
     const colX = (l) => pad + (l * (W - 2 * pad - box)) / (widths.length - 1);
-    const rowY = (l, j) => H / 2 + (j - (widths[l] - 1) / 2) * (box + 14) - box / 2;
+    const rowY = (l, j) => 12 + H / 2 + (j - (widths[l] - 1) / 2) * (box + 14) - box / 2;
     ctx.clearRect(0, 0, W, H);
 
     // Maps of every neuron: inputs are x1 and x2 themselves.
