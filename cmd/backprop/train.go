@@ -70,7 +70,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 0.05 for sgd, 0.001 for adam/adamw/rmsprop, 0.01 for adagrad)")
 	fs.Float64Var(&c.Momentum, "momentum", 0.9, "momentum for sgd and rmsprop")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw)")
-	fs.StringVar(&c.Schedule, "schedule", "none", "learning-rate schedule: none, cosine, step (÷10 at 1/2 and 3/4 of the run), onecycle, warmup (linear over the first epoch, then cosine)")
+	fs.StringVar(&c.Schedule, "schedule", "cosine", "learning-rate schedule: cosine (annealed to 0 over the run, step by step), none, step (÷10 at 1/2 and 3/4 of the run), onecycle, warmup (linear over the first epoch, then cosine)")
 	fs.IntVar(&c.Patience, "patience", 0, "stop after this many epochs without validation improvement, restoring the best weights (0: off)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed: weights, shuffling, augmentation, splits")
 	fs.Float64Var(&c.Data.ValSplit, "val-split", 0, "fraction of the training data held out for validation")
@@ -417,7 +417,8 @@ func schedules(c trainConfig, stepsPerEpoch int) (epoch, step optim.Schedule, er
 	case "none", "":
 		return nil, nil, nil
 	case "cosine":
-		return optim.CosineAnnealingLR(c.Epochs, 0), nil, nil
+		// Per step, so that a short run still anneals smoothly to zero.
+		return nil, optim.CosineAnnealingLR(total, 0), nil
 	case "step":
 		return optim.MultiStepLR([]int{max(c.Epochs/2, 1), max(c.Epochs*3/4, 1)}, 0.1), nil, nil
 	case "onecycle":
