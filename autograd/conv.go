@@ -44,6 +44,42 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	return out
 }
 
+// Conv2dReLU returns ReLU(Conv2d(x, weight, bias, p)), bit for bit, with
+// the bias and the ReLU applied in the pass that lays out the convolution's
+// result and the ReLU's derivative applied in the pass that lays out its
+// gradient: two passes over the activations fewer in each direction than
+// the two ops apart.
+func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
+	var b *tensor.Tensor
+	if bias != nil {
+		b = bias.Data
+	}
+	y, cols := tensor.Conv2dReLUKeep(x.Data, weight.Data, b, p)
+	if !GradEnabled() || !weight.requiresGrad {
+		cols.Release()
+		cols = nil
+	}
+	out := fresh(y, x, weight, bias)
+	if !out.requiresGrad {
+		cols.Release()
+	}
+	out.onBackward(func() {
+		// G' = G·[y > 0]; dx = col2im(Wᵀ·G'), dW = G'·im2col(x)ᵀ, db = Σ G'
+		wantB := bias != nil && bias.requiresGrad
+		dx, dw, db := tensor.Conv2dReLUGradsKeep(x.Data, weight.Data, out.Data, out.Grad, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
+		if dx != nil {
+			x.addGradOwned(dx)
+		}
+		if dw != nil {
+			weight.addGradOwned(dw)
+		}
+		if db != nil {
+			bias.addGradOwned(db)
+		}
+	})
+	return out
+}
+
 // MaxPool2d returns the maximum over each window of x ([N,C,H,W] or
 // [C,H,W]); the gradient flows to the element chosen.
 func MaxPool2d(x *Value, p PoolParams) *Value {

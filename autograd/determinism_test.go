@@ -13,8 +13,9 @@ import (
 
 // trainSmallCNN trains a small conv net for a few SGD steps from a fixed
 // seed and returns its weights; with release, each step ends with
-// BackwardRelease, so later steps run on recycled buffers.
-func trainSmallCNN(release bool) []*tensor.Tensor {
+// BackwardRelease, so later steps run on recycled buffers; with fused, the
+// convolutions and their ReLUs run as Conv2dReLU.
+func trainSmallCNN(release, fused bool) []*tensor.Tensor {
 	r := rand.New(rand.NewPCG(11, 12))
 	param := func(s float64, shape ...int) *ag.Value {
 		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
@@ -31,8 +32,14 @@ func trainSmallCNN(release bool) []*tensor.Tensor {
 		for i := range y {
 			y[i] = r.IntN(10)
 		}
-		h := ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)
-		h = ag.ReLU(ag.Conv2d(h, c2, cb2, pad1))
+		var h *ag.Value
+		if fused {
+			h = ag.MaxPool2d(ag.Conv2dReLU(x, c1, cb1, pad1), pool)
+			h = ag.Conv2dReLU(h, c2, cb2, pad1)
+		} else {
+			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)
+			h = ag.ReLU(ag.Conv2d(h, c2, cb2, pad1))
+		}
 		loss := ag.CrossEntropy(ag.Linear(ag.Flatten(h), w, b), y)
 		for _, p := range params {
 			if release {
@@ -66,10 +73,11 @@ func trainSmallCNN(release bool) []*tensor.Tensor {
 func TestTrainingIsBitIdenticalAcrossThreadCounts(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(1)
-	want := trainSmallCNN(false)
+	want := trainSmallCNN(false, false)
 	for _, procs := range []int{2, 3} {
 		runtime.GOMAXPROCS(procs)
-		sameWeights(t, fmt.Sprintf("GOMAXPROCS=%d", procs), trainSmallCNN(false), want)
+		sameWeights(t, fmt.Sprintf("GOMAXPROCS=%d", procs), trainSmallCNN(false, false), want)
+		sameWeights(t, fmt.Sprintf("GOMAXPROCS=%d fused", procs), trainSmallCNN(true, true), want)
 	}
 }
 
@@ -77,8 +85,9 @@ func TestTrainingIsBitIdenticalAcrossThreadCounts(t *testing.T) {
 // values' storage changes no result: every step reuses the buffers the
 // previous one released.
 func TestBackwardReleaseTrainsTheSame(t *testing.T) {
-	want := trainSmallCNN(false)
-	sameWeights(t, "BackwardRelease", trainSmallCNN(true), want)
+	want := trainSmallCNN(false, false)
+	sameWeights(t, "BackwardRelease", trainSmallCNN(true, false), want)
+	sameWeights(t, "BackwardRelease fused", trainSmallCNN(true, true), want)
 }
 
 func sameWeights(t *testing.T, what string, got, want []*tensor.Tensor) {

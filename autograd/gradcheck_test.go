@@ -119,6 +119,10 @@ var gradCases = []gradCase{
 	{op: "Transpose", inputs: shapes(rn(2, 3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Transpose(v[0], 0, -1) }},
 	{op: "Concat", inputs: shapes(rn(2, 3), rn(2, 1)), f: func(v []*ag.Value) *ag.Value { return ag.Concat(1, v[0], v[1], v[0]) }},
 	{op: "Narrow", inputs: shapes(rn(4, 3)), f: func(v []*ag.Value) *ag.Value { return ag.Narrow(v[0], 0, -3, 2) }},
+	{op: "Conv2dReLU", name: "pad 1 stride 2", inputs: shapes(rn(2, 3, 5, 6), rn(4, 3, 3, 3), rn(4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Conv2dReLU(v[0], v[1], v[2], ag.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
+		}},
 	{op: "Conv2d", name: "stride 2 pad 1 dilation 2 groups 2", inputs: shapes(rn(2, 4, 7, 6), rn(6, 2, 3, 2), rn(6)),
 		f: func(v []*ag.Value) *ag.Value {
 			return ag.Conv2d(v[0], v[1], v[2], ag.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{2, 1}, Groups: 2})

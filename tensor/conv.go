@@ -1,6 +1,9 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ConvParams are the attributes of a 2-D convolution, as in
 // torch.nn.functional.conv2d: [height, width] pairs. Zero values mean the
@@ -68,7 +71,7 @@ func newConvGeom(x, w *Tensor, p ConvParams) convGeom {
 // torch.nn.functional.conv2d, lowered to GEMM through im2col over whole
 // chunks of the batch.
 func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
-	out, _ := conv2d(x, w, bias, p, false)
+	out, _ := conv2d(x, w, bias, p, false, false)
 	return out
 }
 
@@ -91,10 +94,18 @@ func (c *ConvCols) Release() {
 // Conv2dGradsKeep. The columns are nil when the batch took several
 // lowering chunks (the backward pass then builds them chunk by chunk).
 func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
-	return conv2d(x, w, bias, p, true)
+	return conv2d(x, w, bias, p, true, false)
 }
 
-func conv2d(x, w, bias *Tensor, p ConvParams, keep bool) (*Tensor, *ConvCols) {
+// Conv2dReLUKeep is Conv2dKeep followed by ReLU, max(y, 0), applied in the
+// same pass that adds the bias: bit for bit ReLU(Conv2d(x, w, bias, p)),
+// without a separate pass over the output. Its backward pass is
+// Conv2dReLUGradsKeep.
+func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	return conv2d(x, w, bias, p, true, true)
+}
+
+func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
 	g := newConvGeom(x, w, p)
 	var bd []float32
 	if bias != nil {
@@ -119,19 +130,32 @@ func conv2d(x, w, bias *Tensor, p ConvParams, keep bool) (*Tensor, *ConvCols) {
 				cols[gi*g.kSize*ld:], ld,
 				0, y[gi*g.og*ld:], ld)
 		}
-		// [O, cnt, ohw] -> [cnt, O, ohw], adding the bias on the way.
+		// [O, cnt, ohw] -> [cnt, O, ohw], adding the bias (and applying
+		// the ReLU) on the way.
 		parallelFor(cnt, 1, func(i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				for o := range g.o {
 					dst := out.data[((n0+i)*g.o+o)*ohw:][:ohw]
 					src := y[o*ld+i*ohw:][:ohw]
-					if bd == nil {
-						copy(dst, src)
-						continue
+					var b float32
+					if bd != nil {
+						b = bd[o]
 					}
-					b := bd[o]
-					for j, v := range src {
-						dst[j] = v + b
+					switch {
+					case relu && bd != nil:
+						for j, v := range src {
+							dst[j] = max(v+b, 0)
+						}
+					case relu:
+						for j, v := range src {
+							dst[j] = max(v, 0)
+						}
+					case bd != nil:
+						for j, v := range src {
+							dst[j] = v + b
+						}
+					default:
+						copy(dst, src)
 					}
 				}
 			}
@@ -168,28 +192,71 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 // Conv2dGradsKeep is Conv2dGrads reusing the columns that Conv2dKeep built
 // for the same x, w and p (nil builds them); it releases them.
 func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	return conv2dGrads(x, w, gy, nil, p, saved, wantX, wantW, wantB)
+}
+
+// Conv2dReLUGradsKeep is the backward pass of Conv2dReLUKeep: y is the
+// forward's output, and the gradient reaching the convolution is gy where
+// y > 0 and +0 elsewhere, exactly as ReLU's backward pass makes it; that
+// mask is applied while gy is rearranged for the GEMMs, with no pass of its
+// own. It releases saved.
+func Conv2dReLUGradsKeep(x, w, y, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	if !EqualShapes(y.shape, gy.shape) {
+		panic(fmt.Sprintf("tensor.Conv2dReLUGradsKeep: output %v and gradient %v differ in shape", y.shape, gy.shape))
+	}
+	return conv2dGrads(x, w, gy, y.data, p, saved, wantX, wantW, wantB)
+}
+
+// reluMask returns g where y > 0 and +0 elsewhere, branch-free (the signs
+// of activations are random, so a branch mispredicts half the time):
+// y = max(x, 0) is +0, positive, +Inf or NaN, and y > 0 holds for
+// 0 < bits <= +Inf.
+func reluMask(g, y float32) float32 {
+	b := math.Float32bits(y)
+	keep := uint32(int32(b-1-0x7f800000)>>31) & uint32(int32(-b)>>31)
+	return math.Float32frombits(math.Float32bits(g) & keep)
+}
+
+// conv2dGrads computes the gradients of a convolution whose output gradient
+// is gy, masked by ReLU's derivative at the output mask when mask is not
+// nil. The bias gradient is summed while gy is rearranged into the GEMM's
+// layout, per image over positions, then over images in order.
+func conv2dGrads(x, w, gy *Tensor, mask []float32, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
 	g := newConvGeom(x, w, p)
 	if !EqualShapes(gy.shape, []int{g.n, g.o, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor.Conv2dBackward: gradient %v for output [%d %d %d %d]", gy.shape, g.n, g.o, g.oh, g.ow))
 	}
 	ohw := g.oh * g.ow
+	var part []float32 // part[n*O+o]: Σ over positions of image n, channel o
 	if wantB {
 		db = Empty(g.o)
-		parallelFor(g.o, 8, func(o0, o1 int) {
-			for o := o0; o < o1; o++ {
-				var s float32
-				for n := range g.n {
-					var sp float32
-					for _, v := range gy.data[(n*g.o+o)*ohw:][:ohw] {
-						sp += v
-					}
-					s += sp
-				}
-				db.data[o] = s
-			}
-		})
+		part = getFloats(g.n * g.o)
+		defer putFloats(part)
 	}
 	if !wantX && !wantW {
+		// Only the bias: sum the (masked) gradient without moving it.
+		parallelFor(g.n, 1, func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				for o := range g.o {
+					src := gy.data[(i*g.o+o)*ohw:][:ohw]
+					var sp float32
+					if mask == nil {
+						for _, v := range src {
+							sp += v
+						}
+					} else {
+						m := mask[(i*g.o+o)*ohw:][:ohw]
+						for j, v := range src {
+							sp += reluMask(v, m[j])
+						}
+					}
+					part[i*g.o+o] = sp
+				}
+			}
+		})
+		if wantB {
+			sumParts(db, part, g.n, g.o)
+		}
 		saved.Release()
 		return dx, dw, db
 	}
@@ -215,11 +282,28 @@ func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wan
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
 		ld := cnt * ohw
-		// G [O, cnt·ohw] from gy [cnt, O, ohw].
+		// G [O, cnt·ohw] from gy [cnt, O, ohw], masked by the ReLU and
+		// summed for the bias on the way.
 		parallelFor(cnt, 1, func(i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				for o := range g.o {
-					copy(gm[o*ld+i*ohw:][:ohw], gy.data[((n0+i)*g.o+o)*ohw:][:ohw])
+					dst := gm[o*ld+i*ohw:][:ohw]
+					src := gy.data[((n0+i)*g.o+o)*ohw:][:ohw]
+					if mask != nil {
+						m := mask[((n0+i)*g.o+o)*ohw:][:ohw]
+						for j, v := range src {
+							dst[j] = reluMask(v, m[j])
+						}
+					} else {
+						copy(dst, src)
+					}
+					if wantB {
+						var sp float32
+						for _, v := range dst {
+							sp += v
+						}
+						part[(n0+i)*g.o+o] = sp
+					}
 				}
 			}
 		})
@@ -252,5 +336,19 @@ func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wan
 	}
 	putFloats(cols)
 	putFloats(gm)
+	if wantB {
+		sumParts(db, part, g.n, g.o)
+	}
 	return dx, dw, db
+}
+
+// sumParts sets db[c] = Σ_i part[i*o+c], over the n images in order.
+func sumParts(db *Tensor, part []float32, n, o int) {
+	for c := range o {
+		var s float32
+		for i := range n {
+			s += part[i*o+c]
+		}
+		db.data[c] = s
+	}
 }
