@@ -99,7 +99,6 @@ type slot struct {
 	mu       sync.Mutex
 	err      error
 	errAt    int
-	cancel   *atomic.Bool
 	epoch, n int
 }
 

@@ -2,7 +2,6 @@ package optim
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 )
@@ -66,8 +65,6 @@ func check(who string, ok bool, format string, args ...any) {
 
 // nonNeg reports whether v is a finite or infinite number >= 0 (not NaN).
 func nonNeg(v float64) bool { return v >= 0 }
-
-func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // LR sets the learning rate (every optimiser; PyTorch's lr). Defaults: SGD
 // 1e-3 (as in PyTorch 2.x), Adam and AdamW 1e-3, RMSprop and Adagrad 1e-2.
