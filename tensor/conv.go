@@ -123,6 +123,17 @@ func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCo
 		cnt := min(nb, g.n-n0)
 		ld := cnt * ohw
 		g.im2colBatch(x.data, n0, cnt, cols)
+		if g.posMajor() {
+			for gi := range g.g {
+				// Y_gᵀ [cnt·ohw, og] = cols_gᵀ · W_gᵀ
+				Gemm(true, true, ld, g.og, g.kSize,
+					cols[gi*g.kSize*ld:], ld,
+					w.data[gi*g.og*g.kSize:], g.kSize,
+					0, y[gi*g.og*ld:], g.og)
+			}
+			g.layoutPosMajor(y, n0, cnt, bd, relu, out.data)
+			continue
+		}
 		for gi := range g.g {
 			// Y_g [og, cnt·ohw] = W_g [og, kSize] · cols_g [kSize, cnt·ohw]
 			Gemm(false, false, g.og, ld, g.kSize,
@@ -167,6 +178,63 @@ func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCo
 	}
 	putFloats(cols)
 	return out, nil
+}
+
+// posMajor reports whether the forward GEMM runs with output positions as
+// its rows (Yᵀ = colsᵀ·Wᵀ) rather than output channels (Y = W·cols). With
+// few output channels and many positions, positions as rows tile the
+// micro-kernel without ragged edges (14-row tiles of positions against
+// 32-wide tiles of channels) and pack the large operand through the
+// fast transposed-A path; the sums are the same products added in the same
+// order, so the results are bit-identical either way. With a short kernel
+// (a single input channel) the GEMM is bound by its stores and the extra
+// transposition would not pay.
+func (g *convGeom) posMajor() bool { return g.kSize >= 32 && g.og%16 == 0 }
+
+// layoutPosMajor turns the position-major GEMM result (group gi at
+// y[gi·og·ld:], [cnt·ohw, og]) into images n0..n0+cnt-1 of out (NCHW),
+// adding the bias and applying the ReLU on the way. It transposes blocks
+// of 16 positions, which stay in L1 while all channels are written.
+func (g *convGeom) layoutPosMajor(y []float32, n0, cnt int, bd []float32, relu bool, out []float32) {
+	ohw := g.oh * g.ow
+	ld := cnt * ohw
+	parallelFor(cnt, 1, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			for gi := range g.g {
+				yg := y[gi*g.og*ld+i*ohw*g.og:][:ohw*g.og]
+				for p0 := 0; p0 < ohw; p0 += 16 {
+					np := min(16, ohw-p0)
+					for o := range g.og {
+						oc := gi*g.og + o
+						dst := out[((n0+i)*g.o+oc)*ohw+p0:][:np]
+						src := yg[p0*g.og+o:]
+						var b float32
+						if bd != nil {
+							b = bd[oc]
+						}
+						switch {
+						case relu && bd != nil:
+							for j := range dst {
+								dst[j] = max(src[j*g.og]+b, 0)
+							}
+						case relu:
+							for j := range dst {
+								dst[j] = max(src[j*g.og], 0)
+							}
+						case bd != nil:
+							for j := range dst {
+								dst[j] = src[j*g.og] + b
+							}
+						default:
+							for j := range dst {
+								dst[j] = src[j*g.og]
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 // Conv2dBackward returns the gradients of Conv2d with respect to x and the
