@@ -71,13 +71,13 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-func screenshot(t *testing.T, ctx context.Context, name string) {
+func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	path := filepath.Join(screenshotDir(t), name)
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestBrowserDashboardFollowsTraining(t *testing.T) {
 			t.Errorf("%s: %d, want %d", k, counts[k], v)
 		}
 	}
-	screenshot(t, ctx, "dashboard.png")
+	screenshot(t, ctx, screenshotDir(t), "dashboard.png")
 }
 
 func TestBrowserPlaygroundLearnsAndSteps(t *testing.T) {
@@ -194,7 +194,8 @@ func TestBrowserPlaygroundLearnsAndSteps(t *testing.T) {
 	if before[0] == after[0] || before[1] == after[1] {
 		t.Errorf("the decision boundary did not change: grid hash %s → %s, pixel hash %s → %s", before[0], after[0], before[1], after[1])
 	}
-	screenshot(t, ctx, "playground-trained.png")
+	shots := screenshotDir(t)
+	screenshot(t, ctx, shots, "playground-trained.png")
 
 	stages := []struct{ name, caption string }{
 		{"forward", "Forward pass:"},
@@ -214,7 +215,7 @@ func TestBrowserPlaygroundLearnsAndSteps(t *testing.T) {
 		if !strings.HasPrefix(active, string(rune('1'+i))) {
 			t.Errorf("stage %s: the highlighted stage is %q", s.name, active)
 		}
-		screenshot(t, ctx, "playground-"+s.name+".png")
+		screenshot(t, ctx, shots, "playground-"+s.name+".png")
 	}
 	if got := within(t, ctx, "reading the step", chromedp.Evaluate[int](`+document.body.dataset.step`)); got != step+1 {
 		t.Errorf("the four stages took the step count from %d to %d, want one step", step, got)

@@ -121,11 +121,13 @@
     const groups = (state.run && state.run.groups) || [];
     if (groups.length) {
       const flagged = new Set(state.alerts.map((a) => a.layer));
-      const label = (g) => (flagged.has(g) ? "⚠ " : "") + "layer " + g;
+      const types = new Map((state.run.layers || []).map((l) => [l.name, l.type]));
+      const name = (g) => g + (types.has(g) ? " · " + types.get(g) : "");
+      const label = (g) => (flagged.has(g) ? "⚠ " : "") + name(g);
       const positive = (v) => (v > 0 ? v : null); // log scale
       chart("c-grad", groups.map((g, i) => line(label(g), palette[i % palette.length])),
         joinSeries(groups.map((g, i) => ({ points: state.norms.map((n) => [n.step, positive(n.grad[i])]) }))), { log: true });
-      chart("c-weight", groups.map((g, i) => line("layer " + g, palette[i % palette.length])),
+      chart("c-weight", groups.map((g, i) => line(name(g), palette[i % palette.length])),
         joinSeries(groups.map((g, i) => ({ points: state.norms.map((n) => [n.step, n.weight[i]]) }))));
     }
   }
@@ -221,7 +223,8 @@
       drawBars(ctx, 0, 100, 70, h.weight, "#0877bd");
       drawBars(ctx, 110, 100, 70, h.grad, "#f59322");
       const cap = document.createElement("figcaption");
-      cap.textContent = "layer " + h.layer;
+      const l = ((state.run && state.run.layers) || []).find((l) => l.name === h.layer);
+      cap.textContent = "layer " + h.layer + (l ? " · " + l.type + " (" + l.params.toLocaleString() + " parameters)" : "");
       f.append(c, cap);
       return f;
     });

@@ -127,7 +127,9 @@
     const cv = $("boundary"), ctx = cv.getContext("2d");
     const W = cv.width, H = cv.height, D = S.domain;
     ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(heatCanvas(S.grid, byteMap(decode(S.boundary))), 0, 0, W, H);
+    // A paler background than the neurons', so that the points show on it.
+    const p = byteMap(decode(S.boundary));
+    ctx.drawImage(heatCanvas(S.grid, (i) => 0.6 * p(i)), 0, 0, W, H);
     const px = (p) => [((p.x + D) / (2 * D)) * W, ((D - p.y) / (2 * D)) * H];
     const dot = (p, filled) => {
       const [x, y] = px(p);
