@@ -57,8 +57,8 @@ func BenchmarkCNNStep(b *testing.B) { benchCNN(b, false, false) }
 // BackwardRelease.
 func BenchmarkCNNStepRelease(b *testing.B) { benchCNN(b, true, false) }
 
-// BenchmarkCNNStepFused is BenchmarkCNNStepRelease with each convolution
-// and its ReLU fused into Conv2dReLU.
+// BenchmarkCNNStepFused is BenchmarkCNNStepRelease with each convolution,
+// its ReLU and its pooling fused into Conv2dReLUMaxPool2d.
 func BenchmarkCNNStepFused(b *testing.B) { benchCNN(b, true, true) }
 
 func benchCNN(b *testing.B, release, fused bool) {
@@ -84,8 +84,8 @@ func benchCNN(b *testing.B, release, fused bool) {
 	for range b.N {
 		var h *ag.Value
 		if fused {
-			h = ag.MaxPool2d(ag.Conv2dReLU(x, c1, cb1, pad1), pool)
-			h = ag.MaxPool2d(ag.Conv2dReLU(h, c2, cb2, pad1), pool)
+			h = ag.Conv2dReLUMaxPool2d(x, c1, cb1, pad1, pool)
+			h = ag.Conv2dReLUMaxPool2d(h, c2, cb2, pad1, pool)
 		} else {
 			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)
 			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(h, c2, cb2, pad1)), pool)

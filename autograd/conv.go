@@ -80,6 +80,62 @@ func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
 	return out
 }
 
+// Conv2dReLUMaxPool2d returns MaxPool2d(Conv2dReLU(x, weight, bias, p),
+// pool), bit for bit, values and gradients. For the common 2×2 window with
+// stride 2 and no padding it never stores the unpooled activations: each
+// plane is built in a scratch buffer and pooled at once, and the backward
+// pass writes the convolution's gradient straight from the pooled one.
+// Other pooling parameters run the two ops.
+func Conv2dReLUMaxPool2d(x, weight, bias *Value, p ConvParams, pool PoolParams) *Value {
+	if !isPool2x2(pool) {
+		return MaxPool2d(Conv2dReLU(x, weight, bias, p), pool)
+	}
+	var b *tensor.Tensor
+	if bias != nil {
+		b = bias.Data
+	}
+	y, arg, cols := tensor.Conv2dReLUMaxPool2Keep(x.Data, weight.Data, b, p)
+	if !GradEnabled() || !weight.requiresGrad {
+		cols.Release()
+		cols = nil
+	}
+	out := fresh(y, x, weight, bias)
+	if !out.requiresGrad {
+		cols.Release()
+		tensor.RecycleInt32s(arg)
+	}
+	out.onBackward(func() {
+		wantB := bias != nil && bias.requiresGrad
+		dx, dw, db := tensor.Conv2dReLUMaxPool2GradsKeep(x.Data, weight.Data, out.Data, out.Grad, arg, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
+		tensor.RecycleInt32s(arg)
+		if dx != nil {
+			x.addGradOwned(dx)
+		}
+		if dw != nil {
+			weight.addGradOwned(dw)
+		}
+		if db != nil {
+			bias.addGradOwned(db)
+		}
+	})
+	return out
+}
+
+// isPool2x2 reports whether p is a 2×2 max-pooling window with stride 2,
+// no padding, no dilation and floor mode (zero values meaning defaults).
+func isPool2x2(p PoolParams) bool {
+	st, dil := p.Stride, p.Dilation
+	for i := range 2 {
+		if st[i] == 0 {
+			st[i] = p.Kernel[i]
+		}
+		if dil[i] == 0 {
+			dil[i] = 1
+		}
+	}
+	return p.Kernel == [2]int{2, 2} && st == [2]int{2, 2} && p.Padding == [2]int{} && dil == [2]int{1, 1} && !p.CeilMode
+}
+
 // MaxPool2d returns the maximum over each window of x ([N,C,H,W] or
 // [C,H,W]); the gradient flows to the element chosen.
 func MaxPool2d(x *Value, p PoolParams) *Value {

@@ -14,7 +14,8 @@ import (
 // trainSmallCNN trains a small conv net for a few SGD steps from a fixed
 // seed and returns its weights; with release, each step ends with
 // BackwardRelease, so later steps run on recycled buffers; with fused, the
-// convolutions and their ReLUs run as Conv2dReLU.
+// convolutions, their ReLUs and the pooling run as Conv2dReLUMaxPool2d and
+// Conv2dReLU.
 func trainSmallCNN(release, fused bool) []*tensor.Tensor {
 	r := rand.New(rand.NewPCG(11, 12))
 	param := func(s float64, shape ...int) *ag.Value {
@@ -34,7 +35,7 @@ func trainSmallCNN(release, fused bool) []*tensor.Tensor {
 		}
 		var h *ag.Value
 		if fused {
-			h = ag.MaxPool2d(ag.Conv2dReLU(x, c1, cb1, pad1), pool)
+			h = ag.Conv2dReLUMaxPool2d(x, c1, cb1, pad1, pool)
 			h = ag.Conv2dReLU(h, c2, cb2, pad1)
 		} else {
 			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)

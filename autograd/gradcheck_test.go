@@ -123,6 +123,10 @@ var gradCases = []gradCase{
 		f: func(v []*ag.Value) *ag.Value {
 			return ag.Conv2dReLU(v[0], v[1], v[2], ag.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 1}})
 		}},
+	{op: "Conv2dReLUMaxPool2d", name: "2×2 pooling", inputs: shapes(rn(2, 2, 6, 5), rn(3, 2, 3, 3), rn(3)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Conv2dReLUMaxPool2d(v[0], v[1], v[2], ag.ConvParams{Padding: [2]int{1, 1}}, ag.PoolParams{Kernel: [2]int{2, 2}})
+		}},
 	{op: "Conv2d", name: "stride 2 pad 1 dilation 2 groups 2", inputs: shapes(rn(2, 4, 7, 6), rn(6, 2, 3, 2), rn(6)),
 		f: func(v []*ag.Value) *ag.Value {
 			return ag.Conv2d(v[0], v[1], v[2], ag.ConvParams{Stride: [2]int{2, 1}, Padding: [2]int{1, 2}, Dilation: [2]int{2, 1}, Groups: 2})

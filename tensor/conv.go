@@ -105,8 +105,64 @@ func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
 	return conv2d(x, w, bias, p, true, true)
 }
 
+// Conv2dReLUMaxPool2Keep returns MaxPool2d(ReLU(Conv2d(x, w, bias, p)))
+// with a 2×2 window, stride 2, no padding (as MaxPool2d with
+// PoolParams{Kernel: [2]int{2, 2}}), bit for bit, together with the argmax
+// indices MaxPool2d returns (from the pool that RecycleInt32s fills) and the
+// columns for the weight gradient. The unpooled activations are built one
+// plane at a time in a scratch buffer and never written out: the output
+// and the pooling's input pass over memory once instead of three times.
+// Its backward pass is Conv2dReLUMaxPool2GradsKeep.
+func Conv2dReLUMaxPool2Keep(x, w, bias *Tensor, p ConvParams) (pooled *Tensor, arg []int32, cols *ConvCols) {
+	g := newConvGeom(x, w, p)
+	ph, pw := g.oh/2, g.ow/2
+	if ph < 1 || pw < 1 {
+		panic(fmt.Sprintf("tensor.Conv2dReLUMaxPool2Keep: output %d×%d too small for 2×2 pooling", g.oh, g.ow))
+	}
+	pooled = Empty(g.n, g.o, ph, pw)
+	arg = Int32s(len(pooled.data))
+	cols = g.forward(x, w, bias, true, convOut{pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw})
+	return pooled, arg, cols
+}
+
+// Conv2dReLUMaxPool2GradsKeep is the backward pass of
+// Conv2dReLUMaxPool2Keep: pooled and arg are its results and gp the
+// gradient of pooled. The gradient reaching the convolution is built
+// plane by plane as MaxPool2dBackward and ReLU's backward pass would make
+// it, bit for bit, directly in the GEMM's layout. It releases saved (not
+// arg).
+func Conv2dReLUMaxPool2GradsKeep(x, w, pooled, gp *Tensor, arg []int32, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	g := newConvGeom(x, w, p)
+	ph, pw := g.oh/2, g.ow/2
+	if !EqualShapes(gp.shape, []int{g.n, g.o, ph, pw}) || !EqualShapes(pooled.shape, gp.shape) || len(arg) != len(gp.data) {
+		panic(fmt.Sprintf("tensor.Conv2dReLUMaxPool2GradsKeep: gradient %v, output %v and %d indices for pooled output [%d %d %d %d]",
+			gp.shape, pooled.shape, len(arg), g.n, g.o, ph, pw))
+	}
+	return conv2dGrads(x, w, &convGrad{gp: gp.data, arg: arg, pooled: pooled.data, ph: ph, pw: pw}, p, saved, wantX, wantW, wantB)
+}
+
+// convOut says what the forward pass makes of the GEMM result: the bias
+// is always added; relu applies max(·, 0); pool (which implies relu) pools
+// 2×2 windows with stride 2 into pooled and arg instead of writing the full
+// output.
+type convOut struct {
+	relu, pool  bool
+	out, pooled []float32
+	arg         []int32
+	ph, pw      int
+}
+
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
 	g := newConvGeom(x, w, p)
+	out := Empty(g.n, g.o, g.oh, g.ow)
+	cols := g.forward(x, w, bias, keep, convOut{relu: relu, out: out.data})
+	return out, cols
+}
+
+// forward runs the convolution's GEMMs chunk by chunk and lays their
+// results out as dst says; with keep (and a single chunk) it returns the
+// columns for the weight gradient.
+func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols {
 	var bd []float32
 	if bias != nil {
 		if bias.Dims() != 1 || bias.shape[0] != g.o {
@@ -114,70 +170,109 @@ func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCo
 		}
 		bd = bias.data
 	}
-	out := Empty(g.n, g.o, g.oh, g.ow)
 	ohw := g.oh * g.ow
 	nb := g.chunk()
 	cols := getFloats(g.c * g.kh * g.kw * nb * ohw)
 	y := getFloats(g.o * nb * ohw)
+	pm := g.posMajor()
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
 		ld := cnt * ohw
 		g.im2colBatch(x.data, n0, cnt, cols)
-		if g.posMajor() {
-			for gi := range g.g {
+		for gi := range g.g {
+			if pm {
 				// Y_gᵀ [cnt·ohw, og] = cols_gᵀ · W_gᵀ
 				Gemm(true, true, ld, g.og, g.kSize,
 					cols[gi*g.kSize*ld:], ld,
 					w.data[gi*g.og*g.kSize:], g.kSize,
 					0, y[gi*g.og*ld:], g.og)
+			} else {
+				// Y_g [og, cnt·ohw] = W_g [og, kSize] · cols_g [kSize, cnt·ohw]
+				Gemm(false, false, g.og, ld, g.kSize,
+					w.data[gi*g.og*g.kSize:], g.kSize,
+					cols[gi*g.kSize*ld:], ld,
+					0, y[gi*g.og*ld:], ld)
 			}
-			g.layoutPosMajor(y, n0, cnt, bd, relu, out.data)
-			continue
 		}
-		for gi := range g.g {
-			// Y_g [og, cnt·ohw] = W_g [og, kSize] · cols_g [kSize, cnt·ohw]
-			Gemm(false, false, g.og, ld, g.kSize,
-				w.data[gi*g.og*g.kSize:], g.kSize,
-				cols[gi*g.kSize*ld:], ld,
-				0, y[gi*g.og*ld:], ld)
-		}
-		// [O, cnt, ohw] -> [cnt, O, ohw], adding the bias (and applying
-		// the ReLU) on the way.
-		parallelFor(cnt, 1, func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				for o := range g.o {
-					dst := out.data[((n0+i)*g.o+o)*ohw:][:ohw]
-					src := y[o*ld+i*ohw:][:ohw]
-					var b float32
-					if bd != nil {
-						b = bd[o]
-					}
-					switch {
-					case relu && bd != nil:
-						for j, v := range src {
-							dst[j] = max(v+b, 0)
-						}
-					case relu:
-						for j, v := range src {
-							dst[j] = max(v, 0)
-						}
-					case bd != nil:
-						for j, v := range src {
-							dst[j] = v + b
-						}
-					default:
-						copy(dst, src)
-					}
-				}
-			}
-		})
+		g.layout(y, pm, n0, cnt, bd, dst)
 	}
 	putFloats(y)
 	if keep && nb >= g.n {
-		return out, &ConvCols{data: cols}
+		return &ConvCols{data: cols}
 	}
 	putFloats(cols)
-	return out, nil
+	return nil
+}
+
+// layout turns the GEMM result of images n0..n0+cnt-1 into NCHW planes,
+// adding the bias (and applying the ReLU, and pooling) on the way. The
+// result is channel-major (group gi at y[gi·og·ld:], [og, cnt·ohw]) or,
+// with pm, position-major ([cnt·ohw, og]). A pooled plane is first built
+// in a scratch plane that stays in L1, then pooled by maxPool2x2, so that
+// its values are exactly those of the unfused ops.
+func (g *convGeom) layout(y []float32, pm bool, n0, cnt int, bd []float32, dst convOut) {
+	ohw := g.oh * g.ow
+	ld := cnt * ohw
+	pohw := dst.ph * dst.pw
+	parallelFor(cnt, 1, func(i0, i1 int) {
+		var scratch []float32
+		if dst.pool {
+			scratch = getFloats(ohw)
+			defer putFloats(scratch)
+		}
+		for i := i0; i < i1; i++ {
+			for oc := range g.o {
+				gi, o := oc/g.og, oc%g.og
+				var b float32
+				if bd != nil {
+					b = bd[oc]
+				}
+				var d []float32
+				if dst.pool {
+					d = scratch
+				} else {
+					d = dst.out[((n0+i)*g.o+oc)*ohw:][:ohw]
+				}
+				stride := 1
+				var src []float32
+				if pm {
+					src = y[gi*g.og*ld+i*ohw*g.og+o:][:(ohw-1)*g.og+1]
+					stride = g.og
+				} else {
+					src = y[gi*g.og*ld+o*ld+i*ohw:][:ohw]
+				}
+				biasReLU(d, src, stride, b, bd != nil, dst.relu || dst.pool)
+				if dst.pool {
+					k := ((n0+i)*g.o + oc) * pohw
+					maxPool2x2(scratch, dst.pooled[k:][:pohw], dst.arg[k:][:pohw], g.ow, dst.ph, dst.pw)
+				}
+			}
+		}
+	})
+}
+
+// biasReLU sets d[j] = src[j·stride] + b (without a bias, src[j·stride]
+// itself: adding +0 would turn -0 into +0), then max(·, 0) with relu: the
+// expressions of the separate ops, so that the fused passes give their bits.
+func biasReLU(d, src []float32, stride int, b float32, hasBias, relu bool) {
+	switch {
+	case hasBias && relu:
+		for j := range d {
+			d[j] = max(src[j*stride]+b, 0)
+		}
+	case hasBias:
+		for j := range d {
+			d[j] = src[j*stride] + b
+		}
+	case relu:
+		for j := range d {
+			d[j] = max(src[j*stride], 0)
+		}
+	default:
+		for j := range d {
+			d[j] = src[j*stride]
+		}
+	}
 }
 
 // posMajor reports whether the forward GEMM runs with output positions as
@@ -190,52 +285,6 @@ func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCo
 // (a single input channel) the GEMM is bound by its stores and the extra
 // transposition would not pay.
 func (g *convGeom) posMajor() bool { return g.kSize >= 32 && g.og%16 == 0 }
-
-// layoutPosMajor turns the position-major GEMM result (group gi at
-// y[gi·og·ld:], [cnt·ohw, og]) into images n0..n0+cnt-1 of out (NCHW),
-// adding the bias and applying the ReLU on the way. It transposes blocks
-// of 16 positions, which stay in L1 while all channels are written.
-func (g *convGeom) layoutPosMajor(y []float32, n0, cnt int, bd []float32, relu bool, out []float32) {
-	ohw := g.oh * g.ow
-	ld := cnt * ohw
-	parallelFor(cnt, 1, func(i0, i1 int) {
-		for i := i0; i < i1; i++ {
-			for gi := range g.g {
-				yg := y[gi*g.og*ld+i*ohw*g.og:][:ohw*g.og]
-				for p0 := 0; p0 < ohw; p0 += 16 {
-					np := min(16, ohw-p0)
-					for o := range g.og {
-						oc := gi*g.og + o
-						dst := out[((n0+i)*g.o+oc)*ohw+p0:][:np]
-						src := yg[p0*g.og+o:]
-						var b float32
-						if bd != nil {
-							b = bd[oc]
-						}
-						switch {
-						case relu && bd != nil:
-							for j := range dst {
-								dst[j] = max(src[j*g.og]+b, 0)
-							}
-						case relu:
-							for j := range dst {
-								dst[j] = max(src[j*g.og], 0)
-							}
-						case bd != nil:
-							for j := range dst {
-								dst[j] = src[j*g.og] + b
-							}
-						default:
-							for j := range dst {
-								dst[j] = src[j*g.og]
-							}
-						}
-					}
-				}
-			}
-		}
-	})
-}
 
 // Conv2dBackward returns the gradients of Conv2d with respect to x and the
 // weight, given the upstream gradient gy [N,O,oh,ow]. A gradient not asked
@@ -260,7 +309,16 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 // Conv2dGradsKeep is Conv2dGrads reusing the columns that Conv2dKeep built
 // for the same x, w and p (nil builds them); it releases them.
 func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
-	return conv2dGrads(x, w, gy, nil, p, saved, wantX, wantW, wantB)
+	checkGradShape(x, w, gy, p)
+	return conv2dGrads(x, w, &convGrad{gy: gy.data}, p, saved, wantX, wantW, wantB)
+}
+
+// checkGradShape panics unless gy has the shape of the convolution's output.
+func checkGradShape(x, w, gy *Tensor, p ConvParams) {
+	g := newConvGeom(x, w, p)
+	if !EqualShapes(gy.shape, []int{g.n, g.o, g.oh, g.ow}) {
+		panic(fmt.Sprintf("tensor.Conv2dBackward: gradient %v for output [%d %d %d %d]", gy.shape, g.n, g.o, g.oh, g.ow))
+	}
 }
 
 // Conv2dReLUGradsKeep is the backward pass of Conv2dReLUKeep: y is the
@@ -272,7 +330,8 @@ func Conv2dReLUGradsKeep(x, w, y, gy *Tensor, p ConvParams, saved *ConvCols, wan
 	if !EqualShapes(y.shape, gy.shape) {
 		panic(fmt.Sprintf("tensor.Conv2dReLUGradsKeep: output %v and gradient %v differ in shape", y.shape, gy.shape))
 	}
-	return conv2dGrads(x, w, gy, y.data, p, saved, wantX, wantW, wantB)
+	checkGradShape(x, w, gy, p)
+	return conv2dGrads(x, w, &convGrad{gy: gy.data, mask: y.data}, p, saved, wantX, wantW, wantB)
 }
 
 // reluMask returns g where y > 0 and +0 elsewhere, branch-free (the signs
@@ -285,15 +344,52 @@ func reluMask(g, y float32) float32 {
 	return math.Float32frombits(math.Float32bits(g) & keep)
 }
 
-// conv2dGrads computes the gradients of a convolution whose output gradient
-// is gy, masked by ReLU's derivative at the output mask when mask is not
-// nil. The bias gradient is summed while gy is rearranged into the GEMM's
-// layout, per image over positions, then over images in order.
-func conv2dGrads(x, w, gy *Tensor, mask []float32, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
-	g := newConvGeom(x, w, p)
-	if !EqualShapes(gy.shape, []int{g.n, g.o, g.oh, g.ow}) {
-		panic(fmt.Sprintf("tensor.Conv2dBackward: gradient %v for output [%d %d %d %d]", gy.shape, g.n, g.o, g.oh, g.ow))
+// convGrad is where the gradient of a convolution's output comes from:
+// gy itself (masked by ReLU's derivative at mask when mask is not nil), or,
+// for the pooled op, the pooled gradient gp scattered to the argmax arg of
+// each 2×2 window and masked by the pooled output.
+type convGrad struct {
+	gy, mask []float32
+	gp       []float32
+	arg      []int32
+	pooled   []float32
+	ph, pw   int
+}
+
+// plane writes the gradient of image n, channel o into dst (oh·ow floats),
+// with the values that the unfused backward passes (MaxPool2dBackward,
+// then ReLU's) would give: +0 away from the argmax; at it +0 + gp, which
+// turns -0 into +0, then masked.
+func (c *convGrad) plane(dst []float32, n, o, nO int) {
+	ohw := len(dst)
+	k := n*nO + o
+	switch {
+	case c.gp != nil:
+		pohw := c.ph * c.pw
+		gp, arg, y := c.gp[k*pohw:][:pohw], c.arg[k*pohw:][:pohw], c.pooled[k*pohw:][:pohw]
+		clear(dst)
+		for q, v := range gp {
+			if v == 0 {
+				v = 0 // +0 + v
+			}
+			dst[arg[q]] = reluMask(v, y[q])
+		}
+	case c.mask != nil:
+		src, m := c.gy[k*ohw:][:ohw], c.mask[k*ohw:][:ohw]
+		for j, v := range src {
+			dst[j] = reluMask(v, m[j])
+		}
+	default:
+		copy(dst, c.gy[k*ohw:][:ohw])
 	}
+}
+
+// conv2dGrads computes the gradients of a convolution whose output gradient
+// comes from src. The bias gradient is summed while the gradient is
+// rearranged into the GEMM's layout, per image over positions in order,
+// then over images in order.
+func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	g := newConvGeom(x, w, p)
 	ohw := g.oh * g.ow
 	var part []float32 // part[n*O+o]: Σ over positions of image n, channel o
 	if wantB {
@@ -301,28 +397,26 @@ func conv2dGrads(x, w, gy *Tensor, mask []float32, p ConvParams, saved *ConvCols
 		part = getFloats(g.n * g.o)
 		defer putFloats(part)
 	}
+	sum := func(d []float32) float32 {
+		var sp float32
+		for _, v := range d {
+			sp += v
+		}
+		return sp
+	}
 	if !wantX && !wantW {
-		// Only the bias: sum the (masked) gradient without moving it.
-		parallelFor(g.n, 1, func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				for o := range g.o {
-					src := gy.data[(i*g.o+o)*ohw:][:ohw]
-					var sp float32
-					if mask == nil {
-						for _, v := range src {
-							sp += v
-						}
-					} else {
-						m := mask[(i*g.o+o)*ohw:][:ohw]
-						for j, v := range src {
-							sp += reluMask(v, m[j])
-						}
-					}
-					part[i*g.o+o] = sp
-				}
-			}
-		})
+		// Only the bias: build each plane in a scratch buffer and sum it.
 		if wantB {
+			parallelFor(g.n, 1, func(i0, i1 int) {
+				d := getFloats(ohw)
+				defer putFloats(d)
+				for i := i0; i < i1; i++ {
+					for o := range g.o {
+						src.plane(d, i, o, g.o)
+						part[i*g.o+o] = sum(d)
+					}
+				}
+			})
 			sumParts(db, part, g.n, g.o)
 		}
 		saved.Release()
@@ -350,27 +444,15 @@ func conv2dGrads(x, w, gy *Tensor, mask []float32, p ConvParams, saved *ConvCols
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
 		ld := cnt * ohw
-		// G [O, cnt·ohw] from gy [cnt, O, ohw], masked by the ReLU and
-		// summed for the bias on the way.
+		// G [O, cnt·ohw] from the output gradient [cnt, O, ohw], summed
+		// for the bias on the way.
 		parallelFor(cnt, 1, func(i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				for o := range g.o {
 					dst := gm[o*ld+i*ohw:][:ohw]
-					src := gy.data[((n0+i)*g.o+o)*ohw:][:ohw]
-					if mask != nil {
-						m := mask[((n0+i)*g.o+o)*ohw:][:ohw]
-						for j, v := range src {
-							dst[j] = reluMask(v, m[j])
-						}
-					} else {
-						copy(dst, src)
-					}
+					src.plane(dst, n0+i, o, g.o)
 					if wantB {
-						var sp float32
-						for _, v := range dst {
-							sp += v
-						}
-						part[(n0+i)*g.o+o] = sp
+						part[(n0+i)*g.o+o] = sum(dst)
 					}
 				}
 			}
