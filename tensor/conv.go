@@ -41,6 +41,7 @@ type convGeom struct {
 	oh, ow           int // output
 	g, cg, og, kSize int // groups, channels and outputs per group, cg·kh·kw
 	p                ConvParams
+	rowByRow         bool // tests: im2col and col2im one output row at a time
 }
 
 func newConvGeom(x, w *Tensor, p ConvParams) convGeom {

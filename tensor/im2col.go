@@ -37,6 +37,7 @@ func validRange(out, size, stride, off int) (lo, hi int) {
 func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
+	shifted := g.shifted()
 	parallelFor(cnt, 1, func(i0, i1 int) {
 		for i := i0; i < i1; i++ {
 			img := x[(n0+i)*chw:][:chw]
@@ -48,6 +49,31 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 						xoff := kj*g.p.Dilation[1] - g.p.Padding[1]
 						xlo, xhi := validRange(g.ow, g.w, g.p.Stride[1], xoff)
 						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
+						if shifted {
+							// Row = the plane shifted by off, as one copy
+							// (memmove is vectorised), then the padding
+							// zeros: rows above and below, and the few
+							// columns at each end of a row that the copy
+							// filled from the neighbouring input row.
+							off := (ki-g.p.Padding[0])*g.w + xoff
+							lo, hi := ylo*g.ow, yhi*g.ow
+							clear(row[:lo])
+							clear(row[hi:])
+							qs, qe := max(lo, -off), min(hi, len(plane)-off)
+							if qe > qs {
+								copy(row[qs:qe], plane[qs+off:qe+off])
+							}
+							for oy := ylo; oy < yhi; oy++ {
+								r := row[oy*g.ow : (oy+1)*g.ow]
+								for j := range r[:xlo] {
+									r[j] = 0
+								}
+								for j := range r[xhi:] {
+									r[xhi+j] = 0
+								}
+							}
+							continue
+						}
 						clear(row[:ylo*g.ow])
 						clear(row[yhi*g.ow:])
 						// Rows are short (14 or 28 pixels for MNIST), so the
@@ -94,7 +120,12 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
+	shifted := g.shifted()
 	parallelFor(cnt, 1, func(i0, i1 int) {
+		var saved []float32
+		if shifted {
+			saved = make([]float32, 0, 2*g.oh*g.ow)
+		}
 		for i := i0; i < i1; i++ {
 			img := dx[(n0+i)*chw:][:chw]
 			clear(img)
@@ -109,6 +140,50 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 							continue
 						}
 						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
+						if shifted {
+							// One long add of the row into the plane shifted
+							// by off instead of a short one per output row.
+							// The entries of a row's padding columns land on
+							// pixels at the neighbouring input row's end:
+							// those pixels are saved before and restored
+							// after, so each pixel still receives exactly
+							// its own terms, in the same order.
+							off := (ki-g.p.Padding[0])*g.w + xoff
+							qs, qe := max(ylo*g.ow, -off), min(yhi*g.ow, len(plane)-off)
+							if qe <= qs {
+								continue
+							}
+							saved = saved[:0]
+							for oy := ylo; oy < yhi; oy++ {
+								for ox := 0; ox < g.ow; ox++ {
+									if ox == xlo {
+										ox = xhi - 1
+										continue
+									}
+									if q := oy*g.ow + ox; q >= qs && q < qe {
+										saved = append(saved, plane[q+off])
+									}
+								}
+							}
+							d := plane[qs+off : qe+off]
+							for j, v := range row[qs:qe] {
+								d[j] += v
+							}
+							k := 0
+							for oy := ylo; oy < yhi; oy++ {
+								for ox := 0; ox < g.ow; ox++ {
+									if ox == xlo {
+										ox = xhi - 1
+										continue
+									}
+									if q := oy*g.ow + ox; q >= qs && q < qe {
+										plane[q+off] = saved[k]
+										k++
+									}
+								}
+							}
+							continue
+						}
 						for oy := ylo; oy < yhi; oy++ {
 							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
 							src := row[oy*g.ow+xlo : oy*g.ow+xhi]
@@ -131,4 +206,12 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 			}
 		}
 	})
+}
+
+// shifted reports whether each im2col row is the input plane shifted by a
+// constant offset (stride 1, dilation 1 and an output as wide as the input:
+// "same" padding), so that im2col and col2im can move whole planes at a
+// time rather than one output row at a time.
+func (g *convGeom) shifted() bool {
+	return !g.rowByRow && g.p.Stride == [2]int{1, 1} && g.p.Dilation == [2]int{1, 1} && g.ow == g.w
 }
