@@ -256,6 +256,22 @@ func (g *convGeom) layout(y []float32, pm bool, n0, cnt int, bd []float32, dst c
 // itself: adding +0 would turn -0 into +0), then max(·, 0) with relu: the
 // expressions of the separate ops, so that the fused passes give their bits.
 func biasReLU(d, src []float32, stride int, b float32, hasBias, relu bool) {
+	if stride == 1 && (hasBias || relu) {
+		// Without a bias, max(x+0, 0) = max(x, 0) for every x.
+		src = src[:len(d)]
+		k := biasVec(d, src, b, relu)
+		d, src = d[k:], src[k:]
+		if relu {
+			for j, v := range src {
+				d[j] = max(v+b, 0)
+			}
+		} else {
+			for j, v := range src {
+				d[j] = v + b
+			}
+		}
+		return
+	}
 	switch {
 	case hasBias && relu:
 		for j := range d {

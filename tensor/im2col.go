@@ -165,8 +165,10 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 									}
 								}
 							}
-							d := plane[qs+off : qe+off]
-							for j, v := range row[qs:qe] {
+							d, r := plane[qs+off:qe+off], row[qs:qe]
+							done := addVec(d, r)
+							d, r = d[done:], r[done:]
+							for j, v := range r {
 								d[j] += v
 							}
 							k := 0

@@ -1,0 +1,45 @@
+//go:build amd64 && !noasm
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// hasVec512 says the AVX-512 loops of vec_amd64.s can run.
+var hasVec512 = cpu.X86.HasAVX512F
+
+//go:noescape
+func addVec512(dst, src *float32, n int)
+
+//go:noescape
+func biasReLUVec512(dst, src *float32, n int, b float32)
+
+//go:noescape
+func biasAddVec512(dst, src *float32, n int, b float32)
+
+// addVec does dst[i] += src[i] for a leading multiple of 16 of the
+// elements and returns how many it did.
+func addVec(dst, src []float32) int {
+	n := len(dst) &^ 15
+	if !hasVec512 || n == 0 {
+		return 0
+	}
+	_ = src[n-1]
+	addVec512(&dst[0], &src[0], n)
+	return n
+}
+
+// biasVec does dst[i] = src[i] + b, then max(·, 0) with relu, for a
+// leading multiple of 16 of the elements and returns how many it did.
+func biasVec(dst, src []float32, b float32, relu bool) int {
+	n := len(dst) &^ 15
+	if !hasVec512 || n == 0 {
+		return 0
+	}
+	_ = src[n-1]
+	if relu {
+		biasReLUVec512(&dst[0], &src[0], n, b)
+	} else {
+		biasAddVec512(&dst[0], &src[0], n, b)
+	}
+	return n
+}

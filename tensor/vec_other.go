@@ -1,0 +1,7 @@
+//go:build !amd64 || noasm
+
+package tensor
+
+func addVec(dst, src []float32) int { return 0 }
+
+func biasVec(dst, src []float32, b float32, relu bool) int { return 0 }
