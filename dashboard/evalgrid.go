@@ -173,11 +173,14 @@ func pngDataURL(x []float32, shape []int) string {
 // costs more than encoding a small tile.
 var pngEncoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &pngBuffers{}}
 
+// pngBuffers is a png.EncoderBufferPool over a sync.Pool.
 type pngBuffers struct{ pool sync.Pool }
 
+// Get returns a buffer to reuse, or nil for the encoder to make one.
 func (p *pngBuffers) Get() *png.EncoderBuffer {
 	b, _ := p.pool.Get().(*png.EncoderBuffer)
 	return b
 }
 
+// Put keeps a buffer for the next image.
 func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"backprop/data"
 	"backprop/nn"
@@ -49,6 +50,11 @@ func (l *Live) URL() string { return l.srv.URL() }
 // Close marks the run finished, saves dashboard.json and stops the server.
 func (l *Live) Close() {
 	l.Finish()
+	if l.srv.h.streams.Load() > 0 {
+		// Let open pages receive the last event, so that they say the
+		// run finished rather than that the server went away.
+		time.Sleep(l.srv.h.minPushGap + 100*time.Millisecond)
+	}
 	l.srv.Close()
 	if l.log != nil && l.dir != "" {
 		fmt.Fprintf(l.log, "Dashboard closed; reopen it with: backprop dashboard %s\n", l.dir)

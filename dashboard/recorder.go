@@ -217,7 +217,8 @@ func (r *Recorder) OnEpoch(e train.EpochStats) {
 }
 
 // Finish marks the run as over, so that the page says so, and saves
-// dashboard.json a last time, waiting for the write.
+// dashboard.json a last time, waiting for the write. Call it once training
+// has returned, not while OnEpoch may run.
 func (r *Recorder) Finish() error {
 	r.mu.Lock()
 	r.snap.Done = true

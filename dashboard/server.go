@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,7 @@ type Handler struct {
 	done       chan struct{}
 	heartbeat  time.Duration
 	minPushGap time.Duration
+	streams    atomic.Int32 // open event streams
 }
 
 // NewHandler returns the handler for a dashboard of rec (may be nil) and
@@ -149,6 +151,8 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
 		return
 	}
+	h.streams.Add(1)
+	defer h.streams.Add(-1)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
