@@ -49,6 +49,7 @@ type PartialEpoch struct {
 	Samples int     `json:"samples"`
 	LossSum float64 `json:"loss_sum"`
 	Correct int     `json:"correct"`
+	TopK    int     `json:"top_k"`
 	Seconds float64 `json:"seconds"`
 }
 

@@ -221,7 +221,8 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		cfg.Optimizer.SetLR(cfg.Schedule(r.ck.BaseLR, epoch))
 	}
 	meter := &Meter{Classes: r.classes}
-	meter.samples, meter.lossSum, meter.correct = r.ck.Partial.Samples, r.ck.Partial.LossSum, r.ck.Partial.Correct
+	p := r.ck.Partial
+	meter.samples, meter.lossSum, meter.correct, meter.topK = p.Samples, p.LossSum, p.Correct, p.TopK
 	start := time.Now().Add(-time.Duration(r.ck.Partial.Seconds * float64(time.Second)))
 	batches := r.loader.NumBatches()
 	params := nn.Parameters(r.model)
@@ -249,7 +250,7 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		r.ck.Step++
 		r.ck.Batch = b.Number + 1
 		elapsed := time.Since(start).Seconds()
-		r.ck.Partial = PartialEpoch{Samples: meter.samples, LossSum: meter.lossSum, Correct: meter.correct, Seconds: elapsed}
+		r.ck.Partial = PartialEpoch{Samples: meter.samples, LossSum: meter.lossSum, Correct: meter.correct, TopK: meter.topK, Seconds: elapsed}
 		info := StepInfo{Epoch: epoch + 1, Batch: b.Number + 1, Batches: batches, Step: r.ck.Step, Loss: loss.Item(),
 			BatchAccuracy: math.NaN(), LR: cfg.Optimizer.LR(), SamplesPerSecond: float64(meter.samples) / max(elapsed, 1e-9),
 			Model: r.model, Meter: meter}
@@ -277,7 +278,7 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		Seconds: time.Since(start).Seconds()}
 	stats.SamplesPerSecond = float64(meter.samples) / max(stats.Seconds, 1e-9)
 	if r.classes > 0 {
-		stats.TrainAccuracy = meter.Accuracy()
+		stats.TrainAccuracy, stats.TrainTop5 = meter.Accuracy(), meter.TopK()
 	}
 	monitored := stats.TrainLoss
 	if cfg.Val != nil {
@@ -287,7 +288,7 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		}
 		stats.HasVal, stats.ValLoss, monitored = true, res.Loss, res.Loss
 		if r.classes > 0 {
-			stats.ValAccuracy = res.Accuracy
+			stats.ValAccuracy, stats.ValTop5 = res.Accuracy, res.TopK
 		}
 		nn.Train(r.model)
 	}

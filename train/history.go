@@ -17,8 +17,10 @@ type EpochStats struct {
 	Step             int     `json:"step"`
 	TrainLoss        float64 `json:"train_loss"`
 	TrainAccuracy    float64 `json:"train_accuracy,omitempty"`
+	TrainTop5        float64 `json:"train_top5_accuracy,omitempty"`
 	ValLoss          float64 `json:"val_loss,omitempty"`
 	ValAccuracy      float64 `json:"val_accuracy,omitempty"`
+	ValTop5          float64 `json:"val_top5_accuracy,omitempty"`
 	HasVal           bool    `json:"has_val"`
 	LR               float64 `json:"lr"`
 	Seconds          float64 `json:"seconds"`
