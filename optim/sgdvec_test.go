@@ -8,10 +8,18 @@ import (
 
 // TestSGDVectorMatchesScalar checks that the vectorised SGD loops give the
 // scalar fma32 loop's bits, on awkward lengths and on values that include
-// denormals, zeros of both signs, infinities and NaN.
+// denormals, zeros of both signs, infinities and NaN, on ordinary values,
+// and on normal values whose results underflow to denormals.
 func TestSGDVectorMatchesScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
+	mode := 0
 	val := func() float32 {
+		switch mode {
+		case 1: // ordinary values: the fast path
+			return float32(r.NormFloat64())
+		case 2: // normal inputs near the bottom of the range: results underflow
+			return float32(r.NormFloat64() * 1e-37)
+		}
 		switch r.IntN(12) {
 		case 0:
 			return math.Float32frombits(r.Uint32() & 0x807fffff) // denormal
@@ -25,7 +33,8 @@ func TestSGDVectorMatchesScalar(t *testing.T) {
 			return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-6)))
 		}
 	}
-	for _, n := range []int{1, 7, 15, 16, 17, 33, 255, 1000, 2*minParallelParams + 17} {
+	for i, n := range []int{1, 7, 15, 16, 17, 33, 255, 1000, 1000, 1000, 2*minParallelParams + 17} {
+		mode = max(0, i-7) % 3
 		p, g, b := make([]float32, n), make([]float32, n), make([]float32, n)
 		for i := range p {
 			p[i], g[i], b[i] = val(), val(), val()
