@@ -403,8 +403,8 @@ func (c *convGrad) plane(dst []float32, n, o, nO int) {
 
 // conv2dGrads computes the gradients of a convolution whose output gradient
 // comes from src. The bias gradient is summed while the gradient is
-// rearranged into the GEMM's layout, per image over positions in order,
-// then over images in order.
+// rearranged into the GEMM's layout, per image over positions (in
+// sumLanes's fixed order), then over images in order.
 func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
 	g := newConvGeom(x, w, p)
 	ohw := g.oh * g.ow
@@ -414,13 +414,7 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 		part = getFloats(g.n * g.o)
 		defer putFloats(part)
 	}
-	sum := func(d []float32) float32 {
-		var sp float32
-		for _, v := range d {
-			sp += v
-		}
-		return sp
-	}
+	sum := sumLanes
 	if !wantX && !wantW {
 		// Only the bias: build each plane in a scratch buffer and sum it.
 		if wantB {

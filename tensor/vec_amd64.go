@@ -16,6 +16,9 @@ func biasReLUVec512(dst, src *float32, n int, b float32)
 //go:noescape
 func biasAddVec512(dst, src *float32, n int, b float32)
 
+//go:noescape
+func sumVec512(x *float32, n int) float32
+
 // addVec does dst[i] += src[i] for a leading multiple of 16 of the
 // elements and returns how many it did.
 func addVec(dst, src []float32) int {
@@ -42,4 +45,17 @@ func biasVec(dst, src []float32, b float32, relu bool) int {
 		biasAddVec512(&dst[0], &src[0], n, b)
 	}
 	return n
+}
+
+// sumLanes returns the sum of x in 16 lanes, as sumLanesGo does.
+func sumLanes(x []float32) float32 {
+	n := len(x) &^ 15
+	if !hasVec512 || n == 0 {
+		return sumLanesGo(x)
+	}
+	s := sumVec512(&x[0], n)
+	for _, v := range x[n:] {
+		s += v
+	}
+	return s
 }

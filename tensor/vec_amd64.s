@@ -66,3 +66,31 @@ ba_loop:
 ba_done:
 	VZEROUPPER
 	RET
+
+// func sumVec512(x *float32, n int) float32
+// The sum of x[0:n], n a multiple of 16, in sumLanes's order: 16 lane
+// sums, lane l adding x[l], x[l+16], ... in turn, then the lanes added
+// pairwise, l += l+8, l += l+4, l += l+2, l += l+1.
+TEXT ·sumVec512(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	SHRQ $4, CX
+	JEQ sum_reduce
+sum_loop:
+	VADDPS (SI), Z0, Z0
+	ADDQ $64, SI
+	DECQ CX
+	JNE sum_loop
+sum_reduce:
+	VEXTRACTF32X8 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VMOVSS X0, ret+16(FP)
+	VZEROUPPER
+	RET

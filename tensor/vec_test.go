@@ -76,3 +76,17 @@ func TestVecMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestSumLanes checks the vector sum against sumLanesGo bit for bit.
+func TestSumLanes(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, n := range []int{0, 1, 7, 15, 16, 17, 33, 196, 255, 784, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+		}
+		if got, want := sumLanes(x), sumLanesGo(x); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("n=%d: sumLanes %v, sumLanesGo %v", n, got, want)
+		}
+	}
+}
