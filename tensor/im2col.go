@@ -155,11 +155,12 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 							}
 							saved = saved[:0]
 							for oy := ylo; oy < yhi; oy++ {
-								for ox := 0; ox < g.ow; ox++ {
-									if ox == xlo {
-										ox = xhi - 1
-										continue
+								for ox := range xlo {
+									if q := oy*g.ow + ox; q >= qs && q < qe {
+										saved = append(saved, plane[q+off])
 									}
+								}
+								for ox := xhi; ox < g.ow; ox++ {
 									if q := oy*g.ow + ox; q >= qs && q < qe {
 										saved = append(saved, plane[q+off])
 									}
@@ -173,11 +174,13 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 							}
 							k := 0
 							for oy := ylo; oy < yhi; oy++ {
-								for ox := 0; ox < g.ow; ox++ {
-									if ox == xlo {
-										ox = xhi - 1
-										continue
+								for ox := range xlo {
+									if q := oy*g.ow + ox; q >= qs && q < qe {
+										plane[q+off] = saved[k]
+										k++
 									}
+								}
+								for ox := xhi; ox < g.ow; ox++ {
 									if q := oy*g.ow + ox; q >= qs && q < qe {
 										plane[q+off] = saved[k]
 										k++
