@@ -122,6 +122,15 @@ func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
 // window holding NaN takes maxPoolPlane's rule. (One difference: a window
 // whose maximum is a tie of -0 and +0 yields +0.)
 func maxPool2x2(plane, out []float32, arg []int32, w, oh, ow int) {
+	if maxPool2x2Vec(plane, out, arg, w, oh, ow) {
+		return
+	}
+	maxPool2x2Go(plane, out, arg, w, oh, ow)
+}
+
+// maxPool2x2Go is maxPool2x2 in Go, for CPUs without the vector loop and
+// for planes holding NaN.
+func maxPool2x2Go(plane, out []float32, arg []int32, w, oh, ow int) {
 	for oy := range oh {
 		r0 := plane[2*oy*w:][:w]
 		r1 := plane[(2*oy+1)*w:][:w]

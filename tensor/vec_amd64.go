@@ -19,6 +19,21 @@ func biasAddVec512(dst, src *float32, n int, b float32)
 //go:noescape
 func sumVec512(x *float32, n int) float32
 
+//go:noescape
+func maxPool2x2Vec512(plane, out *float32, arg *int32, w, oh, ow int) bool
+
+// maxPool2x2Vec runs maxPool2x2 with AVX-512 and reports whether it did;
+// it does not when the CPU lacks it or a window holds NaN.
+func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool {
+	if !hasVec512 || oh == 0 || ow == 0 {
+		return false
+	}
+	_ = plane[(2*oh-1)*w+2*ow-1]
+	_ = out[oh*ow-1]
+	_ = arg[oh*ow-1]
+	return maxPool2x2Vec512(&plane[0], &out[0], &arg[0], w, oh, ow)
+}
+
 // addVec does dst[i] += src[i] for a leading multiple of 16 of the
 // elements and returns how many it did.
 func addVec(dst, src []float32) int {

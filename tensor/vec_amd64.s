@@ -94,3 +94,158 @@ sum_reduce:
 	VMOVSS X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// Lane indices 0, 2, ..., 30 and 1, 3, ..., 31: VPERMT2PS picks the even
+// and the odd elements of 32 consecutive floats with them.
+DATA evenIdx<>+0(SB)/8, $0x0000000200000000
+DATA evenIdx<>+8(SB)/8, $0x0000000600000004
+DATA evenIdx<>+16(SB)/8, $0x0000000a00000008
+DATA evenIdx<>+24(SB)/8, $0x0000000e0000000c
+DATA evenIdx<>+32(SB)/8, $0x0000001200000010
+DATA evenIdx<>+40(SB)/8, $0x0000001600000014
+DATA evenIdx<>+48(SB)/8, $0x0000001a00000018
+DATA evenIdx<>+56(SB)/8, $0x0000001e0000001c
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+DATA oddIdx<>+0(SB)/8, $0x0000000300000001
+DATA oddIdx<>+8(SB)/8, $0x0000000700000005
+DATA oddIdx<>+16(SB)/8, $0x0000000b00000009
+DATA oddIdx<>+24(SB)/8, $0x0000000f0000000d
+DATA oddIdx<>+32(SB)/8, $0x0000001300000011
+DATA oddIdx<>+40(SB)/8, $0x0000001700000015
+DATA oddIdx<>+48(SB)/8, $0x0000001b00000019
+DATA oddIdx<>+56(SB)/8, $0x0000001f0000001d
+GLOBL oddIdx<>(SB), RODATA|NOPTR, $64
+
+// func maxPool2x2Vec512(plane, out *float32, arg *int32, w, oh, ow int) bool
+//
+// maxPool2x2 over a whole plane, 16 windows at a time (a row's last block
+// under a mask). It returns false, having stored an unspecified part, when
+// a window holds NaN; the caller then redoes the plane in Go.
+//
+// Per window (v0 v1 / v2 v3): best = the largest; for a maximum of zeros,
+// +0 unless all four are -0 (as Go's max: the AND of the four sign bits);
+// off = w+1, then w where v2 == best, 1 where v1 == best, 0 where v0 ==
+// best: the first maximum in window order.
+TEXT ·maxPool2x2Vec512(SB), NOSPLIT, $0-49
+	MOVQ plane+0(FP), SI
+	MOVQ out+8(FP), DI
+	MOVQ arg+16(FP), DX
+	MOVQ w+24(FP), R8
+	MOVQ oh+32(FP), R9
+	MOVQ ow+40(FP), R10
+	VMOVDQU32 evenIdx<>(SB), Z28
+	VMOVDQU32 oddIdx<>(SB), Z29
+	MOVL $0x80000000, AX
+	VPBROADCASTD AX, Z30
+	VPXORD Z31, Z31, Z31
+	MOVL R8, AX
+	VPBROADCASTD AX, Z26          // w
+	INCL AX
+	VPBROADCASTD AX, Z27          // w+1
+	MOVL $1, AX
+	VPBROADCASTD AX, Z25          // 1
+	XORQ R11, R11                 // oy
+	TESTQ R9, R9
+	JEQ mp_ok
+mp_row:
+	// R12: row 2·oy of the plane, R13: the row below (byte addresses).
+	MOVQ R11, AX
+	IMULQ R8, AX
+	SHLQ $1, AX                   // 2·oy·w
+	MOVQ AX, BX                   // base index of the row pair
+	LEAQ (SI)(AX*4), R12
+	LEAQ (R12)(R8*4), R13
+	XORQ R14, R14                 // ox0
+mp_block:
+	MOVQ R10, CX
+	SUBQ R14, CX
+	CMPQ CX, $16
+	JLE mp_cnt
+	MOVQ $16, CX
+mp_cnt:
+	// K3: cnt output lanes; K1, K2: the 2·cnt input floats, 16 + 16.
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	MOVQ CX, R15
+	SHLQ $1, R15                  // 2·cnt
+	MOVQ R15, AX
+	CMPQ AX, $16
+	JLE mp_lo
+	MOVQ $16, AX
+mp_lo:
+	MOVL AX, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	MOVQ R15, CX
+	SUBQ $16, CX
+	XORL AX, AX
+	CMPQ CX, $0
+	JLE mp_hi
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+mp_hi:
+	KMOVW AX, K2
+	LEAQ (R12)(R14*8), AX
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z 64(AX), K2, Z1
+	LEAQ (R13)(R14*8), AX
+	VMOVUPS.Z (AX), K1, Z2
+	VMOVUPS.Z 64(AX), K2, Z3
+	VMOVAPS Z0, Z4
+	VPERMT2PS Z1, Z28, Z4         // v0
+	VMOVAPS Z0, Z5
+	VPERMT2PS Z1, Z29, Z5         // v1
+	VMOVAPS Z2, Z6
+	VPERMT2PS Z3, Z28, Z6         // v2
+	VMOVAPS Z2, Z7
+	VPERMT2PS Z3, Z29, Z7         // v3
+	VCMPPS $3, Z5, Z4, K4
+	VCMPPS $3, Z7, Z6, K5
+	KORW K4, K5, K4
+	KORTESTW K4, K4
+	JNE mp_nan
+	VMAXPS Z5, Z4, Z8
+	VMAXPS Z7, Z6, Z9
+	VMAXPS Z9, Z8, Z8
+	VPANDD Z5, Z4, Z10
+	VPANDD Z7, Z6, Z11
+	VPANDD Z11, Z10, Z10
+	VPANDD Z30, Z10, Z10          // ±0 by the AND of the signs
+	VCMPPS $0, Z31, Z8, K5
+	VMOVAPS Z10, K5, Z8
+	VMOVDQA32 Z27, Z12
+	VCMPPS $0, Z8, Z6, K5
+	VMOVDQA32 Z26, K5, Z12
+	VCMPPS $0, Z8, Z5, K5
+	VMOVDQA32 Z25, K5, Z12
+	VCMPPS $0, Z8, Z4, K5
+	VMOVDQA32 Z31, K5, Z12
+	LEAQ (BX)(R14*2), AX          // 2·oy·w + 2·ox0
+	VPBROADCASTD AX, Z13
+	VPADDD Z28, Z13, Z13          // + 2·lane
+	VPADDD Z13, Z12, Z12
+	MOVQ R11, AX
+	IMULQ R10, AX
+	ADDQ R14, AX                  // oy·ow + ox0
+	VMOVUPS Z8, K3, (DI)(AX*4)
+	VMOVDQU32 Z12, K3, (DX)(AX*4)
+	ADDQ $16, R14
+	CMPQ R14, R10
+	JLT mp_block
+	INCQ R11
+	CMPQ R11, R9
+	JLT mp_row
+mp_ok:
+	MOVB $1, ret+48(FP)
+	VZEROUPPER
+	RET
+mp_nan:
+	MOVB $0, ret+48(FP)
+	VZEROUPPER
+	RET

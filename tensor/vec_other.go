@@ -7,3 +7,7 @@ func addVec(dst, src []float32) int { return 0 }
 func biasVec(dst, src []float32, b float32, relu bool) int { return 0 }
 
 func sumLanes(x []float32) float32 { return sumLanesGo(x) }
+
+func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool { return false }
+
+const hasVec512 = false

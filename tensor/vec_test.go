@@ -90,3 +90,48 @@ func TestSumLanes(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool2x2Vec checks the vector 2×2 pooling against the Go loop,
+// values and argmax, on awkward sizes, with ties, zeros of both signs and
+// NaN (which the vector loop hands back to Go), with guards after out.
+func TestMaxPool2x2Vec(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, sz := range [][2]int{{2, 2}, {3, 5}, {4, 28}, {28, 28}, {14, 14}, {7, 33}, {9, 64}, {5, 66}, {2, 100}} {
+		h, w := sz[0], sz[1]
+		oh, ow := h/2, w/2
+		for trial := range 4 {
+			plane := make([]float32, h*w)
+			for i := range plane {
+				switch r.IntN(6) {
+				case 0:
+					plane[i] = float32(math.Copysign(0, -1))
+				case 1:
+					plane[i] = 0
+				case 2:
+					plane[i] = float32(r.IntN(3)) // ties
+				default:
+					plane[i] = float32(r.NormFloat64())
+				}
+				if trial == 1 {
+					plane[i] = -float32(math.Abs(float64(plane[i]))) // maxima of zeros
+				}
+			}
+			if trial == 3 {
+				plane[r.IntN(2*oh)*w+r.IntN(2*ow)] = float32(math.NaN()) // inside a window
+			}
+			out, arg := make([]float32, oh*ow+2), make([]int32, oh*ow+2)
+			wout, warg := make([]float32, oh*ow+2), make([]int32, oh*ow+2)
+			out[oh*ow], arg[oh*ow], wout[oh*ow], warg[oh*ow] = 7, 7, 7, 7
+			if ok := maxPool2x2Vec(plane, out[:oh*ow], arg[:oh*ow], w, oh, ow); hasVec512 && ok != (trial != 3) {
+				t.Fatalf("%d×%d trial %d: vector loop reported %v", h, w, trial, ok)
+			}
+			maxPool2x2(plane, out[:oh*ow], arg[:oh*ow], w, oh, ow)
+			maxPool2x2Go(plane, wout[:oh*ow], warg[:oh*ow], w, oh, ow)
+			for i := range wout {
+				if math.Float32bits(out[i]) != math.Float32bits(wout[i]) && !(out[i] != out[i] && wout[i] != wout[i]) || arg[i] != warg[i] {
+					t.Fatalf("%d×%d trial %d: [%d] = %v at %d, want %v at %d", h, w, trial, i, out[i], arg[i], wout[i], warg[i])
+				}
+			}
+		}
+	}
+}
