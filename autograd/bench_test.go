@@ -12,13 +12,17 @@ import (
 
 // BenchmarkMLPStep times one W-MLP training step (784-256-128-10, batch 64,
 // SGD with momentum) on random data, with allocations.
-func BenchmarkMLPStep(b *testing.B) { benchMLP(b, false) }
+func BenchmarkMLPStep(b *testing.B) { benchMLP(b, false, false) }
 
 // BenchmarkMLPStepRelease is BenchmarkMLPStep ending each step with
 // BackwardRelease, as a training loop that keeps no forward values does.
-func BenchmarkMLPStepRelease(b *testing.B) { benchMLP(b, true) }
+func BenchmarkMLPStepRelease(b *testing.B) { benchMLP(b, true, false) }
 
-func benchMLP(b *testing.B, release bool) {
+// BenchmarkMLPStepFused is BenchmarkMLPStepRelease with each hidden layer
+// and its ReLU fused into LinearReLU.
+func BenchmarkMLPStepFused(b *testing.B) { benchMLP(b, true, true) }
+
+func benchMLP(b *testing.B, release, fused bool) {
 	r := rand.New(rand.NewPCG(1, 2))
 	scaled := func(s float64, shape ...int) *ag.Value {
 		return ag.Param(tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64() * s) }, shape...))
@@ -36,8 +40,12 @@ func benchMLP(b *testing.B, release bool) {
 	b.ResetTimer()
 	defer reportCPU(b)()
 	for range b.N {
-		h := ag.ReLU(ag.Linear(x, w1, b1))
-		h = ag.ReLU(ag.Linear(h, w2, b2))
+		var h *ag.Value
+		if fused {
+			h = ag.LinearReLU(ag.LinearReLU(x, w1, b1), w2, b2)
+		} else {
+			h = ag.ReLU(ag.Linear(ag.ReLU(ag.Linear(x, w1, b1)), w2, b2))
+		}
 		loss := ag.CrossEntropy(ag.Linear(h, w3, b3), y)
 		opt.ZeroGrad()
 		if release {
@@ -58,7 +66,8 @@ func BenchmarkCNNStep(b *testing.B) { benchCNN(b, false, false) }
 func BenchmarkCNNStepRelease(b *testing.B) { benchCNN(b, true, false) }
 
 // BenchmarkCNNStepFused is BenchmarkCNNStepRelease with each convolution,
-// its ReLU and its pooling fused into Conv2dReLUMaxPool2d.
+// its ReLU and its pooling fused into Conv2dReLUMaxPool2d, and the hidden
+// linear layer and its ReLU into LinearReLU.
 func BenchmarkCNNStepFused(b *testing.B) { benchCNN(b, true, true) }
 
 func benchCNN(b *testing.B, release, fused bool) {
@@ -90,7 +99,11 @@ func benchCNN(b *testing.B, release, fused bool) {
 			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(x, c1, cb1, pad1)), pool)
 			h = ag.MaxPool2d(ag.ReLU(ag.Conv2d(h, c2, cb2, pad1)), pool)
 		}
-		h = ag.ReLU(ag.Linear(ag.Flatten(h), w1, b1))
+		if fused {
+			h = ag.LinearReLU(ag.Flatten(h), w1, b1)
+		} else {
+			h = ag.ReLU(ag.Linear(ag.Flatten(h), w1, b1))
+		}
 		loss := ag.CrossEntropy(ag.Linear(h, w2, b2), y)
 		opt.ZeroGrad()
 		if release {

@@ -104,3 +104,57 @@ func TestConv2dReLUMatchesUnfused(t *testing.T) {
 		})
 	}
 }
+
+// TestLinearReLUMatchesUnfused checks LinearReLU against ReLU(Linear(...))
+// bit for bit, values and gradients, with and without bias, with exact
+// zeros and ±0 in the upstream gradient.
+func TestLinearReLUMatchesUnfused(t *testing.T) {
+	for _, bias := range []bool{true, false} {
+		r := rand.New(rand.NewPCG(21, 22))
+		gen := func(int) float32 {
+			if r.IntN(6) == 0 {
+				return 0
+			}
+			return float32(r.NormFloat64())
+		}
+		xt, wt, bt := tensor.FromFunc(gen, 7, 33), tensor.FromFunc(gen, 17, 33), tensor.FromFunc(gen, 17)
+		gt := tensor.FromFunc(func(i int) float32 {
+			switch i % 5 {
+			case 0:
+				return float32(math.Copysign(0, -1))
+			case 1:
+				return 0
+			}
+			return float32(r.NormFloat64())
+		}, 7, 17)
+		run := func(fused bool) []*tensor.Tensor {
+			x, w := ag.Param(xt.Clone()), ag.Param(wt.Clone())
+			var b *ag.Value
+			if bias {
+				b = ag.Param(bt.Clone())
+			}
+			var out *ag.Value
+			if fused {
+				out = ag.LinearReLU(x, w, b)
+			} else {
+				out = ag.ReLU(ag.Linear(x, w, b))
+			}
+			res := []*tensor.Tensor{out.Data.Clone()}
+			out.BackwardWith(gt.Clone())
+			res = append(res, x.Grad, w.Grad)
+			if b != nil {
+				res = append(res, b.Grad)
+			}
+			return res
+		}
+		want, got := run(false), run(true)
+		for k := range want {
+			a, b := want[k].Data(), got[k].Data()
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("bias=%v result %d element %d: fused %v, unfused %v", bias, k, i, b[i], a[i])
+				}
+			}
+		}
+	}
+}

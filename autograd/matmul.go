@@ -38,7 +38,15 @@ func MatMul(a, b *Value) *Value {
 
 // Linear returns x·Wᵀ + b for x [..., in], weight [out, in] and bias [out]
 // (bias may be nil), as torch.nn.functional.linear.
-func Linear(x, weight, bias *Value) *Value {
+func Linear(x, weight, bias *Value) *Value { return linear(x, weight, bias, false) }
+
+// LinearReLU returns ReLU(Linear(x, weight, bias)), bit for bit, values and
+// gradients: the ReLU is applied in place to the product, and its
+// derivative to the upstream gradient in one pass before the product's
+// backward GEMMs, without a separate value between the two.
+func LinearReLU(x, weight, bias *Value) *Value { return linear(x, weight, bias, true) }
+
+func linear(x, weight, bias *Value, relu bool) *Value {
 	xs, ws := x.Shape(), weight.Shape()
 	if x.Data.Dims() < 1 || weight.Data.Dims() != 2 || xs[len(xs)-1] != ws[1] {
 		panic(fmt.Sprintf("autograd.Linear: input %v and weight %v: want input [..., %d] and weight [out, in]", xs, ws, ws[len(ws)-1]))
@@ -56,9 +64,17 @@ func Linear(x, weight, bias *Value) *Value {
 		}
 	}
 	tensor.Gemm(false, true, m, outF, in, x.Data.Data(), in, weight.Data.Data(), in, betaFor(bias != nil), y.Data(), outF)
+	if relu {
+		tensor.ReLUInPlace(y)
+	}
 	out := fresh(y, x, weight, bias)
 	out.onBackward(func() {
-		g := out.Grad.Data()
+		gt := out.Grad
+		if relu {
+			gt = tensor.ReLUGrad(out.Grad, out.Data) // d relu/dx = [y > 0]
+			defer tensor.Recycle(gt)
+		}
+		g := gt.Data()
 		if x.requiresGrad {
 			dx := tensor.Empty(xs...)
 			tensor.Gemm(false, false, m, in, outF, g, outF, weight.Data.Data(), in, 0, dx.Data(), in) // dx = G·W

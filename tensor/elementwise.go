@@ -173,6 +173,32 @@ func ReLU(t *Tensor) *Tensor {
 	return out
 }
 
+// ReLUInPlace sets t to max(t, 0) element-wise, bit for bit ReLU(t), in
+// place: for fused ops that own t.
+func ReLUInPlace(t *Tensor) {
+	parallelFor(len(t.data), 1<<15, func(lo, hi int) {
+		biasReLU(t.data[lo:hi], t.data[lo:hi], 1, 0, false, true)
+	})
+}
+
+// ReLUGrad returns g where y > 0 and +0 elsewhere: the gradient that flows
+// back through y = ReLU(x) given g = d(loss)/dy (y > 0 exactly where x > 0),
+// as autograd's ReLU computes it. The result comes from the pool that
+// Recycle fills.
+func ReLUGrad(g, y *Tensor) *Tensor {
+	if !EqualShapes(g.shape, y.shape) {
+		panic(fmt.Sprintf("tensor.ReLUGrad: gradient %v and output %v differ in shape", g.shape, y.shape))
+	}
+	out := emptyLike(g)
+	parallelFor(len(g.data), 1<<15, func(lo, hi int) {
+		d, m := out.data[lo:hi], y.data[lo:hi]
+		for j, v := range g.data[lo:hi] {
+			d[j] = reluMask(v, m[j])
+		}
+	})
+	return out
+}
+
 func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
 
 // Sigmoid32 is the logistic function on one float32, stable for large |x|.
