@@ -272,6 +272,9 @@ func biasReLU(d, src []float32, stride int, b float32, hasBias, relu bool) {
 		}
 		return
 	}
+	if stride > 1 && gatherBias(d, src, stride, b, hasBias, relu) {
+		return
+	}
 	switch {
 	case hasBias && relu:
 		for j := range d {

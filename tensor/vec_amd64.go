@@ -20,6 +20,9 @@ func biasAddVec512(dst, src *float32, n int, b float32)
 func sumVec512(x *float32, n int) float32
 
 //go:noescape
+func gatherBias512(dst, src *float32, n, stride int, b float32, mode int)
+
+//go:noescape
 func maxPool2x2Vec512(plane, out *float32, arg *int32, w, oh, ow int) bool
 
 // maxPool2x2Vec runs maxPool2x2 with AVX-512 and reports whether it did;
@@ -73,4 +76,22 @@ func sumLanes(x []float32) float32 {
 		s += v
 	}
 	return s
+}
+
+// gatherBias does biasReLU's strided case (stride > 1) with gathers and
+// reports whether it did.
+func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) bool {
+	if !hasVec512 || len(d) == 0 || stride > 1<<20 {
+		return false
+	}
+	_ = src[(len(d)-1)*stride]
+	mode := 0
+	if hasBias {
+		mode |= 1
+	}
+	if relu {
+		mode |= 2
+	}
+	gatherBias512(&d[0], &src[0], len(d), stride, b, mode)
+	return true
 }

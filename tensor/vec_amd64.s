@@ -249,3 +249,64 @@ mp_nan:
 	MOVB $0, ret+48(FP)
 	VZEROUPPER
 	RET
+
+DATA iota16<>+0(SB)/8, $0x0000000100000000
+DATA iota16<>+8(SB)/8, $0x0000000300000002
+DATA iota16<>+16(SB)/8, $0x0000000500000004
+DATA iota16<>+24(SB)/8, $0x0000000700000006
+DATA iota16<>+32(SB)/8, $0x0000000900000008
+DATA iota16<>+40(SB)/8, $0x0000000b0000000a
+DATA iota16<>+48(SB)/8, $0x0000000d0000000c
+DATA iota16<>+56(SB)/8, $0x0000000f0000000e
+GLOBL iota16<>(SB), RODATA|NOPTR, $64
+
+// func gatherBias512(dst, src *float32, n, stride int, b float32, mode int)
+//
+// dst[j] = src[j·stride], plus b when mode&1, then max(·, 0) when mode&2
+// (as biasReLUVec512), 16 lanes at a time by VGATHERDPS, the last block
+// under a mask: the strided read of a position-major GEMM result.
+TEXT ·gatherBias512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), R10
+	MOVQ stride+24(FP), R8
+	VBROADCASTSS b+32(FP), Z2
+	MOVQ mode+40(FP), R9
+	VPXORD Z3, Z3, Z3
+	VMOVDQU32 iota16<>(SB), Z1
+	MOVL R8, AX
+	VPBROADCASTD AX, Z4
+	VPMULLD Z4, Z1, Z1            // lane·stride
+	SHLQ $6, R8                   // bytes per 16 elements
+gb_loop:
+	TESTQ R10, R10
+	JLE gb_done
+	MOVQ R10, CX
+	CMPQ CX, $16
+	JLE gb_mask
+	MOVQ $16, CX
+gb_mask:
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	KMOVW AX, K2
+	VMOVAPS Z3, Z0
+	VGATHERDPS (SI)(Z1*4), K1, Z0
+	TESTQ $1, R9
+	JEQ gb_nobias
+	VADDPS Z2, Z0, Z0
+gb_nobias:
+	TESTQ $2, R9
+	JEQ gb_store
+	VMAXPS Z0, Z3, Z0
+	VADDPS Z3, Z0, Z0
+gb_store:
+	VMOVUPS Z0, K2, (DI)
+	ADDQ R8, SI
+	ADDQ $64, DI
+	SUBQ CX, R10
+	JMP gb_loop
+gb_done:
+	VZEROUPPER
+	RET

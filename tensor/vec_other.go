@@ -11,3 +11,5 @@ func sumLanes(x []float32) float32 { return sumLanesGo(x) }
 func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool { return false }
 
 const hasVec512 = false
+
+func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) bool { return false }

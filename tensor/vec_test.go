@@ -135,3 +135,47 @@ func TestMaxPool2x2Vec(t *testing.T) {
 		}
 	}
 }
+
+// TestGatherBias checks the strided (gather) bias/ReLU pass against the Go
+// expressions bit for bit, guards included.
+func TestGatherBias(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, n := range []int{1, 7, 16, 17, 33, 196} {
+		for _, stride := range []int{2, 3, 64} {
+			src := make([]float32, (n-1)*stride+1)
+			for i := range src {
+				switch r.IntN(5) {
+				case 0:
+					src[i] = float32(math.Copysign(0, -1))
+				case 1:
+					src[i] = float32(math.NaN())
+				default:
+					src[i] = float32(r.NormFloat64())
+				}
+			}
+			for _, b := range []float32{0.5, float32(math.Copysign(0, -1))} {
+				for mode := range 4 {
+					hasBias, relu := mode&1 != 0, mode&2 != 0
+					d := make([]float32, n+2)
+					d[n], d[n+1] = 9, 9
+					biasReLU(d[:n], src, stride, b, hasBias, relu)
+					for j := range n {
+						v := src[j*stride]
+						if hasBias {
+							v += b
+						}
+						if relu {
+							v = max(v, 0)
+						}
+						if math.Float32bits(d[j]) != math.Float32bits(v) && !(v != v && d[j] != d[j]) {
+							t.Fatalf("n=%d stride=%d b=%v mode=%d: [%d] = %v, want %v", n, stride, b, mode, j, d[j], v)
+						}
+					}
+					if d[n] != 9 || d[n+1] != 9 {
+						t.Fatalf("n=%d stride=%d: guard overwritten", n, stride)
+					}
+				}
+			}
+		}
+	}
+}
