@@ -29,10 +29,14 @@ func Sequential(layers ...Module) *SequentialModule {
 	return &SequentialModule{Layers: layers}
 }
 
-// Forward applies each layer to the previous one's output.
+// Forward applies each layer to the previous one's output. Runs of layers
+// that autograd has a fused op for (Conv2d-ReLU-MaxPool2d, Conv2d-ReLU,
+// Linear-ReLU) run as that op, with identical results.
 func (s *SequentialModule) Forward(x *ag.Value) *ag.Value {
-	for _, l := range s.Layers {
-		x = l.Forward(x)
+	for i := 0; i < len(s.Layers); {
+		var n int
+		x, n = forwardFused(s.Layers, i, x)
+		i += n
 	}
 	return x
 }
