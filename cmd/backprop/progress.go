@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"backprop/train"
 )
@@ -16,16 +18,20 @@ import (
 type progress struct {
 	w     io.Writer
 	quiet bool
+	noBar bool // not a terminal: epoch lines only, no bar redrawn in place
 	bar   *progressbar.ProgressBar
 	epoch int
 	last  time.Time
 }
 
-func newProgress(w io.Writer, quiet bool) *progress { return &progress{w: w, quiet: quiet} }
+func newProgress(w io.Writer, quiet bool) *progress {
+	f, ok := w.(*os.File)
+	return &progress{w: w, quiet: quiet, noBar: !ok || !term.IsTerminal(int(f.Fd()))}
+}
 
 // OnStep implements train.Callback.
 func (p *progress) OnStep(s train.StepInfo) {
-	if p.quiet {
+	if p.quiet || p.noBar {
 		return
 	}
 	if p.bar == nil || s.Epoch != p.epoch {
