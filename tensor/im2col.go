@@ -94,11 +94,7 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 							src := plane[iy*g.w : (iy+1)*g.w]
 							d := dst[xlo:xhi]
 							if s := g.p.Stride[1]; s == 1 {
-								src = src[xlo+xoff : xhi+xoff]
-								d = d[:len(src)]
-								for j, v := range src {
-									d[j] = v
-								}
+								copy(d, src[xlo+xoff:xhi+xoff])
 							} else {
 								src = src[xlo*s+xoff:]
 								for j := range d {
