@@ -17,6 +17,10 @@ type command struct {
 
 var commands = map[string]command{}
 
+// defaultCommand runs when backprop is called with no arguments: training
+// a CNN on MNIST.
+const defaultCommand = "train"
+
 // order lists the commands as `backprop help` shows them.
 var order []string
 

@@ -11,9 +11,6 @@ import (
 	"backprop/tensor"
 )
 
-// defaultCommand runs when backprop is called with no arguments.
-var defaultCommand = "train"
-
 func init() {
 	register("xor", "learn XOR with a 2-8-1 network, printing the loss as it falls", runXOR)
 }
