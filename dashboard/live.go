@@ -3,6 +3,7 @@ package dashboard
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"backprop/data"
@@ -21,6 +22,10 @@ type Run struct {
 	Eval    data.Dataset
 	Log     io.Writer // where the address is printed
 	Options Options
+	// ResumeStep, when positive, says the run resumes a checkpoint taken
+	// after that many steps: the history in OutDir's dashboard.json up to
+	// that step is kept and continued, instead of starting afresh.
+	ResumeStep int
 }
 
 // Live is a running dashboard of a training run.
@@ -37,6 +42,11 @@ var _ train.Callback = (*Live)(nil)
 // as a callback, and Close it when training is over.
 func Start(run Run) (*Live, error) {
 	rec := NewRecorder(run.Model, run.Arch, run.Shape, run.Classes, run.Eval, run.OutDir, run.Options)
+	if run.ResumeStep > 0 && run.OutDir != "" {
+		if err := rec.continueFrom(filepath.Join(run.OutDir, FileName), run.ResumeStep); err != nil {
+			return nil, err
+		}
+	}
 	srv, err := Listen(run.Addr, NewHandler(rec, nil), run.Log, "Dashboard")
 	if err != nil {
 		return nil, err

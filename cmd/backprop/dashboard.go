@@ -24,7 +24,7 @@ func init() {
 // dashboard of the run and returns its callback and its closer.
 func startLiveDashboard(r dashboardRun) (train.Callback, func(), error) {
 	live, err := dashboard.Start(dashboard.Run{Addr: r.Addr, OutDir: r.OutDir, Model: r.Model, Arch: r.Arch, Shape: r.Shape,
-		Classes: r.Classes, Eval: r.Eval, Log: r.Log})
+		Classes: r.Classes, Eval: r.Eval, Log: r.Log, ResumeStep: r.ResumeStep})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -179,8 +179,12 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	bar := newProgress(progress, *quiet)
 	callbacks := []train.Callback{bar}
 	if dash.set {
-		cb, closeDash, err := startDashboard(dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
-			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr})
+		run := dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
+			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr}
+		if resumeFrom != nil {
+			run.ResumeStep = resumeFrom.Step
+		}
+		cb, closeDash, err := startDashboard(run)
 		if err != nil {
 			return fail(stderr, "train", err)
 		}
@@ -287,6 +291,8 @@ type dashboardRun struct {
 	Classes []string
 	Eval    data.Dataset // samples for the confusion matrix and the image grid; may be nil
 	Log     io.Writer    // where the address is printed
+	// ResumeStep is the step a resumed run starts after (0 for a new run).
+	ResumeStep int
 }
 
 // startDashboard starts the live dashboard of a run and returns its
