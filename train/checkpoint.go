@@ -21,6 +21,9 @@ const CheckpointFormat = "backprop-checkpoint/1"
 // user loads the weights with every key not starting with it.
 const optimizerPrefix = "optimizer."
 
+// bestPrefix marks early stopping's best weights in a checkpoint.
+const bestPrefix = "best."
+
 // Checkpoint is everything needed to resume training bit for bit, or to
 // use the model: the weights (PyTorch state_dict names), the optimiser
 // state, the position in the run and the random state, and the caller's
@@ -28,6 +31,9 @@ const optimizerPrefix = "optimizer."
 type Checkpoint struct {
 	Model     map[string]*tensor.Tensor
 	Optimizer map[string]*tensor.Tensor
+	// BestModel holds early stopping's best weights so far (nil without
+	// early stopping), so that a resumed run can still restore them.
+	BestModel map[string]*tensor.Tensor
 	// Meta is the caller's metadata; keys starting with "train." are
 	// reserved for the fields below.
 	Meta map[string]string
@@ -70,6 +76,9 @@ func (c *Checkpoint) Save(path string) error {
 	for k, v := range c.Optimizer {
 		tensors[optimizerPrefix+k] = v
 	}
+	for k, v := range c.BestModel {
+		tensors[bestPrefix+k] = v
+	}
 	meta := maps.Clone(c.Meta)
 	if meta == nil {
 		meta = map[string]string{}
@@ -104,6 +113,11 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	for k, v := range f.Tensors {
 		if name, ok := strings.CutPrefix(k, optimizerPrefix); ok {
 			c.Optimizer[name] = v
+		} else if name, ok := strings.CutPrefix(k, bestPrefix); ok {
+			if c.BestModel == nil {
+				c.BestModel = map[string]*tensor.Tensor{}
+			}
+			c.BestModel[name] = v
 		} else {
 			c.Model[k] = v
 		}

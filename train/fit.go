@@ -203,7 +203,7 @@ func (r *run) restore(c *Checkpoint) error {
 		}
 	}
 	r.ck.Epoch, r.ck.Batch, r.ck.Step = c.Epoch, c.Batch, c.Step
-	r.ck.History, r.ck.Partial, r.ck.Best = c.History, c.Partial, c.Best
+	r.ck.History, r.ck.Partial, r.ck.Best, r.best = c.History, c.Partial, c.Best, c.BestModel
 	if c.BaseLR > 0 {
 		r.ck.BaseLR = c.BaseLR
 	}
@@ -357,6 +357,7 @@ func (r *run) save() error {
 	}
 	c := r.ck
 	c.Model, c.Optimizer, c.Meta, c.RNG = nn.StateDict(r.model), r.cfg.Optimizer.StateDict(), r.cfg.Meta, rng
+	c.BestModel = r.best
 	return c.Save(filepath.Join(r.cfg.OutDir, CheckpointFile))
 }
 

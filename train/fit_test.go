@@ -184,3 +184,46 @@ func TestMeter(t *testing.T) {
 		t.Fatalf("loss %v, confusion %v", m.Loss(), m.Confusion())
 	}
 }
+
+// TestEarlyStoppingSurvivesResume stops a run with early stopping after
+// its best epoch, resumes it from the checkpoint and checks that the
+// restored weights are the best epoch's, as in an uninterrupted run.
+func TestEarlyStoppingSurvivesResume(t *testing.T) {
+	cfg := func(epochs int, dir string, resume *Checkpoint, model nn.Module) Config {
+		return Config{Epochs: epochs, BatchSize: 8, Val: newBlobs(32, 7), OutDir: dir, Resume: resume,
+			Optimizer:     optim.SGD(nn.Parameters(model), optim.LR(0.5)),
+			EarlyStopping: EarlyStopping{Patience: 2, MinDelta: 1e9}}
+	}
+	straight := buildModel(t, 1)
+	if _, err := Fit(context.Background(), straight, newBlobs(64, 1), cfg(50, t.TempDir(), nil, straight)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	first := buildModel(t, 1)
+	if _, err := Fit(context.Background(), first, newBlobs(64, 1), cfg(2, dir, nil, first)); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ck.BestModel) == 0 {
+		t.Fatal("the checkpoint holds no best weights")
+	}
+	resumed := buildModel(t, 1)
+	hist, err := Fit(context.Background(), resumed, newBlobs(64, 1), cfg(50, t.TempDir(), ck, resumed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 3 {
+		t.Fatalf("resumed run ended after %d epochs, want 3", len(hist))
+	}
+	want, got := nn.StateDict(straight), nn.StateDict(resumed)
+	for k, w := range want {
+		for i, v := range w.Data() {
+			if got[k].Data()[i] != v {
+				t.Fatalf("%s[%d] = %v after resuming, %v straight", k, i, got[k].Data()[i], v)
+			}
+		}
+	}
+}
