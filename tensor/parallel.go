@@ -2,7 +2,8 @@ package tensor
 
 import (
 	"runtime"
-	"sync"
+
+	"backprop/internal/gemm"
 )
 
 // ParallelFor splits [0, n) into contiguous ranges of at least minPer
@@ -25,14 +26,8 @@ func parallelFor(n, minPer int, f func(lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(t - 1)
-	for i := 1; i < t; i++ {
-		go func() {
-			defer wg.Done()
-			f(i*n/t, (i+1)*n/t)
-		}()
-	}
-	f(0, n/t)
-	wg.Wait()
+	// gemm's fork/join keeps its workers polling for a while after each
+	// call, so the many short loops of a training step do not each pay for
+	// waking an idle thread.
+	gemm.Parallel(t, func(i int) { f(i*n/t, (i+1)*n/t) })
 }
