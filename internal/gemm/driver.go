@@ -49,6 +49,10 @@ func (j *job) run(kern *kernel, t int) {
 		j.runDot(kern, t)
 		return
 	}
+	if j.k >= splitKMin && j.k >= splitKRatio*max(j.m, j.n) {
+		j.runSplitK(kern, t)
+		return
+	}
 	mPanels := (j.m + mr - 1) / mr
 	nPanels := (j.n + nr - 1) / nr
 	// Split rows unless there are too few row panels to go round.
@@ -92,6 +96,93 @@ func (j *job) run(kern *kernel, t int) {
 		j.work(kern, w, t, r0, r1, c0, c1, kcb, direct, sh)
 	})
 }
+
+// splitKMin and splitKRatio pick the products whose k is split into
+// chunks (runSplitK): k long, and long beside both sides of C. The test
+// depends only on the shape, never on the thread count.
+const (
+	splitKMin   = 2048
+	splitKRatio = 8
+)
+
+// splitKDepth is about how deep two chunks of a split k are together.
+const splitKDepth = 8192
+
+// runSplitK computes a product whose C is small beside its k (a weight
+// gradient summed over a batch: 64×288 over k = 12544, 32×9 over 50176)
+// by splitting k into a fixed, even number of chunks that depends only on
+// k. Each chunk's product goes to its own partial C, computed by one
+// worker alone (no shared packing, no barrier, every operand packed once);
+// the partials are then summed in chunk order. Splitting C's tiles instead
+// leaves workers unbalanced (9 column panels over 2) or idle (32×9 is one
+// tile), and every worker packs all of the other operand.
+func (j *job) runSplitK(kern *kernel, t int) {
+	nch := 2 * ((j.k + splitKDepth - 1) / splitKDepth)
+	mn := j.m * j.n
+	part := getBuf(nch * mn)
+	defer putBuf(part)
+	p := *part
+	parallel(min(t, nch), func(w int) {
+		c0, c1 := share(nch, min(t, nch), w)
+		for c := c0; c < c1; c++ {
+			k0, k1 := j.k*c/nch, j.k*(c+1)/nch
+			sub := *j
+			sub.k = k1 - k0
+			sub.alpha, sub.beta = 1, 0
+			sub.c, sub.ldc = p[c*mn:(c+1)*mn], j.n
+			if j.transA {
+				sub.a = j.a[k0*j.lda:]
+			} else {
+				sub.a = j.a[k0:]
+			}
+			if j.transB {
+				sub.b = j.b[k0:]
+			} else {
+				sub.b = j.b[k0*j.ldb:]
+			}
+			sub.serial(kern)
+		}
+	})
+	// C = alpha·(((P0 + P1) + P2) + …) + beta·C, element by element, so
+	// the split of this loop does not matter either.
+	tc := max(1, min(t, mn*nch/(1<<16)))
+	parallel(tc, func(w int) {
+		e0, e1 := share(mn, tc, w)
+		acc := p[e0:e1]
+		for c := 1; c < nch; c++ {
+			q := p[c*mn+e0 : c*mn+e1]
+			for i := range acc {
+				acc[i] += q[i]
+			}
+		}
+		for e := e0; e < e1; e++ {
+			v := j.alpha * p[e]
+			ci := e/j.n*j.ldc + e%j.n
+			if j.beta != 0 {
+				v += j.beta * j.c[ci]
+			}
+			j.c[ci] = v
+		}
+	})
+}
+
+// serial computes the product on the calling goroutine alone.
+func (j *job) serial(kern *kernel) {
+	if kern.dot != nil && !j.transA && j.transB && j.m*j.n <= dotMaxMN {
+		// Both operands are read along k in place: no packing, which
+		// would cost more than the few dot products themselves.
+		j.runDot(kern, 1)
+		return
+	}
+	slices := (j.k + kern.kc - 1) / kern.kc
+	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	direct := !j.transB && j.m <= directMaxM
+	j.work(kern, 0, 1, 0, j.m, 0, j.n, kcb, direct, nil)
+}
+
+// dotMaxMN is the largest C (in elements) that serial computes as dot
+// products of A's and Bᵀ's rows read in place.
+const dotMaxMN = 512
 
 // sharedB is a packed B block shared by the workers of one product.
 type sharedB struct {

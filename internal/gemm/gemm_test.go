@@ -51,7 +51,8 @@ type shape struct{ m, n, k int }
 func testShapes() []shape {
 	s := []shape{{1, 1, 1}, {7, 7, 7}, {17, 17, 17}, {33, 33, 33}, {1, 17, 33}, {33, 1, 7}, {7, 33, 1},
 		{15, 31, 3}, {14, 32, 8}, {28, 64, 300}, {13, 47, 257}, {255, 33, 17}, {17, 255, 33}, {33, 17, 255},
-		{64, 100, 513}, {1, 300, 40}, {2, 257, 33}, {3, 140, 20}}
+		{64, 100, 513}, {1, 300, 40}, {2, 257, 33}, {3, 140, 20},
+		{9, 33, 4100}, {33, 9, 5000}, {17, 40, 2049}}
 	for _, d := range []int{1000} {
 		s = append(s, shape{d, 7, 17}, shape{7, d, 17}, shape{17, 7, d})
 	}
@@ -137,7 +138,7 @@ func TestDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, kname := range kernelNames() {
 		defer useKernel(kname)()
-		for _, sh := range []shape{{300, 200, 600}, {64, 256, 784}, {1000, 64, 288}, {40, 1000, 200}} {
+		for _, sh := range []shape{{300, 200, 600}, {64, 256, 784}, {1000, 64, 288}, {40, 1000, 200}, {32, 9, 20000}, {64, 288, 9000}, {5, 70, 2100}} {
 			for _, tr := range []string{"nn", "tn", "nt"} {
 				transA, transB := tr[0] == 't', tr[1] == 't'
 				a := randSlice(r, sh.m*sh.k)
