@@ -173,49 +173,80 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 	}
 	ohw := g.oh * g.ow
 	nb := g.chunk()
-	cols := getFloats(g.c * g.kh * g.kw * nb * ohw)
-	y := getFloats(g.o * nb * ohw)
+	keepCols := keep && nb >= g.n
+	var cols []float32
+	if keepCols {
+		cols = getFloats(g.c * g.kh * g.kw * nb * ohw)
+	}
 	pm := g.posMajor()
+	// Each worker lowers a few images at a time (as many as L2 holds) and
+	// runs their product alone, laying the result out while it is still
+	// in L2: the columns and the product never make a trip to memory and
+	// back. Every output element is the same sum (over kSize) as in one
+	// batch-wide product, and the blocks depend on the geometry only.
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
 		ld := cnt * ohw
-		g.im2colBatch(x.data, n0, cnt, cols)
-		for gi := range g.g {
-			if pm {
-				// Y_gᵀ [cnt·ohw, og] = cols_gᵀ · W_gᵀ
-				Gemm(true, true, ld, g.og, g.kSize,
-					cols[gi*g.kSize*ld:], ld,
-					w.data[gi*g.og*g.kSize:], g.kSize,
-					0, y[gi*g.og*ld:], g.og)
-			} else {
-				// Y_g [og, cnt·ohw] = W_g [og, kSize] · cols_g [kSize, cnt·ohw]
-				Gemm(false, false, g.og, ld, g.kSize,
-					w.data[gi*g.og*g.kSize:], g.kSize,
-					cols[gi*g.kSize*ld:], ld,
-					0, y[gi*g.og*ld:], ld)
+		sub := g.blockImages(cnt)
+		nsub := (cnt + sub - 1) / sub
+		parallelFor(nsub, 1, func(s0, s1 int) {
+			ys := getFloats(g.o * sub * ohw)
+			defer putFloats(ys)
+			var cs []float32
+			if !keepCols {
+				cs = getFloats(g.c * g.kh * g.kw * sub * ohw)
+				defer putFloats(cs)
 			}
-		}
-		g.layout(y, pm, n0, cnt, bd, dst)
+			for s := s0; s < s1; s++ {
+				i0 := s * sub
+				m := min(sub, cnt-i0)
+				lds := m * ohw
+				a, lda, aoff := cs, lds, 0
+				if keepCols {
+					// Into the batch's columns, kept for the weight
+					// gradient.
+					g.im2colRange(x.data, n0, cnt, i0, i0+m, cols)
+					a, lda, aoff = cols, ld, i0*ohw
+				} else {
+					g.im2colRange(x.data, n0+i0, m, 0, m, cs)
+				}
+				for gi := range g.g {
+					if pm {
+						// Y_gᵀ [m·ohw, og] = cols_gᵀ · W_gᵀ
+						sgemmSerial(true, true, lds, g.og, g.kSize, 1,
+							a[gi*g.kSize*lda+aoff:], lda,
+							w.data[gi*g.og*g.kSize:], g.kSize,
+							0, ys[gi*g.og*lds:], g.og)
+					} else {
+						// Y_g [og, m·ohw] = W_g [og, kSize] · cols_g [kSize, m·ohw]
+						sgemmSerial(false, false, g.og, lds, g.kSize, 1,
+							w.data[gi*g.og*g.kSize:], g.kSize,
+							a[gi*g.kSize*lda+aoff:], lda,
+							0, ys[gi*g.og*lds:], lds)
+					}
+				}
+				g.layoutRange(ys, pm, n0+i0, m, 0, m, bd, dst)
+			}
+		})
 	}
-	putFloats(y)
-	if keep && nb >= g.n {
+	if keepCols {
 		return &ConvCols{data: cols}
 	}
-	putFloats(cols)
 	return nil
 }
 
-// layout turns the GEMM result of images n0..n0+cnt-1 into NCHW planes,
+// layoutRange turns the GEMM result of images n0..n0+cnt-1 into NCHW planes,
 // adding the bias (and applying the ReLU, and pooling) on the way. The
 // result is channel-major (group gi at y[gi·og·ld:], [og, cnt·ohw]) or,
 // with pm, position-major ([cnt·ohw, og]). A pooled plane is first built
 // in a scratch plane that stays in L1, then pooled by maxPool2x2, so that
 // its values are exactly those of the unfused ops.
-func (g *convGeom) layout(y []float32, pm bool, n0, cnt int, bd []float32, dst convOut) {
+// Only images n0+i0..n0+i1-1 are laid out, on the calling goroutine.
+func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1 int, bd []float32, dst convOut) {
 	ohw := g.oh * g.ow
 	ld := cnt * ohw
 	pohw := dst.ph * dst.pw
-	parallelFor(cnt, 1, func(i0, i1 int) {
+	{
 		var scratch []float32
 		if dst.pool {
 			scratch = getFloats(ohw)
@@ -249,7 +280,7 @@ func (g *convGeom) layout(y []float32, pm bool, n0, cnt int, bd []float32, dst c
 				}
 			}
 		}
-	})
+	}
 }
 
 // biasReLU sets d[j] = src[j·stride] + b (without a bias, src[j·stride]
@@ -488,14 +519,31 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 			}
 		}
 		if wantX {
-			// dcols_g = W_gᵀ · G_g, then scattered back by col2im.
-			for gi := range g.g {
-				Gemm(true, false, g.kSize, ld, g.og,
-					w.data[gi*g.og*g.kSize:], g.kSize,
-					gm[gi*g.og*ld:], ld,
-					0, cols[gi*g.kSize*ld:], ld)
-			}
-			g.col2imBatch(cols, n0, cnt, dx.data)
+			// dcols_g = W_gᵀ · G_g, then scattered back by col2im: a few
+			// images at a time, one block per worker, so that each block
+			// of columns is summed back while it is still in the core's
+			// L2 instead of the whole batch's going out to memory and
+			// back. Each element of dcols is the same sum (k = og) as in
+			// one batch-wide product, so the bits do not change, and the
+			// blocks are fixed by the geometry, not by the thread count.
+			sub := g.blockImages(cnt)
+			nsub := (cnt + sub - 1) / sub
+			parallelFor(nsub, 1, func(s0, s1 int) {
+				dc := getFloats(g.c * g.kh * g.kw * sub * ohw)
+				defer putFloats(dc)
+				for s := s0; s < s1; s++ {
+					i0 := s * sub
+					m := min(sub, cnt-i0)
+					lds := m * ohw
+					for gi := range g.g {
+						sgemmSerial(true, false, g.kSize, lds, g.og, 1,
+							w.data[gi*g.og*g.kSize:], g.kSize,
+							gm[gi*g.og*ld+i0*ohw:], ld,
+							0, dc[gi*g.kSize*lds:], lds)
+					}
+					g.col2imRange(dc, n0+i0, m, 0, m, dx.data)
+				}
+			})
 		}
 	}
 	putFloats(cols)

@@ -148,3 +148,38 @@ func TestMaxPool2x2MatchesGeneral(t *testing.T) {
 		}
 	}
 }
+
+// TestConvBlocksBitIdentical checks that the per-worker blocks of images
+// (l2Floats) do not change a bit of the fused conv's outputs or gradients:
+// every element is the same sum whatever the block, pos-major (32 input
+// channels) and channel-major (1 input channel) products alike, with groups.
+func TestConvBlocksBitIdentical(t *testing.T) {
+	defer func(v int) { l2Floats = v }(l2Floats)
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, cc := range []struct{ n, c, o, groups int }{{13, 32, 64, 1}, {13, 1, 32, 1}, {9, 8, 16, 2}} {
+		p := ConvParams{Padding: [2]int{1, 1}, Groups: cc.groups}
+		x := randTensor(r, cc.n, cc.c, 14, 14)
+		w := randTensor(r, cc.o, cc.c/cc.groups, 3, 3)
+		b := randTensor(r, cc.o)
+		var ref []*Tensor
+		for _, lf := range []int{1 << 40, 1 << 18, 1} {
+			l2Floats = lf
+			pooled, arg, cols := Conv2dReLUMaxPool2Keep(x, w, b, p)
+			gp := randTensor(rand.New(rand.NewPCG(1, 1)), pooled.shape...)
+			dx, dw, db := Conv2dReLUMaxPool2GradsKeep(x, w, pooled, gp, arg, p, cols, true, true, true)
+			y := Conv2d(x, w, b, p)
+			got := []*Tensor{pooled, dx, dw, db, y}
+			if ref == nil {
+				ref = got
+				continue
+			}
+			for i := range got {
+				for j, v := range got[i].data {
+					if math.Float32bits(v) != math.Float32bits(ref[i].data[j]) {
+						t.Fatalf("%+v l2Floats=%d: output %d element %d = %v, want %v", cc, lf, i, j, v, ref[i].data[j])
+					}
+				}
+			}
+		}
+	}
+}

@@ -19,6 +19,23 @@ func (g *convGeom) chunk() int {
 	return max(1, min(g.n, maxColsFloats/max(per, 1)))
 }
 
+// l2Floats is about how many floats of columns one core's L2 (2 MiB here)
+// holds beside the other operand and the packed panels.
+var l2Floats = 1 << 18
+
+// blockImages returns how many of cnt images the convolution lowers and
+// multiplies at a time, one block per worker: about as many as keep their
+// columns in L2, in a number of blocks that is a multiple of 4 so that 2
+// or 4 workers get equal shares. It depends on the geometry only.
+func (g *convGeom) blockImages(cnt int) int {
+	per := g.c * g.kh * g.kw * g.oh * g.ow
+	nb := (cnt*per + l2Floats - 1) / l2Floats
+	nb = roundUp4(max(nb, 1))
+	return max(1, (cnt+nb-1)/nb)
+}
+
+func roundUp4(x int) int { return (x + 3) &^ 3 }
+
 // validRange returns the output indices [lo, hi) whose input index
 // o·stride + off falls inside [0, size): the taps that do not land in the
 // padding. hi >= lo always.
@@ -35,10 +52,16 @@ func validRange(out, size, stride, off int) (lo, hi int) {
 // im2colBatch writes the columns of images n0..n0+cnt-1 of x into cols
 // ([c·kh·kw, cnt·oh·ow]), one goroutine per range of images.
 func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
+	parallelFor(cnt, 1, func(i0, i1 int) { g.im2colRange(x, n0, cnt, i0, i1, cols) })
+}
+
+// im2colRange is im2colBatch for images n0+i0..n0+i1-1 alone, on the
+// calling goroutine; cols holds the columns of images n0..n0+cnt-1.
+func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
-	parallelFor(cnt, 1, func(i0, i1 int) {
+	{
 		for i := i0; i < i1; i++ {
 			img := x[(n0+i)*chw:][:chw]
 			for ci := range g.c {
@@ -106,7 +129,7 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 				}
 			}
 		}
-	})
+	}
 }
 
 // col2imBatch overwrites images n0..n0+cnt-1 of dx with the sum, over the
@@ -114,10 +137,16 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 // im2colBatch. Each image is written by one goroutine and summed in the
 // same (c, ki, kj, oy, ox) order whatever the thread count.
 func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
+	parallelFor(cnt, 1, func(i0, i1 int) { g.col2imRange(cols, n0, cnt, i0, i1, dx) })
+}
+
+// col2imRange is col2imBatch for images n0+i0..n0+i1-1 alone, on the
+// calling goroutine; cols holds the columns of images n0..n0+cnt-1.
+func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
-	parallelFor(cnt, 1, func(i0, i1 int) {
+	{
 		var saved []float32
 		if shifted {
 			saved = make([]float32, 0, 2*g.oh*g.ow)
@@ -206,7 +235,7 @@ func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
 				}
 			}
 		}
-	})
+	}
 }
 
 // shifted reports whether each im2col row is the input plane shifted by a

@@ -6,6 +6,10 @@ import "backprop/internal/gemm"
 // internal/gemm. Tests swap in referenceSgemm to check results against it.
 var sgemm = gemm.Sgemm
 
+// sgemmSerial is sgemm on the calling goroutine alone, for products that
+// run one per worker of a parallel loop.
+var sgemmSerial = gemm.SgemmSerial
+
 // referenceSgemm computes C = alpha·op(A)·op(B) + beta·C with plain loops.
 // It is the definition the fast kernels are tested against.
 func referenceSgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

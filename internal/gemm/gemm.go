@@ -35,6 +35,27 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	j.run(active, Threads())
 }
 
+// SgemmSerial is Sgemm computed on the calling goroutine alone, whatever
+// SetThreads says: for callers that already run one product per goroutine.
+// Its results are bit-identical to Sgemm's.
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	check(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := job{
+		transA: transA, transB: transB,
+		m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+	}
+	j.run(active, 1)
+}
+
 // check validates dimensions, strides and slice lengths, panicking with a
 // message that names the call's shape.
 func check(transA, transB bool, m, n, k, na, lda, nb, ldb, nc, ldc int) {
