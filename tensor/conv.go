@@ -173,7 +173,10 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 	}
 	ohw := g.oh * g.ow
 	nb := g.chunk()
-	keepCols := keep && nb >= g.n
+	// The columns are no longer kept for the weight gradient, which
+	// lowers the images again block by block (gradsBlocked): writing the
+	// batch's columns out to memory and reading them back costs more.
+	keepCols := keep && nb >= g.n && keepColumns
 	var cols []float32
 	if keepCols {
 		cols = getFloats(g.c * g.kh * g.kw * nb * ohw)
@@ -234,6 +237,11 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 	}
 	return nil
 }
+
+// keepColumns makes the forward pass keep its columns for the weight
+// gradient (ConvCols), as it did before gradsBlocked; off, a hook for tests
+// of the kept path.
+var keepColumns = false
 
 // layoutRange turns the GEMM result of images n0..n0+cnt-1 into NCHW planes,
 // adding the bias (and applying the ReLU, and pooling) on the way. The
@@ -483,7 +491,6 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 	} else {
 		saved.Release()
 		saved = nil
-		cols = getFloats(g.c * g.kh * g.kw * nb * ohw)
 	}
 	gm := getFloats(g.o * nb * ohw)
 	for n0 := 0; n0 < g.n; n0 += nb {
@@ -502,56 +509,121 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 				}
 			}
 		})
-		if wantW {
-			// dW_g += G_g · cols_gᵀ
-			if saved == nil {
-				g.im2colBatch(x.data, n0, cnt, cols)
-			}
-			beta := float32(1)
-			if n0 == 0 {
-				beta = 0
-			}
-			for gi := range g.g {
-				Gemm(false, true, g.og, g.kSize, ld,
-					gm[gi*g.og*ld:], ld,
-					cols[gi*g.kSize*ld:], ld,
-					beta, dw.data[gi*g.og*g.kSize:], g.kSize)
-			}
+		if cols != nil {
+			g.gradsKept(w, dx, dw, gm, cols, n0, cnt, wantX, wantW)
+			continue
 		}
-		if wantX {
-			// dcols_g = W_gᵀ · G_g, then scattered back by col2im: a few
-			// images at a time, one block per worker, so that each block
-			// of columns is summed back while it is still in the core's
-			// L2 instead of the whole batch's going out to memory and
-			// back. Each element of dcols is the same sum (k = og) as in
-			// one batch-wide product, so the bits do not change, and the
-			// blocks are fixed by the geometry, not by the thread count.
-			sub := g.blockImages(cnt)
-			nsub := (cnt + sub - 1) / sub
-			parallelFor(nsub, 1, func(s0, s1 int) {
-				dc := getFloats(g.c * g.kh * g.kw * sub * ohw)
-				defer putFloats(dc)
-				for s := s0; s < s1; s++ {
-					i0 := s * sub
-					m := min(sub, cnt-i0)
-					lds := m * ohw
-					for gi := range g.g {
-						sgemmSerial(true, false, g.kSize, lds, g.og, 1,
-							w.data[gi*g.og*g.kSize:], g.kSize,
-							gm[gi*g.og*ld+i0*ohw:], ld,
-							0, dc[gi*g.kSize*lds:], lds)
-					}
-					g.col2imRange(dc, n0+i0, m, 0, m, dx.data)
-				}
-			})
-		}
+		g.gradsBlocked(x, w, dx, dw, gm, n0, cnt, wantX, wantW)
 	}
-	putFloats(cols)
 	putFloats(gm)
+	if cols != nil {
+		putFloats(cols)
+	}
 	if wantB {
 		sumParts(db, part, g.n, g.o)
 	}
 	return dx, dw, db
+}
+
+// gradsKept computes the weight and input gradients of images
+// n0..n0+cnt-1 from G (gm, [O, cnt·ohw]) and columns kept by the forward
+// pass: dW in one batch-wide product.
+func (g *convGeom) gradsKept(w, dx, dw *Tensor, gm, cols []float32, n0, cnt int, wantX, wantW bool) {
+	ohw := g.oh * g.ow
+	ld := cnt * ohw
+	if wantW {
+		// dW_g += G_g · cols_gᵀ
+		beta := float32(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		for gi := range g.g {
+			Gemm(false, true, g.og, g.kSize, ld,
+				gm[gi*g.og*ld:], ld,
+				cols[gi*g.kSize*ld:], ld,
+				beta, dw.data[gi*g.og*g.kSize:], g.kSize)
+		}
+	}
+	if wantX {
+		g.gradsBlocked(nil, w, dx, nil, gm, n0, cnt, true, false)
+	}
+}
+
+// gradsBlocked computes the weight and input gradients of images
+// n0..n0+cnt-1 from G (gm, [O, cnt·ohw]) a block of images at a time, one
+// block per worker, everything of a block staying in L2: its columns
+// (im2col again from x, far cheaper than keeping the batch's columns in
+// memory since the forward pass), its share of dW (a partial product of
+// its own), and dcols = Wᵀ·G scattered back by col2im. The partial dWs
+// are summed in block order; the blocks depend on the geometry only, so dW
+// is the same for any thread count. Each element of dcols is the same sum
+// (k = og) as in one batch-wide product.
+func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, gm []float32, n0, cnt int, wantX, wantW bool) {
+	ohw := g.oh * g.ow
+	ld := cnt * ohw
+	sub := g.blockImages(cnt)
+	nsub := (cnt + sub - 1) / sub
+	wsize := g.o * g.kSize
+	var parts []float32
+	if wantW {
+		parts = getFloats(nsub * wsize)
+		defer putFloats(parts)
+	}
+	colsSize := g.c * g.kh * g.kw * sub * ohw
+	parallelFor(nsub, 1, func(s0, s1 int) {
+		dc := getFloats(colsSize)
+		defer putFloats(dc)
+		for s := s0; s < s1; s++ {
+			i0 := s * sub
+			m := min(sub, cnt-i0)
+			lds := m * ohw
+			if wantW {
+				g.im2colRange(x.data, n0+i0, m, 0, m, dc)
+				for gi := range g.g {
+					// P_s,g = G_g · cols_gᵀ over the block's positions
+					sgemmSerial(false, true, g.og, g.kSize, lds, 1,
+						gm[gi*g.og*ld+i0*ohw:], ld,
+						dc[gi*g.kSize*lds:], lds,
+						0, parts[s*wsize+gi*g.og*g.kSize:], g.kSize)
+				}
+			}
+			if wantX {
+				for gi := range g.g {
+					// dcols_g = W_gᵀ · G_g
+					sgemmSerial(true, false, g.kSize, lds, g.og, 1,
+						w.data[gi*g.og*g.kSize:], g.kSize,
+						gm[gi*g.og*ld+i0*ohw:], ld,
+						0, dc[gi*g.kSize*lds:], lds)
+				}
+				g.col2imRange(dc, n0+i0, m, 0, m, dx.data)
+			}
+		}
+	})
+	if !wantW {
+		return
+	}
+	// dW (+)= ((P_0 + P_1) + P_2) + …, element by element.
+	first := n0 == 0
+	parallelFor(wsize, 1<<12, func(e0, e1 int) {
+		acc := dw.data[e0:e1]
+		if first {
+			copy(acc, parts[e0:e1])
+		} else {
+			addAll(acc, parts[e0:e1])
+		}
+		for s := 1; s < nsub; s++ {
+			addAll(acc, parts[s*wsize+e0:s*wsize+e1])
+		}
+	})
+}
+
+// addAll does d[i] += r[i] for every i.
+func addAll(d, r []float32) {
+	done := addVec(d, r)
+	d, r = d[done:], r[done:len(d)]
+	for j, v := range r {
+		d[j] += v
+	}
 }
 
 // sumParts sets db[c] = Σ_i part[i*o+c], over the n images in order.

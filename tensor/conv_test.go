@@ -150,11 +150,13 @@ func TestMaxPool2x2MatchesGeneral(t *testing.T) {
 }
 
 // TestConvBlocksBitIdentical checks that the per-worker blocks of images
-// (l2Floats) do not change a bit of the fused conv's outputs or gradients:
-// every element is the same sum whatever the block, pos-major (32 input
-// channels) and channel-major (1 input channel) products alike, with groups.
+// (l2Floats) do not change a bit of the fused conv's outputs or input
+// gradient (every element is the same sum whatever the block), pos-major
+// (32 input channels) and channel-major (1 input channel) products alike,
+// with groups; and that the weight gradient, summed block by block, stays
+// close to the batch-wide product of the kept-columns path.
 func TestConvBlocksBitIdentical(t *testing.T) {
-	defer func(v int) { l2Floats = v }(l2Floats)
+	defer func(v int, k bool) { l2Floats, keepColumns = v, k }(l2Floats, keepColumns)
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, cc := range []struct{ n, c, o, groups int }{{13, 32, 64, 1}, {13, 1, 32, 1}, {9, 8, 16, 2}} {
 		p := ConvParams{Padding: [2]int{1, 1}, Groups: cc.groups}
@@ -162,9 +164,15 @@ func TestConvBlocksBitIdentical(t *testing.T) {
 		w := randTensor(r, cc.o, cc.c/cc.groups, 3, 3)
 		b := randTensor(r, cc.o)
 		var ref []*Tensor
-		for _, lf := range []int{1 << 40, 1 << 18, 1} {
-			l2Floats = lf
+		for _, v := range []struct {
+			lf   int
+			keep bool
+		}{{1 << 40, false}, {1 << 18, false}, {1, false}, {1 << 18, true}, {1, true}} {
+			l2Floats, keepColumns = v.lf, v.keep
 			pooled, arg, cols := Conv2dReLUMaxPool2Keep(x, w, b, p)
+			if (cols != nil) != v.keep {
+				t.Fatalf("keepColumns=%v but columns kept: %v", v.keep, cols != nil)
+			}
 			gp := randTensor(rand.New(rand.NewPCG(1, 1)), pooled.shape...)
 			dx, dw, db := Conv2dReLUMaxPool2GradsKeep(x, w, pooled, gp, arg, p, cols, true, true, true)
 			y := Conv2d(x, w, b, p)
@@ -174,9 +182,13 @@ func TestConvBlocksBitIdentical(t *testing.T) {
 				continue
 			}
 			for i := range got {
-				for j, v := range got[i].data {
-					if math.Float32bits(v) != math.Float32bits(ref[i].data[j]) {
-						t.Fatalf("%+v l2Floats=%d: output %d element %d = %v, want %v", cc, lf, i, j, v, ref[i].data[j])
+				if i == 2 {
+					closeTo(t, "dw", got[i].data, ref[i].data)
+					continue
+				}
+				for j, u := range got[i].data {
+					if math.Float32bits(u) != math.Float32bits(ref[i].data[j]) {
+						t.Fatalf("%+v %+v: output %d element %d = %v, want %v", cc, v, i, j, u, ref[i].data[j])
 					}
 				}
 			}
