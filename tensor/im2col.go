@@ -86,6 +86,9 @@ func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32)
 							if qe > qs {
 								copy(row[qs:qe], plane[qs+off:qe+off])
 							}
+							if xlo == 0 && xhi == g.ow {
+								continue // the centre tap: no padding columns
+							}
 							for oy := ylo; oy < yhi; oy++ {
 								r := row[oy*g.ow : (oy+1)*g.ow]
 								for j := range r[:xlo] {
@@ -178,8 +181,10 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 							if qe <= qs {
 								continue
 							}
+							// The centre tap has no padding columns.
+							pads := xlo > 0 || xhi < g.ow
 							saved = saved[:0]
-							for oy := ylo; oy < yhi; oy++ {
+							for oy := ylo; pads && oy < yhi; oy++ {
 								for ox := range xlo {
 									if q := oy*g.ow + ox; q >= qs && q < qe {
 										saved = append(saved, plane[q+off])
@@ -198,7 +203,7 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 								d[j] += v
 							}
 							k := 0
-							for oy := ylo; oy < yhi; oy++ {
+							for oy := ylo; pads && oy < yhi; oy++ {
 								for ox := range xlo {
 									if q := oy*g.ow + ox; q >= qs && q < qe {
 										plane[q+off] = saved[k]
