@@ -595,7 +595,7 @@ func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, gm []float32, n0, cnt int,
 						gm[gi*g.og*ld+i0*ohw:], ld,
 						0, dc[gi*g.kSize*lds:], lds)
 				}
-				g.col2imRange(dc, n0+i0, m, 0, m, dx.data)
+				g.col2imRange(dc, n0+i0, m, 0, m, dx.data, true)
 			}
 		}
 	})

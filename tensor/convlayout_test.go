@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -98,6 +99,25 @@ func TestIm2colShiftedBitIdentical(t *testing.T) {
 		for i := range da {
 			if math.Float32bits(da[i]) != math.Float32bits(db[i]) {
 				t.Fatalf("%v %v: col2im[%d] = %v, want %v", c.x, c.w, i, da[i], db[i])
+			}
+		}
+		// The clobbering col2im (padding entries zeroed, no save and
+		// restore), with signed zeros and cancelling pairs among the
+		// entries, gives the same bits.
+		for i := range cols {
+			switch i % 7 {
+			case 0:
+				cols[i] = float32(math.Copysign(0, -1))
+			case 3:
+				cols[i] = -cols[i-1]
+			}
+		}
+		g.col2imBatch(cols, 0, g.n, db)
+		scratch := slices.Clone(cols)
+		g.col2imRange(scratch, 0, g.n, 0, g.n, da, true)
+		for i := range da {
+			if math.Float32bits(da[i]) != math.Float32bits(db[i]) {
+				t.Fatalf("%v %v: clobbering col2im[%d] = %v, want %v", c.x, c.w, i, da[i], db[i])
 			}
 		}
 	}

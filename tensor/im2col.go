@@ -140,12 +140,17 @@ func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32)
 // im2colBatch. Each image is written by one goroutine and summed in the
 // same (c, ki, kj, oy, ox) order whatever the thread count.
 func (g *convGeom) col2imBatch(cols []float32, n0, cnt int, dx []float32) {
-	parallelFor(cnt, 1, func(i0, i1 int) { g.col2imRange(cols, n0, cnt, i0, i1, dx) })
+	parallelFor(cnt, 1, func(i0, i1 int) { g.col2imRange(cols, n0, cnt, i0, i1, dx, false) })
 }
 
 // col2imRange is col2imBatch for images n0+i0..n0+i1-1 alone, on the
-// calling goroutine; cols holds the columns of images n0..n0+cnt-1.
-func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32) {
+// calling goroutine; cols holds the columns of images n0..n0+cnt-1. With
+// clobber, cols is scratch that col2imRange may overwrite: the padding
+// columns' entries are then zeroed and added along with the rest instead
+// of their targets being saved and restored. Same bits: a pixel's sum
+// starts at +0 and so is never -0 (x + -x and +0 + -0 are +0), and
+// adding +0 to anything else but -0 changes nothing.
+func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32, clobber bool) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
@@ -183,6 +188,19 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 							}
 							// The centre tap has no padding columns.
 							pads := xlo > 0 || xhi < g.ow
+							if clobber {
+								for oy := ylo; pads && oy < yhi; oy++ {
+									r := row[oy*g.ow : (oy+1)*g.ow]
+									for j := range r[:xlo] {
+										r[j] = 0
+									}
+									for j := range r[xhi:] {
+										r[xhi+j] = 0
+									}
+								}
+								addAll(plane[qs+off:qe+off], row[qs:qe])
+								continue
+							}
 							saved = saved[:0]
 							for oy := ylo; pads && oy < yhi; oy++ {
 								for ox := range xlo {
