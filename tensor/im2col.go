@@ -36,6 +36,40 @@ func (g *convGeom) blockImages(cnt int) int {
 
 func roundUp4(x int) int { return (x + 3) &^ 3 }
 
+// tapRanges returns, for every kernel row ki and column kj, the output
+// rows ys[ki] and columns xs[kj] whose taps land inside the input
+// (validRange), which the lowering loops would otherwise work out (two
+// integer divisions each) again for every channel of every image. buf
+// holds them when the kernel fits it.
+func (g *convGeom) tapRanges(buf *[32][2]int) (ys, xs [][2]int) {
+	all := buf[:0]
+	if g.kh+g.kw > len(buf) {
+		all = make([][2]int, 0, g.kh+g.kw)
+	}
+	for ki := range g.kh {
+		lo, hi := validRange(g.oh, g.h, g.p.Stride[0], ki*g.p.Dilation[0]-g.p.Padding[0])
+		all = append(all, [2]int{lo, hi})
+	}
+	for kj := range g.kw {
+		lo, hi := validRange(g.ow, g.w, g.p.Stride[1], kj*g.p.Dilation[1]-g.p.Padding[1])
+		all = append(all, [2]int{lo, hi})
+	}
+	return all[:g.kh], all[g.kh:]
+}
+
+// zeroEnds zeroes, in each output row oy in [ylo, yhi) of row (ow wide),
+// the columns before xlo and from xhi on: the padding columns.
+func zeroEnds(row []float32, ow, ylo, yhi, xlo, xhi int) {
+	for b := ylo * ow; b < yhi*ow; b += ow {
+		for j := b; j < b+xlo; j++ {
+			row[j] = 0
+		}
+		for j := b + xhi; j < b+ow; j++ {
+			row[j] = 0
+		}
+	}
+}
+
 // validRange returns the output indices [lo, hi) whose input index
 // o·stride + off falls inside [0, size): the taps that do not land in the
 // padding. hi >= lo always.
@@ -61,16 +95,18 @@ func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32)
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
+	var tapBuf [32][2]int
+	ys, xs := g.tapRanges(&tapBuf)
 	{
 		for i := i0; i < i1; i++ {
 			img := x[(n0+i)*chw:][:chw]
 			for ci := range g.c {
 				plane := img[ci*g.h*g.w:][:g.h*g.w]
 				for ki := range g.kh {
-					ylo, yhi := validRange(g.oh, g.h, g.p.Stride[0], ki*g.p.Dilation[0]-g.p.Padding[0])
+					ylo, yhi := ys[ki][0], ys[ki][1]
 					for kj := range g.kw {
 						xoff := kj*g.p.Dilation[1] - g.p.Padding[1]
-						xlo, xhi := validRange(g.ow, g.w, g.p.Stride[1], xoff)
+						xlo, xhi := xs[kj][0], xs[kj][1]
 						row := cols[((ci*g.kh+ki)*g.kw+kj)*ld+i*ohw:][:ohw]
 						if shifted {
 							// Row = the plane shifted by off, as one copy
@@ -86,17 +122,8 @@ func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32)
 							if qe > qs {
 								copy(row[qs:qe], plane[qs+off:qe+off])
 							}
-							if xlo == 0 && xhi == g.ow {
-								continue // the centre tap: no padding columns
-							}
-							for oy := ylo; oy < yhi; oy++ {
-								r := row[oy*g.ow : (oy+1)*g.ow]
-								for j := range r[:xlo] {
-									r[j] = 0
-								}
-								for j := range r[xhi:] {
-									r[xhi+j] = 0
-								}
+							if xlo > 0 || xhi < g.ow { // not the centre tap
+								zeroEnds(row, g.ow, ylo, yhi, xlo, xhi)
 							}
 							continue
 						}
@@ -154,6 +181,8 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
+	var tapBuf [32][2]int
+	ys, xs := g.tapRanges(&tapBuf)
 	{
 		var saved []float32
 		if shifted {
@@ -165,10 +194,10 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 			for ci := range g.c {
 				plane := img[ci*g.h*g.w:][:g.h*g.w]
 				for ki := range g.kh {
-					ylo, yhi := validRange(g.oh, g.h, g.p.Stride[0], ki*g.p.Dilation[0]-g.p.Padding[0])
+					ylo, yhi := ys[ki][0], ys[ki][1]
 					for kj := range g.kw {
 						xoff := kj*g.p.Dilation[1] - g.p.Padding[1]
-						xlo, xhi := validRange(g.ow, g.w, g.p.Stride[1], xoff)
+						xlo, xhi := xs[kj][0], xs[kj][1]
 						if xhi == xlo {
 							continue
 						}
@@ -189,14 +218,8 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 							// The centre tap has no padding columns.
 							pads := xlo > 0 || xhi < g.ow
 							if clobber {
-								for oy := ylo; pads && oy < yhi; oy++ {
-									r := row[oy*g.ow : (oy+1)*g.ow]
-									for j := range r[:xlo] {
-										r[j] = 0
-									}
-									for j := range r[xhi:] {
-										r[xhi+j] = 0
-									}
+								if pads {
+									zeroEnds(row, g.ow, ylo, yhi, xlo, xhi)
 								}
 								addAll(plane[qs+off:qe+off], row[qs:qe])
 								continue
