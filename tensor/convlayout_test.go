@@ -16,7 +16,8 @@ func TestConvPosMajorBitIdentical(t *testing.T) {
 		x, w []int
 		p    ConvParams
 	}{
-		{[]int{3, 32, 14, 14}, []int{64, 32, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{3, 32, 14, 14}, []int{48, 32, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{2, 16, 6, 6}, []int{160, 16, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
 		{[]int{2, 8, 9, 7}, []int{32, 4, 3, 3}, ConvParams{Padding: [2]int{1, 0}, Stride: [2]int{2, 1}, Groups: 2}},
 		{[]int{1, 300, 3, 5}, []int{16, 300, 1, 1}, ConvParams{}},
 	} {
