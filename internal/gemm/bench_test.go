@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // benchShapes are the products that matter to backprop (M×K·K×N): square
@@ -58,4 +59,33 @@ func benchOne(b *testing.B, tr string, sh shape, t int) {
 		Sgemm(transA, transB, m, n, k, 1, a, lda, bb, ldb, 0, c, n)
 	}
 	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkForkJoin times a 2-way parallel call that follows 20 µs of
+// serial work (as the calls of a training step follow its element-wise
+// passes), through the persistent workers and, for comparison, through
+// fresh goroutines (the forceSpawn hook), whose idle thread has by then
+// gone to sleep.
+func BenchmarkForkJoin(b *testing.B) {
+	for _, spawn := range []bool{false, true} {
+		name := "pool"
+		if spawn {
+			name = "spawn"
+		}
+		b.Run(name, func(b *testing.B) {
+			defer func(v bool) { forceSpawn = v }(forceSpawn)
+			forceSpawn = spawn
+			var sink [2]float64
+			for range b.N {
+				t0 := time.Now()
+				for time.Since(t0) < 20*time.Microsecond {
+				}
+				parallel(2, func(w int) {
+					for i := range 1000 {
+						sink[w] += float64(i)
+					}
+				})
+			}
+		})
+	}
 }

@@ -215,3 +215,30 @@ func TestPanics(t *testing.T) {
 		}()
 	}
 }
+
+// TestParallelPool checks that the persistent workers run every share
+// exactly once, call after call, with more threads than GOMAXPROCS too,
+// and when a call is made from inside another (the nested one starts
+// goroutines of its own).
+func TestParallelPool(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 2} {
+		for range 200 {
+			var hits [5]int32
+			parallel(n, func(w int) {
+				hits[w]++
+				if w == 1 {
+					var inner [2]int32
+					parallel(2, func(v int) { inner[v]++ })
+					if inner != [2]int32{1, 1} {
+						t.Errorf("nested call ran shares %v", inner)
+					}
+				}
+			})
+			for w := range n {
+				if hits[w] != 1 {
+					t.Fatalf("threads %d: share %d ran %d times", n, w, hits[w])
+				}
+			}
+		}
+	}
+}
