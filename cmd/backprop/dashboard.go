@@ -31,11 +31,21 @@ func startLiveDashboard(r dashboardRun) (train.Callback, func(), error) {
 	return live, live.Close, nil
 }
 
-// serveUntilInterrupt serves until SIGINT or SIGTERM; tests replace it.
-var serveUntilInterrupt = func(s *dashboard.Server) {
+// serveUntilInterrupt listens on addr with h and serves until SIGINT or
+// SIGTERM. The signals are caught before the address is printed, so an
+// interrupt sent as soon as a caller reads the address ends the command
+// cleanly (status 0) rather than killing it.
+func serveUntilInterrupt(addr string, h *dashboard.Handler, stderr io.Writer, what string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	srv, err := dashboard.Listen(addr, h, stderr, what)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Fprintln(stderr, "Press Ctrl-C to stop.")
 	<-ctx.Done()
+	return nil
 }
 
 // runDashboard serves the saved dashboard of a --out directory until
@@ -74,12 +84,8 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "dashboard", err)
 	}
-	srv, err := dashboard.Listen(*addr, dashboard.NewHandler(rec, nil), stderr, "Dashboard")
-	if err != nil {
+	if err := serveUntilInterrupt(*addr, dashboard.NewHandler(rec, nil), stderr, "Dashboard"); err != nil {
 		return fail(stderr, "dashboard", err)
 	}
-	defer srv.Close()
-	fmt.Fprintln(stderr, "Press Ctrl-C to stop.")
-	serveUntilInterrupt(srv)
 	return 0
 }

@@ -31,12 +31,8 @@ func runPlayground(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "playground", usageError{err})
 	}
-	srv, err := dashboard.Listen(*addr, dashboard.NewHandler(nil, pg), stderr, "Playground")
-	if err != nil {
+	if err := serveUntilInterrupt(*addr, dashboard.NewHandler(nil, pg), stderr, "Playground"); err != nil {
 		return fail(stderr, "playground", err)
 	}
-	defer srv.Close()
-	fmt.Fprintln(stderr, "Press Ctrl-C to stop.")
-	serveUntilInterrupt(srv)
 	return 0
 }
