@@ -13,7 +13,7 @@ import (
 
 // TestPyTorchInteropCNN loads a PyTorch CNN with batch norm in evaluation
 // mode (running statistics from training passes), max and average pooling
-// and a strided convolution (made by testdata/interop/make_cnn.py), and
+// and a strided convolution (made by ../testdata/interop/make_cnn.py), and
 // compares its logits with PyTorch's.
 func TestPyTorchInteropCNN(t *testing.T) {
 	b, err := os.ReadFile(interopDir + "cnn_bn.expected.json")

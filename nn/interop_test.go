@@ -14,7 +14,9 @@ import (
 	"backprop/tensor"
 )
 
-const interopDir = "testdata/interop/"
+// The interop files live in the module's testdata, shared with package
+// safetensors's tests.
+const interopDir = "../testdata/interop/"
 
 type interopExpected struct {
 	Architecture   string      `json:"architecture"`
