@@ -18,27 +18,19 @@ import "fmt"
 // garbage. Sgemm panics if a dimension is negative, a leading dimension is
 // too small, or a slice is too short for its dimensions and stride.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	check(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
-		return
-	}
-	j := job{
-		transA: transA, transB: transB,
-		m: m, n: n, k: k,
-		alpha: alpha, beta: beta,
-		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-	}
-	j.run(active, Threads())
+	sgemm(Threads(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // SgemmSerial is Sgemm computed on the calling goroutine alone, whatever
 // SetThreads says: for callers that already run one product per goroutine.
 // Its results are bit-identical to Sgemm's.
 func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(1, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm checks the arguments and runs the product on up to threads
+// goroutines.
+func sgemm(threads int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	check(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
@@ -53,7 +45,7 @@ func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
 	}
-	j.run(active, 1)
+	j.run(active, threads)
 }
 
 // check validates dimensions, strides and slice lengths, panicking with a
