@@ -13,10 +13,7 @@ type PoolParams = tensor.PoolParams
 // weight [O,C/groups,kh,kw] plus bias [O] (bias may be nil), as
 // torch.nn.functional.conv2d.
 func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
-	var b *tensor.Tensor
-	if bias != nil {
-		b = bias.Data
-	}
+	b := dataOf(bias)
 	// The weight gradient needs the im2col columns: keep the forward's.
 	keep := GradEnabled() && weight.requiresGrad
 	var y *tensor.Tensor
@@ -31,15 +28,7 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 		// dx = col2im(Wᵀ·G), dW = G·im2col(x)ᵀ, db = Σ_{n,y,x} G
 		wantB := bias != nil && bias.requiresGrad
 		dx, dw, db := tensor.Conv2dGradsKeep(x.Data, weight.Data, out.Grad, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
-		if dx != nil {
-			x.addGradOwned(dx)
-		}
-		if dw != nil {
-			weight.addGradOwned(dw)
-		}
-		if db != nil {
-			bias.addGradOwned(db)
-		}
+		addConvGrads(x, weight, bias, dx, dw, db)
 	})
 	return out
 }
@@ -50,10 +39,7 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 // gradient: two passes over the activations fewer in each direction than
 // the two ops apart.
 func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
-	var b *tensor.Tensor
-	if bias != nil {
-		b = bias.Data
-	}
+	b := dataOf(bias)
 	y, cols := tensor.Conv2dReLUKeep(x.Data, weight.Data, b, p)
 	if !GradEnabled() || !weight.requiresGrad {
 		cols.Release()
@@ -67,15 +53,7 @@ func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
 		// G' = G·[y > 0]; dx = col2im(Wᵀ·G'), dW = G'·im2col(x)ᵀ, db = Σ G'
 		wantB := bias != nil && bias.requiresGrad
 		dx, dw, db := tensor.Conv2dReLUGradsKeep(x.Data, weight.Data, out.Data, out.Grad, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
-		if dx != nil {
-			x.addGradOwned(dx)
-		}
-		if dw != nil {
-			weight.addGradOwned(dw)
-		}
-		if db != nil {
-			bias.addGradOwned(db)
-		}
+		addConvGrads(x, weight, bias, dx, dw, db)
 	})
 	return out
 }
@@ -90,10 +68,7 @@ func Conv2dReLUMaxPool2d(x, weight, bias *Value, p ConvParams, pool PoolParams) 
 	if !isPool2x2(pool) {
 		return MaxPool2d(Conv2dReLU(x, weight, bias, p), pool)
 	}
-	var b *tensor.Tensor
-	if bias != nil {
-		b = bias.Data
-	}
+	b := dataOf(bias)
 	y, arg, cols := tensor.Conv2dReLUMaxPool2Keep(x.Data, weight.Data, b, p)
 	if !GradEnabled() || !weight.requiresGrad {
 		cols.Release()
@@ -108,17 +83,23 @@ func Conv2dReLUMaxPool2d(x, weight, bias *Value, p ConvParams, pool PoolParams) 
 		wantB := bias != nil && bias.requiresGrad
 		dx, dw, db := tensor.Conv2dReLUMaxPool2GradsKeep(x.Data, weight.Data, out.Data, out.Grad, arg, p, cols, x.requiresGrad, weight.requiresGrad, wantB)
 		tensor.RecycleInt32s(arg)
-		if dx != nil {
-			x.addGradOwned(dx)
-		}
-		if dw != nil {
-			weight.addGradOwned(dw)
-		}
-		if db != nil {
-			bias.addGradOwned(db)
-		}
+		addConvGrads(x, weight, bias, dx, dw, db)
 	})
 	return out
+}
+
+// addConvGrads hands a convolution's gradients to its inputs; a gradient
+// not computed is nil.
+func addConvGrads(x, weight, bias *Value, dx, dw, db *tensor.Tensor) {
+	if dx != nil {
+		x.addGradOwned(dx)
+	}
+	if dw != nil {
+		weight.addGradOwned(dw)
+	}
+	if db != nil {
+		bias.addGradOwned(db)
+	}
 }
 
 // isPool2x2 reports whether p is a 2×2 max-pooling window with stride 2,

@@ -136,13 +136,10 @@ func NamedParameters(m Module) []NamedValue {
 	var out []NamedValue
 	seen := map[*autograd.Value]bool{}
 	Walk(m, func(prefix string, sub Module) bool {
-		if po, ok := sub.(ParameterOwner); ok {
-			for _, p := range po.LocalParameters() {
-				if p.Value == nil || seen[p.Value] {
-					continue
-				}
+		for _, p := range localParameters(prefix, sub) {
+			if !seen[p.Value] {
 				seen[p.Value] = true
-				out = append(out, NamedValue{join(prefix, p.Name), p.Value})
+				out = append(out, p)
 			}
 		}
 		return true
@@ -166,15 +163,40 @@ func Parameters(m Module) []*autograd.Value {
 func NamedBuffers(m Module) []NamedTensor {
 	var out []NamedTensor
 	Walk(m, func(prefix string, sub Module) bool {
-		if bo, ok := sub.(BufferOwner); ok {
-			for _, b := range bo.LocalBuffers() {
-				if b.Tensor != nil {
-					out = append(out, NamedTensor{join(prefix, b.Name), b.Tensor})
-				}
-			}
-		}
+		out = append(out, localBuffers(prefix, sub)...)
 		return true
 	})
+	return out
+}
+
+// localParameters lists sub's own parameters (not its children's) under
+// their full names, skipping absent ones (a bias turned off).
+func localParameters(prefix string, sub Module) []NamedValue {
+	po, ok := sub.(ParameterOwner)
+	if !ok {
+		return nil
+	}
+	var out []NamedValue
+	for _, p := range po.LocalParameters() {
+		if p.Value != nil {
+			out = append(out, NamedValue{join(prefix, p.Name), p.Value})
+		}
+	}
+	return out
+}
+
+// localBuffers lists sub's own buffers under their full names.
+func localBuffers(prefix string, sub Module) []NamedTensor {
+	bo, ok := sub.(BufferOwner)
+	if !ok {
+		return nil
+	}
+	var out []NamedTensor
+	for _, b := range bo.LocalBuffers() {
+		if b.Tensor != nil {
+			out = append(out, NamedTensor{join(prefix, b.Name), b.Tensor})
+		}
+	}
 	return out
 }
 

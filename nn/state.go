@@ -29,20 +29,10 @@ const (
 func NamedState(m Module) []NamedTensor {
 	var out []NamedTensor
 	Walk(m, func(prefix string, sub Module) bool {
-		if po, ok := sub.(ParameterOwner); ok {
-			for _, p := range po.LocalParameters() {
-				if p.Value != nil {
-					out = append(out, NamedTensor{join(prefix, p.Name), p.Value.Data})
-				}
-			}
+		for _, p := range localParameters(prefix, sub) {
+			out = append(out, NamedTensor{p.Name, p.Value.Data})
 		}
-		if bo, ok := sub.(BufferOwner); ok {
-			for _, b := range bo.LocalBuffers() {
-				if b.Tensor != nil {
-					out = append(out, NamedTensor{join(prefix, b.Name), b.Tensor})
-				}
-			}
-		}
+		out = append(out, localBuffers(prefix, sub)...)
 		return true
 	})
 	return out
