@@ -43,6 +43,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	epochs := fs.Int("epochs", 1, "epochs for mlp and cnn")
 	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
 	jsonOut := fs.Bool("json", false, "one JSON object per line, as shared/bench/README.md describes")
+	seed := fs.Uint64("seed", 42, "seed of the initial weights and the shuffling (42, as the PyTorch script uses)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,7 +91,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		arch := map[string]string{"mlp": benchMLP, "cnn": benchCNN}[kind]
-		model, err := nn.Build(arch, trainSet.Shape(), nn.Seed(42))
+		model, err := nn.Build(arch, trainSet.Shape(), nn.Seed(*seed))
 		if err != nil {
 			return fail(stderr, "bench", err)
 		}
@@ -101,7 +102,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		var secs, accs []float64
 		opt := optim.SGD(nn.Parameters(model), optim.LR(0.05), optim.Momentum(0.9))
 		_, err = train.Fit(context.Background(), model, trainSet, train.Config{
-			Epochs: *epochs, BatchSize: 64, Seed: 42, Optimizer: opt, Val: testSet,
+			Epochs: *epochs, BatchSize: 64, Seed: *seed, Optimizer: opt, Val: testSet,
 			Callbacks: []train.Callback{train.CallbackFuncs{Epoch: func(e train.EpochStats) {
 				secs, accs = append(secs, round(e.Seconds, 3)), append(accs, round(e.ValAccuracy, 4))
 			}}},

@@ -57,6 +57,10 @@ func (j *job) run(kern *kernel, t int) {
 		j.runSplitK(kern, t)
 		return
 	}
+	if j.useT(kern) {
+		j.runT(kern, t)
+		return
+	}
 	mPanels := (j.m + mr - 1) / mr
 	nPanels := (j.n + nr - 1) / nr
 	// Split rows unless there are too few row panels to go round.
@@ -178,6 +182,10 @@ func (j *job) serial(kern *kernel) {
 		j.runDot(kern, 1)
 		return
 	}
+	if j.useT(kern) {
+		j.runT(kern, 1)
+		return
+	}
 	slices := (j.k + kern.kc - 1) / kern.kc
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
 	direct := !j.transB && j.m <= directMaxM
@@ -187,6 +195,73 @@ func (j *job) serial(kern *kernel) {
 // dotMaxMN is the largest C (in elements) that serial computes as dot
 // products of A's and Bᵀ's rows read in place.
 const dotMaxMN = 512
+
+// tLanes is the width of the packed A panels of runT, in rows of A.
+const tLanes = 32
+
+// tMaxKC is the deepest k slice of runT. Its tiles pay a scatter (and,
+// after the first slice, a gather) of C per slice, so slices are deep; the
+// packed A panels, at most 4·32·tMaxKC floats, stay in L2.
+const tMaxKC = 1024
+
+// useT reports whether A·Bᵀ takes runT: A has too many rows for dot
+// products but few beside Bᵀ's, so that transposing the larger Bᵀ into
+// packed panels, as the general path does, would cost a large share of the
+// product (64×784·784×256: 36 of 195 µs), and k is deep enough to repay
+// runT's transposing stores of C (at 128³ they cost more than packing Bᵀ).
+// The test depends only on the shape, so the summation order never
+// depends on the thread count.
+func (j *job) useT(kern *kernel) bool {
+	return kern.tileT != nil && !j.transA && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
+		j.n >= 2*j.m && j.k >= 128
+}
+
+// runT computes C = alpha*A·Bᵀ + beta*C as transposed tiles (kern.tileT):
+// A's rows are packed into panels of tLanes, shared by all workers, and
+// each worker takes a range of the tiles (an mr-row block of Bᵀ, read in
+// place, against one panel). Every element of C is summed over the same k
+// slices in the same order whatever the split.
+func (j *job) runT(kern *kernel, t int) {
+	panels := (j.m + tLanes - 1) / tLanes
+	blocks := (j.n + kern.mr - 1) / kern.mr
+	tiles := blocks * panels
+	t = min(t, tiles)
+	slices := (j.k + tMaxKC - 1) / tMaxKC
+	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	ap := getBuf(panels * tLanes * kcb)
+	defer putBuf(ap)
+	var bar *barrier
+	if t > 1 {
+		bar = newBarrier(t)
+	}
+	parallel(t, func(w int) {
+		t0, t1 := share(tiles, t, w)
+		q0, q1 := share(panels, t, w)
+		for pc := 0; pc < j.k; pc += kcb {
+			kc := min(kcb, j.k-pc)
+			beta := j.beta
+			if pc > 0 {
+				beta = 1
+				if bar != nil {
+					bar.wait() // everyone is done with the previous slice's panels
+				}
+			}
+			if q1 > q0 {
+				packB((*ap)[q0*tLanes*kc:], j.a, j.lda, true, pc, kc, q0*tLanes, min(j.m, q1*tLanes)-q0*tLanes, tLanes, kern)
+			}
+			if bar != nil {
+				bar.wait()
+			}
+			for tile := t0; tile < t1; tile++ {
+				// Block-major, so a block of Bᵀ is reused from L1 across
+				// the panels.
+				r0, q := tile/panels*kern.mr, tile%panels
+				kern.tileT(kc, (*ap)[q*tLanes*kc:], j.b[r0*j.ldb+pc:], j.ldb, j.c[q*tLanes*j.ldc+r0:], j.ldc,
+					min(kern.mr, j.n-r0), min(tLanes, j.m-q*tLanes), j.alpha, beta)
+			}
+		}
+	})
+}
 
 // sharedB is a packed B block shared by the workers of one product.
 type sharedB struct {

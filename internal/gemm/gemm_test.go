@@ -56,6 +56,11 @@ func testShapes() []shape {
 	for _, d := range []int{1000} {
 		s = append(s, shape{d, 7, 17}, shape{7, d, 17}, shape{17, 7, d})
 	}
+	// Every row count of the edge tiles, for the transposed-store path of
+	// A·Bᵀ (few rows of A, n >= 2m, k >= 128) with one and two vectors.
+	for r := 1; r <= 14; r++ {
+		s = append(s, shape{7, 14 + r, 128}, shape{20, 42 + r, 130})
+	}
 	return s
 }
 
@@ -72,6 +77,30 @@ func TestSgemm(t *testing.T) {
 					for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-1.5, 0.25}, {1, -1}} {
 						for _, pad := range []int{0, 3} {
 							runCase(t, r, tr, sh.m, sh.n, sh.k, ab[0], ab[1], pad)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmThreaded runs products big enough to be split over goroutines
+// (more than minFlopsPerThread each), against the reference, on 2 and 3
+// threads: the shared packing and the barriers only run there.
+func TestSgemmThreaded(t *testing.T) {
+	defer SetThreads(0)
+	shapes := []shape{{70, 150, 1500}, {100, 300, 300}, {128, 1000, 300}, {33, 500, 700}, {300, 129, 200}}
+	for _, kname := range kernelNames() {
+		t.Run(kname, func(t *testing.T) {
+			defer useKernel(kname)()
+			r := rand.New(rand.NewPCG(5, 6))
+			for _, threads := range []int{2, 3} {
+				SetThreads(threads)
+				for _, sh := range shapes {
+					for _, tr := range []string{"nn", "tn", "nt", "tt"} {
+						for _, ab := range [][2]float32{{1, 0}, {-1.5, 0.25}} {
+							runCase(t, r, tr, sh.m, sh.n, sh.k, ab[0], ab[1], 3)
 						}
 					}
 				}

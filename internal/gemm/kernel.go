@@ -18,8 +18,8 @@ type kernel struct {
 	// scatter, if set, speeds up the transposing copies of packing.
 	scatter scatterFunc
 
-	// packAT14, if set, is a fast packA for stored Aᵀ into full 14-row
-	// panels (mc a multiple of 14).
+	// packAT14, if set, is a fast packA for stored Aᵀ into 14-row panels,
+	// the last one partial when mc is not a multiple of 14.
 	packAT14 func(dst, a []float32, lda, i0, mc, p0, kc int)
 
 	// dot, if set, computes a rows×cols tile (rows ≤ dotR, cols ≤ dotC) of
@@ -32,6 +32,13 @@ type kernel struct {
 
 	dot        func(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32)
 	dotR, dotC int
+
+	// tileT, if set, computes a tile of C = alpha*A·Bᵀ + beta*C transposed,
+	// for products with few rows of A: rows (≤ mr) rows of Bᵀ read in place,
+	// ldb apart, against a packed panel of lanes (≤ 32) rows of A laid out
+	// as packB lays out a transposed operand, writing C[i][r] at
+	// c[i*ldc+r]. Only A is transposed in packing, not the larger Bᵀ.
+	tileT func(kc int, a, b []float32, ldb int, c []float32, ldc, rows, lanes int, alpha, beta float32)
 }
 
 // kernelList holds the kernels usable on this machine, best first; set by

@@ -23,6 +23,7 @@ var avx512Kernel = &kernel{
 	packAT14: packAT14Fast,
 	row:      row512,
 	dot:      dot512, dotR: 4, dotC: 6,
+	tileT: tileT512,
 }
 
 // avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
@@ -54,6 +55,17 @@ func tile512(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols i
 	}
 	_ = a[14*kc-1]
 	kern512[rows-1][nv-1](kc, &a[0], &b[0], bstride, &c[0], ldc, alpha, beta, mask)
+}
+
+func tileT512(kc int, a, b []float32, ldb int, c []float32, ldc, rows, lanes int, alpha, beta float32) {
+	nv := 1
+	if lanes > 16 {
+		nv = 2
+	}
+	_ = a[(kc-1)*32+16*nv-1]
+	_ = b[(rows-1)*ldb+kc-1]
+	_ = c[(lanes-1)*ldc+rows-1]
+	kernT512[rows-1][nv-1](kc, &a[0], &b[0], ldb, &c[0], ldc, alpha, beta, lanes)
 }
 
 func tile256(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32) {
@@ -97,15 +109,15 @@ func dot512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc,
 	kernDot[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1)<<(k%16)-1)
 }
 
-// packAT14Fast is packAT14 in assembly, with software prefetch of the
-// stored row 4 ahead; mc must be a multiple of 14.
+// packAT14Fast is packAT14 in assembly, the tail rows included (mc need
+// not be a multiple of 14).
 func packAT14Fast(dst, a []float32, lda, i0, mc, p0, kc int) {
-	if kc == 0 {
+	if kc == 0 || mc == 0 {
 		return
 	}
 	_ = a[(p0+kc-1)*lda+i0+mc-1]
-	_ = dst[mc*kc-1]
-	packAT14asm(&dst[0], &a[p0*lda+i0], lda, mc/14, kc, 4*4*lda)
+	_ = dst[(mc-1)/14*14*kc+(kc-1)*14+(mc-1)%14]
+	packAT14asm(&dst[0], &a[p0*lda+i0], lda, mc/14, mc%14, kc)
 }
 
 func row512(kc int, a, b []float32, bstride int, c []float32, alpha, beta float32) {

@@ -128,11 +128,113 @@ func k256x5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta
 //go:noescape
 func k256x6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32)
 
+// kernT512 holds the transposed-store AVX-512 kernels indexed by [rows-1][vectors-1].
+var kernT512 = [14][2]func(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int){
+	{kt512x1x1, kt512x1x2},
+	{kt512x2x1, kt512x2x2},
+	{kt512x3x1, kt512x3x2},
+	{kt512x4x1, kt512x4x2},
+	{kt512x5x1, kt512x5x2},
+	{kt512x6x1, kt512x6x2},
+	{kt512x7x1, kt512x7x2},
+	{kt512x8x1, kt512x8x2},
+	{kt512x9x1, kt512x9x2},
+	{kt512x10x1, kt512x10x2},
+	{kt512x11x1, kt512x11x2},
+	{kt512x12x1, kt512x12x2},
+	{kt512x13x1, kt512x13x2},
+	{kt512x14x1, kt512x14x2},
+}
+
+//go:noescape
+func kt512x1x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x1x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x2x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x2x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x3x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x3x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x4x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x4x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x5x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x5x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x6x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x6x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x7x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x7x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x8x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x8x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x9x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x9x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x10x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x10x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x11x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x11x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x12x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x12x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x13x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x13x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x14x1(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
+//go:noescape
+func kt512x14x2(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)
+
 //go:noescape
 func transpose16(rows *[16]*float32, n int, dst *float32, ldd int, mask uint32)
 
 //go:noescape
-func packAT14asm(dst, src *float32, lda, panels, kc, ahead int)
+func packAT14asm(dst, src *float32, lda, panels, tail, kc int)
 
 //go:noescape
 func k512row(kc int, a, b *float32, bstride int, c *float32, alpha, beta float32)

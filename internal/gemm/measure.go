@@ -8,7 +8,8 @@ import (
 
 // Measure times C = op(A)·op(B) for an m×k by k×n product on the given
 // number of threads and returns its speed in GFLOP/s (2·m·n·k flops per
-// product), the median of reps timed runs after one untimed warm-up. It
+// product), the median of reps timed repetitions of about 0.1 s each
+// after a warm-up, as the peers' script measures them. It
 // restores the thread setting before returning. It exists for benchmark
 // commands; matrices are filled with random values.
 func Measure(transA, transB bool, m, n, k, threads, reps int) (gflops float64) {
@@ -33,19 +34,23 @@ func Measure(transA, transB bool, m, n, k, threads, reps int) (gflops float64) {
 	if transB {
 		ldb = k
 	}
-	// Repeat short products inside one timing so each sample is long
-	// enough for the clock.
-	inner := max(1, int(2e7/(2*float64(m)*float64(n)*float64(k)+1)))
-	run := func() {
-		for range inner {
-			Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n)
-		}
+	// Time the way shared/bench/gemm_py.py times the peers: calibrate an
+	// inner count so one timed repetition lasts about 0.1 s, warm up with
+	// up to 50 products, then time reps repetitions.
+	call := func() { Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n) }
+	call()
+	t0 := time.Now()
+	call()
+	inner := max(1, int(0.1/max(time.Since(t0).Seconds(), 1e-7)))
+	for range min(inner, 50) {
+		call()
 	}
-	run()
 	times := make([]float64, reps)
 	for i := range times {
 		t0 := time.Now()
-		run()
+		for range inner {
+			call()
+		}
 		times[i] = time.Since(t0).Seconds() / float64(inner)
 	}
 	slices.Sort(times)

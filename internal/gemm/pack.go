@@ -46,12 +46,12 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, kern *
 // a new cache line (and page) on every step.
 func packAT14(dst, a []float32, lda, i0, mc, p0, kc int, kern *kernel) int {
 	full := mc / 14
+	if kern.packAT14 != nil {
+		kern.packAT14(dst, a, lda, i0, mc, p0, kc)
+		return mc
+	}
 	if full == 0 {
 		return 0
-	}
-	if kern.packAT14 != nil {
-		kern.packAT14(dst, a, lda, i0, full*14, p0, kc)
-		return full * 14
 	}
 	for p := 0; p < kc; p++ {
 		src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+full*14]

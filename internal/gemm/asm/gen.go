@@ -63,6 +63,21 @@ func main() {
 		gen256(m)
 	}
 
+	fmt.Fprintf(&g, "// kernT512 holds the transposed-store AVX-512 kernels indexed by [rows-1][vectors-1].\nvar kernT512 = [%d][%d]func(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int){\n", mr512, nv512)
+	for m := 1; m <= mr512; m++ {
+		fmt.Fprintf(&g, "{")
+		for v := 1; v <= nv512; v++ {
+			fmt.Fprintf(&g, "kt512x%dx%d, ", m, v)
+		}
+		fmt.Fprintf(&g, "},\n")
+	}
+	fmt.Fprintf(&g, "}\n\n")
+	for m := 1; m <= mr512; m++ {
+		for v := 1; v <= nv512; v++ {
+			genT512(m, v)
+		}
+	}
+
 	genTranspose()
 	genPackAT14()
 	genRow()
@@ -222,6 +237,193 @@ func gen512(m, nv int) {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// genT512 writes a kernel for A·Bᵀ with few rows of A, which computes the
+// transposed tile: m rows of Bᵀ, read in place from its stored rows (ldb
+// apart) and broadcast one element at a time, against a packed panel of
+// 16·nv rows of A (32 floats per k step, as packB lays out a transposed
+// operand). Accumulator (r, v) holds C[16v+i][r] for i < 16; the epilogue
+// transposes them in registers and stores rows i < lanes of C. Only A, the
+// smaller operand, is ever transposed in packing.
+func genT512(m, nv int) {
+	name := fmt.Sprintf("kt512x%dx%d", m, nv)
+	fmt.Fprintf(&g, "//go:noescape\nfunc %s(kc int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, lanes int)\n\n", name)
+	p("")
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+	p("\tMOVQ kc+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ b+16(FP), BX")
+	p("\tMOVQ ldb+24(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R10")
+	p("\tLEAQ (BX)(R8*4), R12")
+	p("\tADDQ R8, R12") // row 5
+	p("\tLEAQ (R12)(R8*4), R13")
+	p("\tADDQ R8, R13") // row 10
+	p("\tMOVQ c+32(FP), DX")
+	acc := func(i, v int) int { return i*nv + v }
+	row := func(r, off int) string {
+		base := []string{"BX", "R12", "R13"}[r/5]
+		o := ""
+		if off != 0 {
+			o = fmt.Sprint(off)
+		}
+		switch r % 5 {
+		case 0:
+			return fmt.Sprintf("%s(%s)", o, base)
+		case 1:
+			return fmt.Sprintf("%s(%s)(R8*1)", o, base)
+		case 2:
+			return fmt.Sprintf("%s(%s)(R8*2)", o, base)
+		case 3:
+			return fmt.Sprintf("%s(%s)(R10*1)", o, base)
+		default:
+			return fmt.Sprintf("%s(%s)(R8*4)", o, base)
+		}
+	}
+	for i := 0; i < m*nv; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	step := func(u int) {
+		for v := 0; v < nv; v++ {
+			p("\tVMOVUPS %d(AX), Z%d", u*128+64*v, 28+v)
+		}
+		for r := 0; r < m; r++ {
+			bc := 30 + r%2
+			p("\tVBROADCASTSS %s, Z%d", row(r, 4*u), bc)
+			for v := 0; v < nv; v++ {
+				p("\tVFMADD231PS Z%d, Z%d, Z%d", 28+v, bc, acc(r, v))
+			}
+		}
+	}
+	advance := func(steps int) {
+		p("\tADDQ $%d, AX", 128*steps)
+		for _, r := range []string{"BX", "R12", "R13"} {
+			p("\tADDQ $%d, %s", 4*steps, r)
+		}
+	}
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s_tail", name)
+	p("%s_loop4:", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	advance(4)
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s_loop4", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	p("%s_loop1:", name)
+	step(0)
+	advance(1)
+	p("\tDECQ CX")
+	p("\tJNE %s_loop1", name)
+	p("%s_done:", name)
+	// Epilogue: C[i][r] = alpha*acc + beta*C[i][r]. The accumulators of
+	// each 16-lane half are transposed in registers (the rows past m
+	// repeat row m-1; their lanes are masked off), which turns them into
+	// rows of C, stored through the row mask K1 while i < lanes.
+	p("\tMOVQ ldc+40(FP), R9")
+	p("\tSHLQ $2, R9")
+	p("\tMOVQ lanes+56(FP), R12")
+	p("\tMOVL $%d, AX", 1<<m-1)
+	p("\tKMOVW AX, K1")
+	p("\tVBROADCASTSS alpha+48(FP), Z30")
+	for i := 0; i < m*nv; i++ {
+		p("\tVMULPS Z30, Z%d, Z%d", i, i)
+	}
+	p("\tMOVL beta+52(FP), R13")
+	p("\tANDL $0x7fffffff, R13")
+	p("\tMOVQ DX, R11")
+	var free []int
+	for r := m * nv; r < 32; r++ {
+		free = append(free, r)
+	}
+	for v := 0; v < nv; v++ {
+		var rows [16]int
+		for r := range rows {
+			rows[r] = acc(min(r, m-1), v)
+		}
+		out, rest := regTranspose(rows, free)
+		bz, tmp := rest[0], rest[1]
+		p("\tVBROADCASTSS beta+52(FP), Z%d", bz)
+		for pp := 0; pp < 16; pp++ {
+			i := 16*v + pp
+			p("\tCMPQ R12, $%d", i+1)
+			p("\tJLT %s_end", name)
+			p("\tTESTL R13, R13")
+			p("\tJEQ %s_s%d", name, i)
+			p("\tVMOVUPS.Z (R11), K1, Z%d", tmp)
+			p("\tVFMADD231PS Z%d, Z%d, Z%d", bz, tmp, out[pp])
+			p("%s_s%d:", name, i)
+			p("\tVMOVUPS Z%d, K1, (R11)", out[pp])
+			p("\tADDQ R9, R11")
+		}
+		free = append(rest, out[:]...)
+	}
+	p("%s_end:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// regTranspose emits a 16×16 transpose, by the stages of genTranspose, of
+// the rows held in the registers rows (a register may repeat, for rows
+// whose values do not matter), writing each result to a register taken
+// from free and releasing a source once no row still needs it. It returns
+// the registers of the 16 output rows and the free registers left.
+func regTranspose(rows [16]int, free []int) (out [16]int, rest []int) {
+	free = append([]int(nil), free...)
+	refs := map[int]int{}
+	for _, r := range rows {
+		refs[r]++
+	}
+	take := func() int {
+		if len(free) == 0 {
+			log.Fatal("regTranspose: out of registers")
+		}
+		r := free[0]
+		free = free[1:]
+		refs[r] = 1
+		return r
+	}
+	drop := func(r int) {
+		if refs[r]--; refs[r] == 0 {
+			free = append(free, r)
+		}
+	}
+	// pair emits d1 = op1(x, y), d2 = op2(x, y).
+	pair := func(op1, op2 string, x, y int) (d1, d2 int) {
+		d1, d2 = take(), take()
+		p("\t%s Z%d, Z%d, Z%d", op1, y, x, d1)
+		p("\t%s Z%d, Z%d, Z%d", op2, y, x, d2)
+		drop(x)
+		drop(y)
+		return d1, d2
+	}
+	var s, u, w [16]int
+	for k := 0; k < 8; k++ {
+		s[2*k], s[2*k+1] = pair("VUNPCKLPS", "VUNPCKHPS", rows[2*k], rows[2*k+1])
+	}
+	for q := 0; q < 4; q++ {
+		u[4*q], u[4*q+1] = pair("VUNPCKLPD", "VUNPCKHPD", s[4*q], s[4*q+2])
+		u[4*q+2], u[4*q+3] = pair("VUNPCKLPD", "VUNPCKHPD", s[4*q+1], s[4*q+3])
+	}
+	for c := 0; c < 4; c++ {
+		s[4*c], s[4*c+1] = pair("VSHUFF32X4 $0x44,", "VSHUFF32X4 $0xEE,", u[c], u[4+c])
+		s[4*c+2], s[4*c+3] = pair("VSHUFF32X4 $0x44,", "VSHUFF32X4 $0xEE,", u[8+c], u[12+c])
+	}
+	for c := 0; c < 4; c++ {
+		w[4*c], w[4*c+1] = pair("VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xDD,", s[4*c], s[4*c+2])
+		w[4*c+2], w[4*c+3] = pair("VSHUFF32X4 $0x88,", "VSHUFF32X4 $0xDD,", s[4*c+1], s[4*c+3])
+	}
+	// Output row 4L+c is in w[4c+L].
+	for pp := range out {
+		out[pp] = w[4*(pp%4)+pp/4]
+	}
+	return out, free
 }
 
 func gen256(m int) {
@@ -447,43 +649,38 @@ func maskOp(mask string) string {
 }
 
 // genPackAT14 writes packAT14asm, packA for stored Aᵀ and 14-row panels:
-// each of kc stored rows is read left to right (panels pieces of 14 floats,
-// moved through a write mask) and dealt out to the panels, while the row
-// `ahead` bytes further on is prefetched, since short runs on rows far
-// apart defeat the hardware prefetcher.
+// each of kc stored rows is read left to right and dealt out to the panels
+// in pieces of 14 floats, then the tail rows (fewer than 14) to the last,
+// partial panel, all moved through write masks. (Software prefetch of rows
+// ahead was measured slower on every shape, 64×256 to 2048² stored Aᵀ.)
 func genPackAT14() {
-	fmt.Fprintf(&g, "//go:noescape\nfunc packAT14asm(dst, src *float32, lda, panels, kc, ahead int)\n\n")
+	fmt.Fprintf(&g, "//go:noescape\nfunc packAT14asm(dst, src *float32, lda, panels, tail, kc int)\n\n")
 	p("")
-	p("// func packAT14asm(dst, src *float32, lda, panels, kc, ahead int)")
+	p("// func packAT14asm(dst, src *float32, lda, panels, tail, kc int)")
 	p("TEXT ·packAT14asm(SB), NOSPLIT, $0-48")
 	p("\tMOVQ dst+0(FP), DI")
 	p("\tMOVQ src+8(FP), SI")
 	p("\tMOVQ lda+16(FP), R8")
 	p("\tSHLQ $2, R8")
 	p("\tMOVQ panels+24(FP), R9")
-	p("\tMOVQ kc+32(FP), CX")
-	p("\tMOVQ ahead+40(FP), R12")
+	p("\tMOVQ tail+32(FP), CX")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K2") // the tail rows
+	p("\tMOVQ kc+40(FP), CX")
 	p("\tMOVQ CX, R10")
 	p("\tIMULQ $56, R10") // bytes between panels
 	p("\tMOVL $0x3fff, AX")
 	p("\tKMOVW AX, K1")
-	p("\tMOVQ R9, AX")
-	p("\tIMULQ $56, AX") // bytes per row segment
 	p("\tTESTQ CX, CX")
 	p("\tJEQ pat_done")
-	p("\tTESTQ R9, R9")
-	p("\tJEQ pat_done")
 	p("pat_row:")
-	p("\tLEAQ (SI)(R12*1), BX")
-	p("\tMOVQ AX, DX")
-	p("pat_pf:")
-	p("\tPREFETCHT0 (BX)")
-	p("\tADDQ $64, BX")
-	p("\tSUBQ $64, DX")
-	p("\tJGT pat_pf")
 	p("\tMOVQ SI, R11")
 	p("\tMOVQ DI, R13")
 	p("\tMOVQ R9, DX")
+	p("\tTESTQ DX, DX")
+	p("\tJEQ pat_tail")
 	p("pat_panel:")
 	p("\tVMOVUPS.Z (R11), K1, Z0")
 	p("\tVMOVUPS Z0, K1, (R13)")
@@ -491,6 +688,12 @@ func genPackAT14() {
 	p("\tADDQ R10, R13")
 	p("\tDECQ DX")
 	p("\tJNE pat_panel")
+	p("pat_tail:")
+	p("\tKORTESTW K2, K2")
+	p("\tJEQ pat_next")
+	p("\tVMOVUPS.Z (R11), K2, Z0")
+	p("\tVMOVUPS Z0, K2, (R13)")
+	p("pat_next:")
 	p("\tADDQ R8, SI")
 	p("\tADDQ $56, DI")
 	p("\tDECQ CX")
