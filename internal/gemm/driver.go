@@ -63,8 +63,16 @@ func (j *job) run(kern *kernel, t int) {
 	}
 	mPanels := (j.m + mr - 1) / mr
 	nPanels := (j.n + nr - 1) / nr
-	// Split rows unless there are too few row panels to go round.
+	// Split rows unless there are too few row panels to go round, or C is
+	// at least as wide as it is tall with enough column panels to go
+	// round: then each worker packs its own B block, which stays in its
+	// own core's cache with no barrier, at the cost of packing all of A,
+	// no larger than B (measured on 2 threads: 512² to 2048² 4-8% faster
+	// than sharing one packed B block).
 	splitM := mPanels >= 4*t || mPanels >= nPanels
+	if nPanels >= 4*t && j.n >= j.m {
+		splitM = false
+	}
 	if splitM {
 		t = min(t, mPanels)
 	} else {
