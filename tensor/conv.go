@@ -499,12 +499,16 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 		saved.Release()
 		saved = nil
 	}
-	gm := getFloats(g.o * nb * ohw)
 	for n0 := 0; n0 < g.n; n0 += nb {
 		cnt := min(nb, g.n-n0)
+		if cols == nil {
+			g.gradsBlocked(x, w, dx, dw, src, part, n0, cnt, wantX, wantW, wantB)
+			continue
+		}
 		ld := cnt * ohw
 		// G [O, cnt·ohw] from the output gradient [cnt, O, ohw], summed
 		// for the bias on the way.
+		gm := getFloats(g.o * ld)
 		parallelFor(cnt, 1, func(i0, i1 int) {
 			for i := i0; i < i1; i++ {
 				for o := range g.o {
@@ -516,13 +520,9 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 				}
 			}
 		})
-		if cols != nil {
-			g.gradsKept(w, dx, dw, gm, cols, n0, cnt, wantX, wantW)
-			continue
-		}
-		g.gradsBlocked(x, w, dx, dw, gm, n0, cnt, wantX, wantW)
+		g.gradsKept(w, dx, dw, gm, cols, n0, cnt, wantX, wantW)
+		putFloats(gm)
 	}
-	putFloats(gm)
 	if cols != nil {
 		putFloats(cols)
 	}
@@ -534,7 +534,7 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 
 // gradsKept computes the weight and input gradients of images
 // n0..n0+cnt-1 from G (gm, [O, cnt·ohw]) and columns kept by the forward
-// pass: dW in one batch-wide product.
+// pass: dW in one batch-wide product, dX block by block.
 func (g *convGeom) gradsKept(w, dx, dw *Tensor, gm, cols []float32, n0, cnt int, wantX, wantW bool) {
 	ohw := g.oh * g.ow
 	ld := cnt * ohw
@@ -552,22 +552,32 @@ func (g *convGeom) gradsKept(w, dx, dw *Tensor, gm, cols []float32, n0, cnt int,
 		}
 	}
 	if wantX {
-		g.gradsBlocked(nil, w, dx, nil, gm, n0, cnt, true, false)
+		sub := g.blockImages(cnt)
+		nsub := (cnt + sub - 1) / sub
+		parallelFor(nsub, 1, func(s0, s1 int) {
+			dc := getFloats(g.c * g.kh * g.kw * sub * ohw)
+			defer putFloats(dc)
+			for s := s0; s < s1; s++ {
+				i0 := s * sub
+				m := min(sub, cnt-i0)
+				g.blockDX(w, dx, gm[i0*ohw:], ld, dc, n0+i0, m)
+			}
+		})
 	}
 }
 
-// gradsBlocked computes the weight and input gradients of images
-// n0..n0+cnt-1 from G (gm, [O, cnt·ohw]) a block of images at a time, one
-// block per worker, everything of a block staying in L2: its columns
-// (im2col again from x, far cheaper than keeping the batch's columns in
-// memory since the forward pass), its share of dW (a partial product of
-// its own), and dcols = Wᵀ·G scattered back by col2im. The partial dWs
-// are summed in block order; the blocks depend on the geometry only, so dW
-// is the same for any thread count. Each element of dcols is the same sum
-// (k = og) as in one batch-wide product.
-func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, gm []float32, n0, cnt int, wantX, wantW bool) {
+// gradsBlocked computes the weight, input and bias gradients of images
+// n0..n0+cnt-1 a block of images at a time, one block per worker,
+// everything of a block staying in L2: its output gradient G [O, m·ohw]
+// (built from src, and summed per image and channel into part for the
+// bias), its columns (im2col again from x, far cheaper than keeping the
+// batch's columns in memory since the forward pass), its share of dW (a
+// partial product of its own), and dcols = Wᵀ·G scattered back by col2im.
+// The partial dWs are summed in block order; the blocks depend on the
+// geometry only, so dW is the same for any thread count. Each element of
+// dcols is the same sum (k = og) as in one batch-wide product.
+func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, src *convGrad, part []float32, n0, cnt int, wantX, wantW, wantB bool) {
 	ohw := g.oh * g.ow
-	ld := cnt * ohw
 	sub := g.blockImages(cnt)
 	nsub := (cnt + sub - 1) / sub
 	wsize := g.o * g.kSize
@@ -580,29 +590,33 @@ func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, gm []float32, n0, cnt int,
 	parallelFor(nsub, 1, func(s0, s1 int) {
 		dc := getFloats(colsSize)
 		defer putFloats(dc)
+		gb := getFloats(g.o * sub * ohw)
+		defer putFloats(gb)
 		for s := s0; s < s1; s++ {
 			i0 := s * sub
 			m := min(sub, cnt-i0)
 			lds := m * ohw
+			for i := range m {
+				for o := range g.o {
+					d := gb[o*lds+i*ohw:][:ohw]
+					src.plane(d, n0+i0+i, o, g.o)
+					if wantB {
+						part[(n0+i0+i)*g.o+o] = sumLanes(d)
+					}
+				}
+			}
 			if wantW {
 				g.im2colRange(x.data, n0+i0, m, 0, m, dc)
 				for gi := range g.g {
 					// P_s,g = G_g · cols_gᵀ over the block's positions
 					sgemmSerial(false, true, g.og, g.kSize, lds, 1,
-						gm[gi*g.og*ld+i0*ohw:], ld,
+						gb[gi*g.og*lds:], lds,
 						dc[gi*g.kSize*lds:], lds,
 						0, parts[s*wsize+gi*g.og*g.kSize:], g.kSize)
 				}
 			}
 			if wantX {
-				for gi := range g.g {
-					// dcols_g = W_gᵀ · G_g
-					sgemmSerial(true, false, g.kSize, lds, g.og, 1,
-						w.data[gi*g.og*g.kSize:], g.kSize,
-						gm[gi*g.og*ld+i0*ohw:], ld,
-						0, dc[gi*g.kSize*lds:], lds)
-				}
-				g.col2imRange(dc, n0+i0, m, 0, m, dx.data, true)
+				g.blockDX(w, dx, gb, lds, dc, n0+i0, m)
 			}
 		}
 	})
@@ -622,6 +636,21 @@ func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, gm []float32, n0, cnt int,
 			addAll(acc, parts[s*wsize+e0:s*wsize+e1])
 		}
 	})
+}
+
+// blockDX computes the input gradient of the m images from image n on,
+// whose output gradient is G (gm, [O, m·ohw] with row stride ld):
+// dcols = Wᵀ·G into dc, scattered back into dx by col2im.
+func (g *convGeom) blockDX(w, dx *Tensor, gm []float32, ld int, dc []float32, n, m int) {
+	lds := m * g.oh * g.ow
+	for gi := range g.g {
+		// dcols_g = W_gᵀ · G_g
+		sgemmSerial(true, false, g.kSize, lds, g.og, 1,
+			w.data[gi*g.og*g.kSize:], g.kSize,
+			gm[gi*g.og*ld:], ld,
+			0, dc[gi*g.kSize*lds:], lds)
+	}
+	g.col2imRange(dc, n, m, 0, m, dx.data, true)
 }
 
 // addAll does d[i] += r[i] for every i.

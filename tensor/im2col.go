@@ -19,16 +19,20 @@ func (g *convGeom) chunk() int {
 	return max(1, min(g.n, maxColsFloats/max(per, 1)))
 }
 
-// l2Floats is about how many floats of columns one core's L2 (2 MiB here)
-// holds beside the other operand and the packed panels.
+// l2Floats is about how many floats of a block's columns and outputs one
+// core's L2 (2 MiB here) holds beside the packed panels.
 var l2Floats = 1 << 18
 
 // blockImages returns how many of cnt images the convolution lowers and
 // multiplies at a time, one block per worker: about as many as keep their
-// columns in L2, in a number of blocks that is a multiple of 4 so that 2
-// or 4 workers get equal shares. It depends on the geometry only.
+// columns and their outputs (or output gradients) in L2, in a number of
+// blocks that is a multiple of 4 so that 2 or 4 workers get equal shares.
+// It depends on the geometry only. Counting the outputs matters when they
+// outnumber the columns (a first layer with one input channel: 9 columns
+// and 32 outputs per position), which would otherwise go to memory and back
+// between the product and the layout that follows it.
 func (g *convGeom) blockImages(cnt int) int {
-	per := g.c * g.kh * g.kw * g.oh * g.ow
+	per := (g.c*g.kh*g.kw + g.o) * g.oh * g.ow
 	nb := (cnt*per + l2Floats - 1) / l2Floats
 	nb = roundUp4(max(nb, 1))
 	return max(1, (cnt+nb-1)/nb)
