@@ -3,7 +3,9 @@ package nn
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 
 	ag "backprop/autograd"
 )
@@ -101,12 +103,13 @@ func SetRNGState(m Module, state []byte) error {
 		}
 		return true
 	})
-	for name := range owners {
+	// In name order, so that the error names the same module every time.
+	for _, name := range slices.Sorted(maps.Keys(owners)) {
 		if _, ok := states[name]; !ok {
 			return fmt.Errorf("nn.SetRNGState: no state for module %q", name)
 		}
 	}
-	for name := range states {
+	for _, name := range slices.Sorted(maps.Keys(states)) {
 		if _, ok := owners[name]; !ok {
 			return fmt.Errorf("nn.SetRNGState: state for module %q, which the model does not have", name)
 		}

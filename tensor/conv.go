@@ -434,6 +434,9 @@ func (c *convGrad) plane(dst []float32, n, o, nO int) {
 		pohw := c.ph * c.pw
 		gp, arg, y := c.gp[k*pohw:][:pohw], c.arg[k*pohw:][:pohw], c.pooled[k*pohw:][:pohw]
 		clear(dst)
+		if unpoolVec(dst, gp, y, arg) {
+			return
+		}
 		for q, v := range gp {
 			if v == 0 {
 				v = 0 // +0 + v

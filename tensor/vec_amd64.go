@@ -78,6 +78,22 @@ func sumLanes(x []float32) float32 {
 	return s
 }
 
+//go:noescape
+func unpool512(dst, gp, y *float32, arg *int32, n, size int) bool
+
+// unpoolVec does, for every i, dst[arg[i]] = reluMask(+0 + gp[i], y[i])
+// where that is not +0 (dst holds +0 elsewhere already), and reports
+// whether it did: not when the CPU lacks AVX-512 or an index is outside
+// dst, which the caller's own loop then reports.
+func unpoolVec(dst, gp, y []float32, arg []int32) bool {
+	n := len(gp)
+	if !hasVec512 || n == 0 || len(dst) == 0 || len(dst) > 1<<31-1 {
+		return false
+	}
+	_, _ = y[n-1], arg[n-1]
+	return unpool512(&dst[0], &gp[0], &y[0], &arg[0], n, len(dst))
+}
+
 // gatherBias does biasReLU's strided case (stride > 1) with gathers and
 // reports whether it did.
 func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) bool {

@@ -310,3 +310,58 @@ gb_store:
 gb_done:
 	VZEROUPPER
 	RET
+
+// func unpool512(dst, gp, y *float32, arg *int32, n, size int) bool
+// For i < n: where y[i] > 0, dst[arg[i]] = +0 + gp[i] (scattered); other
+// entries of dst are left alone. Returns false, having written at most
+// earlier chunks, if some arg[i] is not in [0, size).
+TEXT ·unpool512(SB), NOSPLIT, $0-49
+	MOVQ dst+0(FP), DI
+	MOVQ gp+8(FP), SI
+	MOVQ y+16(FP), BX
+	MOVQ arg+24(FP), DX
+	MOVQ n+32(FP), CX
+	VPBROADCASTD size+40(FP), Z5
+	VPXORD Z4, Z4, Z4
+unpool_loop:
+	CMPQ CX, $16
+	JLT unpool_tail
+	VMOVDQU32 (DX), Z0
+	VPCMPUD $1, Z5, Z0, K1
+	KORTESTW K1, K1
+	JCC unpool_bad
+	VMOVUPS (SI), Z1
+	VADDPS Z4, Z1, Z1
+	VMOVUPS (BX), Z2
+	VCMPPS $0x1e, Z4, Z2, K2
+	VSCATTERDPS Z1, K2, (DI)(Z0*4)
+	ADDQ $64, SI
+	ADDQ $64, BX
+	ADDQ $64, DX
+	SUBQ $16, CX
+	JMP unpool_loop
+unpool_tail:
+	TESTQ CX, CX
+	JEQ unpool_ok
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K3
+	VMOVDQU32.Z (DX), K3, Z0
+	VPCMPUD $1, Z5, Z0, K3, K1
+	KXORW K1, K3, K4
+	KORTESTW K4, K4
+	JNE unpool_bad
+	VMOVUPS.Z (SI), K3, Z1
+	VADDPS Z4, Z1, Z1
+	VMOVUPS.Z (BX), K3, Z2
+	VCMPPS $0x1e, Z4, Z2, K3, K2
+	VSCATTERDPS Z1, K2, (DI)(Z0*4)
+unpool_ok:
+	MOVB $1, ret+48(FP)
+	VZEROUPPER
+	RET
+unpool_bad:
+	MOVB $0, ret+48(FP)
+	VZEROUPPER
+	RET

@@ -13,3 +13,5 @@ func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool { retu
 const hasVec512 = false
 
 func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) bool { return false }
+
+func unpoolVec(dst, gp, y []float32, arg []int32) bool { return false }

@@ -179,3 +179,49 @@ func TestGatherBias(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpoolVecMatchesScalar checks the vector unpooling of the fused
+// conv-ReLU-pool backward pass against convGrad.plane's scalar loop, bit
+// for bit, on awkward lengths with ±0, NaN and +Inf among the gradients and
+// activations, and that an index outside the plane is refused.
+func TestUnpoolVecMatchesScalar(t *testing.T) {
+	if !hasVec512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(15, 16))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), -1}
+	for _, n := range []int{1, 7, 15, 16, 17, 33, 196} {
+		size := 4*n + 5
+		gp, y, arg := make([]float32, n), make([]float32, n), make([]int32, n)
+		for i, q := range r.Perm(size)[:n] {
+			gp[i], y[i], arg[i] = float32(r.NormFloat64()), float32(r.Float64()), int32(q)
+			if r.IntN(3) == 0 {
+				gp[i] = special[r.IntN(len(special))]
+			}
+			if r.IntN(3) == 0 {
+				y[i] = special[r.IntN(len(special))]
+			}
+		}
+		want, got := make([]float32, size), make([]float32, size)
+		for q, v := range gp {
+			if v == 0 {
+				v = 0
+			}
+			want[arg[q]] = reluMask(v, y[q])
+		}
+		if !unpoolVec(got, gp, y, arg) {
+			t.Fatalf("n=%d: unpoolVec refused valid indices", n)
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
+				t.Fatalf("n=%d: dst[%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+		for _, bad := range []int32{-1, int32(size)} {
+			arg[n-1], y[n-1] = bad, 1
+			if unpoolVec(got, gp, y, arg) {
+				t.Fatalf("n=%d: index %d accepted", n, bad)
+			}
+		}
+	}
+}
