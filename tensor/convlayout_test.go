@@ -69,6 +69,13 @@ func TestIm2colShiftedBitIdentical(t *testing.T) {
 		{[]int{2, 3, 4, 6}, []int{2, 3, 1, 1}, ConvParams{}},
 		{[]int{1, 2, 3, 1}, []int{2, 2, 7, 1}, ConvParams{Padding: [2]int{3, 0}}},
 		{[]int{2, 2, 6, 5}, []int{2, 2, 2, 3}, ConvParams{Padding: [2]int{0, 1}}},
+		// Rows of one, two and three 16-float vectors, and too wide for
+		// the vector path (more than 128).
+		{[]int{1, 1, 3, 16}, []int{2, 1, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{1, 2, 4, 17}, []int{2, 2, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{2, 1, 5, 28}, []int{3, 1, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
+		{[]int{1, 1, 4, 40}, []int{1, 1, 5, 5}, ConvParams{Padding: [2]int{2, 2}}},
+		{[]int{1, 1, 2, 130}, []int{1, 1, 3, 3}, ConvParams{Padding: [2]int{1, 1}}},
 	} {
 		x := FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, c.x...)
 		w := FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, c.w...)
