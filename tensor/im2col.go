@@ -189,7 +189,7 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 	ys, xs := g.tapRanges(&tapBuf)
 	{
 		var saved []float32
-		if shifted {
+		if shifted && !clobber {
 			saved = make([]float32, 0, 2*g.oh*g.ow)
 		}
 		for i := i0; i < i1; i++ {

@@ -1,6 +1,9 @@
 package gemm
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
 // job is one Sgemm call.
 type job struct {
@@ -381,18 +384,25 @@ func share(n, t, w int) (lo, hi int) {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
-// bufPool recycles packing buffers so steady-state calls do not allocate.
-var bufPool sync.Pool
+// bufPools recycle packing buffers so steady-state calls do not allocate:
+// one pool per power-of-two capacity, so that a call asking for a large
+// buffer is not handed a small one (and the small one dropped) because
+// both sizes went into one pool.
+var bufPools [48]sync.Pool
 
 func getBuf(n int) *[]float32 {
-	if p, _ := bufPool.Get().(*[]float32); p != nil {
-		if cap(*p) >= n {
-			*p = (*p)[:n]
-			return p
-		}
+	c := bits.Len(uint(max(n, 1) - 1)) // capacity 1<<c >= n
+	if p, _ := bufPools[c].Get().(*[]float32); p != nil {
+		*p = (*p)[:n]
+		return p
 	}
-	s := make([]float32, n)
+	s := make([]float32, n, 1<<c)
 	return &s
 }
 
-func putBuf(p *[]float32) { bufPool.Put(p) }
+func putBuf(p *[]float32) {
+	c := bits.Len(uint(cap(*p) - 1))
+	if cap(*p) == 1<<c {
+		bufPools[c].Put(p)
+	}
+}
