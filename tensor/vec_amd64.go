@@ -111,3 +111,80 @@ func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) boo
 	gatherBias512(&d[0], &src[0], len(d), stride, b, mode)
 	return true
 }
+
+//go:noescape
+func sum64Vec512(x *float32, n int) float64
+
+//go:noescape
+func sumSq64Vec512(x *float32, n int, mean float64) float64
+
+//go:noescape
+func sumGradXhat512(xs, gs *float32, n int, mean, inv float32) (sg, sgx float64)
+
+//go:noescape
+func bnAffine512(dst, src *float32, n int, mean, scale, shift float32)
+
+//go:noescape
+func bnBackward512(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
+
+// vecLen is the leading multiple of 16 of n that the AVX-512 loops take,
+// 0 without AVX-512.
+func vecLen(n int) int {
+	if !hasVec512 {
+		return 0
+	}
+	return n &^ 15
+}
+
+// sum64Vec returns Σ x[i] over x's first k elements, in float64, and k.
+func sum64Vec(x []float32) (float64, int) {
+	k := vecLen(len(x))
+	if k == 0 {
+		return 0, 0
+	}
+	return sum64Vec512(&x[0], k), k
+}
+
+// sumSq64Vec returns Σ (x[i] - mean)² over x's first k elements, and k.
+func sumSq64Vec(x []float32, mean float64) (float64, int) {
+	k := vecLen(len(x))
+	if k == 0 {
+		return 0, 0
+	}
+	return sumSq64Vec512(&x[0], k, mean), k
+}
+
+// sumGradXhatVec is sumGradXhat over the first k elements; it returns k.
+func sumGradXhatVec(xs, gs []float32, mean, inv float32) (sg, sgx float64, k int) {
+	k = vecLen(len(gs))
+	if k == 0 {
+		return 0, 0, 0
+	}
+	_ = xs[k-1]
+	sg, sgx = sumGradXhat512(&xs[0], &gs[0], k, mean, inv)
+	return sg, sgx, k
+}
+
+// bnAffineVec does dst[i] = (src[i] - mean)·scale + shift for the first k
+// elements and returns k.
+func bnAffineVec(dst, src []float32, mean, scale, shift float32) int {
+	k := vecLen(len(dst))
+	if k == 0 {
+		return 0
+	}
+	_ = src[k-1]
+	bnAffine512(&dst[0], &src[0], k, mean, scale, shift)
+	return k
+}
+
+// bnBackwardVec does dst[i] = wi·((g[i] - mg) - x̂·mgx) for the first k
+// elements and returns k.
+func bnBackwardVec(dst, xs, gs []float32, mean, inv, wi, mg, mgx float32) int {
+	k := vecLen(len(dst))
+	if k == 0 {
+		return 0
+	}
+	_, _ = xs[k-1], gs[k-1]
+	bnBackward512(&dst[0], &xs[0], &gs[0], k, mean, inv, wi, mg, mgx)
+	return k
+}

@@ -365,3 +365,179 @@ unpool_bad:
 	MOVB $0, ret+48(FP)
 	VZEROUPPER
 	RET
+
+// Batch norm's loops. The sums are in float64, in several partial sums of
+// 8 lanes each, reduced in a fixed order at the end.
+
+// func sum64Vec512(x *float32, n int) float64
+// Σ x[i] for n a multiple of 16.
+TEXT ·sum64Vec512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	SHRQ $4, CX
+	JEQ s64_reduce
+s64_loop:
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	ADDQ $64, SI
+	DECQ CX
+	JNE s64_loop
+s64_reduce:
+	VADDPD Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+16(FP)
+	RET
+
+// func sumSq64Vec512(x *float32, n int, mean float64) float64
+// Σ (x[i] - mean)² for n a multiple of 16.
+TEXT ·sumSq64Vec512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSD mean+16(FP), Z6
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	SHRQ $4, CX
+	JEQ sq64_reduce
+sq64_loop:
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VSUBPD Z6, Z4, Z4
+	VSUBPD Z6, Z5, Z5
+	VFMADD231PD Z4, Z4, Z0
+	VFMADD231PD Z5, Z5, Z1
+	ADDQ $64, SI
+	DECQ CX
+	JNE sq64_loop
+sq64_reduce:
+	VADDPD Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+24(FP)
+	RET
+
+// func sumGradXhat512(xs, gs *float32, n int, mean, inv float32) (sg, sgx float64)
+// Σ g[i] and Σ g[i]·x̂[i], x̂ = (x[i] - mean)·inv in float32, for n a
+// multiple of 16.
+TEXT ·sumGradXhat512(SB), NOSPLIT, $0-48
+	MOVQ xs+0(FP), SI
+	MOVQ gs+8(FP), DI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS mean+24(FP), Z6
+	VBROADCASTSS inv+28(FP), Z7
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+	SHRQ $4, CX
+	JEQ sgx_reduce
+sgx_loop:
+	VMOVUPS (SI), Z8
+	VSUBPS Z6, Z8, Z8
+	VMULPS Z7, Z8, Z8
+	VCVTPS2PD (DI), Z4
+	VCVTPS2PD 32(DI), Z5
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VCVTPS2PD Y8, Z9
+	VEXTRACTF64X4 $1, Z8, Y10
+	VCVTPS2PD Y10, Z10
+	VFMADD231PD Z9, Z4, Z2
+	VFMADD231PD Z10, Z5, Z3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE sgx_loop
+sgx_reduce:
+	VADDPD Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VADDPD Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VADDPD Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VADDPD X3, X2, X2
+	VPERMILPD $1, X2, X3
+	VADDSD X3, X2, X2
+	VZEROUPPER
+	MOVSD X0, sg+32(FP)
+	MOVSD X2, sgx+40(FP)
+	RET
+
+// func bnAffine512(dst, src *float32, n int, mean, scale, shift float32)
+// dst[i] = (src[i] - mean)·scale + shift (no fused multiply-add, as in Go)
+// for n a multiple of 16.
+TEXT ·bnAffine512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS mean+24(FP), Z6
+	VBROADCASTSS scale+28(FP), Z7
+	VBROADCASTSS shift+32(FP), Z8
+	SHRQ $4, CX
+	JEQ bna_done
+bna_loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z6, Z0, Z0
+	VMULPS Z7, Z0, Z0
+	VADDPS Z8, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNE bna_loop
+bna_done:
+	VZEROUPPER
+	RET
+
+// func bnBackward512(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
+// dst[i] = wi·((g[i] - mg) - x̂·mgx), x̂ = (x[i] - mean)·inv, each
+// operation rounded as Go rounds it, for n a multiple of 16.
+TEXT ·bnBackward512(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ xs+8(FP), SI
+	MOVQ gs+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS mean+32(FP), Z6
+	VBROADCASTSS inv+36(FP), Z7
+	VBROADCASTSS wi+40(FP), Z8
+	VBROADCASTSS mg+44(FP), Z9
+	VBROADCASTSS mgx+48(FP), Z10
+	SHRQ $4, CX
+	JEQ bnb_done
+bnb_loop:
+	VMOVUPS (SI), Z0
+	VSUBPS Z6, Z0, Z0
+	VMULPS Z7, Z0, Z0
+	VMULPS Z10, Z0, Z0
+	VMOVUPS (DX), Z1
+	VSUBPS Z9, Z1, Z1
+	VSUBPS Z0, Z1, Z1
+	VMULPS Z1, Z8, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNE bnb_loop
+bnb_done:
+	VZEROUPPER
+	RET

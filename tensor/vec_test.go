@@ -225,3 +225,60 @@ func TestUnpoolVecMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormVecMatchesScalar checks batch norm's vector loops: the
+// float64 sums against plain sums (to 1e-12, the order differs), the
+// element-wise passes bit for bit against Go's expressions, on lengths
+// around the 16-float vectors.
+func TestBatchNormVecMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{1, 15, 16, 17, 33, 196, 784} {
+		x, g, dst := make([]float32, n), make([]float32, n), make([]float32, n+1)
+		for i := range x {
+			x[i], g[i] = float32(r.NormFloat64()*3+1), float32(r.NormFloat64())
+		}
+		const guard = 12345.5
+		dst[n] = guard
+		var s, ss, sg, sgx float64
+		mean, inv := float32(0.8), float32(0.37)
+		for i := range x {
+			s += float64(x[i])
+			ss += (float64(x[i]) - 0.8) * (float64(x[i]) - 0.8)
+			sg += float64(g[i])
+			sgx += float64(g[i]) * float64((x[i]-mean)*inv)
+		}
+		near := func(what string, got, want float64) {
+			if math.Abs(got-want) > 1e-12*(1+math.Abs(want)) {
+				t.Errorf("n=%d %s = %v, want %v", n, what, got, want)
+			}
+		}
+		near("sum64", sum64(x), s)
+		near("sumSq64", sumSq64(x, 0.8), ss)
+		a, b := sumGradXhat(x, g, mean, inv)
+		near("Σg", a, sg)
+		near("Σg·x̂", b, sgx)
+		k := bnAffineVec(dst[:n], x, mean, inv, 0.25)
+		for i := k; i < n; i++ {
+			dst[i] = (x[i]-mean)*inv + 0.25
+		}
+		for i := range x {
+			if want := (x[i]-mean)*inv + 0.25; dst[i] != want {
+				t.Fatalf("n=%d bnAffine [%d] = %v, want %v", n, i, dst[i], want)
+			}
+		}
+		w, mg, mgx := float32(1.7), float32(0.03), float32(-0.2)
+		k = bnBackwardVec(dst[:n], x, g, mean, inv, w*inv, mg, mgx)
+		for i := k; i < n; i++ {
+			dst[i] = -1
+		}
+		for i := range x[:k] {
+			xh := (x[i] - mean) * inv
+			if want := w * inv * (g[i] - mg - xh*mgx); dst[i] != want {
+				t.Fatalf("n=%d bnBackward [%d] = %v, want %v", n, i, dst[i], want)
+			}
+		}
+		if dst[n] != guard {
+			t.Fatalf("n=%d: element past the end overwritten", n)
+		}
+	}
+}
