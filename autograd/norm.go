@@ -33,13 +33,13 @@ func BatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tensor, t
 		st = tensor.RunningStats(runningMean, runningVar, eps)
 	}
 	w, b := dataOf(weight), dataOf(bias)
-	out := result(tensor.BatchNorm(x.Data, w, b, st), x, weight, bias)
+	out := fresh(tensor.BatchNorm(x.Data, w, b, st), x, weight, bias)
 	out.onBackward(func() {
 		// dx = w·invstd·(g - mean(g) - x̂·mean(g·x̂)) in training; w·invstd·g otherwise
 		dx, dw, db := tensor.BatchNormBackward(x.Data, w, out.Grad, st, training)
-		x.addGrad(dx)
-		weight.addGrad(dw) // dw = Σ g·x̂
-		bias.addGrad(db)   // db = Σ g
+		x.addGradOwned(dx)
+		weight.addGradOwned(dw) // dw = Σ g·x̂
+		bias.addGradOwned(db)   // db = Σ g
 	})
 	return out
 }
@@ -64,11 +64,11 @@ func LayerNorm(x *Value, normalizedShape []int, weight, bias *Value, eps float32
 		}
 	}
 	st := tensor.LayerNormStats(x.Data, d, eps)
-	out := result(tensor.LayerNorm(x.Data, w, b, st), x, weight, bias)
+	out := fresh(tensor.LayerNorm(x.Data, w, b, st), x, weight, bias)
 	out.onBackward(func() {
 		// dx = invstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂)), dx̂ = g·w
 		dx, dw, db := tensor.LayerNormBackward(x.Data, w, out.Grad, st)
-		x.addGrad(dx)
+		x.addGradOwned(dx)
 		if weight != nil {
 			weight.addGrad(tensor.Reshape(dw, weight.Shape()...)) // dw = Σ g·x̂
 		}
@@ -147,9 +147,9 @@ func Dropout(x *Value, p float32, training bool, rng *rand.Rand) *Value {
 		}
 		return scale
 	}, x.Shape()...)
-	out := result(tensor.Mul(x.Data, mask), x)
+	out := fresh(tensor.Mul(x.Data, mask), x)
 	out.onBackward(func() {
-		x.addGrad(tensor.Mul(out.Grad, mask)) // d(x·mask)/dx = mask
+		x.addGradOwned(tensor.Mul(out.Grad, mask)) // d(x·mask)/dx = mask
 	})
 	return out
 }
