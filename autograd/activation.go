@@ -37,17 +37,9 @@ func Sigmoid(x *Value) *Value {
 // ReLU returns max(x, 0) element-wise.
 func ReLU(x *Value) *Value {
 	out := fresh(tensor.ReLU(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		y := out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			// d relu/dx = [x > 0], and y > 0 exactly where x > 0. The test is
-			// on y's bits, without a branch (signs of activations are random,
-			// so a branch mispredicts half the time): y = max(x, 0) is +0,
-			// positive, +Inf or NaN, and y > 0 holds for 0 < bits <= +Inf.
-			b := math.Float32bits(y[i])
-			keep := uint32(int32(b-1-0x7f800000)>>31) & uint32(int32(-b)>>31)
-			dx[i] = math.Float32frombits(math.Float32bits(v) & keep)
-		}
+	out.onBackward(func() {
+		// d relu/dx = [x > 0], and y > 0 exactly where x > 0.
+		x.addGradOwned(tensor.ReLUGrad(out.Grad, out.Data))
 	})
 	return out
 }

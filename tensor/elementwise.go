@@ -165,10 +165,8 @@ func Sigmoid(t *Tensor) *Tensor {
 func ReLU(t *Tensor) *Tensor {
 	out := emptyLike(t)
 	parallelFor(len(t.data), 1<<15, func(lo, hi int) {
-		od := out.data[lo:hi]
-		for i, x := range t.data[lo:hi] {
-			od[i] = max(x, 0)
-		}
+		// max(x+0, 0) = max(x, 0) for every x (vectorised there).
+		biasReLU(out.data[lo:hi], t.data[lo:hi], 1, 0, false, true)
 	})
 	return out
 }
@@ -191,9 +189,10 @@ func ReLUGrad(g, y *Tensor) *Tensor {
 	}
 	out := emptyLike(g)
 	parallelFor(len(g.data), 1<<15, func(lo, hi int) {
-		d, m := out.data[lo:hi], y.data[lo:hi]
-		for j, v := range g.data[lo:hi] {
-			d[j] = reluMask(v, m[j])
+		d, m, gs := out.data[lo:hi], y.data[lo:hi], g.data[lo:hi]
+		k := reluGradVec(d, gs, m)
+		for j, v := range gs[k:] {
+			d[k+j] = reluMask(v, m[k+j])
 		}
 	})
 	return out

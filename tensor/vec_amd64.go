@@ -188,3 +188,18 @@ func bnBackwardVec(dst, xs, gs []float32, mean, inv, wi, mg, mgx float32) int {
 	bnBackward512(&dst[0], &xs[0], &gs[0], k, mean, inv, wi, mg, mgx)
 	return k
 }
+
+//go:noescape
+func reluGrad512(dst, grad, y *float32, n int)
+
+// reluGradVec does dst[i] = reluMask(g[i], y[i]) for the first k elements
+// and returns k.
+func reluGradVec(dst, g, y []float32) int {
+	k := vecLen(len(dst))
+	if k == 0 {
+		return 0
+	}
+	_, _ = g[k-1], y[k-1]
+	reluGrad512(&dst[0], &g[0], &y[0], k)
+	return k
+}

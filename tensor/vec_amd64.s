@@ -541,3 +541,28 @@ bnb_loop:
 bnb_done:
 	VZEROUPPER
 	RET
+
+// func reluGrad512(dst, grad, y *float32, n int)
+// dst[i] = grad[i] where y[i] > 0 (NaN is not), +0 elsewhere, for n a
+// multiple of 16: reluMask's rule.
+TEXT ·reluGrad512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ grad+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	VPXORD Z2, Z2, Z2
+	SHRQ $4, CX
+	JEQ rg_done
+rg_loop:
+	VMOVUPS (DX), Z1
+	VCMPPS $0x1e, Z2, Z1, K1
+	VMOVUPS.Z (SI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNE rg_loop
+rg_done:
+	VZEROUPPER
+	RET

@@ -282,3 +282,29 @@ func TestBatchNormVecMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUGradVecMatchesScalar checks the vector ReLU gradient against
+// reluMask bit for bit, with ±0, NaN, ±Inf and denormals among the
+// gradients and the activations.
+func TestReLUGradVecMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-42, -1e-42}
+	val := func() float32 {
+		if r.IntN(3) == 0 {
+			return special[r.IntN(len(special))]
+		}
+		return float32(r.NormFloat64())
+	}
+	for _, n := range []int{1, 15, 16, 17, 33, 255} {
+		g, y := make([]float32, n), make([]float32, n)
+		for i := range g {
+			g[i], y[i] = val(), val()
+		}
+		got := ReLUGrad(New(g, n), New(y, n)).Data()
+		for i := range g {
+			if want := reluMask(g[i], y[i]); math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n=%d: [%d] = %v (g %v, y %v), want %v", n, i, got[i], g[i], y[i], want)
+			}
+		}
+	}
+}
