@@ -369,6 +369,18 @@ unpool_bad:
 // Batch norm's loops. The sums are in float64, in several partial sums of
 // 8 lanes each, reduced in a fixed order at the end.
 
+// REDUCE_PD leaves in the low lane of xa the sum of the 16 float64 lanes
+// of za and zb (ya, xa and yb, xb name the same registers' lower parts),
+// halving in a fixed order.
+#define REDUCE_PD(za, zb, ya, yb, xa, xb) \
+	VADDPD zb, za, za \
+	VEXTRACTF64X4 $1, za, yb \
+	VADDPD yb, ya, ya \
+	VEXTRACTF128 $1, ya, xb \
+	VADDPD xb, xa, xa \
+	VPERMILPD $1, xa, xb \
+	VADDSD xb, xa, xa
+
 // func sum64Vec512(x *float32, n int) float64
 // Σ x[i] for n a multiple of 16.
 TEXT ·sum64Vec512(SB), NOSPLIT, $0-24
@@ -387,13 +399,7 @@ s64_loop:
 	DECQ CX
 	JNE s64_loop
 s64_reduce:
-	VADDPD Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPD Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VPERMILPD $1, X0, X1
-	VADDSD X1, X0, X0
+	REDUCE_PD(Z0, Z1, Y0, Y1, X0, X1)
 	VZEROUPPER
 	MOVSD X0, ret+16(FP)
 	RET
@@ -419,13 +425,7 @@ sq64_loop:
 	DECQ CX
 	JNE sq64_loop
 sq64_reduce:
-	VADDPD Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPD Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VPERMILPD $1, X0, X1
-	VADDSD X1, X0, X0
+	REDUCE_PD(Z0, Z1, Y0, Y1, X0, X1)
 	VZEROUPPER
 	MOVSD X0, ret+24(FP)
 	RET
@@ -463,20 +463,8 @@ sgx_loop:
 	DECQ CX
 	JNE sgx_loop
 sgx_reduce:
-	VADDPD Z1, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPD Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPD X1, X0, X0
-	VPERMILPD $1, X0, X1
-	VADDSD X1, X0, X0
-	VADDPD Z3, Z2, Z2
-	VEXTRACTF64X4 $1, Z2, Y3
-	VADDPD Y3, Y2, Y2
-	VEXTRACTF128 $1, Y2, X3
-	VADDPD X3, X2, X2
-	VPERMILPD $1, X2, X3
-	VADDSD X3, X2, X2
+	REDUCE_PD(Z0, Z1, Y0, Y1, X0, X1)
+	REDUCE_PD(Z2, Z3, Y2, Y3, X2, X3)
 	VZEROUPPER
 	MOVSD X0, sg+32(FP)
 	MOVSD X2, sgx+40(FP)
