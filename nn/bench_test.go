@@ -36,3 +36,21 @@ func BenchmarkPresetCNNStep(b *testing.B) {
 		opt.Step()
 	}
 }
+
+// BenchmarkCNNInferBatch1 times the W-CNN model's forward pass on one
+// image in evaluation mode, without a graph (W-INFER at batch 1).
+func BenchmarkCNNInferBatch1(b *testing.B) {
+	m, err := nn.Build("conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)", []int{1, 28, 28}, nn.Seed(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	nn.Eval(m)
+	r := rand.New(rand.NewPCG(1, 2))
+	x := ag.Const(tensor.FromFunc(func(int) float32 { return r.Float32() }, 1, 1, 28, 28))
+	b.ReportAllocs()
+	ag.NoGrad(func() {
+		for b.Loop() {
+			m.Forward(x)
+		}
+	})
+}

@@ -192,6 +192,12 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 		ld := cnt * ohw
 		sub := g.blockImages(cnt)
 		nsub := (cnt + sub - 1) / sub
+		// A single block (one image, in inference) leaves the other
+		// workers idle unless its product is split over them instead.
+		mul := sgemmSerial
+		if nsub == 1 {
+			mul = sgemm
+		}
 		parallelFor(nsub, 1, func(s0, s1 int) {
 			ys := getFloats(g.o * sub * ohw)
 			defer putFloats(ys)
@@ -216,13 +222,13 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 				for gi := range g.g {
 					if pm {
 						// Y_gᵀ [m·ohw, og] = cols_gᵀ · W_gᵀ
-						sgemmSerial(true, true, lds, g.og, g.kSize, 1,
+						mul(true, true, lds, g.og, g.kSize, 1,
 							a[gi*g.kSize*lda+aoff:], lda,
 							w.data[gi*g.og*g.kSize:], g.kSize,
 							0, ys[gi*g.og*lds:], g.og)
 					} else {
 						// Y_g [og, m·ohw] = W_g [og, kSize] · cols_g [kSize, m·ohw]
-						sgemmSerial(false, false, g.og, lds, g.kSize, 1,
+						mul(false, false, g.og, lds, g.kSize, 1,
 							w.data[gi*g.og*g.kSize:], g.kSize,
 							a[gi*g.kSize*lda+aoff:], lda,
 							0, ys[gi*g.og*lds:], lds)

@@ -19,10 +19,19 @@ type job struct {
 }
 
 // minFlopsPerThread keeps small products on fewer goroutines: below this
-// much work per thread the fork/join and barrier cost more than they save
-// (measured: 128³ and 64×256·128, 4 MFLOP, ran at half speed on 2
-// threads; 64×784·256, 26 MFLOP, gained).
-const minFlopsPerThread = 1 << 23
+// much work per thread the fork/join and barrier cost more than they save.
+// With the persistent, polling workers (threads.go) that is little: on 2
+// threads 128³ and 64×256·128 (4 MFLOP) run at 1.7× the speed of 1 thread
+// and a W-MLP training step at 1.3×; before those workers, 4 MFLOP ran at
+// half speed and the bound was 8 MFLOP.
+const minFlopsPerThread = 1 << 20
+
+// dotMinPerThread is the fewest elements of Bᵀ a worker of runDot takes:
+// a product with one to four rows of A streams all of Bᵀ from memory for
+// few flops (a batch-1 linear layer, 1×3136·3136×128: 0.8 MFLOP for 1.6
+// MB), so its speed is the bandwidth of the cores that read it, and a
+// second core pays off long before minFlopsPerThread would allow it.
+const dotMinPerThread = 1 << 16
 
 // directMaxM is the largest m for which B is read in place instead of being
 // packed: with few rows of A each B element is used only a few times, so
@@ -50,12 +59,12 @@ const dotMaxM = 4
 // element does not depend on the split.
 func (j *job) run(kern *kernel, t int) {
 	mr, nr := kern.mr, kern.nr
-	flops := 2 * j.m * j.n * j.k
-	t = max(1, min(t, flops/minFlopsPerThread))
 	if kern.dot != nil && !j.transA && j.transB && j.m <= dotMaxM {
-		j.runDot(kern, t)
+		j.runDot(kern, max(1, min(t, j.n*j.k/dotMinPerThread)))
 		return
 	}
+	flops := 2 * j.m * j.n * j.k
+	t = max(1, min(t, flops/minFlopsPerThread))
 	if j.k >= splitKMin && j.k >= splitKRatio*max(j.m, j.n) {
 		j.runSplitK(kern, t)
 		return
