@@ -19,7 +19,7 @@ type job struct {
 }
 
 // minFlopsPerThread keeps small products on fewer goroutines: below this
-// much work per thread the fork/join and barrier cost more than they save.
+// much work per thread the fork and join cost more than they save.
 // With the persistent, polling workers (threads.go) that is little: on 2
 // threads 128³ and 64×256·128 (4 MFLOP) run at 1.7× the speed of 1 thread
 // and a W-MLP training step at 1.3×; before those workers, 4 MFLOP ran at
@@ -77,10 +77,12 @@ func (j *job) run(kern *kernel, t int) {
 	nPanels := (j.n + nr - 1) / nr
 	// Split rows unless there are too few row panels to go round, or C is
 	// at least as wide as it is tall with enough column panels to go
-	// round: then each worker packs its own B block, which stays in its
-	// own core's cache with no barrier, at the cost of packing all of A,
-	// no larger than B (measured on 2 threads: 512² to 2048² 4-8% faster
-	// than sharing one packed B block).
+	// round (then all of A, no larger than B, is what each worker packs
+	// again). Every worker packs the blocks it uses itself: a block packed
+	// by one core and read by the other costs more in cache-line transfers
+	// than packing it twice (measured on 2 threads: 512²-2048² split by
+	// columns 4-8% faster than by rows with a shared B block; 128³ A·Bᵀ by
+	// rows 140 -> 220-240 GFLOP/s without sharing; 12544×288·288×64 level).
 	splitM := mPanels >= 4*t || mPanels >= nPanels
 	if nPanels >= 4*t && j.n >= j.m {
 		splitM = false
@@ -98,20 +100,6 @@ func (j *job) run(kern *kernel, t int) {
 	slices := (j.k + kern.kc - 1) / kern.kc
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
 
-	// Workers that split rows share each packed B block: they pack it
-	// together into one of two buffers (so packing the next block cannot
-	// overwrite one still in use), then meet at a barrier.
-	var sh *sharedB
-	if splitM && t > 1 && !direct {
-		sh = &sharedB{bar: newBarrier(t)}
-		for i := range sh.buf {
-			sh.buf[i] = getBuf(kcb * roundUp(min(kern.nc, j.n), nr))
-		}
-		defer func() {
-			putBuf(sh.buf[0])
-			putBuf(sh.buf[1])
-		}()
-	}
 	parallel(t, func(w int) {
 		r0, r1, c0, c1 := 0, j.m, 0, j.n
 		if splitM {
@@ -121,7 +109,7 @@ func (j *job) run(kern *kernel, t int) {
 			p0, p1 := share(nPanels, t, w)
 			c0, c1 = p0*nr, min(j.n, p1*nr)
 		}
-		j.work(kern, w, t, r0, r1, c0, c1, kcb, direct, sh)
+		j.work(kern, r0, r1, c0, c1, kcb, direct)
 	})
 }
 
@@ -140,7 +128,7 @@ const splitKDepth = 8192
 // gradient summed over a batch: 64×288 over k = 12544, 32×9 over 50176)
 // by splitting k into a fixed, even number of chunks that depends only on
 // k. Each chunk's product goes to its own partial C, computed by one
-// worker alone (no shared packing, no barrier, every operand packed once);
+// worker alone (no shared packing, every operand packed once);
 // the partials are then summed in chunk order. Splitting C's tiles instead
 // leaves workers unbalanced (9 column panels over 2) or idle (32×9 is one
 // tile), and every worker packs all of the other operand.
@@ -209,7 +197,7 @@ func (j *job) serial(kern *kernel) {
 	slices := (j.k + kern.kc - 1) / kern.kc
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
 	direct := !j.transB && j.m <= directMaxM
-	j.work(kern, 0, 1, 0, j.m, 0, j.n, kcb, direct, nil)
+	j.work(kern, 0, j.m, 0, j.n, kcb, direct)
 }
 
 // dotMaxMN is the largest C (in elements) that serial computes as dot
@@ -225,112 +213,91 @@ const tLanes = 32
 const tMaxKC = 1024
 
 // useT reports whether A·Bᵀ takes runT: A has too many rows for dot
-// products but few beside Bᵀ's, so that transposing the larger Bᵀ into
-// packed panels, as the general path does, would cost a large share of the
+// products but no more than Bᵀ, so that transposing Bᵀ into packed
+// panels, as the general path does, would cost a large share of the
 // product (64×784·784×256: 36 of 195 µs), and k is deep enough to repay
-// runT's transposing stores of C (at 128³ they cost more than packing Bᵀ).
-// The test depends only on the shape, so the summation order never
-// depends on the thread count.
+// runT's transposing stores of C (measured: at 128³ level with the
+// general path on 1 thread, 15% faster on 2). The test depends only on
+// the shape, so the summation order never depends on the thread count.
 func (j *job) useT(kern *kernel) bool {
 	return kern.tileT != nil && !j.transA && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
-		j.n >= 2*j.m && j.k >= 128
+		j.n >= j.m && j.k >= 128
 }
 
 // runT computes C = alpha*A·Bᵀ + beta*C as transposed tiles (kern.tileT):
-// A's rows are packed into panels of tLanes, shared by all workers, and
-// each worker takes a range of the tiles (an mr-row block of Bᵀ, read in
-// place, against one panel). Every element of C is summed over the same k
-// slices in the same order whatever the split.
+// A's rows are packed into panels of tLanes and the mr-row blocks of Bᵀ
+// are read in place. Workers split the panels when there are enough to go
+// round, otherwise the blocks; either way each packs the panels it uses
+// itself: a panel packed by one core and read by the other cost more in
+// cache-line transfers than packing it twice (64×256·256×128 on 2 threads
+// ran slower than on 1 with shared panels). Every element of C is summed
+// over the same k slices in the same order whatever the split.
 func (j *job) runT(kern *kernel, t int) {
 	panels := (j.m + tLanes - 1) / tLanes
 	blocks := (j.n + kern.mr - 1) / kern.mr
-	tiles := blocks * panels
-	t = min(t, tiles)
+	byPanel := panels >= t
+	if !byPanel {
+		t = min(t, blocks)
+	}
 	slices := (j.k + tMaxKC - 1) / tMaxKC
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	ap := getBuf(panels * tLanes * kcb)
-	defer putBuf(ap)
-	var bar *barrier
-	if t > 1 {
-		bar = newBarrier(t)
-	}
 	parallel(t, func(w int) {
-		t0, t1 := share(tiles, t, w)
-		q0, q1 := share(panels, t, w)
+		q0, q1, b0, b1 := 0, panels, 0, blocks
+		if byPanel {
+			q0, q1 = share(panels, t, w)
+		} else {
+			b0, b1 = share(blocks, t, w)
+		}
+		if q1 == q0 || b1 == b0 {
+			return
+		}
+		r0, rows := q0*tLanes, min(j.m, q1*tLanes)-q0*tLanes
+		ap := getBuf((q1 - q0) * tLanes * kcb)
+		defer putBuf(ap)
 		for pc := 0; pc < j.k; pc += kcb {
 			kc := min(kcb, j.k-pc)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
-				if bar != nil {
-					bar.wait() // everyone is done with the previous slice's panels
-				}
 			}
-			if q1 > q0 {
-				packB((*ap)[q0*tLanes*kc:], j.a, j.lda, true, pc, kc, q0*tLanes, min(j.m, q1*tLanes)-q0*tLanes, tLanes, kern)
-			}
-			if bar != nil {
-				bar.wait()
-			}
-			for tile := t0; tile < t1; tile++ {
+			packB(*ap, j.a, j.lda, true, pc, kc, r0, rows, tLanes, kern)
+			for blk := b0; blk < b1; blk++ {
 				// Block-major, so a block of Bᵀ is reused from L1 across
 				// the panels.
-				r0, q := tile/panels*kern.mr, tile%panels
-				kern.tileT(kc, (*ap)[q*tLanes*kc:], j.b[r0*j.ldb+pc:], j.ldb, j.c[q*tLanes*j.ldc+r0:], j.ldc,
-					min(kern.mr, j.n-r0), min(tLanes, j.m-q*tLanes), j.alpha, beta)
+				c0 := blk * kern.mr
+				for q := q0; q < q1; q++ {
+					kern.tileT(kc, (*ap)[(q-q0)*tLanes*kc:], j.b[c0*j.ldb+pc:], j.ldb, j.c[q*tLanes*j.ldc+c0:], j.ldc,
+						min(kern.mr, j.n-c0), min(tLanes, j.m-q*tLanes), j.alpha, beta)
+				}
 			}
 		}
 	})
 }
 
-// sharedB is a packed B block shared by the workers of one product.
-type sharedB struct {
-	buf [2]*[]float32
-	bar *barrier
-}
-
-// work computes C[r0:r1, c0:c1], as worker w of t.
-func (j *job) work(kern *kernel, w, t, r0, r1, c0, c1, kcb int, direct bool, sh *sharedB) {
+// work computes C[r0:r1, c0:c1].
+func (j *job) work(kern *kernel, r0, r1, c0, c1, kcb int, direct bool) {
 	nr := kern.nr
 	aBuf := getBuf(min(kern.mc, roundUp(r1-r0, kern.mr)) * kcb)
 	defer putBuf(aBuf)
-	var own *[]float32
-	if sh == nil {
-		own = getBuf(kcb * roundUp(min(kern.nc, c1-c0), nr))
-		defer putBuf(own)
-	}
-	step := 0
+	bBuf := getBuf(kcb * roundUp(min(kern.nc, c1-c0), nr))
+	defer putBuf(bBuf)
+	bp := *bBuf
 	for jc := c0; jc < c1; jc += kern.nc {
 		nc := min(kern.nc, c1-jc)
-		ncPanels := (nc + nr - 1) / nr
 		for pc := 0; pc < j.k; pc += kcb {
 			kc := min(kcb, j.k-pc)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
 			}
-			var bp []float32
-			switch {
-			case sh != nil:
-				bp = *sh.buf[step%2]
-				q0, q1 := share(ncPanels, t, w)
-				if q1 > q0 {
-					packB(bp[q0*nr*kc:], j.b, j.ldb, j.transB, pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr, nr, kern)
-				}
-				sh.bar.wait()
-			case direct:
-				// B is read in place; only its ragged last panel is packed.
-				bp = *own
-				if nc%nr != 0 {
-					last := nc - nc%nr
-					packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern)
-				}
-			default:
-				bp = *own
+			if !direct {
 				packB(bp, j.b, j.ldb, j.transB, pc, kc, jc, nc, nr, kern)
+			} else if nc%nr != 0 {
+				// B is read in place; only its ragged last panel is packed.
+				last := nc - nc%nr
+				packB(bp[last*kc:], j.b, j.ldb, false, pc, kc, jc+last, nc-last, nr, kern)
 			}
 			j.block(kern, *aBuf, bp, direct, r0, r1, jc, nc, pc, kc, beta)
-			step++
 		}
 	}
 }

@@ -57,7 +57,7 @@ func testShapes() []shape {
 		s = append(s, shape{d, 7, 17}, shape{7, d, 17}, shape{17, 7, d})
 	}
 	// Every row count of the edge tiles, for the transposed-store path of
-	// A·Bᵀ (few rows of A, n >= 2m, k >= 128) with one and two vectors.
+	// A·Bᵀ (few rows of A, n >= m, k >= 128) with one and two vectors.
 	for r := 1; r <= 14; r++ {
 		s = append(s, shape{7, 14 + r, 128}, shape{20, 42 + r, 130})
 	}
@@ -87,7 +87,7 @@ func TestSgemm(t *testing.T) {
 
 // TestSgemmThreaded runs products big enough to be split over goroutines
 // (more than minFlopsPerThread each), against the reference, on 2 and 3
-// threads: the shared packing and the barriers only run there.
+// threads: the splits of the work over goroutines only happen there.
 func TestSgemmThreaded(t *testing.T) {
 	defer SetThreads(0)
 	shapes := []shape{{70, 150, 1500}, {100, 300, 300}, {128, 1000, 300}, {33, 500, 700}, {300, 129, 200}}

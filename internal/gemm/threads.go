@@ -169,53 +169,6 @@ func spawn(t int, f func(w int)) {
 	wg.Wait()
 }
 
-// barrier lets a fixed group of goroutines wait for each other; it is
-// reusable, one generation after another. Waiters poll before parking, as
-// in event, because the waits are short (a share of one packing pass).
-type barrier struct {
-	n     int64
-	count atomic.Int64
-	gen   atomic.Int64
-	mu    sync.Mutex
-	evs   []*event
-}
-
-func newBarrier(n int) *barrier {
-	b := &barrier{n: int64(n)}
-	return b
-}
-
-// wait blocks until all n goroutines have called wait.
-func (b *barrier) wait() {
-	g := b.gen.Load()
-	if b.count.Add(1) == b.n {
-		b.count.Store(0)
-		b.gen.Add(1)
-		b.mu.Lock()
-		evs := b.evs
-		b.evs = nil
-		b.mu.Unlock()
-		for _, e := range evs {
-			e.wake()
-		}
-		return
-	}
-	cond := func() bool { return b.gen.Load() != g }
-	for i := 0; i < spinPolls; i++ {
-		if cond() {
-			return
-		}
-		if i%yieldEvery == yieldEvery-1 {
-			runtime.Gosched()
-		}
-	}
-	e := newEvent()
-	b.mu.Lock()
-	b.evs = append(b.evs, e)
-	b.mu.Unlock()
-	e.wait(cond)
-}
-
 // forceSpawn makes parallel start fresh goroutines every call, as it did
 // before the pool; a hook for benchmarks comparing the two.
 var forceSpawn bool
