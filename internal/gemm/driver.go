@@ -52,11 +52,11 @@ const dotMaxM = 4
 // run computes the product with kernel kern on up to t goroutines.
 //
 // Loop nest (GotoBLAS): for each nc-wide column block of B and each kc-deep
-// slice of k, B's kc×nc block is packed once; then mc×kc blocks of A are
-// packed and the micro-kernel sweeps them. Each worker owns a range of
-// rows of C (or, when there are few rows, a range of column panels); every
-// worker visits the k slices in order, so the summation order of each C
-// element does not depend on the split.
+// slice of k, B's kc×nc block is packed (or, with few rows of A, read in
+// place); then mc×kc blocks of A are packed and the micro-kernel sweeps
+// them. Each worker owns a range of rows of C or a range of column panels
+// and packs what it reads; every worker visits the k slices in order, so
+// the summation order of each C element does not depend on the split.
 func (j *job) run(kern *kernel, t int) {
 	mr, nr := kern.mr, kern.nr
 	if kern.dot != nil && !j.transA && j.transB && j.m <= dotMaxM {
