@@ -472,7 +472,6 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 		part = getFloats(g.n * g.o)
 		defer putFloats(part)
 	}
-	sum := sumLanes
 	if !wantX && !wantW {
 		// Only the bias: build each plane in a scratch buffer and sum it.
 		if wantB {
@@ -482,7 +481,7 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 				for i := i0; i < i1; i++ {
 					for o := range g.o {
 						src.plane(d, i, o, g.o)
-						part[i*g.o+o] = sum(d)
+						part[i*g.o+o] = sumLanes(d)
 					}
 				}
 			})
@@ -518,17 +517,7 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 		// G [O, cnt·ohw] from the output gradient [cnt, O, ohw], summed
 		// for the bias on the way.
 		gm := getFloats(g.o * ld)
-		parallelFor(cnt, 1, func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				for o := range g.o {
-					dst := gm[o*ld+i*ohw:][:ohw]
-					src.plane(dst, n0+i, o, g.o)
-					if wantB {
-						part[(n0+i)*g.o+o] = sum(dst)
-					}
-				}
-			}
-		})
+		parallelFor(cnt, 1, func(i0, i1 int) { g.outputGrad(gm, ld, src, part, n0, i0, i1, wantB) })
 		g.gradsKept(w, dx, dw, gm, cols, n0, cnt, wantX, wantW)
 		putFloats(gm)
 	}
@@ -539,6 +528,23 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 		sumParts(db, part, g.n, g.o)
 	}
 	return dx, dw, db
+}
+
+// outputGrad writes the output gradient of images n+i0..n+i1-1 into gm,
+// [O, ·] with row stride ld and image n+i at column i·ohw, and with wantB
+// sums each of its planes into part[image·O + channel] for the bias (per
+// image over positions, in sumLanes's fixed order).
+func (g *convGeom) outputGrad(gm []float32, ld int, src *convGrad, part []float32, n, i0, i1 int, wantB bool) {
+	ohw := g.oh * g.ow
+	for i := i0; i < i1; i++ {
+		for o := range g.o {
+			d := gm[o*ld+i*ohw:][:ohw]
+			src.plane(d, n+i, o, g.o)
+			if wantB {
+				part[(n+i)*g.o+o] = sumLanes(d)
+			}
+		}
+	}
 }
 
 // gradsKept computes the weight and input gradients of images
@@ -605,15 +611,7 @@ func (g *convGeom) gradsBlocked(x, w, dx, dw *Tensor, src *convGrad, part []floa
 			i0 := s * sub
 			m := min(sub, cnt-i0)
 			lds := m * ohw
-			for i := range m {
-				for o := range g.o {
-					d := gb[o*lds+i*ohw:][:ohw]
-					src.plane(d, n0+i0+i, o, g.o)
-					if wantB {
-						part[(n0+i0+i)*g.o+o] = sumLanes(d)
-					}
-				}
-			}
+			g.outputGrad(gb, lds, src, part, n0+i0, 0, m, wantB)
 			if wantW {
 				g.im2colRange(x.data, n0+i0, m, 0, m, dc)
 				for gi := range g.g {
