@@ -43,7 +43,7 @@ func checkChannels(op string, name string, t *Tensor, c int) {
 func BatchStats(x *Tensor, eps float32) NormStats {
 	n, c, s := bnLayout("tensor.BatchNorm", x)
 	st := NormStats{Mean: make([]float32, c), InvStd: make([]float32, c), Var: make([]float32, c), Count: n * s}
-	parallelFor(c, 1, func(c0, c1 int) {
+	parallelFor(c, bnMinChannels(n*s), func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			var sum float64
 			for i := range n {
@@ -61,6 +61,11 @@ func BatchStats(x *Tensor, eps float32) NormStats {
 	})
 	return st
 }
+
+// bnMinChannels is the fewest channels of perChannel elements each that
+// batch norm hands to a goroutine: small inputs (a batch norm over 64
+// features) stay on one.
+func bnMinChannels(perChannel int) int { return max(1, (1<<14)/max(perChannel, 1)) }
 
 // sum64 returns Σ x[i] in float64: with AVX-512 in 16 lanes, otherwise
 // (and for the tail) in four interleaved partial sums (one long chain of
@@ -150,7 +155,7 @@ func BatchNormBackward(x, weight, gy *Tensor, st NormStats, training bool) (dx, 
 	n, c, s := bnLayout("tensor.BatchNormBackward", x)
 	dx, dw, db = emptyLike(x), Zeros(c), Zeros(c)
 	m := float64(n * s)
-	parallelFor(c, 1, func(c0, c1 int) {
+	parallelFor(c, bnMinChannels(n*s), func(c0, c1 int) {
 		for ch := c0; ch < c1; ch++ {
 			mean, inv := st.Mean[ch], st.InvStd[ch]
 			w := float32(1)
