@@ -207,9 +207,9 @@ const dotMaxMN = 512
 // tLanes is the width of the packed A panels of runT, in rows of A.
 const tLanes = 32
 
-// tMaxKC is the deepest k slice of runT. Its tiles pay a scatter (and,
-// after the first slice, a gather) of C per slice, so slices are deep; the
-// packed A panels, at most 4·32·tMaxKC floats, stay in L2.
+// tMaxKC is the deepest k slice of runT. Its tiles pay a transpose in
+// registers and an update of C per slice, so slices are deep; the packed
+// A panels, at most 4·32·tMaxKC floats, stay in L2.
 const tMaxKC = 1024
 
 // useT reports whether A·Bᵀ takes runT: A has too many rows for dot
