@@ -192,11 +192,20 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 		ld := cnt * ohw
 		sub := g.blockImages(cnt)
 		nsub := (cnt + sub - 1) / sub
-		// A single block (one image, in inference) leaves the other
-		// workers idle unless its product is split over them instead.
+		// A single block (one image, in inference) would leave the other
+		// workers idle: its product, lowering and layout are split over
+		// them instead (by output tiles, input and output channels).
 		mul := sgemmSerial
+		lower := g.im2colChannels
+		layout := g.layoutRange
 		if nsub == 1 {
 			mul = sgemm
+			lower = func(x []float32, n0, cnt, i0, i1, _, _ int, cols []float32) {
+				parallelFor(g.c, 1, func(c0, c1 int) { g.im2colChannels(x, n0, cnt, i0, i1, c0, c1, cols) })
+			}
+			layout = func(y []float32, pm bool, n0, cnt, i0, i1, _, _ int, bd []float32, dst convOut) {
+				parallelFor(g.o, 1, func(o0, o1 int) { g.layoutRange(y, pm, n0, cnt, i0, i1, o0, o1, bd, dst) })
+			}
 		}
 		parallelFor(nsub, 1, func(s0, s1 int) {
 			ys := getFloats(g.o * sub * ohw)
@@ -214,10 +223,10 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 				if keepCols {
 					// Into the batch's columns, kept for the weight
 					// gradient.
-					g.im2colRange(x.data, n0, cnt, i0, i0+m, cols)
+					lower(x.data, n0, cnt, i0, i0+m, 0, g.c, cols)
 					a, lda, aoff = cols, ld, i0*ohw
 				} else {
-					g.im2colRange(x.data, n0+i0, m, 0, m, cs)
+					lower(x.data, n0+i0, m, 0, m, 0, g.c, cs)
 				}
 				for gi := range g.g {
 					if pm {
@@ -234,7 +243,7 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 							0, ys[gi*g.og*lds:], lds)
 					}
 				}
-				g.layoutRange(ys, pm, n0+i0, m, 0, m, bd, dst)
+				layout(ys, pm, n0+i0, m, 0, m, 0, g.o, bd, dst)
 			}
 		})
 	}
@@ -255,8 +264,9 @@ var keepColumns = false
 // with pm, position-major ([cnt·ohw, og]). A pooled plane is first built
 // in a scratch plane that stays in L1, then pooled by maxPool2x2, so that
 // its values are exactly those of the unfused ops.
-// Only images n0+i0..n0+i1-1 are laid out, on the calling goroutine.
-func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1 int, bd []float32, dst convOut) {
+// Only images n0+i0..n0+i1-1 are laid out, and of them only output
+// channels o0..o1-1, on the calling goroutine.
+func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1, o0, o1 int, bd []float32, dst convOut) {
 	ohw := g.oh * g.ow
 	ld := cnt * ohw
 	pohw := dst.ph * dst.pw
@@ -267,7 +277,7 @@ func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1 int, bd []f
 			defer putFloats(scratch)
 		}
 		for i := i0; i < i1; i++ {
-			for oc := range g.o {
+			for oc := o0; oc < o1; oc++ {
 				gi, o := oc/g.og, oc%g.og
 				var b float32
 				if bd != nil {

@@ -96,6 +96,12 @@ func (g *convGeom) im2colBatch(x []float32, n0, cnt int, cols []float32) {
 // im2colRange is im2colBatch for images n0+i0..n0+i1-1 alone, on the
 // calling goroutine; cols holds the columns of images n0..n0+cnt-1.
 func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32) {
+	g.im2colChannels(x, n0, cnt, i0, i1, 0, g.c, cols)
+}
+
+// im2colChannels is im2colRange for input channels c0..c1-1 alone: the
+// rows of the columns that come from them.
+func (g *convGeom) im2colChannels(x []float32, n0, cnt, i0, i1, c0, c1 int, cols []float32) {
 	ohw, chw := g.oh*g.ow, g.c*g.h*g.w
 	ld := cnt * ohw
 	shifted := g.shifted()
@@ -104,7 +110,7 @@ func (g *convGeom) im2colRange(x []float32, n0, cnt, i0, i1 int, cols []float32)
 	{
 		for i := i0; i < i1; i++ {
 			img := x[(n0+i)*chw:][:chw]
-			for ci := range g.c {
+			for ci := c0; ci < c1; ci++ {
 				plane := img[ci*g.h*g.w:][:g.h*g.w]
 				for ki := range g.kh {
 					ylo, yhi := ys[ki][0], ys[ki][1]
