@@ -66,8 +66,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer or all", *workload))
 	}
 	if all || *workload == "gemm" {
-		for _, s := range gemmShapes {
-			for _, tr := range []string{"nn", "tn", "nt"} {
+		// The plain form of every shape first, in the order the peers'
+		// script measures them, so that both meet the machine in the same
+		// state (minutes of sustained load on every core lower its clock);
+		// then the transposed forms.
+		for _, tr := range []string{"nn", "tn", "nt"} {
+			for _, s := range gemmShapes {
 				g := gemm.Measure(tr[0] == 't', tr[1] == 't', s[0], s[2], s[1], *threads, 7)
 				emit(map[string]any{"workload": "gemm", "m": s[0], "k": s[1], "n": s[2], "trans": tr, "threads": *threads, "gflops": round(g, 1)},
 					fmt.Sprintf("gemm %5d×%-5d·%5d×%-5d %s T%d  %7.1f GFLOP/s", s[0], s[1], s[1], s[2], tr, *threads, g))
