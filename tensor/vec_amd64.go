@@ -37,11 +37,20 @@ func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool {
 	return maxPool2x2Vec512(&plane[0], &out[0], &arg[0], w, oh, ow)
 }
 
+// vecLen is the leading multiple of 16 of n that the AVX-512 loops take,
+// 0 without AVX-512.
+func vecLen(n int) int {
+	if !hasVec512 {
+		return 0
+	}
+	return n &^ 15
+}
+
 // addVec does dst[i] += src[i] for a leading multiple of 16 of the
 // elements and returns how many it did.
 func addVec(dst, src []float32) int {
-	n := len(dst) &^ 15
-	if !hasVec512 || n == 0 {
+	n := vecLen(len(dst))
+	if n == 0 {
 		return 0
 	}
 	_ = src[n-1]
@@ -52,8 +61,8 @@ func addVec(dst, src []float32) int {
 // biasVec does dst[i] = src[i] + b, then max(·, 0) with relu, for a
 // leading multiple of 16 of the elements and returns how many it did.
 func biasVec(dst, src []float32, b float32, relu bool) int {
-	n := len(dst) &^ 15
-	if !hasVec512 || n == 0 {
+	n := vecLen(len(dst))
+	if n == 0 {
 		return 0
 	}
 	_ = src[n-1]
@@ -67,8 +76,8 @@ func biasVec(dst, src []float32, b float32, relu bool) int {
 
 // sumLanes returns the sum of x in 16 lanes, as sumLanesGo does.
 func sumLanes(x []float32) float32 {
-	n := len(x) &^ 15
-	if !hasVec512 || n == 0 {
+	n := vecLen(len(x))
+	if n == 0 {
 		return sumLanesGo(x)
 	}
 	s := sumVec512(&x[0], n)
@@ -126,15 +135,6 @@ func bnAffine512(dst, src *float32, n int, mean, scale, shift float32)
 
 //go:noescape
 func bnBackward512(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
-
-// vecLen is the leading multiple of 16 of n that the AVX-512 loops take,
-// 0 without AVX-512.
-func vecLen(n int) int {
-	if !hasVec512 {
-		return 0
-	}
-	return n &^ 15
-}
 
 // sum64Vec returns Σ x[i] over x's first k elements, in float64, and k.
 func sum64Vec(x []float32) (float64, int) {
