@@ -1,4 +1,4 @@
-module backprop
+module github.com/backprop-go/backprop
 
 go 1.26.8
 

@@ -3,7 +3,7 @@ package autograd
 import (
 	"math"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // The element-wise ops compute their backward rule in a plain loop over

@@ -5,9 +5,9 @@ import (
 	"syscall"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // BenchmarkMLPStep times one W-MLP training step (784-256-128-10, batch 64,

@@ -1,6 +1,6 @@
 package autograd
 
-import "backprop/tensor"
+import "github.com/backprop-go/backprop/tensor"
 
 // ConvParams re-exports tensor.ConvParams: stride, padding and dilation as
 // [height, width] pairs and groups; zero values mean PyTorch's defaults.

@@ -7,8 +7,8 @@ import (
 	"runtime"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // trainSmallCNN trains a small conv net for a few SGD steps from a fixed

@@ -3,7 +3,7 @@ package autograd
 import (
 	"math"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // onBackward installs the backward rule of an op's output; values that need

@@ -5,8 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestConv2dReLUMatchesUnfused checks that the fused ops give the bits of

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/internal/golden"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/internal/golden"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestGolden runs every op case of the PyTorch golden vectors: the forward

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // gradCase is one finite-difference check: inputs made from a seeded

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Reduction says how a loss combines its per-element values.

@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // MatMul returns the matrix product a·b with torch.matmul's semantics: 2-D

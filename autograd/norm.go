@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // BatchNorm normalises x [N,C,*] per channel and applies weight and bias

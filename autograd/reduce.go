@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Sum returns the sum of all elements of x as a scalar.

@@ -3,7 +3,7 @@ package autograd
 import (
 	"fmt"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Reshape returns x with a new shape of the same size; one dimension may be

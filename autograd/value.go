@@ -23,7 +23,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Value is a node of the computation graph: a tensor, its gradient, and how

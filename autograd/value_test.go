@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func TestGradientsAccumulateWhenAValueIsReused(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"strings"
 
-	"backprop/nn"
+	"github.com/backprop-go/backprop/nn"
 )
 
 // describe returns the run's description with one LayerInfo per layer of

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/train"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/train"
 )
 
 // digits is an MNIST-sized stand-in (1×28×28, 10 classes) whose samples

@@ -12,8 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"backprop/dashboard/playground"
-	"backprop/train"
+	"github.com/backprop-go/backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/train"
 )
 
 // chromium returns the browser to test with: $BACKPROP_CHROMIUM, or the

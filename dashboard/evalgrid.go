@@ -11,10 +11,10 @@ import (
 	"sort"
 	"sync"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // evalResult is what one pass over the evaluation subset gives.

@@ -5,10 +5,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"backprop/data"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/train"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/train"
 )
 
 // stripes is a small image data set made up for the tests: 1×8×8 images

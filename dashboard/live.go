@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"backprop/data"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 // Run describes a training run to show live.

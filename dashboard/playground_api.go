@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"sync"
 
-	"backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/dashboard/playground"
 )
 
 // Playground serves one playground engine to the page. The engine lives

@@ -6,9 +6,9 @@ import (
 	"sync"
 	"time"
 
-	"backprop/data"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 // FileName is the file a Recorder writes in the run's output directory

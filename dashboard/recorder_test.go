@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
-	"backprop/train"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
+	"github.com/backprop-go/backprop/train"
 )
 
 func TestFlagGradients(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"slices"
 
-	"backprop/train"
+	"github.com/backprop-go/backprop/train"
 )
 
 // continueFrom takes over the history a resumed run's first part saved in

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 // TestResumeContinuesTheHistory saves a first part's history and checks

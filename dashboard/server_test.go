@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/dashboard/playground"
 )
 
 // startTestServer serves a recorder that saw a short run, and the

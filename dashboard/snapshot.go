@@ -5,7 +5,7 @@ import (
 	"math"
 	"strconv"
 
-	"backprop/train"
+	"github.com/backprop-go/backprop/train"
 )
 
 // Snapshot is everything the dashboard page shows, as JSON. GET

@@ -5,8 +5,8 @@ import (
 	"math"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/nn"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
 )
 
 // paramGroup is a layer's parameters: the ones whose state_dict names

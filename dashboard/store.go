@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"backprop/internal/fsutil"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/internal/fsutil"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 // Save writes s to path as JSON, atomically, so that a crash mid-write

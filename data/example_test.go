@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"backprop/data"
+	"github.com/backprop-go/backprop/data"
 )
 
 // A CSV table becomes standardised features and class labels, split into

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // LoaderConfig configures a Loader. The zero value of each field picks the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	ag "backprop/autograd"
+	ag "github.com/backprop-go/backprop/autograd"
 )
 
 // Activation layers: each wraps the autograd function of the same name so

@@ -4,10 +4,10 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // BenchmarkPresetCNNStep times one training step of the cnn preset (the

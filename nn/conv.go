@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Conv2dModule is a 2-D convolution over [N, C, H, W] inputs, as

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	ag "backprop/autograd"
+	ag "github.com/backprop-go/backprop/autograd"
 )
 
 // RNGOwner is implemented by layers that draw random numbers while running

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // EmbeddingModule maps integer indices to rows of a learned table, as

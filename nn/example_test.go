@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"log"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // A model made of layers, as with torch.nn.Sequential. Parameters are

@@ -1,6 +1,6 @@
 package nn
 
-import ag "backprop/autograd"
+import ag "github.com/backprop-go/backprop/autograd"
 
 // forwardFused applies layers[i] to x, together with the layers after it
 // when they form a pattern that autograd computes as one fused op — the

@@ -4,9 +4,9 @@ import (
 	"math"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestFusedForwardMatchesLayerByLayer runs models whose layer runs fuse

@@ -5,9 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // FuzzParseSpec: the parser never panics and returns only *SpecError

@@ -5,9 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func randn(r *rand.Rand, shape ...int) *tensor.Tensor {

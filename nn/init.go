@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // The default generator serves constructors given neither WithRNG nor

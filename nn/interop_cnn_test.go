@@ -6,9 +6,9 @@ import (
 	"os"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestPyTorchInteropCNN loads a PyTorch CNN with batch norm in evaluation

@@ -8,10 +8,10 @@ import (
 	"slices"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // The interop files live in the module's testdata, shared with package

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestEmbeddingPaddingRow: the padding row starts at zero and gets no

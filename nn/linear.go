@@ -3,8 +3,8 @@ package nn
 import (
 	"fmt"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // LinearModule applies y = x·Wᵀ + b over the last dimension of its input,

@@ -1,8 +1,8 @@
 package nn
 
 import (
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // The losses are autograd's, re-exported so that a training loop needs

@@ -1,8 +1,8 @@
 package nn
 
 import (
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Module is a layer or a model: anything that maps an input to an output.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // BatchNormModule normalises each channel of its input with batch

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // MaxPool2dModule takes the maximum over each window of a [N, C, H, W]

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	ag "backprop/autograd"
+	ag "github.com/backprop-go/backprop/autograd"
 )
 
 // SequentialModule runs its layers one after another, as

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/nn"
+	"github.com/backprop-go/backprop/nn"
 )
 
 // TestParseSpecCanonical: specs parse, print in canonical form, and the

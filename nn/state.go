@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"backprop/safetensors"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/safetensors"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Metadata keys that Save writes into a safetensors file's __metadata__,

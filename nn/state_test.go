@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/safetensors"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/safetensors"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestStateDictNames: positions count parameterless layers, nested modules

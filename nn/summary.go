@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Summary describes m like Keras's model.summary(): one row per layer
@@ -115,7 +115,7 @@ func typeName(m Module) string {
 		t = t.Elem()
 	}
 	n := t.Name()
-	if t.PkgPath() == "backprop/nn" {
+	if t.PkgPath() == "github.com/backprop-go/backprop/nn" {
 		n = strings.TrimSuffix(n, "Module")
 	}
 	if f, ok := m.(*FuncModule); ok {

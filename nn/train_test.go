@@ -3,10 +3,10 @@ package nn_test
 import (
 	"testing"
 
-	ag "backprop/autograd"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // TestTrainsWithAnOptimiser: a built model's Parameters drive an optim

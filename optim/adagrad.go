@@ -1,6 +1,6 @@
 package optim
 
-import "backprop/autograd"
+import "github.com/backprop-go/backprop/autograd"
 
 // AdagradOptimizer is Adagrad (torch.optim.Adagrad). For each parameter θ
 // with gradient g, at its step t (counted per parameter, from 1):

@@ -3,7 +3,7 @@ package optim
 import (
 	"math"
 
-	"backprop/autograd"
+	"github.com/backprop-go/backprop/autograd"
 )
 
 // AdamOptimizer is Adam (torch.optim.Adam) or, built by AdamW, Adam with

@@ -3,8 +3,8 @@ package optim
 import (
 	"testing"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // benchStep measures one Step over a million parameters.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"backprop/autograd"
+	"github.com/backprop-go/backprop/autograd"
 )
 
 // ClipGradNorm rescales the gradients of params so that their global norm

@@ -4,8 +4,8 @@ import (
 	"math"
 	"testing"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func gradParams(grads ...[]float32) []*autograd.Value {

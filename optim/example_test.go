@@ -3,9 +3,9 @@ package optim_test
 import (
 	"fmt"
 
-	"backprop/autograd"
-	"backprop/optim"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Minimise f(x, y) = (x − 3)² + 10·(y + 1)² with Adam and a cosine schedule,

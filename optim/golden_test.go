@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // goldenFile is the layout of the JSON files in testdata/golden (see

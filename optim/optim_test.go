@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // configs lists every optimiser with every state buffer switched on.

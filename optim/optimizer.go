@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Optimizer updates a fixed list of parameters from their gradients.

@@ -1,6 +1,6 @@
 package optim
 
-import "backprop/autograd"
+import "github.com/backprop-go/backprop/autograd"
 
 // RMSpropOptimizer is RMSprop (torch.optim.RMSprop). For each parameter θ
 // with gradient g:

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func oneParam() []*autograd.Value { return []*autograd.Value{autograd.Param(tensor.Zeros(1))} }

@@ -1,8 +1,8 @@
 package optim
 
 import (
-	"backprop/autograd"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // SGDOptimizer is stochastic gradient descent with optional momentum, dampening,

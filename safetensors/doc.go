@@ -50,7 +50,7 @@ import (
 	"fmt"
 	"slices"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // MaxHeaderSize is the largest JSON header the reader accepts, in bytes. It

@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"backprop/safetensors"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/safetensors"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func ExampleSave() {

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"testing"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // FuzzRead feeds arbitrary bytes to Read. It must never panic, every

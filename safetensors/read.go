@@ -8,7 +8,7 @@ import (
 	"math"
 	"os"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // chunkSize bounds the scratch buffer used to read tensor data, so that

@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"backprop/internal/fsutil"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/internal/fsutil"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Write writes tensors, as F32, and metadata in the safetensors format.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // sameBits reports whether two tensors have equal shapes (nil and empty

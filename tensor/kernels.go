@@ -1,6 +1,6 @@
 package tensor
 
-import "backprop/internal/gemm"
+import "github.com/backprop-go/backprop/internal/gemm"
 
 // sgemm is the GEMM kernel behind Gemm: the packed, vectorised kernels of
 // internal/gemm. Tests swap in referenceSgemm to check results against it.

@@ -3,7 +3,7 @@ package tensor
 import (
 	"runtime"
 
-	"backprop/internal/gemm"
+	"github.com/backprop-go/backprop/internal/gemm"
 )
 
 // ParallelFor splits [0, n) into contiguous ranges of at least minPer

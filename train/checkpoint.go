@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"backprop/safetensors"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/safetensors"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // CheckpointFormat identifies backprop's training checkpoints in their

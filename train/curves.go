@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"backprop/internal/fsutil"
+	"github.com/backprop-go/backprop/internal/fsutil"
 )
 
 // PlotCurves draws the loss and accuracy curves of h side by side as a PNG.

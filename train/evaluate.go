@@ -1,9 +1,9 @@
 package train
 
 import (
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
 )
 
 // EvalConfig sets up Evaluate.

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/train"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/train"
 )
 
 // The training loop written by hand: forward pass, loss, ZeroGrad,

@@ -21,11 +21,11 @@ import (
 	"path/filepath"
 	"time"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // ErrInterrupted is returned (wrapped) by Fit when its context is cancelled:

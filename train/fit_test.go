@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // blobs is a small in-memory two-class data set: Gaussian clouds around

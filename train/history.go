@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"backprop/internal/fsutil"
+	"github.com/backprop-go/backprop/internal/fsutil"
 )
 
 // EpochStats are the figures of one finished epoch, as written to

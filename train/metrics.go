@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"backprop/tensor"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Meter accumulates the figures of one pass over data: mean loss, accuracy,

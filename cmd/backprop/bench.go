@@ -10,13 +10,13 @@ import (
 	"sort"
 	"time"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/internal/gemm"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
-	"backprop/train"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/internal/gemm"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
+	"github.com/backprop-go/backprop/train"
 )
 
 func init() {

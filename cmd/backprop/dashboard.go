@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"backprop/dashboard"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/dashboard"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 func init() {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"backprop/dashboard"
+	"github.com/backprop-go/backprop/dashboard"
 )
 
 // serve starts the command with args, waits for it to print the address

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"backprop/data"
+	"github.com/backprop-go/backprop/data"
 )
 
 // dataConfig is how the command line chose and prepared its data; a

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"backprop/data"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 func init() {

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"backprop/safetensors"
-	"backprop/train"
+	"github.com/backprop-go/backprop/safetensors"
+	"github.com/backprop-go/backprop/train"
 )
 
 // binary is the backprop command built once for the end-to-end tests.

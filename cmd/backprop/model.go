@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"backprop/data"
-	"backprop/nn"
-	"backprop/train"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/train"
 )
 
 // savedModel is a model loaded from a checkpoint with what is needed to

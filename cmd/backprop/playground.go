@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"backprop/dashboard"
-	"backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/dashboard"
+	"github.com/backprop-go/backprop/dashboard/playground"
 )
 
 func init() {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/dashboard/playground"
 )
 
 func TestPlaygroundCommandServesTheEngine(t *testing.T) {

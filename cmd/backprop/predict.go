@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"strings"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func init() {

@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"backprop/train"
+	"github.com/backprop-go/backprop/train"
 )
 
 // progress shows a bar per epoch (loss, accuracy, throughput, ETA) and a

@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"backprop/nn"
+	"github.com/backprop-go/backprop/nn"
 )
 
 func init() {

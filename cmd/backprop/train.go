@@ -16,12 +16,12 @@ import (
 	"syscall"
 	"time"
 
-	ag "backprop/autograd"
-	"backprop/data"
-	"backprop/nn"
-	"backprop/optim"
-	"backprop/tensor"
-	"backprop/train"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
+	"github.com/backprop-go/backprop/train"
 )
 
 func init() {

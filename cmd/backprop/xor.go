@@ -6,9 +6,9 @@ import (
 	"io"
 	"math/rand/v2"
 
-	ag "backprop/autograd"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 func init() {

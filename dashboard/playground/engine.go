@@ -18,9 +18,9 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	ag "backprop/autograd"
-	"backprop/optim"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Config is what the page lets a person change. Zero values pick defaults.

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // Stage names, in the order the step mode walks them.

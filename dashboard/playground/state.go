@@ -6,8 +6,8 @@ import (
 	"hash/fnv"
 	"math"
 
-	ag "backprop/autograd"
-	"backprop/tensor"
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // GridSize is the number of cells along each side of the grid the
