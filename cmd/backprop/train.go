@@ -139,6 +139,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		if *out != "" && filepath.Clean(*out) != filepath.Clean(*resume) {
 			return fail(stderr, "train", usagef("--out %s with --resume %s: a resumed run stays in its own directory; drop --out", *out, *resume))
 		}
+		if _, err := os.Stat(filepath.Join(*resume, train.CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "train", usagef("--resume %s: no %s there: give the directory of a run of backprop train (its --out)", *resume, train.CheckpointFile))
+		}
 		ck, saved, err := loadResume(*resume)
 		if err != nil {
 			return fail(stderr, "train", err)
