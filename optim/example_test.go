@@ -13,7 +13,11 @@ import (
 func Example() {
 	p := autograd.Param(tensor.New([]float32{0, 0}, 2))
 	opt := optim.Adam([]*autograd.Value{p}, optim.LR(0.5))
-	sched := optim.NewScheduler(opt, optim.CosineAnnealingLR(200, 0.001))
+	cosine, err := optim.CosineAnnealingLR(200, 0.001)
+	if err != nil {
+		panic(err)
+	}
+	sched := optim.NewScheduler(opt, cosine)
 	for range 200 {
 		opt.ZeroGrad()
 		x, y := p.Data.Data()[0], p.Data.Data()[1]

@@ -386,7 +386,7 @@ func TestOptionPanics(t *testing.T) {
 		{"adagrad centered", func() { Adagrad(newParams(1), Centered(true)) }, "optim.Adagrad: option Centered does not apply"},
 		{"rmsprop amsgrad", func() { RMSprop(newParams(1), AMSGrad(true)) }, "optim.RMSprop: option AMSGrad does not apply"},
 		{"plateau lr", func() { ReduceLROnPlateau(SGD(newParams(1)), LR(1)) }, "optim.ReduceLROnPlateau: option LR does not apply"},
-		{"onecycle patience", func() { OneCycleLR(1, 10, Patience(3)) }, "optim.OneCycleLR: option Patience does not apply"},
+		{"onecycle patience", func() { _, _ = OneCycleLR(1, 10, Patience(3)) }, "optim.OneCycleLR: option Patience does not apply"},
 		{"negative lr", func() { Adam(newParams(1), LR(-1)) }, "invalid learning rate"},
 		{"beta", func() { AdamW(newParams(1), Betas(1, 0.9)) }, "optim.AdamW: invalid beta parameter at index 0"},
 		{"nesterov", func() { SGD(newParams(1), Nesterov(true)) }, "Nesterov momentum requires a momentum"},

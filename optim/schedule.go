@@ -14,46 +14,74 @@ import (
 // any epoch is computed afresh (never accumulated) and resuming from a saved
 // epoch gives the same rates bit for bit. A plain function is a Schedule:
 // PyTorch's LambdaLR(λ) is func(base float64, e int) float64 { return base * λ(e) }.
+//
+// The constructors return an error, naming themselves and the value, for an
+// argument out of range: step counts often come from user input and data
+// sizes (epochs × batches), so a zero or overflowed total is a run-time
+// condition to report, not a programming error.
 type Schedule func(base float64, epoch int) float64
 
 // StepLR decays the rate by gamma every stepSize epochs
 // (torch.optim.lr_scheduler.StepLR): lr = base·γ^⌊epoch/stepSize⌋.
-func StepLR(stepSize int, gamma float64) Schedule {
-	check("StepLR", stepSize > 0, "step size %d, want > 0", stepSize)
+func StepLR(stepSize int, gamma float64) (Schedule, error) {
+	if stepSize <= 0 {
+		return nil, scheduleErr("StepLR", "step size %d, want > 0", stepSize)
+	}
+	if err := finite("StepLR", "gamma", gamma); err != nil {
+		return nil, err
+	}
 	return func(base float64, epoch int) float64 {
 		return base * math.Pow(gamma, float64(epoch/stepSize))
-	}
+	}, nil
 }
 
 // MultiStepLR decays the rate by gamma at each milestone epoch
 // (torch.optim.lr_scheduler.MultiStepLR): lr = base·γ^k, where k is the
 // number of milestones ≤ epoch. Milestones must be increasing.
-func MultiStepLR(milestones []int, gamma float64) Schedule {
+func MultiStepLR(milestones []int, gamma float64) (Schedule, error) {
 	ms := append([]int(nil), milestones...)
-	check("MultiStepLR", sort.IntsAreSorted(ms), "milestones %v are not increasing", ms)
-	return func(base float64, epoch int) float64 {
-		k := sort.SearchInts(ms, epoch+1) // milestones ≤ epoch
-		return base * math.Pow(gamma, float64(k))
+	if !sort.IntsAreSorted(ms) {
+		return nil, scheduleErr("MultiStepLR", "milestones %v are not increasing", ms)
 	}
+	if err := finite("MultiStepLR", "gamma", gamma); err != nil {
+		return nil, err
+	}
+	return func(base float64, epoch int) float64 {
+		return base * math.Pow(gamma, float64(reached(ms, epoch)))
+	}, nil
+}
+
+// reached returns how many of the sorted milestones are ≤ epoch. It compares
+// rather than searching for epoch+1, which would overflow at math.MaxInt.
+func reached(ms []int, epoch int) int {
+	return sort.Search(len(ms), func(i int) bool { return ms[i] > epoch })
 }
 
 // ExponentialLR decays the rate by gamma every epoch
 // (torch.optim.lr_scheduler.ExponentialLR): lr = base·γ^epoch.
-func ExponentialLR(gamma float64) Schedule {
+func ExponentialLR(gamma float64) (Schedule, error) {
+	if err := finite("ExponentialLR", "gamma", gamma); err != nil {
+		return nil, err
+	}
 	return func(base float64, epoch int) float64 {
 		return base * math.Pow(gamma, float64(epoch))
-	}
+	}, nil
 }
 
 // CosineAnnealingLR anneals the rate from base to etaMin over tMax epochs
 // along a half cosine (torch.optim.lr_scheduler.CosineAnnealingLR, in its
 // closed form): lr = η_min + (base − η_min)·(1 + cos(π·epoch/T_max))/2.
 // Past tMax the cosine continues, as PyTorch's closed form does.
-func CosineAnnealingLR(tMax int, etaMin float64) Schedule {
-	check("CosineAnnealingLR", tMax > 0, "T_max %d, want > 0", tMax)
+func CosineAnnealingLR(tMax int, etaMin float64) (Schedule, error) {
+	if tMax <= 0 {
+		return nil, scheduleErr("CosineAnnealingLR", "T_max %d, want > 0 (is the run empty, or did a step count overflow?)", tMax)
+	}
+	if !(etaMin >= 0) || math.IsInf(etaMin, 0) {
+		return nil, scheduleErr("CosineAnnealingLR", "eta_min %v, want a finite rate ≥ 0", etaMin)
+	}
 	return func(base float64, epoch int) float64 {
 		return etaMin + (base-etaMin)*(1+math.Cos(math.Pi*float64(epoch)/float64(tMax)))/2
-	}
+	}, nil
 }
 
 // LinearLR scales the rate by a factor that moves linearly from
@@ -61,26 +89,36 @@ func CosineAnnealingLR(tMax int, etaMin float64) Schedule {
 // (torch.optim.lr_scheduler.LinearLR; PyTorch's defaults are 1/3, 1, 5):
 // lr = base·(s + (e − s)·min(epoch, T)/T). With endFactor 1 it is a linear
 // warm-up; see SequentialLR to follow it with another schedule.
-func LinearLR(startFactor, endFactor float64, totalIters int) Schedule {
-	check("LinearLR", startFactor > 0 && startFactor <= 1, "start factor %v, want in (0, 1]", startFactor)
-	check("LinearLR", endFactor >= 0 && endFactor <= 1, "end factor %v, want in [0, 1]", endFactor)
-	check("LinearLR", totalIters > 0, "total iters %d, want > 0", totalIters)
+func LinearLR(startFactor, endFactor float64, totalIters int) (Schedule, error) {
+	switch {
+	case !(startFactor > 0 && startFactor <= 1):
+		return nil, scheduleErr("LinearLR", "start factor %v, want in (0, 1]", startFactor)
+	case !(endFactor >= 0 && endFactor <= 1):
+		return nil, scheduleErr("LinearLR", "end factor %v, want in [0, 1]", endFactor)
+	case totalIters <= 0:
+		return nil, scheduleErr("LinearLR", "total iters %d, want > 0", totalIters)
+	}
 	return func(base float64, epoch int) float64 {
 		e := min(epoch, totalIters)
 		return base * (startFactor + (endFactor-startFactor)*float64(e)/float64(totalIters))
-	}
+	}, nil
 }
 
 // ConstantLR scales the rate by factor for the first totalIters epochs,
 // then uses base (torch.optim.lr_scheduler.ConstantLR).
-func ConstantLR(factor float64, totalIters int) Schedule {
-	check("ConstantLR", factor >= 0 && factor <= 1, "factor %v, want in [0, 1]", factor)
+func ConstantLR(factor float64, totalIters int) (Schedule, error) {
+	if !(factor >= 0 && factor <= 1) {
+		return nil, scheduleErr("ConstantLR", "factor %v, want in [0, 1]", factor)
+	}
+	if totalIters < 0 {
+		return nil, scheduleErr("ConstantLR", "total iters %d, want ≥ 0", totalIters)
+	}
 	return func(base float64, epoch int) float64 {
 		if epoch < totalIters {
 			return base * factor
 		}
 		return base
-	}
+	}, nil
 }
 
 // SequentialLR runs schedules one after the other, switching at the
@@ -88,19 +126,28 @@ func ConstantLR(factor float64, totalIters int) Schedule {
 // sees the epoch counted from milestones[k−1] and the same base. Typical
 // use is a warm-up: SequentialLR([]Schedule{LinearLR(0.01, 1, 5),
 // CosineAnnealingLR(95, 0)}, []int{5}).
-func SequentialLR(schedules []Schedule, milestones []int) Schedule {
-	check("SequentialLR", len(schedules) > 0 && len(milestones) == len(schedules)-1,
-		"%d schedules need %d milestones, got %d", len(schedules), max(len(schedules)-1, 0), len(milestones))
+func SequentialLR(schedules []Schedule, milestones []int) (Schedule, error) {
+	if len(schedules) == 0 || len(milestones) != len(schedules)-1 {
+		return nil, scheduleErr("SequentialLR", "%d schedules need %d milestones, got %d",
+			len(schedules), max(len(schedules)-1, 0), len(milestones))
+	}
 	ms := append([]int(nil), milestones...)
 	ss := append([]Schedule(nil), schedules...)
-	check("SequentialLR", sort.IntsAreSorted(ms), "milestones %v are not increasing", ms)
+	if !sort.IntsAreSorted(ms) {
+		return nil, scheduleErr("SequentialLR", "milestones %v are not increasing", ms)
+	}
+	for i, s := range ss {
+		if s == nil {
+			return nil, scheduleErr("SequentialLR", "schedule %d is nil (did its constructor return an error?)", i)
+		}
+	}
 	return func(base float64, epoch int) float64 {
-		k := sort.SearchInts(ms, epoch+1)
+		k := reached(ms, epoch)
 		if k > 0 {
 			epoch -= ms[k-1]
 		}
 		return ss[k](base, epoch)
-	}
+	}, nil
 }
 
 // OneCycleLR is the 1cycle policy (torch.optim.lr_scheduler.OneCycleLR),
@@ -112,13 +159,22 @@ func SequentialLR(schedules []Schedule, milestones []int) Schedule {
 // Options and PyTorch's defaults: PctStart 0.3, DivFactor 25,
 // FinalDivFactor 1e4, ThreePhase false, Anneal AnnealCos. The optimiser's
 // own rate is ignored. Stepping past totalSteps panics, as PyTorch raises.
-// Momentum is not cycled (PyTorch's cycle_momentum=False).
-func OneCycleLR(maxLR float64, totalSteps int, opts ...Option) Schedule {
+// Momentum is not cycled (PyTorch's cycle_momentum=False). An option that
+// does not apply to OneCycleLR panics (a programming error); a value out of
+// range is returned as an error.
+func OneCycleLR(maxLR float64, totalSteps int, opts ...Option) (Schedule, error) {
 	c := config{pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4}
 	c.applyOptions("OneCycleLR", opts, "PctStart", "DivFactor", "FinalDivFactor", "ThreePhase", "Anneal")
-	check("OneCycleLR", totalSteps > 0, "total steps %d, want > 0", totalSteps)
-	check("OneCycleLR", c.pctStart >= 0 && c.pctStart <= 1, "pct_start %v, want in [0, 1]", c.pctStart)
-	check("OneCycleLR", c.divFactor > 0 && c.finalDivFactor > 0, "div factors %v, %v, want > 0", c.divFactor, c.finalDivFactor)
+	switch {
+	case totalSteps <= 0:
+		return nil, scheduleErr("OneCycleLR", "total steps %d, want > 0 (is the run empty, or did a step count overflow?)", totalSteps)
+	case !(maxLR >= 0) || math.IsInf(maxLR, 0):
+		return nil, scheduleErr("OneCycleLR", "max_lr %v, want a finite rate ≥ 0", maxLR)
+	case !(c.pctStart >= 0 && c.pctStart <= 1):
+		return nil, scheduleErr("OneCycleLR", "pct_start %v, want in [0, 1]", c.pctStart)
+	case !(c.divFactor > 0 && c.finalDivFactor > 0) || math.IsInf(c.divFactor, 0) || math.IsInf(c.finalDivFactor, 0):
+		return nil, scheduleErr("OneCycleLR", "div factors %v, %v, want finite and > 0", c.divFactor, c.finalDivFactor)
+	}
 	initial := maxLR / c.divFactor
 	final := initial / c.finalDivFactor
 	type phase struct{ end, start, stop float64 }
@@ -158,7 +214,33 @@ func OneCycleLR(maxLR float64, totalSteps int, opts ...Option) Schedule {
 			start = ph.end
 		}
 		panic("unreachable")
+	}, nil
+}
+
+// TotalSteps returns epochs·stepsPerEpoch, the length of a run in steps for
+// a per-step schedule, or an error when either count is not positive or the
+// product does not fit in an int.
+func TotalSteps(epochs, stepsPerEpoch int) (int, error) {
+	if epochs <= 0 || stepsPerEpoch <= 0 {
+		return 0, fmt.Errorf("optim.TotalSteps: %d epochs of %d steps, want both > 0", epochs, stepsPerEpoch)
 	}
+	if epochs > math.MaxInt/stepsPerEpoch {
+		return 0, fmt.Errorf("optim.TotalSteps: %d epochs of %d steps overflow an int", epochs, stepsPerEpoch)
+	}
+	return epochs * stepsPerEpoch, nil
+}
+
+// scheduleErr is the error of a schedule constructor, naming it.
+func scheduleErr(who, format string, args ...any) error {
+	return fmt.Errorf("optim.%s: %s", who, fmt.Sprintf(format, args...))
+}
+
+// finite returns an error naming who and what when v is NaN or infinite.
+func finite(who, what string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return scheduleErr(who, "%s %v, want a finite number", what, v)
+	}
+	return nil
 }
 
 // Scheduler sets an optimiser's learning rate as training goes on.

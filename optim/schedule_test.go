@@ -20,22 +20,22 @@ func TestSchedules(t *testing.T) {
 		schedule Schedule
 		want     map[int]float64 // epoch → lr
 	}{
-		{"StepLR", 1, StepLR(2, 0.1), map[int]float64{0: 1, 1: 1, 2: 0.1, 3: 0.1, 4: 0.01, 5: 0.01}},
-		{"MultiStepLR", 1, MultiStepLR([]int{2, 5}, 0.5), map[int]float64{0: 1, 1: 1, 2: 0.5, 4: 0.5, 5: 0.25, 9: 0.25}},
-		{"ExponentialLR", 2, ExponentialLR(0.9), map[int]float64{0: 2, 1: 1.8, 3: 1.458}},
-		{"CosineAnnealingLR", 1, CosineAnnealingLR(10, 0.1), map[int]float64{
+		{"StepLR", 1, must(StepLR(2, 0.1)), map[int]float64{0: 1, 1: 1, 2: 0.1, 3: 0.1, 4: 0.01, 5: 0.01}},
+		{"MultiStepLR", 1, must(MultiStepLR([]int{2, 5}, 0.5)), map[int]float64{0: 1, 1: 1, 2: 0.5, 4: 0.5, 5: 0.25, 9: 0.25}},
+		{"ExponentialLR", 2, must(ExponentialLR(0.9)), map[int]float64{0: 2, 1: 1.8, 3: 1.458}},
+		{"CosineAnnealingLR", 1, must(CosineAnnealingLR(10, 0.1)), map[int]float64{
 			0: 1, 2: 0.9140576474687263, 5: 0.55, 10: 0.1, 15: 0.55, 20: 1}},
-		{"LinearLR", 0.4, LinearLR(0.25, 1, 4), map[int]float64{0: 0.1, 1: 0.175, 2: 0.25, 4: 0.4, 10: 0.4}},
-		{"ConstantLR", 0.3, ConstantLR(0.5, 2), map[int]float64{0: 0.15, 1: 0.15, 2: 0.3, 7: 0.3}},
-		{"SequentialLR warm-up", 1, SequentialLR([]Schedule{LinearLR(0.1, 1, 2), StepLR(1, 0.5)}, []int{2}),
+		{"LinearLR", 0.4, must(LinearLR(0.25, 1, 4)), map[int]float64{0: 0.1, 1: 0.175, 2: 0.25, 4: 0.4, 10: 0.4}},
+		{"ConstantLR", 0.3, must(ConstantLR(0.5, 2)), map[int]float64{0: 0.15, 1: 0.15, 2: 0.3, 7: 0.3}},
+		{"SequentialLR warm-up", 1, must(SequentialLR([]Schedule{must(LinearLR(0.1, 1, 2)), must(StepLR(1, 0.5))}, []int{2})),
 			map[int]float64{0: 0.1, 1: 0.55, 2: 1, 3: 0.5, 4: 0.25}},
 		// initial 1/25 = 0.04, final 0.04/1e4 = 4e-6; phase ends at steps 2 and 9.
-		{"OneCycleLR", 123, OneCycleLR(1, 10), map[int]float64{
+		{"OneCycleLR", 123, must(OneCycleLR(1, 10)), map[int]float64{
 			0: 0.04, 1: 0.52, 2: 1, 5: 0.6112620219362893, 9: 4e-6, 10: 0.04951936798652623}},
 		// three phases end at steps 2, 4 and 9.
-		{"OneCycleLR three-phase", 0, OneCycleLR(1, 10, ThreePhase(true)), map[int]float64{
+		{"OneCycleLR three-phase", 0, must(OneCycleLR(1, 10, ThreePhase(true))), map[int]float64{
 			0: 0.04, 2: 1, 3: 0.52, 4: 0.04, 9: 4e-6}},
-		{"OneCycleLR linear", 0, OneCycleLR(1, 10, Anneal(AnnealLinear), PctStart(0.5), DivFactor(10), FinalDivFactor(100)), map[int]float64{
+		{"OneCycleLR linear", 0, must(OneCycleLR(1, 10, Anneal(AnnealLinear), PctStart(0.5), DivFactor(10), FinalDivFactor(100))), map[int]float64{
 			// initial 0.1, final 0.001; phase ends at steps 4 and 9.
 			0: 0.1, 2: 0.55, 4: 1, 9: 0.001, 6: 1 + (0.001-1)*0.4}},
 		{"LambdaLR", 2, func(base float64, e int) float64 { return base / float64(e+1) }, map[int]float64{0: 2, 3: 0.5}},
@@ -64,7 +64,7 @@ func TestSchedules(t *testing.T) {
 }
 
 func TestOneCyclePastEnd(t *testing.T) {
-	s := NewScheduler(SGD(oneParam()), OneCycleLR(1, 3))
+	s := NewScheduler(SGD(oneParam()), must(OneCycleLR(1, 3)))
 	for range 3 {
 		s.Step()
 	}
@@ -79,7 +79,7 @@ func TestOneCyclePastEnd(t *testing.T) {
 func TestSchedulerResume(t *testing.T) {
 	mk := func() (*SGDOptimizer, *LRScheduler) {
 		o := SGD(oneParam(), LR(0.1))
-		return o, NewScheduler(o, SequentialLR([]Schedule{LinearLR(0.1, 1, 3), CosineAnnealingLR(7, 0.001)}, []int{3}))
+		return o, NewScheduler(o, must(SequentialLR([]Schedule{must(LinearLR(0.1, 1, 3)), must(CosineAnnealingLR(7, 0.001))}, []int{3})))
 	}
 	_, a := mk()
 	for range 6 {
@@ -177,4 +177,13 @@ func TestPlateauResume(t *testing.T) {
 	if err := b.LoadStateDict(map[string]float64{"best": 1}); err == nil || !strings.Contains(err.Error(), "missing keys") {
 		t.Fatalf("strict load: %v", err)
 	}
+}
+
+// must unwraps a schedule constructor's result in tests whose arguments are
+// known to be valid.
+func must(s Schedule, err error) Schedule {
+	if err != nil {
+		panic(err)
+	}
+	return s
 }

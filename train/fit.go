@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ import (
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/internal/fsutil"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/optim"
 	"github.com/backprop-go/backprop/tensor"
@@ -80,6 +82,10 @@ type Config struct {
 
 	Callbacks []Callback
 	Workers   int // data-loading goroutines (default GOMAXPROCS)
+
+	// Warn receives a line for each problem that does not stop the run,
+	// such as a curves plot that could not be drawn; default os.Stderr.
+	Warn io.Writer
 }
 
 // EarlyStopping configures Fit's early stopping.
@@ -149,11 +155,18 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if cfg.Optimizer == nil {
 		return nil, errors.New("train.Fit: Config.Optimizer is required")
 	}
-	if cfg.Epochs <= 0 {
+	if cfg.Epochs < 0 || cfg.BatchSize < 0 || cfg.CheckpointEvery < 0 {
+		return nil, fmt.Errorf("train.Fit: Epochs %d, BatchSize %d and CheckpointEvery %d must not be negative (0 means the default)",
+			cfg.Epochs, cfg.BatchSize, cfg.CheckpointEvery)
+	}
+	if cfg.Epochs == 0 {
 		cfg.Epochs = 1
 	}
-	if cfg.BatchSize <= 0 {
+	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 64
+	}
+	if cfg.Warn == nil {
+		cfg.Warn = os.Stderr
 	}
 	if cfg.Loss == nil {
 		cfg.Loss = CrossEntropyLoss
@@ -175,6 +188,11 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if cfg.OutDir != "" {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
 			return nil, err
+		}
+		// A run killed while writing (kill -9, a power cut) leaves its
+		// temporary files; nothing else writes these names, so they go.
+		if _, err := fsutil.RemoveStaleTemps(cfg.OutDir, CheckpointFile, MetricsFile, CurvesFile); err != nil {
+			return nil, fmt.Errorf("train.Fit: %s: %w", cfg.OutDir, err)
 		}
 	}
 	for r.ck.Epoch < cfg.Epochs {
@@ -302,8 +320,10 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		if err := r.ck.History.SaveJSONL(filepath.Join(cfg.OutDir, MetricsFile)); err != nil {
 			return false, err
 		}
+		// The plot is a view of metrics.jsonl: failing to draw it (a loss
+		// too large for an axis, say) must not stop the run.
 		if err := SaveCurves(r.ck.History, filepath.Join(cfg.OutDir, CurvesFile)); err != nil {
-			return false, err
+			fmt.Fprintf(cfg.Warn, "warning: %s not updated: %v\n", CurvesFile, err)
 		}
 	}
 	for _, c := range cfg.Callbacks {
@@ -349,8 +369,13 @@ func cloneState(sd map[string]*tensor.Tensor) map[string]*tensor.Tensor {
 	return out
 }
 
-// save writes the checkpoint of the run's current position.
+// save writes the checkpoint of the run's current position. The output
+// directory is created again first when it has gone (deleted by hand
+// mid-run), so that the run keeps its progress rather than failing.
 func (r *run) save() error {
+	if err := os.MkdirAll(r.cfg.OutDir, 0o755); err != nil {
+		return fmt.Errorf("saving the checkpoint: %w", err)
+	}
 	rng, err := nn.RNGState(r.model)
 	if err != nil {
 		return err

@@ -80,11 +80,15 @@ func TestFitLearnsAndWritesFiles(t *testing.T) {
 // boundary through the checkpoint file and checks the final weights.
 func TestResumeIsBitIdentical(t *testing.T) {
 	ds := newBlobs(100, 3)
+	cosine, err := optim.CosineAnnealingLR(4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	run := func(epochs int, dir string, resume *Checkpoint) map[string]*tensor.Tensor {
 		model := buildModel(t, 5)
 		opt := optim.SGD(nn.Parameters(model), optim.LR(0.1), optim.Momentum(0.9))
 		_, err := Fit(context.Background(), model, ds, Config{Epochs: epochs, BatchSize: 8, Seed: 9, Optimizer: opt,
-			OutDir: dir, Resume: resume, CheckpointEvery: 5, Schedule: optim.CosineAnnealingLR(4, 0)})
+			OutDir: dir, Resume: resume, CheckpointEvery: 5, Schedule: cosine})
 		if err != nil {
 			t.Fatal(err)
 		}

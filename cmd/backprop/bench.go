@@ -20,16 +20,37 @@ import (
 )
 
 func init() {
-	register("bench", "measure the benchmark workloads (GEMM, MLP and CNN epochs, inference) of shared/bench", runBench)
+	register("bench", "measure matrix products, MNIST training epochs of an MLP and a CNN, and inference throughput", runBench)
 }
 
-// The benchmark models of shared/bench/README.md, exactly.
+// benchHelp describes the workloads, so that the help stands on its own.
+const benchHelp = `Usage: backprop bench [flags]
+
+Measures the speed of this machine with four workloads:
+  gemm   float32 matrix products M×K·K×N, in GFLOP/s: squares of 128 to 2048,
+         and the shapes of an MLP layer (64×784·784×256, 64×256·256×128) and of
+         the CNN's convolutions as products (12544×288·288×64, 50176×288·288×64),
+         each plain (nn) and with the first (tn) or second (nt) operand transposed
+  mlp    seconds per MNIST epoch (batch 64, SGD lr 0.05 momentum 0.9) and test
+         accuracy of ` + benchMLP + `
+  cnn    the same for ` + benchCNN + `
+  infer  images per second of both models over the 10,000 MNIST test images,
+         in batches of 1000 and of 1
+MNIST is fetched into the data cache on first use (or read from --data).
+
+Flags:
+`
+
+// The benchmark models: an MLP and a small CNN for MNIST.
 const (
 	benchMLP = "flatten linear(256) relu linear(128) relu linear(10)"
 	benchCNN = "conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)"
 )
 
-// gemmShapes are W-GEMM's products, M×K·K×N.
+// maxBenchEpochs bounds bench --epochs: each MNIST epoch takes a while.
+const maxBenchEpochs = 1000
+
+// gemmShapes are the measured products, M×K·K×N.
 var gemmShapes = [][3]int{
 	{128, 128, 128}, {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
 	{64, 784, 256}, {64, 256, 128}, {12544, 288, 64}, {50176, 288, 64},
@@ -38,17 +59,27 @@ var gemmShapes = [][3]int{
 func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer or all")
-	threads := fs.Int("threads", runtime.GOMAXPROCS(0), "threads")
-	epochs := fs.Int("epochs", 1, "epochs for mlp and cnn")
-	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
-	jsonOut := fs.Bool("json", false, "one JSON object per line, as shared/bench/README.md describes")
-	seed := fs.Uint64("seed", 42, "seed of the initial weights and the shuffling (42, as the PyTorch script uses)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), benchHelp)
+		fs.PrintDefaults()
 	}
-	if *threads < 1 {
-		return fail(stderr, "bench", usagef("--threads must be at least 1"))
+	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer or all")
+	threads := fs.Int("threads", runtime.GOMAXPROCS(0), fmt.Sprintf("threads, 1 to %d here (4 × the CPUs)", maxThreads()))
+	epochs := fs.Int("epochs", 1, fmt.Sprintf("epochs for mlp and cnn, 1 to %d", maxBenchEpochs))
+	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
+	jsonOut := fs.Bool("json", false, "one JSON object per line: workload, its parameters and its measurement (gflops, epoch_seconds and test_accuracy, or images_per_second)")
+	seed := fs.Uint64("seed", 42, "seed of the initial weights and the shuffling (42, as the PyTorch script uses)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *threads == 0 {
+		return fail(stderr, "bench", usagef("--threads 0: want 1 to %d", maxThreads()))
+	}
+	if err := checkThreads(*threads); err != nil {
+		return fail(stderr, "bench", err)
+	}
+	if *epochs < 1 || *epochs > maxBenchEpochs {
+		return fail(stderr, "bench", usagef("--epochs %d: want 1 to %d", *epochs, maxBenchEpochs))
 	}
 	runtime.GOMAXPROCS(*threads)
 	emit := func(row map[string]any, text string) {

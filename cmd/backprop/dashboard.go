@@ -58,8 +58,8 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1 on a free port)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

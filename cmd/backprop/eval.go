@@ -43,8 +43,8 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("batch-size", 500, "samples per forward pass")
 	cacheDir := fs.String("cache", "", "data cache directory")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
-	if err := fs.Parse(reorder(args)); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, reorder(args)); !ok {
+		return code
 	}
 	var (
 		model nn.Module

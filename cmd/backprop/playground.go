@@ -20,8 +20,8 @@ func runPlayground(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1 on a free port)")
 	data := fs.String("data", "circles", "starting data set: circles, xor, blobs, spiral or moons")
 	seed := fs.Uint64("seed", 1, "random seed for the data and the initial weights")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "backprop playground: unexpected argument %q\n", fs.Arg(0))

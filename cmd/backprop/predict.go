@@ -42,8 +42,8 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	}
 	top := fs.Int("top", 3, "how many classes to show per input")
 	jsonOut := fs.Bool("json", false, "print a JSON list on stdout")
-	if err := fs.Parse(reorder(args)); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, reorder(args)); !ok {
+		return code
 	}
 	if fs.NArg() < 2 {
 		fs.Usage()

@@ -22,8 +22,8 @@ func runSummary(args []string, stdout, stderr io.Writer) int {
 	}
 	shape := fs.String("input-shape", "1,28,28", "the shape of one sample, for a SPEC")
 	classes := fs.Int("classes", 10, "outputs of the mlp and cnn presets")
-	if err := fs.Parse(reorder(args)); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, reorder(args)); !ok {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +20,7 @@ import (
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/internal/fsutil"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/optim"
 	"github.com/backprop-go/backprop/tensor"
@@ -61,47 +64,63 @@ type trainResult struct {
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	commandUsage(fs)
 	var c trainConfig
 	fs.StringVar(&c.Data.Data, "data", "mnist", "mnist, fashion-mnist, a folder of images (one subfolder per class) or a .csv file")
-	fs.StringVar(&c.Model, "model", "cnn", "mlp, cnn, or an architecture spec such as \"flatten linear(128) relu linear(10)\"")
-	fs.IntVar(&c.Epochs, "epochs", 3, "epochs in the whole run (a resumed run stops at the same one)")
-	fs.IntVar(&c.BatchSize, "batch-size", 64, "samples per step")
+	fs.StringVar(&c.Model, "model", "", "mlp, cnn, or an architecture spec such as \"flatten linear(128) relu linear(10)\" (default: cnn for images, mlp for a CSV table)")
+	fs.IntVar(&c.Epochs, "epochs", 3, fmt.Sprintf("epochs in the whole run, at most %d (with --resume: a larger count extends the run)", maxEpochs))
+	fs.IntVar(&c.BatchSize, "batch-size", 64, fmt.Sprintf("samples per step, 1 to %d", maxBatchSize))
 	fs.StringVar(&c.Optimizer, "optimizer", "sgd", "sgd, adam, adamw, rmsprop or adagrad")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 0.05 for sgd, 0.001 for adam/adamw/rmsprop, 0.01 for adagrad)")
-	fs.Float64Var(&c.Momentum, "momentum", 0.9, "momentum for sgd and rmsprop")
-	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "weight decay (L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw)")
+	fs.Float64Var(&c.Momentum, "momentum", 0.9, "momentum for sgd and rmsprop, in [0, 1)")
+	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "weight decay, ≥ 0 (L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw)")
 	fs.StringVar(&c.Schedule, "schedule", "cosine", "learning-rate schedule: cosine (annealed to 0 over the run, step by step), none, step (÷10 at 1/2 and 3/4 of the run), onecycle, warmup (linear over the first epoch, then cosine)")
 	fs.IntVar(&c.Patience, "patience", 0, "stop after this many epochs without validation improvement, restoring the best weights (0: off)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed: weights, shuffling, augmentation, splits")
-	fs.Float64Var(&c.Data.ValSplit, "val-split", 0, "fraction of the training data held out for validation")
+	fs.Float64Var(&c.Data.ValSplit, "val-split", 0, "fraction of the training data held out for validation, in [0, 1)")
 	fs.Float64Var(&c.Data.TestSplit, "test-split", 0, "fraction held out as the test set when the data has none (default 0.2)")
 	fs.StringVar(&c.Data.Label, "label", "", "CSV: the label column, by name or index (default: the last)")
 	fs.BoolVar(&c.Data.Regression, "regression", false, "CSV: the label is a number to predict (MSE loss), not a class")
 	fs.IntVar(&c.Data.ImageSize, "image-size", 0, "image folders: images are resized to SIZE×SIZE (default 64)")
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
-	threads := fs.Int("threads", 0, "CPU threads (default: all)")
-	out := fs.String("out", "", "directory for checkpoint, metrics and curves (default runs/DATA-TIME)")
-	resume := fs.String("resume", "", "continue the run saved in this directory")
+	threads := fs.Int("threads", 0, fmt.Sprintf("CPU threads, at most %d here (4 × the CPUs; default: all CPUs)", maxThreads()))
+	out := fs.String("out", "", "directory for checkpoint, metrics and curves (default runs/DATA-TIME); one that holds a run needs --overwrite")
+	overwrite := fs.Bool("overwrite", false, "let --out replace the run already there (its checkpoint, metrics, curves and dashboard history)")
+	resume := fs.String("resume", "", "continue the run saved in this directory, with its saved settings (only --epochs and flags such as --quiet, --threads may be given)")
 	checkpointEvery := fs.Int("checkpoint-every", 0, "also save a checkpoint every N steps (0: once per epoch)")
 	cacheDir := fs.String("cache", "", "data cache directory (default $BACKPROP_CACHE or the user cache dir)")
 	quiet := fs.Bool("quiet", false, "no progress output")
 	jsonOut := fs.Bool("json", false, "print the result as one JSON object on stdout")
 	var dash optionalAddr
 	fs.Var(&dash, "dashboard", "serve a live training dashboard (--dashboard alone: 127.0.0.1 on a free port; --dashboard=ADDR to choose)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if dash.set && dash.addr == "" && fs.NArg() > 0 && strings.Contains(fs.Arg(0), ":") {
 		// --dashboard ADDR, with a space.
+		if err := checkListenAddr(fs.Arg(0)); err != nil {
+			return fail(stderr, "train", usagef("--dashboard %q: %v", fs.Arg(0), err))
+		}
 		dash.addr = fs.Arg(0)
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
+		if code, ok := parseFlags(fs, fs.Args()[1:]); !ok {
+			return code
 		}
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "backprop train: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "backprop train: unexpected argument %q (flags start with --; backprop help train lists them)\n", fs.Arg(0))
 		return 2
+	}
+	// Everything the flags alone decide is checked here, before a data set
+	// or a checkpoint is opened.
+	if err := checkThreads(*threads); err != nil {
+		return fail(stderr, "train", err)
+	}
+	if *checkpointEvery < 0 {
+		return fail(stderr, "train", usagef("--checkpoint-every %d: want a number of steps ≥ 1, or 0 for once per epoch", *checkpointEvery))
+	}
+	if err := c.validate(); err != nil {
+		return fail(stderr, "train", err)
 	}
 	if *threads > 0 {
 		runtime.GOMAXPROCS(*threads)
@@ -114,10 +133,21 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	var resumeFrom *train.Checkpoint
 	outDir := *out
 	if *resume != "" {
+		if *overwrite {
+			return fail(stderr, "train", usagef("--overwrite with --resume: --resume continues the run in %s, --overwrite would start a new one over it; give one of them", *resume))
+		}
+		if *out != "" && filepath.Clean(*out) != filepath.Clean(*resume) {
+			return fail(stderr, "train", usagef("--out %s with --resume %s: a resumed run stays in its own directory; drop --out", *out, *resume))
+		}
+		if _, err := os.Stat(filepath.Join(*resume, train.CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+			return fail(stderr, "train", usagef("--resume %s: no %s there: give the directory of a run of backprop train (its --out)", *resume, train.CheckpointFile))
+		}
 		ck, saved, err := loadResume(*resume)
 		if err != nil {
-			fmt.Fprintf(stderr, "backprop train: %v\n", err)
-			return 1
+			return fail(stderr, "train", err)
+		}
+		if err := resumeConflict(fs, c, saved, *resume); err != nil {
+			return fail(stderr, "train", err)
 		}
 		epochs := c.Epochs
 		if !flagSet(fs, "epochs") {
@@ -125,19 +155,37 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 		c = saved
 		c.Epochs = epochs
+		if c.Epochs <= ck.Epoch {
+			return fail(stderr, "train", usagef("the run in %s has done %d of its %d epochs: give --epochs N with N > %d to train it further",
+				*resume, ck.Epoch, max(saved.Epochs, ck.Epoch), ck.Epoch))
+		}
+		if err := c.validate(); err != nil {
+			return fail(stderr, "train", fmt.Errorf("--resume %s: the saved settings: %w", *resume, err))
+		}
 		resumeFrom, outDir = ck, *resume
 	}
 	c.Data.Seed = c.Seed
 	if outDir == "" {
 		outDir = filepath.Join("runs", runName(c.Data.Data))
 	}
-
-	if err := c.validate(); err != nil {
+	if resumeFrom == nil {
+		if err := prepareOutDir(outDir, *overwrite); err != nil {
+			return fail(stderr, "train", err)
+		}
+	}
+	// Fit removes its own files' leftovers; the dashboard's history is
+	// written in the same directory with the same atomic writer.
+	if _, err := fsutil.RemoveStaleTemps(outDir, dashboardFile); err != nil {
 		return fail(stderr, "train", err)
 	}
+
 	src, err := openData(c.Data, *cacheDir, progress)
 	if err != nil {
 		return fail(stderr, "train", err)
+	}
+	if c.Model == "" {
+		c.Model = defaultModel(src)
+		fmt.Fprintf(progress, "Model: %s, the default for %s (--model chooses another)\n", c.Model, dataKind(src))
 	}
 	if c.Arch == "" {
 		c.Arch, err = architecture(c.Model, src)
@@ -155,6 +203,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	opt, err := newOptimizer(c, nn.Parameters(model))
 	if err != nil {
 		return fail(stderr, "train", err)
+	}
+	if src.train.Len() == 0 {
+		return fail(stderr, "train", fmt.Errorf("--data %s: the training split has no samples", c.Data.Data))
 	}
 	steps := (src.train.Len() + c.BatchSize - 1) / c.BatchSize
 	epochSched, stepSched, err := schedules(c, steps)
@@ -197,7 +248,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		Schedule: epochSched, StepSchedule: stepSched, Val: src.val,
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
-		Callbacks: callbacks,
+		Callbacks: callbacks, Warn: stderr,
 	})
 	bar.finish()
 	var diverged *train.DivergedError
@@ -244,24 +295,191 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Limits of train's counts: beyond them a run cannot be meant (a million
+// epochs of one step each is days of work), and their products (the steps
+// of a schedule) stay far from overflowing.
+const (
+	maxEpochs    = 1_000_000
+	maxBatchSize = 1 << 20
+)
+
 // validate checks the choices that need no data, so that a typo is
-// reported before a data set is opened.
+// reported before a data set is opened, and before any count is used.
 func (c trainConfig) validate() error {
+	switch {
+	case c.Epochs < 1 || c.Epochs > maxEpochs:
+		return usagef("--epochs %d: want 1 to %d", c.Epochs, maxEpochs)
+	case c.BatchSize < 1 || c.BatchSize > maxBatchSize:
+		return usagef("--batch-size %d: want 1 to %d samples per step", c.BatchSize, maxBatchSize)
+	case c.Patience < 0:
+		return usagef("--patience %d: want a number of epochs ≥ 1, or 0 for no early stopping", c.Patience)
+	}
+	floats := []struct {
+		flag   string
+		v      float64
+		ok     bool
+		wanted string
+	}{
+		{"lr", c.LR, c.LR >= 0, "a learning rate > 0, or 0 for the optimiser's default"},
+		{"momentum", c.Momentum, c.Momentum >= 0 && c.Momentum < 1, "a momentum in [0, 1)"},
+		{"weight-decay", c.WeightDecay, c.WeightDecay >= 0, "a weight decay ≥ 0"},
+		{"val-split", c.Data.ValSplit, c.Data.ValSplit >= 0 && c.Data.ValSplit < 1, "a fraction in [0, 1)"},
+		{"test-split", c.Data.TestSplit, true, "a fraction in [0, 1)"}, // its range is openData's to check
+	}
+	for _, f := range floats {
+		// NaN fails every comparison, so it must be named before ok is trusted.
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || !f.ok {
+			return usagef("--%s %v: want %s", f.flag, f.v, f.wanted)
+		}
+	}
 	if _, err := newOptimizer(c, nil); err != nil {
 		return err
 	}
 	if _, _, err := schedules(c, 1); err != nil {
 		return err
 	}
-	if c.Epochs < 1 || c.BatchSize < 1 {
-		return usagef("--epochs and --batch-size must be at least 1")
-	}
-	if c.Model != "mlp" && c.Model != "cnn" && c.Arch == "" {
+	if c.Model != "" && c.Model != "mlp" && c.Model != "cnn" && c.Arch == "" {
 		if _, err := nn.ParseSpec(c.Model); err != nil {
 			return usagef("--model: %v", err)
 		}
 	}
 	return nil
+}
+
+// maxThreads is the most --threads accepts: 4 threads per CPU already
+// gains nothing for this CPU-bound work, and far more exhausts the
+// operating system's threads.
+func maxThreads() int { return 4 * runtime.NumCPU() }
+
+// checkThreads refuses a --threads value that is negative or above
+// maxThreads; 0 means all CPUs.
+func checkThreads(n int) error {
+	if n < 0 || n > maxThreads() {
+		return usagef("--threads %d: want 1 to %d (4 × the %d CPUs here), or 0 for all CPUs", n, maxThreads(), runtime.NumCPU())
+	}
+	return nil
+}
+
+// checkListenAddr checks that addr has the form HOST:PORT with a port
+// number from 0 to 65535, so that a bad --dashboard address is refused
+// while the flags are read rather than after the data has loaded.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want HOST:PORT, such as 127.0.0.1:8080, or :0 for any free port")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
+	}
+	return nil
+}
+
+// dashboardFile is the dashboard's history in a run directory
+// (dashboard.FileName; this file does not import the dashboard).
+const dashboardFile = "dashboard.json"
+
+// runFiles are the files a run writes in its directory: a directory that
+// holds any of them holds a run.
+var runFiles = []string{train.CheckpointFile, train.MetricsFile, train.CurvesFile, dashboardFile}
+
+// prepareOutDir makes sure a new run does not silently replace another:
+// dir may be missing, empty, or hold files that are not a run's; a run
+// already there is refused unless overwrite is set, and then its files
+// are removed first so that no old history mixes with the new run's.
+func prepareOutDir(dir string, overwrite bool) error {
+	info, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--out %s: %w", dir, err)
+	case !info.IsDir():
+		return usagef("--out %s is a file, not a directory: choose another --out", dir)
+	}
+	var found []string
+	for _, f := range runFiles {
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			found = append(found, f)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	if !overwrite {
+		return usagef("--out %s already holds a run (%s): continue it with --resume %s, replace it with --overwrite, or choose another --out",
+			dir, strings.Join(found, ", "), dir)
+	}
+	for _, f := range found {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil {
+			return fmt.Errorf("--overwrite: %w", err)
+		}
+	}
+	return nil
+}
+
+// runSettings are the flags that shape a run, each with its value in a
+// configuration. A resumed run keeps its saved settings, so giving one of
+// these with --resume and another value is refused (the same value is
+// fine).
+var runSettings = []struct {
+	flag string
+	get  func(c trainConfig) any
+}{
+	{"data", func(c trainConfig) any { return filepath.Clean(c.Data.Data) }},
+	{"model", func(c trainConfig) any { return c.Model }},
+	{"batch-size", func(c trainConfig) any { return c.BatchSize }},
+	{"optimizer", func(c trainConfig) any { return c.Optimizer }},
+	{"lr", func(c trainConfig) any { return effectiveLR(c) }},
+	{"momentum", func(c trainConfig) any { return c.Momentum }},
+	{"weight-decay", func(c trainConfig) any { return c.WeightDecay }},
+	{"schedule", func(c trainConfig) any { return c.Schedule }},
+	{"patience", func(c trainConfig) any { return c.Patience }},
+	{"seed", func(c trainConfig) any { return c.Seed }},
+	{"val-split", func(c trainConfig) any { return c.Data.ValSplit }},
+	{"test-split", func(c trainConfig) any { return c.Data.TestSplit }},
+	{"label", func(c trainConfig) any { return c.Data.Label }},
+	{"regression", func(c trainConfig) any { return c.Data.Regression }},
+	{"image-size", func(c trainConfig) any { return c.Data.ImageSize }},
+	{"channels", func(c trainConfig) any { return c.Data.Channels }},
+	{"augment", func(c trainConfig) any { return c.Data.Augment }},
+}
+
+// sessionFlags are the flags that may be given with --resume: they change
+// how this invocation runs or reports, not the run (--epochs extends it).
+var sessionFlags = []string{"epochs", "threads", "out", "overwrite", "resume", "checkpoint-every", "cache", "quiet", "json", "dashboard"}
+
+// resumeConflict returns a usage error naming the first run setting given
+// on the command line with a value other than the one saved in dir.
+func resumeConflict(fs *flag.FlagSet, given, saved trainConfig, dir string) error {
+	for _, s := range runSettings {
+		if !flagSet(fs, s.flag) {
+			continue
+		}
+		g, v := s.get(given), s.get(saved)
+		if g == v {
+			continue
+		}
+		return usagef("--%s %v conflicts with the run in %s, which was saved with --%s %v: a resumed run keeps its saved settings; drop --%s, or start a new run with --out NEWDIR",
+			s.flag, g, dir, s.flag, v, s.flag)
+	}
+	return nil
+}
+
+// defaultModel chooses the preset for the data when --model is not given:
+// the CNN for images, the MLP for a table.
+func defaultModel(src *dataSource) string {
+	if src.kind == "csv" {
+		return "mlp"
+	}
+	return "cnn"
+}
+
+// dataKind names the kind of data for messages.
+func dataKind(src *dataSource) string {
+	if src.kind == "csv" {
+		return "a CSV table"
+	}
+	return "images"
 }
 
 // optionalAddr is a flag that may be given alone (--dashboard) or with a
@@ -274,10 +492,18 @@ type optionalAddr struct {
 func (o *optionalAddr) String() string   { return o.addr }
 func (o *optionalAddr) IsBoolFlag() bool { return true }
 func (o *optionalAddr) Set(v string) error {
-	o.set = true
-	if v != "true" {
-		o.addr = v
+	switch v {
+	case "true":
+		o.set, o.addr = true, ""
+		return nil
+	case "false":
+		o.set, o.addr = false, ""
+		return nil
 	}
+	if err := checkListenAddr(v); err != nil {
+		return err
+	}
+	o.set, o.addr = true, v
 	return nil
 }
 
@@ -343,6 +569,9 @@ func runName(dataName string) string {
 // architecture expands a preset for the data's shape and classes, or
 // returns the spec the user gave.
 func architecture(model string, src *dataSource) (string, error) {
+	if model == "" {
+		model = defaultModel(src)
+	}
 	if model != "mlp" && model != "cnn" {
 		return model, nil
 	}
@@ -374,19 +603,26 @@ func checkOutputs(model nn.Module, src *dataSource) error {
 	return nil
 }
 
-// newOptimizer builds the optimiser the flags name.
+// defaultLR is each optimiser's learning rate when --lr is 0 or not given.
+var defaultLR = map[string]float64{"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
+
+// effectiveLR is the learning rate a configuration trains with.
+func effectiveLR(c trainConfig) float64 {
+	if c.LR == 0 {
+		return defaultLR[c.Optimizer]
+	}
+	return c.LR
+}
+
+// newOptimizer builds the optimiser the flags name. The values must have
+// passed validate: the optimisers panic on values PyTorch refuses.
 func newOptimizer(c trainConfig, params []*ag.Value) (optim.Optimizer, error) {
-	lr := c.LR
-	def := map[string]float64{"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad": 1e-2}
-	d, ok := def[c.Optimizer]
-	if !ok {
+	if _, ok := defaultLR[c.Optimizer]; !ok {
 		return nil, usagef("--optimizer %q: want sgd, adam, adamw, rmsprop or adagrad", c.Optimizer)
 	}
-	if lr == 0 {
-		lr = d
-	}
-	if lr < 0 || c.Momentum < 0 || c.WeightDecay < 0 {
-		return nil, usagef("--lr, --momentum and --weight-decay must not be negative")
+	lr := effectiveLR(c)
+	if !(lr >= 0) || !(c.Momentum >= 0) || !(c.WeightDecay >= 0) {
+		return nil, usagef("--lr %v, --momentum %v and --weight-decay %v must be numbers ≥ 0", lr, c.Momentum, c.WeightDecay)
 	}
 	opts := []optim.Option{optim.LR(lr)}
 	if c.WeightDecay > 0 {
@@ -418,26 +654,43 @@ func optimizerLine(c trainConfig, lr float64) string {
 
 // schedules turns --schedule into a per-epoch or per-step schedule.
 func schedules(c trainConfig, stepsPerEpoch int) (epoch, step optim.Schedule, err error) {
-	total := c.Epochs * stepsPerEpoch
 	switch c.Schedule {
 	case "none", "":
 		return nil, nil, nil
+	case "cosine", "step", "onecycle", "warmup":
+	default:
+		return nil, nil, usagef("--schedule %q: want none, cosine, step, onecycle or warmup", c.Schedule)
+	}
+	// The counts are checked first, so that the product cannot overflow
+	// into a negative total.
+	total, err := optim.TotalSteps(c.Epochs, stepsPerEpoch)
+	if err != nil {
+		return nil, nil, usagef("--epochs %d of %d steps each: %v", c.Epochs, stepsPerEpoch, err)
+	}
+	switch c.Schedule {
 	case "cosine":
 		// Per step, so that a short run still anneals smoothly to zero.
-		return nil, optim.CosineAnnealingLR(total, 0), nil
+		step, err = optim.CosineAnnealingLR(total, 0)
 	case "step":
-		return optim.MultiStepLR([]int{max(c.Epochs/2, 1), max(c.Epochs*3/4, 1)}, 0.1), nil, nil
+		epoch, err = optim.MultiStepLR([]int{max(c.Epochs/2, 1), max(c.Epochs*3/4, 1)}, 0.1)
 	case "onecycle":
 		lr := c.LR
 		if lr == 0 {
 			lr = 0.05
 		}
-		return nil, optim.OneCycleLR(lr, total), nil
+		step, err = optim.OneCycleLR(lr, total)
 	case "warmup":
 		warm := stepsPerEpoch
-		return nil, optim.SequentialLR([]optim.Schedule{optim.LinearLR(0.01, 1, warm), optim.CosineAnnealingLR(max(total-warm, 1), 0)}, []int{warm}), nil
+		up, err1 := optim.LinearLR(0.01, 1, warm)
+		down, err2 := optim.CosineAnnealingLR(max(total-warm, 1), 0)
+		if err = errors.Join(err1, err2); err == nil {
+			step, err = optim.SequentialLR([]optim.Schedule{up, down}, []int{warm})
+		}
 	}
-	return nil, nil, usagef("--schedule %q: want none, cosine, step, onecycle or warmup", c.Schedule)
+	if err != nil {
+		return nil, nil, usagef("--schedule %s: %v", c.Schedule, err)
+	}
+	return epoch, step, nil
 }
 
 // fail prints err and returns the exit status: 2 for usage errors, 1 for

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 
 	ag "github.com/backprop-go/backprop/autograd"
@@ -15,16 +16,30 @@ func init() {
 	register("xor", "learn XOR with a 2-8-1 network, printing the loss as it falls", runXOR)
 }
 
+// maxXORSteps bounds xor --steps (a million takes minutes).
+const maxXORSteps = 1_000_000
+
 // runXOR is the smallest complete example of backpropagation: forward pass,
 // loss, backward pass, gradient-descent update, repeated.
 func runXOR(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("xor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	steps := fs.Int("steps", 500, "training steps")
-	lr := fs.Float64("lr", 0.05, "Adam learning rate")
+	commandUsage(fs)
+	steps := fs.Int("steps", 500, fmt.Sprintf("training steps, 1 to %d", maxXORSteps))
+	lr := fs.Float64("lr", 0.05, "Adam learning rate, a finite number > 0")
 	seed := fs.Uint64("seed", 1, "random seed for the initial weights")
-	if err := fs.Parse(args); err != nil {
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "backprop xor: unexpected argument %q (backprop help xor lists the flags)\n", fs.Arg(0))
 		return 2
+	}
+	if *steps < 1 || *steps > maxXORSteps {
+		return fail(stderr, "xor", usagef("--steps %d: want 1 to %d", *steps, maxXORSteps))
+	}
+	if !(*lr > 0) || math.IsInf(*lr, 0) {
+		return fail(stderr, "xor", usagef("--lr %v: want a finite learning rate > 0", *lr))
 	}
 	r := rand.New(rand.NewPCG(*seed, *seed))
 	randn := func(shape ...int) *tensor.Tensor {

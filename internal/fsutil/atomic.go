@@ -82,11 +82,11 @@ func WriteFileAtomic(path string, perm os.FileMode, write func(w io.Writer) erro
 }
 
 // createTemp creates a new file next to the target, named after it so that
-// leftovers from a crash are recognisable. os.CreateTemp is not used because
+// leftovers from a crash are recognisable (IsTempName, RemoveStaleTemps). os.CreateTemp is not used because
 // it fixes the mode at 0600 and the umask would then be bypassed by a chmod.
 func createTemp(dir, base string, perm os.FileMode) (*os.File, string, error) {
 	for range 100 {
-		name := filepath.Join(dir, "."+base+".tmp"+strconv.FormatUint(rand.Uint64(), 36))
+		name := filepath.Join(dir, "."+base+tempInfix+strconv.FormatUint(rand.Uint64(), 36))
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 		if err == nil {
 			return f, name, nil
