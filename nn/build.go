@@ -34,6 +34,11 @@ func Build(spec string, inputShape []int, opts ...Option) (*SequentialModule, er
 	if err := checkInputShape("nn.Build", inputShape, c.maxSize); err != nil {
 		return nil, err
 	}
+	// Every check first, without allocating: a spec whose third layer is
+	// too big must not have built the first two.
+	if _, err := inferParsed(parsed, inputShape, c.maxSize); err != nil {
+		return nil, err
+	}
 	m := &SequentialModule{InputShape: append([]int{}, inputShape...)}
 	withRNG(c.rng, func(r *rand.Rand) {
 		shape := m.InputShape

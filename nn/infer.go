@@ -78,13 +78,19 @@ func InferShapes(spec string, inputShape []int, opts ...Option) (*ModelShapes, e
 	if err := checkInputShape("nn.InferShapes", inputShape, c.maxSize); err != nil {
 		return nil, err
 	}
+	return inferParsed(parsed, inputShape, c.maxSize)
+}
+
+// inferParsed is InferShapes on a parsed spec and a checked input shape.
+func inferParsed(parsed Spec, inputShape []int, maxSize int) (*ModelShapes, error) {
 	out := &ModelShapes{}
 	shape := append([]int{}, inputShape...)
 	for i, l := range parsed {
 		var state []StateShape
-		state, shape, err = layerShapes(l, shape, c.maxSize)
-		if err == nil && satNumel(shape) > c.maxSize {
-			err = fmt.Errorf("output shape %v has more than %d elements", shape, c.maxSize)
+		var err error
+		state, shape, err = layerShapes(l, shape, maxSize)
+		if err == nil && satNumel(shape) > maxSize {
+			err = fmt.Errorf("output shape %v has more than %d elements", shape, maxSize)
 		}
 		if err != nil {
 			return nil, &SpecError{Column: l.Column, Token: l.String(), Msg: err.Error()}
