@@ -191,8 +191,8 @@ func layerNames() string {
 //	softmax(dim=1) logsoftmax(dim=1)
 //
 // Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1; integer
-// arguments are at most 2²⁴. Softmax's dim counts the batch dimension, as
-// in PyTorch. [Spec.String] gives the canonical form: leading arguments
+// arguments are at most 2²⁴, and a spec at most MaxSpecLen bytes.
+// Softmax's dim counts the batch dimension, as in PyTorch. [Spec.String] gives the canonical form: leading arguments
 // positionally, the rest as key=value, defaults left out.
 func ParseSpec(text string) (Spec, error) {
 	if len(text) > MaxSpecLen {
