@@ -31,16 +31,13 @@ func Build(spec string, inputShape []int, opts ...Option) (*SequentialModule, er
 	if err != nil {
 		return nil, err
 	}
-	if len(inputShape) == 0 {
-		return nil, fmt.Errorf("nn.Build: empty input shape: give one sample's shape, such as [1 28 28]")
+	if err := checkInputShape("nn.Build", inputShape, c.maxSize); err != nil {
+		return nil, err
 	}
-	for _, d := range inputShape {
-		if d < 1 {
-			return nil, fmt.Errorf("nn.Build: input shape %v has a non-positive dimension", inputShape)
-		}
-	}
-	if n := satNumel(inputShape); n > c.maxSize {
-		return nil, fmt.Errorf("nn.Build: input shape %v has %d elements, more than the limit %d", inputShape, n, c.maxSize)
+	// Every check first, without allocating: a spec whose third layer is
+	// too big must not have built the first two.
+	if _, err := inferParsed(parsed, inputShape, c.maxSize); err != nil {
+		return nil, err
 	}
 	m := &SequentialModule{InputShape: append([]int{}, inputShape...)}
 	withRNG(c.rng, func(r *rand.Rand) {

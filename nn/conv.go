@@ -32,9 +32,7 @@ func Conv2d(in, out, k int, opts ...Option) *Conv2dModule {
 	if err := checkConv(in, out, k, stride, c.padding, c.dilation, c.groups); err != nil {
 		panic("nn.Conv2d: " + err.Error())
 	}
-	l := &Conv2dModule{In: in, Out: out, Kernel: k,
-		Params: ag.ConvParams{Stride: [2]int{stride, stride}, Padding: [2]int{c.padding, c.padding},
-			Dilation: [2]int{c.dilation, c.dilation}, Groups: c.groups},
+	l := &Conv2dModule{In: in, Out: out, Kernel: k, Params: convParams(stride, c.padding, c.dilation, c.groups),
 		Weight: ag.Param(tensor.Zeros(out, in/c.groups, k, k))}
 	var b *tensor.Tensor
 	if !c.noBias {
@@ -75,17 +73,29 @@ func (l *Conv2dModule) LocalParameters() []NamedValue {
 
 // OutputShape maps [In, H, W] to [Out, H', W'].
 func (l *Conv2dModule) OutputShape(in []int) ([]int, error) {
-	if len(in) != 3 || in[0] != l.In {
-		return nil, fmt.Errorf("convolution with %d input channels needs input [%d, H, W], got %v", l.In, l.In, in)
-	}
-	p := l.Params
 	k := l.Weight.Shape()
-	out := []int{l.Out, 0, 0}
+	return convOutputShape(in, l.In, l.Out, k[2], k[3], l.Params)
+}
+
+// convParams are the parameters of a square convolution.
+func convParams(stride, pad, dil, groups int) ag.ConvParams {
+	return ag.ConvParams{Stride: [2]int{stride, stride}, Padding: [2]int{pad, pad},
+		Dilation: [2]int{dil, dil}, Groups: groups}
+}
+
+// convOutputShape maps [inCh, H, W] to [out, H', W'] for a kh×kw kernel;
+// Conv2dModule.OutputShape and InferShapes share it.
+func convOutputShape(in []int, inCh, outCh, kh, kw int, p ag.ConvParams) ([]int, error) {
+	if len(in) != 3 || in[0] != inCh {
+		return nil, fmt.Errorf("convolution with %d input channels needs input [%d, H, W], got %v", inCh, inCh, in)
+	}
+	k := [2]int{kh, kw}
+	out := []int{outCh, 0, 0}
 	for i := range 2 {
-		out[1+i] = tensor.ConvOutSize(in[1+i], k[2+i], max(p.Stride[i], 1), p.Padding[i], max(p.Dilation[i], 1))
+		out[1+i] = tensor.ConvOutSize(in[1+i], k[i], max(p.Stride[i], 1), p.Padding[i], max(p.Dilation[i], 1))
 		if out[1+i] < 1 {
 			return nil, fmt.Errorf("input %v is too small for a %dx%d kernel (dilation %v, padding %v): output would be empty",
-				in, k[2], k[3], p.Dilation, p.Padding)
+				in, kh, kw, p.Dilation, p.Padding)
 		}
 	}
 	return out, nil

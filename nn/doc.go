@@ -78,7 +78,11 @@
 // back (or a file from PyTorch's safetensors.torch.save_file) strictly,
 // failing with a *StateDictError that names each missing, unexpected or
 // mis-shaped key and the shapes; [LoadModel] builds the model from the
-// file's own architecture.
+// file's own architecture, after [InferShapes] has checked, without
+// allocating, that the file holds every weight the architecture makes, so
+// that a small file naming huge layers is refused rather than built.
+// Strict loading accepts a BatchNorm without num_batches_tracked, as
+// PyTorch does.
 //
 // # Errors
 //

@@ -93,6 +93,11 @@ const (
 	flagArg                 // 0 or 1
 )
 
+// MaxSpecLen is the longest spec ParseSpec accepts, in bytes: far more
+// than any real model's (a hundred layers take about 2 KB), and a bound on
+// what parsing a spec taken from a file can allocate.
+const MaxSpecLen = 1 << 16
+
 // maxSpecInt bounds every integer argument; larger sizes are surely typos
 // and would overflow size computations.
 const maxSpecInt = 1 << 24
@@ -186,10 +191,13 @@ func layerNames() string {
 //	softmax(dim=1) logsoftmax(dim=1)
 //
 // Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1; integer
-// arguments are at most 2²⁴. Softmax's dim counts the batch dimension, as
-// in PyTorch. [Spec.String] gives the canonical form: leading arguments
+// arguments are at most 2²⁴, and a spec at most MaxSpecLen bytes.
+// Softmax's dim counts the batch dimension, as in PyTorch. [Spec.String] gives the canonical form: leading arguments
 // positionally, the rest as key=value, defaults left out.
 func ParseSpec(text string) (Spec, error) {
+	if len(text) > MaxSpecLen {
+		return nil, &SpecError{Column: 1, Msg: fmt.Sprintf("spec of %d bytes, more than the limit of %d", len(text), MaxSpecLen)}
+	}
 	if p, ok := presets[strings.ToLower(strings.TrimSpace(text))]; ok {
 		text = p
 	}

@@ -69,17 +69,47 @@ type StateDictError struct {
 
 // Error names every missing, unexpected and mis-shaped key, with shapes.
 func (e *StateDictError) Error() string {
+	// A hostile file may hold thousands of keys with long names: the
+	// message lists the first few, each name cut short.
+	const maxParts = 8
 	var parts []string
-	for _, k := range e.Missing {
-		parts = append(parts, fmt.Sprintf("missing key %q (model shape %v)", k, e.modelShapes[k]))
-	}
-	for _, k := range e.Unexpected {
-		parts = append(parts, fmt.Sprintf("unexpected key %q (shape %v)", k, e.dictShapes[k]))
+	n := len(e.Mismatched) + len(e.Missing) + len(e.Unexpected)
+	add := func(format string, args ...any) {
+		if len(parts) < maxParts {
+			parts = append(parts, fmt.Sprintf(format, args...))
+		}
 	}
 	for _, m := range e.Mismatched {
-		parts = append(parts, fmt.Sprintf("key %q has shape %v, but the model's is %v", m.Key, m.Dict, m.Model))
+		add("key %q has shape %v, but the model's is %v", shortKey(m.Key), shortShape(m.Dict), m.Model)
+	}
+	for _, k := range e.Missing {
+		add("missing key %q (model shape %v)", shortKey(k), e.modelShapes[k])
+	}
+	for _, k := range e.Unexpected {
+		add("unexpected key %q (shape %v)", shortKey(k), shortShape(e.dictShapes[k]))
+	}
+	if n > len(parts) {
+		parts = append(parts, fmt.Sprintf("and %d more", n-len(parts)))
 	}
 	return "nn: cannot load state dict: " + strings.Join(parts, "; ")
+}
+
+// shortKey cuts a key taken from a file to a length fit for a message.
+func shortKey(k string) string {
+	const limit = 80
+	if len(k) <= limit {
+		return k
+	}
+	return strings.ToValidUTF8(k[:limit], "") + "..."
+}
+
+// shortShape formats a shape taken from a file, eliding the middle of one
+// with many dimensions.
+func shortShape(s []int) string {
+	if len(s) > 8 {
+		return fmt.Sprintf("%v ... %v (%d dimensions)", s[:4], s[len(s)-2:], len(s))
+	}
+	return fmt.Sprint(s)
 }
 
 // LoadStateDict copies the tensors of sd into m's parameters and buffers
@@ -88,36 +118,25 @@ func (e *StateDictError) Error() string {
 //
 // Every entry's shape must match (a scalar may load into a one-element
 // buffer and back, for num_batches_tracked). With strict, sd must also have
-// exactly m's keys. On any problem it returns a *StateDictError naming each
-// offending key, with both shapes, and changes nothing.
+// exactly m's keys, except that BatchNorm's num_batches_tracked may be
+// missing, as PyTorch allows (files saved with only the floating-point
+// entries lack it): the counter then keeps its value, 0 in a new model.
+// On any problem it returns a *StateDictError naming each offending key,
+// with both shapes, and changes nothing.
 func LoadStateDict(m Module, sd map[string]*tensor.Tensor, strict bool) error {
 	state := NamedState(m)
-	e := &StateDictError{modelShapes: map[string][]int{}, dictShapes: map[string][]int{}}
-	have := map[string]bool{}
-	for _, s := range state {
-		have[s.Name] = true
-		t, ok := sd[s.Name]
-		if !ok || t == nil {
-			e.Missing = append(e.Missing, s.Name)
-			e.modelShapes[s.Name] = s.Tensor.Shape()
-			continue
+	optional := map[string]bool{}
+	Walk(m, func(prefix string, sub Module) bool {
+		if bn, ok := sub.(*BatchNormModule); ok && bn.NumBatchesTracked != nil {
+			optional[join(prefix, "num_batches_tracked")] = true
 		}
-		if !shapesMatch(s.Tensor.Shape(), t.Shape()) {
-			e.Mismatched = append(e.Mismatched, ShapeMismatch{s.Name, s.Tensor.Shape(), t.Shape()})
-		}
+		return true
+	})
+	want := make([]StateShape, len(state))
+	for i, s := range state {
+		want[i] = StateShape{Name: s.Name, Shape: s.Tensor.Shape(), Optional: optional[s.Name]}
 	}
-	for _, k := range slices.Sorted(maps.Keys(sd)) {
-		if !have[k] {
-			e.Unexpected = append(e.Unexpected, k)
-			if sd[k] != nil {
-				e.dictShapes[k] = sd[k].Shape()
-			}
-		}
-	}
-	if len(e.Mismatched) > 0 || strict && (len(e.Missing) > 0 || len(e.Unexpected) > 0) {
-		if !strict {
-			e.Missing, e.Unexpected = nil, nil
-		}
+	if e := compareState(want, StateShapes(sd), strict); e != nil {
 		return e
 	}
 	for _, s := range state {
@@ -126,6 +145,41 @@ func LoadStateDict(m Module, sd map[string]*tensor.Tensor, strict bool) error {
 		}
 	}
 	return nil
+}
+
+// compareState compares a model's entries with a dict's shapes (a nil
+// tensor counts as missing). Mismatched shapes always count; missing
+// (other than Optional) and unexpected keys only when strict.
+func compareState(want []StateShape, have map[string][]int, strict bool) *StateDictError {
+	e := &StateDictError{modelShapes: map[string][]int{}, dictShapes: map[string][]int{}}
+	known := make(map[string]bool, len(want))
+	for _, s := range want {
+		known[s.Name] = true
+		shape, ok := have[s.Name]
+		if !ok {
+			if !s.Optional {
+				e.Missing = append(e.Missing, s.Name)
+				e.modelShapes[s.Name] = s.Shape
+			}
+			continue
+		}
+		if !shapesMatch(s.Shape, shape) {
+			e.Mismatched = append(e.Mismatched, ShapeMismatch{s.Name, s.Shape, shape})
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(have)) {
+		if !known[k] {
+			e.Unexpected = append(e.Unexpected, k)
+			e.dictShapes[k] = have[k]
+		}
+	}
+	if !strict {
+		e.Missing, e.Unexpected = nil, nil
+	}
+	if len(e.Mismatched) == 0 && len(e.Missing) == 0 && len(e.Unexpected) == 0 {
+		return nil
+	}
+	return e
 }
 
 // shapesMatch compares shapes, letting a 0-d scalar stand for a
@@ -224,6 +278,16 @@ func LoadModel(path string, inputShape []int, opts ...Option) (*SequentialModule
 			return nil, nil, fmt.Errorf("nn.LoadModel %s: metadata %q is %q: %w", path, InputShapeKey, s, err)
 		}
 	}
+	// Check the file's tensors against the spec before building, so that
+	// a spec naming huge layers is refused rather than allocated: the
+	// model is then no larger than the file.
+	shapes, err := InferShapes(spec, inputShape, opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("nn.LoadModel %s: %w", path, err)
+	}
+	if err := shapes.Check(StateShapes(sd)); err != nil {
+		return nil, nil, fmt.Errorf("nn.LoadModel %s: %w", path, err)
+	}
 	m, err := Build(spec, inputShape, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nn.LoadModel %s: %w", path, err)
@@ -232,4 +296,16 @@ func LoadModel(path string, inputShape []int, opts ...Option) (*SequentialModule
 		return nil, nil, fmt.Errorf("nn.LoadModel %s: %w", path, err)
 	}
 	return m, meta, nil
+}
+
+// StateShapes returns the shapes of a state dict's tensors by name, for
+// [ModelShapes.Check]; nil tensors are left out.
+func StateShapes(sd map[string]*tensor.Tensor) map[string][]int {
+	out := make(map[string][]int, len(sd))
+	for k, t := range sd {
+		if t != nil {
+			out[k] = t.Shape()
+		}
+	}
+	return out
 }

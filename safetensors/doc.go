@@ -58,6 +58,12 @@ import (
 // hundred bytes per tensor.
 const MaxHeaderSize = 100_000_000
 
+// MaxDims is the most dimensions a tensor may have. The format sets no
+// limit, but PyTorch models use a handful; the bound keeps a header of one
+// shape with millions of dimensions from costing a hundred bytes of memory
+// per header byte.
+const MaxDims = 64
+
 // ErrFormat is matched (with errors.Is) by every error that reports a
 // malformed or unsupported file, as opposed to an I/O error.
 var ErrFormat = errors.New("safetensors: invalid file")

@@ -145,7 +145,7 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 			if dims != nil {
 				return e, errorf("%s: field shape given twice", what)
 			}
-			if dims, err = intArray(dec, what+" shape"); err != nil {
+			if dims, err = intArray(dec, what+" shape", MaxDims); err != nil {
 				return e, err
 			}
 			if dims == nil {
@@ -155,7 +155,7 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 			if offsets != nil {
 				return e, errorf("%s: field data_offsets given twice", what)
 			}
-			if offsets, err = intArray(dec, what+" data_offsets"); err != nil {
+			if offsets, err = intArray(dec, what+" data_offsets", 2); err != nil {
 				return e, err
 			}
 			if offsets == nil {
@@ -183,6 +183,9 @@ func parseEntry(dec *json.Decoder, name string) (entry, error) {
 	}
 	if !e.dtype.IsFloat() && !e.dtype.IsInt() {
 		return e, errorf("%s: dtype %s is not supported (want F32, F64, F16, BF16, an integer type or BOOL)", what, e.dtype)
+	}
+	if len(dims) > MaxDims {
+		return e, errorf("%s: shape has more than %d dimensions", what, MaxDims)
 	}
 	if len(offsets) != 2 {
 		return e, errorf("%s: data_offsets has %d numbers, want 2 ([begin, end])", what, len(offsets))
@@ -253,13 +256,18 @@ func checkLayout(entries []entry, bufLen int64) error {
 	return nil
 }
 
-// intArray reads a JSON array of non-negative integers.
-func intArray(dec *json.Decoder, what string) ([]int64, error) {
+// intArray reads a JSON array of non-negative integers. It refuses one of
+// more than limit+1, so that a hostile array of millions costs nothing; the
+// caller refuses one of limit+1, with its own message.
+func intArray(dec *json.Decoder, what string, limit int) ([]int64, error) {
 	if err := expectDelim(dec, '[', what); err != nil {
 		return nil, err
 	}
 	var out []int64
 	for dec.More() {
+		if len(out) > limit {
+			return nil, errorf("%s has more than %d numbers", what, limit+1)
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, syntaxError(what, err)

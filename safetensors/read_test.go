@@ -341,7 +341,7 @@ func containsAny(s, alternatives string) bool {
 func TestReadErrorMessagesStayShort(t *testing.T) {
 	dims := strings.Repeat("1,", 100000) + "3"
 	_, err := readBytes(raw(`{"a":{"dtype":"F32","shape":[`+dims+`],"data_offsets":[0,8]}}`, f32le(1, 2)))
-	if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "100001 dimensions") {
+	if err == nil || len(err.Error()) > 300 || !strings.Contains(err.Error(), "shape has more than 65 numbers") {
 		t.Errorf("error of %d bytes: %.300s", len(err.Error()), err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -163,8 +165,31 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	jsonField("train.history", &c.History)
 	jsonField("train.partial", &c.Partial)
 	jsonField("train.best", &c.Best)
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"train.epoch", c.Epoch}, {"train.batch", c.Batch}, {"train.step", c.Step}} {
+		if f.v < 0 && !slices.Contains(bad, f.key) {
+			bad = append(bad, f.key)
+		}
+	}
+	if math.IsNaN(c.BaseLR) || math.IsInf(c.BaseLR, 0) || c.BaseLR < 0 {
+		bad = append(bad, "train.base_lr")
+	}
 	if len(bad) > 0 {
 		return nil, fmt.Errorf("%s: bad checkpoint metadata %v", path, bad)
+	}
+	// Weights that are NaN or infinite evaluate to nonsense and train to
+	// more of it: refuse them, naming the tensor, rather than report a
+	// chance accuracy.
+	for _, part := range []struct {
+		prefix, what string
+		tensors      map[string]*tensor.Tensor
+	}{{"", "the weights are corrupt", c.Model}, {optimizerPrefix, "the optimiser state is corrupt", c.Optimizer},
+		{bestPrefix, "early stopping's best weights are corrupt", c.BestModel}} {
+		if err := checkFiniteTensors(path, part.prefix, part.what, part.tensors); err != nil {
+			return nil, err
+		}
 	}
 	for k, v := range f.Metadata {
 		if !strings.HasPrefix(k, "train.") && k != "format" {
@@ -177,3 +202,16 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 // IsTrainingCheckpoint reports whether the file held training state (not
 // just weights).
 func (c *Checkpoint) IsTrainingCheckpoint() bool { return c.Step > 0 || len(c.Optimizer) > 0 }
+
+// checkFiniteTensors returns an error naming the first tensor (in name order)
+// with a NaN or an infinity, and where.
+func checkFiniteTensors(path, prefix, what string, tensors map[string]*tensor.Tensor) error {
+	for _, name := range slices.Sorted(maps.Keys(tensors)) {
+		for i, v := range tensors[name].Data() {
+			if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+				return fmt.Errorf("%s: tensor %q has %v at index %d: %s", path, prefix+name, v, i, what)
+			}
+		}
+	}
+	return nil
+}

@@ -551,6 +551,9 @@ func loadResume(dir string) (*train.Checkpoint, trainConfig, error) {
 	if err := json.Unmarshal([]byte(s), &c); err != nil {
 		return nil, c, fmt.Errorf("--resume: %s: bad %q metadata: %v", path, metaTrainConfig, err)
 	}
+	if err := checkResumeWeights(ck, c.Arch, path); err != nil {
+		return nil, c, fmt.Errorf("--resume: %w", err)
+	}
 	return ck, c, nil
 }
 
