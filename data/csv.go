@@ -172,6 +172,9 @@ var (
 	// ErrLabelLooksLikeID: the label column has more distinct values than
 	// half the rows (and more than MaxIDLikeClasses), as an identifier has.
 	ErrLabelLooksLikeID = errors.New("it looks like an identifier, not a class")
+	// ErrFeatureCount: CSVConfig.Norm (a model's statistics) has another
+	// number of features than the file.
+	ErrFeatureCount = errors.New("the number of features differs from the model's")
 )
 
 // MaxIDLikeClasses is the number of classes up to which a label column is
@@ -358,7 +361,7 @@ func ReadCSV(r io.Reader, name string, cfg CSVConfig) (*CSVData, error) {
 			return nil, err
 		}
 		if len(cfg.Norm.Mean) != nf {
-			return nil, fmt.Errorf("data: %s: the given normalisation has %d features, the file %d", name, len(cfg.Norm.Mean), nf)
+			return nil, &FileError{File: name, Offset: -1, Err: fmt.Errorf("%d feature columns, the given normalisation %d: %w", nf, len(cfg.Norm.Mean), ErrFeatureCount)}
 		}
 		spec.Norm = cfg.Norm
 	case !cfg.NoStandardize:

@@ -25,7 +25,11 @@ func checkRegular(path string) error {
 	return nil
 }
 
-// openRegular opens path for reading when checkRegular accepts it.
+// OpenRegular opens path for reading, refusing (ErrNotRegular) anything
+// but a regular file or a link to one before opening it: opening a named
+// pipe blocks until a writer comes, which may be never.
+func OpenRegular(path string) (*os.File, error) { return openRegular(path) }
+
 func openRegular(path string) (*os.File, error) {
 	if err := checkRegular(path); err != nil {
 		return nil, err
