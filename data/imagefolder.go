@@ -476,10 +476,20 @@ func scanClasses(dir string, names, all []string, warn io.Writer) (imageList, er
 // stratifiedSplit applies cfg to each class separately so that every
 // split keeps the class proportions; it returns sorted indices.
 func stratifiedSplit(cfg SplitConfig, labels []int32, nclasses int) (train, val, test []int) {
+	// Exact sizes, counted first: a table of a million rows should not
+	// allocate its indices several times over while they are grouped.
+	counts := make([]int, nclasses)
+	for _, l := range labels {
+		counts[l]++
+	}
 	byClass := make([][]int, nclasses)
+	for c, n := range counts {
+		byClass[c] = make([]int, 0, n)
+	}
 	for i, l := range labels {
 		byClass[l] = append(byClass[l], i)
 	}
+	train = make([]int, 0, len(labels))
 	for c, idx := range byClass {
 		cc := cfg
 		cc.Seed = mix(cfg.Seed + uint64(c))
