@@ -208,7 +208,7 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 		}
 		spec := d.Spec
 		src = &dataSource{cfg: cfg, kind: "csv", train: d.Train, val: d.Val, test: d.Test, classes: spec.Classes, shape: d.Train.Shape(), csv: &spec}
-		if t := spec.Target; t != nil {
+		if t := spec.Target; t != nil && cfg.fixed == nil {
 			fmt.Fprintf(log, "Regression target %q standardised with mean %.6g and std %.6g (of the training split): training losses are in standardised units, test figures in the target's.\n",
 				spec.Columns[spec.LabelColumn], t.Mean[0], t.Std[0])
 		}

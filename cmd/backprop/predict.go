@@ -106,6 +106,16 @@ func newPredictor(m *savedModel, top int, jsonOut bool, stdout io.Writer) (*pred
 	if m.csv != nil && len(m.csv.FeatureColumns) != size {
 		return nil, fmt.Errorf("%s: csv_spec has %d feature columns, but the input shape %v holds %d values", m.path, len(m.csv.FeatureColumns), m.shape, size)
 	}
+	if m.csv != nil {
+		for _, j := range m.csv.FeatureColumns {
+			if j < 0 || j >= len(m.csv.Columns) {
+				return nil, fmt.Errorf("%s: csv_spec names feature column %d, but has %d columns: a damaged or crafted checkpoint", m.path, j, len(m.csv.Columns))
+			}
+		}
+		if n := m.csv.Norm; n != nil && (len(n.Mean) != size || len(n.Std) != size) {
+			return nil, fmt.Errorf("%s: csv_spec normalises %d features, the model takes %d: a damaged or crafted checkpoint", m.path, len(n.Mean), size)
+		}
+	}
 	if m.image != nil && data.Numel(m.image.Shape()) != size {
 		return nil, fmt.Errorf("%s: image_spec gives %v, but the input shape is %v", m.path, m.image.Shape(), m.shape)
 	}
