@@ -115,6 +115,11 @@ func newPredictor(m *savedModel, top int, jsonOut bool, stdout io.Writer) (*pred
 		if n := m.csv.Norm; n != nil && (len(n.Mean) != size || len(n.Std) != size) {
 			return nil, fmt.Errorf("%s: csv_spec normalises %d features, the model takes %d: a damaged or crafted checkpoint", m.path, len(n.Mean), size)
 		}
+		if n := m.csv.Target; n != nil {
+			if err := n.Validate(); err != nil || len(n.Mean) != 1 {
+				return nil, fmt.Errorf("%s: csv_spec target_norm %v: want one finite mean and a positive std: a damaged or crafted checkpoint", m.path, *n)
+			}
+		}
 	}
 	if m.image != nil && data.Numel(m.image.Shape()) != size {
 		return nil, fmt.Errorf("%s: image_spec gives %v, but the input shape is %v", m.path, m.image.Shape(), m.shape)
