@@ -126,7 +126,7 @@ func maxPixelsFlag(p *int) flag.Value {
 }
 
 // maxPixelsUsage is the help of --max-pixels.
-const maxPixelsUsage = ("the largest image decoded, in pixels (width×height as its header declares); larger ones are refused unread")
+const maxPixelsUsage = "the largest image decoded, in `pixels` (width×height as its header declares); larger ones are refused unread"
 
 // dataSource is an opened data set: its splits and how a new input is
 // turned into features.
