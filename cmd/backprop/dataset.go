@@ -193,7 +193,7 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 		}
 		d, err := data.ImageFolder(cfg.Data, ic)
 		if err != nil {
-			return nil, dataError(err)
+			return nil, dataError(err, false)
 		}
 		spec := d.Spec
 		src = &dataSource{cfg: cfg, kind: "images", train: d.Train, val: d.Val, test: d.Test, classes: d.Classes, shape: spec.Shape(), image: &spec}
@@ -204,7 +204,7 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 		}
 		d, err := data.CSV(cfg.Data, cc)
 		if err != nil {
-			return nil, dataError(err)
+			return nil, dataError(err, true)
 		}
 		spec := d.Spec
 		src = &dataSource{cfg: cfg, kind: "csv", train: d.Train, val: d.Val, test: d.Test, classes: spec.Classes, shape: d.Train.Shape(), csv: &spec}
@@ -224,12 +224,14 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 // dataError turns the data package's refusals of what the user chose into
 // usage errors that name the flag to change; other errors (a corrupt
 // file) stay failures.
-func dataError(err error) error {
+func dataError(err error, csv bool) error {
 	switch {
 	case errors.Is(err, data.ErrLabelColumn):
 		return usageError{fmt.Errorf("--label: %w", err)}
+	case errors.Is(err, data.ErrOneClass) && !csv:
+		return usageError{err}
 	case errors.Is(err, data.ErrOneClass), errors.Is(err, data.ErrLabelLooksLikeID):
-		return usageError{fmt.Errorf("%w; choose another --label, or --regression for a numeric target, or give data with several classes", err)}
+		return usageError{fmt.Errorf("%w; choose another --label, or --regression for a numeric target", err)}
 	case errors.Is(err, data.ErrNotRegular), errors.Is(err, data.ErrFeatureCount):
 		return usageError{err}
 	}
