@@ -51,8 +51,8 @@ func TestCSVRead(t *testing.T) {
 			[]string{"a", "x", "y"}, []int{1, 2}, []string{"no", "yes"}, []int{1, 0}},
 		{"label by negative index, semicolons", "x;y;z\n1;2;3\n4;5;6\n", CSVConfig{Label: "-2", Comma: ';'},
 			[]string{"x", "y", "z"}, []int{0, 2}, []string{"2", "5"}, []int{0, 1}},
-		{"header forced, numeric names", "1,2,3\n4,5,6\n", CSVConfig{Header: HeaderPresent},
-			[]string{"1", "2", "3"}, []int{0, 1}, []string{"6"}, []int{0}},
+		{"header forced, numeric names", "1,2,3\n4,5,6\n7,8,9\n", CSVConfig{Header: HeaderPresent},
+			[]string{"1", "2", "3"}, []int{0, 1}, []string{"6", "9"}, []int{0, 1}},
 		{"header refused", "a,b,c\n4,5,6\n", CSVConfig{Header: HeaderAbsent, Label: "0", NoStandardize: true},
 			nil, nil, nil, nil}, // "b" is not a number: error below
 	}
@@ -148,10 +148,11 @@ func TestCSVSplitAndStandardize(t *testing.T) {
 			sum[k] += float64(x[k])
 			sq[k] += float64(x[k]) * float64(x[k])
 		}
-		// The target is unscaled: 2·x1 in the raw values.
+		// The target is standardised too; mapped back, it is 2·x1 in the
+		// raw values.
 		raw := x[0]*d.Spec.Norm.Std[0] + d.Spec.Norm.Mean[0]
-		if math.Abs(float64(tg[0]-2*raw)) > 1e-3 {
-			t.Fatalf("target %v for x1 %v", tg[0], raw)
+		if y := d.Spec.TargetValue(tg[0]); math.Abs(float64(y-2*raw)) > 1e-3 {
+			t.Fatalf("target %v (%v standardised) for x1 %v", y, tg[0], raw)
 		}
 	}
 	for k, want := range []float64{1, 1, 0} {

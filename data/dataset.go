@@ -39,6 +39,16 @@
 // bit, and a run resumed at epoch e sees the batches the first run would
 // have seen.
 //
+// # Limits
+//
+// What a small input can make the package allocate is bounded: a CSV line
+// is refused beyond [DefaultMaxLineBytes] and a row beyond
+// [DefaultMaxFields] fields ([CSVLimits]); CSV rows are parsed into float32
+// as they are read, never held as strings; an image whose header declares
+// more than [DefaultMaxPixels] pixels is refused before it is decoded
+// ([ImageConfig].MaxPixels raises it); only regular files (or links to
+// them) are opened, so a named pipe cannot block a read.
+//
 // # Errors
 //
 // Bad input is reported as error values that name the file and, where it

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"image"
@@ -63,12 +64,21 @@ func (s ImageSpec) Features(img image.Image, x []float32) {
 }
 
 // FeaturesFromFile decodes a PNG or JPEG file and returns its features as
-// at training time (Features). This is the path for prediction.
+// at training time (Features). This is the path for prediction. The file
+// must be a regular file declaring at most DefaultMaxPixels pixels (see
+// FeaturesFromFileLimit).
 func (s ImageSpec) FeaturesFromFile(path string) ([]float32, error) {
+	return s.FeaturesFromFileLimit(path, DefaultMaxPixels)
+}
+
+// FeaturesFromFileLimit is FeaturesFromFile refusing an image that
+// declares more than maxPixels pixels (0: DefaultMaxPixels) before decoding
+// it.
+func (s ImageSpec) FeaturesFromFileLimit(path string, maxPixels int) ([]float32, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	img, err := decodeImageFile(path)
+	img, err := decodeImageFile(path, maxPixels)
 	if err != nil {
 		return nil, err
 	}
@@ -77,13 +87,49 @@ func (s ImageSpec) FeaturesFromFile(path string) ([]float32, error) {
 	return x, nil
 }
 
-func decodeImageFile(path string) (image.Image, error) {
-	f, err := os.Open(path)
+// DefaultMaxPixels is the largest image, in pixels (width × height), that
+// is decoded unless a caller raises the limit: 50 megapixels, more than
+// the photos of most cameras, and 200 MB once decoded to RGBA. A 1.6 KB
+// PNG can declare 100000×100000 pixels (40 GB decoded); the declared size
+// is read from the file's header and checked before any pixel is.
+const DefaultMaxPixels = 50_000_000
+
+// PixelLimitError reports an image whose header declares more pixels than
+// the limit; nothing of it was decoded.
+type PixelLimitError struct {
+	File          string
+	Width, Height int
+	Limit         int
+}
+
+// Error names the file, its declared size and the limit.
+func (e *PixelLimitError) Error() string {
+	return fmt.Sprintf("%s: image declares %d×%d pixels (%d), above the limit of %d pixels; raise the limit (--max-pixels) only for a real image that large",
+		e.File, e.Width, e.Height, int64(e.Width)*int64(e.Height), e.Limit)
+}
+
+// decodeImageFile decodes a regular PNG or JPEG file after checking the
+// size its header declares against maxPixels (0: DefaultMaxPixels).
+func decodeImageFile(path string, maxPixels int) (image.Image, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, _, err := image.Decode(f)
+	cfg, _, err := image.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return nil, &FileError{File: path, Offset: -1, Err: fmt.Errorf("decoding image: %w", err)}
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return nil, &PixelLimitError{File: path, Width: cfg.Width, Height: cfg.Height, Limit: maxPixels}
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, &FileError{File: path, Offset: -1, Err: err}
+	}
+	img, _, err := image.Decode(bufio.NewReader(f))
 	if err != nil {
 		return nil, &FileError{File: path, Offset: -1, Err: fmt.Errorf("decoding image: %w", err)}
 	}
@@ -161,6 +207,11 @@ type ImageConfig struct {
 
 	// Warn receives a line for each file skipped; default os.Stderr.
 	Warn io.Writer
+
+	// MaxPixels is the largest image (width × height, as its header
+	// declares) that is decoded; a larger one fails its Sample with a
+	// *PixelLimitError. Default DefaultMaxPixels.
+	MaxPixels int
 }
 
 // ImageData is what ImageFolder returns: the splits (each an
@@ -196,8 +247,14 @@ var imageExts = []string{".png", ".jpg", ".jpeg"}
 //   - A class folder with no image is an error that names it: the class
 //     could never be learnt, and skipping it would silently shift the
 //     labels of the classes after it.
-//   - A file with an image extension that does not decode fails at the
-//     first Sample that reads it, with an error naming the file.
+//   - A file with an image extension that does not decode, or that declares
+//     more than cfg.MaxPixels pixels, fails at the first Sample that reads
+//     it, with an error naming the file.
+//   - A name with an image extension that is not a regular file (a named
+//     pipe, a socket, a device, a dangling link) is skipped with a warning:
+//     reading a pipe would block forever. A link to a regular file is read.
+//   - A folder with only one class is an error (ErrOneClass): it would
+//     train to 100% and learn nothing.
 //
 // Images are decoded when sampled, so opening a large folder is quick.
 func ImageFolder(root string, cfg ImageConfig) (*ImageData, error) {
@@ -248,12 +305,15 @@ func ImageFolder(root string, cfg ImageConfig) (*ImageData, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(classes) == 1 {
+		return nil, fmt.Errorf("data: image folder %s has one class, %q: %w (want one subfolder per class)", trainDir, classes[0], ErrOneClass)
+	}
 	train, err := scanClasses(trainDir, classes, classes, cfg.Warn)
 	if err != nil {
 		return nil, err
 	}
 	mk := func(l imageList, aug *Augment) *ImageDataset {
-		return &ImageDataset{files: l.files, labels: l.labels, classes: classes, spec: spec, shape: spec.Shape(), augment: aug}
+		return &ImageDataset{files: l.files, labels: l.labels, classes: classes, spec: spec, shape: spec.Shape(), augment: aug, maxPixels: cfg.MaxPixels}
 	}
 	data := &ImageData{Classes: classes}
 	var trainList, valList, testList imageList
@@ -385,6 +445,19 @@ func scanClasses(dir string, names, all []string, warn io.Writer) (imageList, er
 				fmt.Fprintf(warn, "data: skipping %s: not a .png, .jpg or .jpeg file\n", p)
 				return nil
 			}
+			if !d.Type().IsRegular() {
+				// Resolve a link; anything else that is not a regular
+				// file (a named pipe would block the read forever) is
+				// skipped.
+				if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+					what := "a dangling link"
+					if err == nil {
+						what = fileKind(st.Mode())
+					}
+					fmt.Fprintf(warn, "data: skipping %s: not a regular file (%s)\n", p, what)
+					return nil
+				}
+			}
 			l.files = append(l.files, p)
 			l.labels = append(l.labels, label)
 			found++
@@ -403,10 +476,20 @@ func scanClasses(dir string, names, all []string, warn io.Writer) (imageList, er
 // stratifiedSplit applies cfg to each class separately so that every
 // split keeps the class proportions; it returns sorted indices.
 func stratifiedSplit(cfg SplitConfig, labels []int32, nclasses int) (train, val, test []int) {
+	// Exact sizes, counted first: a table of a million rows should not
+	// allocate its indices several times over while they are grouped.
+	counts := make([]int, nclasses)
+	for _, l := range labels {
+		counts[l]++
+	}
 	byClass := make([][]int, nclasses)
+	for c, n := range counts {
+		byClass[c] = make([]int, 0, n)
+	}
 	for i, l := range labels {
 		byClass[l] = append(byClass[l], i)
 	}
+	train = make([]int, 0, len(labels))
 	for c, idx := range byClass {
 		cc := cfg
 		cc.Seed = mix(cfg.Seed + uint64(c))
@@ -438,6 +521,8 @@ type ImageDataset struct {
 	spec    ImageSpec
 	shape   []int
 	augment *Augment
+
+	maxPixels int // 0: DefaultMaxPixels
 }
 
 // Len returns the number of images.
@@ -464,10 +549,11 @@ func (d *ImageDataset) Label(i int) int { return int(d.labels[i]) }
 // Sample decodes image i into x (see ImageDataset).
 func (d *ImageDataset) Sample(i int, rng *rand.Rand, x, target []float32) (int, error) {
 	checkBuffers("ImageDataset", i, len(d.files), x, Numel(d.shape), nil, 0)
-	img, err := decodeImageFile(d.files[i])
+	img, err := decodeImageFile(d.files[i], d.maxPixels)
 	if err != nil {
 		var fe *FileError
-		if errors.As(err, &fe) {
+		var pe *PixelLimitError
+		if errors.As(err, &fe) || errors.As(err, &pe) {
 			return 0, err
 		}
 		return 0, fmt.Errorf("data: %w", err)

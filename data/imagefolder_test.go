@@ -232,7 +232,8 @@ func TestImageFolderAugmentSeeded(t *testing.T) {
 	root := t.TempDir()
 	// Left half black, right half white: a flip or crop shows.
 	for i := range 6 {
-		writeImage(t, filepath.Join(root, "a", "i"+itoa(i)+".png"), 16, 16, false, func(x, y int) color.RGBA {
+		// Two classes: a folder of one class is refused.
+		writeImage(t, filepath.Join(root, []string{"a", "b"}[i%2], "i"+itoa(i)+".png"), 16, 16, false, func(x, y int) color.RGBA {
 			if x < 8 {
 				return color.RGBA{0, 0, 0, 255}
 			}

@@ -1,6 +1,9 @@
 package train
 
 import (
+	"fmt"
+	"math"
+
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/nn"
@@ -12,29 +15,50 @@ type EvalConfig struct {
 	Loss      LossFunc // default: cross-entropy for classification, MSE for regression
 	K         int      // top-k accuracy (default 5)
 	Workers   int
+
+	// TargetNorm, for regression, is the standardisation of the targets
+	// the model was trained on (one channel per target): outputs and
+	// targets are mapped back (v·Std + Mean) before MSE, MAE and R² are
+	// computed, so that they are in the target's own units. Nil: the
+	// figures are in the units the data set gives.
+	TargetNorm *data.Normalization
 }
 
 // Result holds the figures of an evaluation.
 type Result struct {
-	Loss      float64
-	Accuracy  float64 // NaN for regression
-	TopK      float64
-	Samples   int
-	Confusion [][]int // rows: true class, columns: predicted
+	Loss     float64 // mean of the loss function, in the units the model was trained in
+	Accuracy float64 // NaN for regression
+	TopK     float64
+	Samples  int
+
+	// Confusion is the confusion matrix (rows: true class, columns:
+	// predicted) up to DenseConfusionClasses classes, else nil; Pairs
+	// holds its non-zero cells in either case.
+	Confusion [][]int
+	Pairs     []ConfusionPair
+
+	// Regression only (NaN for classification), in the target's units
+	// (see EvalConfig.TargetNorm): mean squared error, mean absolute
+	// error, and the coefficient of determination 1 - SSE/SST.
+	MSE, MAE, R2 float64
 }
 
 // Evaluate runs model in evaluation mode (no graph, batch norm on running
-// statistics, no dropout) over ds and returns its loss and accuracy. It
-// leaves the model in evaluation mode.
+// statistics, no dropout) over ds and returns its loss and accuracy, or for
+// regression its errors. It leaves the model in evaluation mode.
 func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 256
 	}
+	regression := ds.Classes() == nil
 	if cfg.Loss == nil {
 		cfg.Loss = CrossEntropyLoss
-		if ds.Classes() == nil {
+		if regression {
 			cfg.Loss = MSELossFunc
 		}
+	}
+	if n := cfg.TargetNorm; n != nil && regression && (len(n.Mean) != ds.TargetSize() || len(n.Std) != ds.TargetSize()) {
+		return Result{}, fmt.Errorf("train: Evaluate: target normalisation has %d values for %d targets", len(n.Mean), ds.TargetSize())
 	}
 	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: cfg.BatchSize, Workers: cfg.Workers})
 	if err != nil {
@@ -42,14 +66,83 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 	}
 	nn.Eval(model)
 	m := &Meter{K: cfg.K, Classes: len(ds.Classes())}
+	var reg regressionStats
 	for b, err := range loader.Epoch(0) {
 		if err != nil {
 			return Result{}, err
 		}
+		var evalErr error
 		ag.NoGrad(func() {
 			out := model.Forward(ag.Const(b.X))
+			if regression && out.Data.Size() != b.Targets.Size() {
+				evalErr = fmt.Errorf("train: Evaluate: the model gives %d outputs per sample, the data has %d targets", out.Data.Size()/max(b.Len(), 1), ds.TargetSize())
+				return
+			}
+			if sh := out.Data.Shape(); !regression && (len(sh) != 2 || sh[1] < len(ds.Classes())) {
+				evalErr = fmt.Errorf("train: Evaluate: the model's output has shape %v, the data has %d classes", sh, len(ds.Classes()))
+				return
+			}
 			m.Add(cfg.Loss(out, b).Item(), out.Data, b.Labels)
+			if regression {
+				reg.add(out.Data.Data(), b.Targets.Data(), cfg.TargetNorm)
+			}
 		})
+		if evalErr != nil {
+			return Result{}, evalErr
+		}
 	}
-	return Result{Loss: m.Loss(), Accuracy: m.Accuracy(), TopK: m.TopK(), Samples: m.Samples(), Confusion: m.Confusion()}, nil
+	res := Result{Loss: m.Loss(), Accuracy: m.Accuracy(), TopK: m.TopK(), Samples: m.Samples(),
+		Confusion: m.Confusion(), Pairs: m.ConfusionPairs(), MSE: math.NaN(), MAE: math.NaN(), R2: math.NaN()}
+	if regression {
+		res.Accuracy, res.TopK = math.NaN(), math.NaN()
+		res.MSE, res.MAE, res.R2 = reg.figures()
+	}
+	return res, nil
+}
+
+// regressionStats accumulates the errors of regression outputs and the
+// spread of the targets (Welford's update, so that large targets such as
+// prices lose no precision).
+type regressionStats struct {
+	n        int
+	sse, sae float64
+	mean, m2 float64 // of the targets
+}
+
+// add records outputs and targets of equal length, mapped back to the
+// target's units by norm (channel j of a sample of T targets is target j).
+func (r *regressionStats) add(out, targets []float32, norm *data.Normalization) {
+	t := 1
+	if norm != nil {
+		t = len(norm.Mean)
+	}
+	for i := range targets {
+		p, y := float64(out[i]), float64(targets[i])
+		if norm != nil {
+			j := i % t
+			s, mu := float64(norm.Std[j]), float64(norm.Mean[j])
+			p, y = p*s+mu, y*s+mu
+		}
+		d := p - y
+		r.sse += d * d
+		r.sae += math.Abs(d)
+		r.n++
+		delta := y - r.mean
+		r.mean += delta / float64(r.n)
+		r.m2 += delta * (y - r.mean)
+	}
+}
+
+// figures returns MSE, MAE and R² (NaN when undefined: no samples, or
+// constant targets for R²).
+func (r *regressionStats) figures() (mse, mae, r2 float64) {
+	if r.n == 0 {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	mse, mae = r.sse/float64(r.n), r.sae/float64(r.n)
+	r2 = math.NaN()
+	if r.m2 > 0 {
+		r2 = 1 - r.sse/r.m2
+	}
+	return mse, mae, r2
 }

@@ -3,14 +3,23 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/backprop-go/backprop/tensor"
 )
 
+// DenseConfusionClasses is the number of classes up to which a Meter keeps
+// its confusion matrix dense (classes × classes counts). Above it the
+// matrix is kept sparse, as counts of the (true, predicted) pairs seen:
+// 30,000 classes would need 7 GB dense, and never more pairs than samples
+// are seen.
+const DenseConfusionClasses = 256
+
 // Meter accumulates the figures of one pass over data: mean loss, accuracy,
 // top-k accuracy and a confusion matrix (rows: true class, columns:
-// predicted). The zero value is ready; set K for top-k (default 5) and
-// Classes to fill the confusion matrix.
+// predicted), dense up to DenseConfusionClasses classes and sparse above.
+// The zero value is ready; set K for top-k (default 5) and Classes to
+// fill the confusion matrix.
 type Meter struct {
 	K       int
 	Classes int
@@ -20,10 +29,20 @@ type Meter struct {
 	correct   int
 	topK      int
 	confusion [][]int
+	pairs     map[[2]int32]int // the sparse confusion matrix, above DenseConfusionClasses
+}
+
+// ConfusionPair is one cell of a sparse confusion matrix: how many samples
+// of class True were predicted as Pred.
+type ConfusionPair struct {
+	True  int `json:"true"`
+	Pred  int `json:"pred"`
+	Count int `json:"count"`
 }
 
 // Add records a batch: its mean loss, and for classification the logits
-// [B, C] with the true labels (labels nil for regression).
+// [B, C] with the true labels (labels nil for regression). A label outside
+// [0, C) counts as a wrong prediction.
 func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 	b := len(labels)
 	if labels == nil {
@@ -39,16 +58,24 @@ func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 	if k == 0 {
 		k = 5
 	}
-	if m.Classes > 0 && m.confusion == nil {
+	switch {
+	case m.Classes <= 0:
+	case m.Classes <= DenseConfusionClasses && m.confusion == nil:
 		m.confusion = make([][]int, m.Classes)
 		for i := range m.confusion {
 			m.confusion[i] = make([]int, m.Classes)
 		}
+	case m.Classes > DenseConfusionClasses && m.pairs == nil:
+		m.pairs = map[[2]int32]int{}
 	}
 	d := logits.Data()
 	for i, y := range labels {
 		row := d[i*c : (i+1)*c]
-		pred, rank := Argmax(row), 0
+		pred := Argmax(row)
+		if y < 0 || y >= c {
+			continue // a class the model has no output for: wrong
+		}
+		rank := 0
 		for _, v := range row {
 			if v > row[y] {
 				rank++
@@ -60,8 +87,12 @@ func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 		if rank < k {
 			m.topK++
 		}
-		if m.confusion != nil && y < m.Classes && pred < m.Classes {
-			m.confusion[y][pred]++
+		if y < m.Classes && pred < m.Classes {
+			if m.confusion != nil {
+				m.confusion[y][pred]++
+			} else if m.pairs != nil {
+				m.pairs[[2]int32{int32(y), int32(pred)}]++
+			}
 		}
 	}
 }
@@ -84,8 +115,32 @@ func (m *Meter) Accuracy() float64 { return ratio(m.correct, m.samples) }
 // highest logits.
 func (m *Meter) TopK() float64 { return ratio(m.topK, m.samples) }
 
-// Confusion returns the confusion matrix (nil unless Classes was set).
+// Confusion returns the dense confusion matrix: nil unless Classes was set,
+// and nil above DenseConfusionClasses classes (see ConfusionPairs).
 func (m *Meter) Confusion() [][]int { return m.confusion }
+
+// ConfusionPairs returns the non-zero cells of the confusion matrix,
+// sorted by true then predicted class, whether it is kept dense or sparse.
+func (m *Meter) ConfusionPairs() []ConfusionPair {
+	var out []ConfusionPair
+	for y, row := range m.confusion {
+		for p, n := range row {
+			if n > 0 {
+				out = append(out, ConfusionPair{True: y, Pred: p, Count: n})
+			}
+		}
+	}
+	for k, n := range m.pairs {
+		out = append(out, ConfusionPair{True: int(k[0]), Pred: int(k[1]), Count: n})
+	}
+	slices.SortFunc(out, func(a, b ConfusionPair) int {
+		if a.True != b.True {
+			return a.True - b.True
+		}
+		return a.Pred - b.Pred
+	})
+	return out
+}
 
 func ratio(a, b int) float64 {
 	if b == 0 {

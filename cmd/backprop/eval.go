@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
+	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/train"
@@ -18,14 +20,60 @@ func init() {
 	register("eval", "measure a trained model's accuracy and loss on a data set's test part", runEval)
 }
 
-// evalResult is what eval --json prints.
+// evalResult is what eval --json prints. Classification fills Accuracy,
+// TopK and the confusion matrix (dense up to train.DenseConfusionClasses
+// classes, else its non-zero cells in ConfusionPairs); regression fills MSE,
+// MAE and R2, in the target's units. A figure that is not finite (NaN
+// weights) is written as null, so that the output stays valid JSON.
 type evalResult struct {
-	Accuracy        float64  `json:"accuracy"`
-	Loss            float64  `json:"loss"`
-	TopK            float64  `json:"top5_accuracy"`
-	Samples         int      `json:"samples"`
-	Classes         []string `json:"classes,omitempty"`
-	ConfusionMatrix [][]int  `json:"confusion_matrix"`
+	Accuracy        float64               `json:"accuracy"`
+	Loss            float64               `json:"loss"`
+	TopK            float64               `json:"top5_accuracy"`
+	Samples         int                   `json:"samples"`
+	Classes         []string              `json:"classes,omitempty"`
+	ConfusionMatrix [][]int               `json:"confusion_matrix"`
+	ConfusionPairs  []train.ConfusionPair `json:"confusion_pairs,omitempty"`
+	ConfusionNote   string                `json:"confusion_note,omitempty"`
+
+	Regression bool     `json:"regression,omitempty"`
+	Target     string   `json:"target,omitempty"` // the regression target's column
+	MSE        *float64 `json:"mse,omitempty"`
+	MAE        *float64 `json:"mae,omitempty"`
+	R2         *float64 `json:"r2,omitempty"`
+}
+
+// MarshalJSON writes non-finite figures as null and leaves out the
+// figures that do not apply (accuracy for regression).
+func (r evalResult) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		Accuracy        *jsonFloat            `json:"accuracy,omitempty"`
+		Loss            jsonFloat             `json:"loss"`
+		TopK            *jsonFloat            `json:"top5_accuracy,omitempty"`
+		Samples         int                   `json:"samples"`
+		Classes         []string              `json:"classes,omitempty"`
+		ConfusionMatrix [][]int               `json:"confusion_matrix,omitempty"`
+		ConfusionPairs  []train.ConfusionPair `json:"confusion_pairs,omitempty"`
+		ConfusionNote   string                `json:"confusion_note,omitempty"`
+		Regression      bool                  `json:"regression,omitempty"`
+		Target          string                `json:"target,omitempty"`
+		MSE             *jsonFloat            `json:"mse,omitempty"`
+		MAE             *jsonFloat            `json:"mae,omitempty"`
+		R2              *jsonFloat            `json:"r2,omitempty"`
+	}
+	ptr := func(v *float64) *jsonFloat {
+		if v == nil {
+			return nil
+		}
+		f := jsonFloat(*v)
+		return &f
+	}
+	w := wire{Loss: jsonFloat(r.Loss), Samples: r.Samples, Classes: r.Classes, ConfusionMatrix: r.ConfusionMatrix,
+		ConfusionPairs: r.ConfusionPairs, ConfusionNote: r.ConfusionNote, Regression: r.Regression, Target: r.Target,
+		MSE: ptr(r.MSE), MAE: ptr(r.MAE), R2: ptr(r.R2)}
+	if !r.Regression {
+		w.Accuracy, w.TopK = ptr(&r.Accuracy), ptr(&r.TopK)
+	}
+	return json.Marshal(w)
 }
 
 func runEval(args []string, stdout, stderr io.Writer) int {
@@ -43,13 +91,20 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	batch := fs.Int("batch-size", 500, "samples per forward pass")
 	cacheDir := fs.String("cache", "", "data cache directory")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
+	var maxPixels int
+	fs.Var(maxPixelsFlag(&maxPixels), "max-pixels", maxPixelsUsage)
 	if code, ok := parseFlags(fs, reorder(args)); !ok {
 		return code
 	}
+	if *batch < 1 {
+		return fail(stderr, "eval", usagef("--batch-size %d: want at least 1", *batch))
+	}
 	var (
-		model nn.Module
-		dc    dataConfig
-		norm  *data.Normalization
+		model      nn.Module
+		dc         dataConfig
+		norm       *data.Normalization
+		inputShape []int
+		saved      *savedModel
 	)
 	switch {
 	case *weights != "":
@@ -68,6 +123,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		if model, err = buildWithWeights(*arch, s, ck, *weights); err != nil {
 			return fail(stderr, "eval", err)
 		}
+		inputShape = s
 		dc = dataConfig{Data: "mnist", Seed: 1}
 		if *normalize != "" {
 			if norm, err = parseNormalize(*normalize, s[0]); err != nil {
@@ -79,11 +135,21 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "eval", err)
 		}
-		model = m.model
+		saved, model, inputShape = m, m.model, m.shape
 		if m.data != nil {
 			dc = *m.data
 		} else {
 			dc = dataConfig{Data: "mnist", Seed: 1}
+		}
+		if m.csv != nil {
+			// Standardise new rows as the model was trained, not with the
+			// file's own statistics. A model from before targets were
+			// standardised predicts raw values: the identity.
+			fixed := *m.csv
+			if dc.Regression && fixed.Target == nil {
+				fixed.Target = &data.Normalization{Mean: []float32{0}, Std: []float32{1}}
+			}
+			dc.fixed = &fixed
 		}
 	default:
 		fs.Usage()
@@ -91,6 +157,9 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	}
 	if *dataName != "" {
 		dc.Data = *dataName
+	}
+	if maxPixels > 0 {
+		dc.MaxPixels = maxPixels
 	}
 	dc.Augment = false
 	src, err := openData(dc, *cacheDir, stderr)
@@ -101,23 +170,85 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	if test == nil {
 		return fail(stderr, "eval", usagef("%s has no test part", dc.Data))
 	}
+	if err := checkFits(model, inputShape, src, saved, stderr); err != nil {
+		return fail(stderr, "eval", err)
+	}
 	if norm != nil {
 		test = normalized{Dataset: test, norm: norm}
 	}
-	res, err := train.Evaluate(model, test, train.EvalConfig{BatchSize: *batch})
+	res, err := train.Evaluate(model, test, src.evalConfig(*batch))
 	if err != nil {
 		return fail(stderr, "eval", err)
 	}
+	out := evalResult{Accuracy: res.Accuracy, Loss: res.Loss, TopK: res.TopK, Samples: res.Samples, Classes: src.classes, ConfusionMatrix: res.Confusion}
+	if src.classes == nil {
+		out.Regression, out.Target = true, targetName(src)
+		out.MSE, out.MAE, out.R2 = &res.MSE, &res.MAE, &res.R2
+	} else if res.Confusion == nil {
+		out.ConfusionPairs = res.Pairs
+		out.ConfusionNote = fmt.Sprintf("%d classes: the confusion matrix is given as its non-zero cells (confusion_pairs), dense only up to %d classes", len(src.classes), train.DenseConfusionClasses)
+	}
 	if *jsonOut {
-		out := evalResult{Accuracy: res.Accuracy, Loss: res.Loss, TopK: res.TopK, Samples: res.Samples, Classes: src.classes, ConfusionMatrix: res.Confusion}
 		if err := json.NewEncoder(stdout).Encode(out); err != nil {
 			return fail(stderr, "eval", err)
 		}
 		return 0
 	}
+	if out.Regression {
+		fmt.Fprintf(stdout, "%s test set: MSE %.6g, MAE %.6g, R² %.4f on %d samples (target %q, in its own units)\n", dc.Data, res.MSE, res.MAE, res.R2, res.Samples, out.Target)
+		return 0
+	}
 	fmt.Fprintf(stdout, "%s test set: accuracy %.2f%%, top-5 %.2f%%, loss %.4f on %d samples\n", dc.Data, 100*res.Accuracy, 100*res.TopK, res.Loss, res.Samples)
 	printConfusion(stdout, src.classes, res.Confusion)
 	return 0
+}
+
+// targetName returns the regression target's column, or "".
+func targetName(src *dataSource) string {
+	if src.csv == nil || src.csv.LabelColumn < 0 || src.csv.LabelColumn >= len(src.csv.Columns) {
+		return ""
+	}
+	return src.csv.Columns[src.csv.LabelColumn]
+}
+
+// printTestResult prints the figures of a training run's test set: the
+// accuracy, or for regression the errors in the target's units.
+func printTestResult(w io.Writer, src *dataSource, r train.Result) {
+	if src.classes != nil {
+		fmt.Fprintf(w, "Test accuracy %.2f%% (loss %.4f) on %d samples.\n", 100*r.Accuracy, r.Loss, r.Samples)
+		return
+	}
+	fmt.Fprintf(w, "Test MSE %.6g, MAE %.6g, R² %.4f on %d samples (target %q, in its own units).\n", r.MSE, r.MAE, r.R2, r.Samples, targetName(src))
+}
+
+// checkFits makes sure the data can be fed to the model: samples of the
+// shape it was built for, no more classes than it has outputs, a regression
+// target for a regression model. Without it a mismatch panics deep in a
+// matrix product.
+func checkFits(model nn.Module, inputShape []int, src *dataSource, saved *savedModel, stderr io.Writer) error {
+	if !slices.Equal(inputShape, src.shape) {
+		return usagef("--data %s gives samples of shape %v, but the model takes %v", src.cfg.Data, src.shape, inputShape)
+	}
+	var got []int
+	x := ag.Const(zeros(append([]int{1}, inputShape...)))
+	ag.NoGrad(func() { got = model.Forward(x).Shape() })
+	if len(got) != 2 {
+		return usagef("the model's output has shape %v per batch; want [N outputs]", got)
+	}
+	outputs := got[1]
+	if src.classes == nil {
+		if want := max(src.test.TargetSize(), 1); outputs != want {
+			return usagef("--data %s has %d regression target(s), but the model gives %d outputs (a classifier?)", src.cfg.Data, want, outputs)
+		}
+		return nil
+	}
+	if len(src.classes) > outputs {
+		return usagef("--data %s has %d classes, but the model has %d outputs", src.cfg.Data, len(src.classes), outputs)
+	}
+	if saved != nil && saved.classes != nil && !slices.Equal(saved.classes, src.classes) {
+		fmt.Fprintf(stderr, "backprop eval: warning: the data's classes %q are not the model's %q; they are matched by position\n", src.classes, saved.classes)
+	}
+	return nil
 }
 
 // printConfusion prints the confusion matrix when it is small enough to read.

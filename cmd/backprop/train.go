@@ -78,10 +78,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&c.Patience, "patience", 0, "stop after this many epochs without validation improvement, restoring the best weights (0: off)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed: weights, shuffling, augmentation, splits")
 	fs.Float64Var(&c.Data.ValSplit, "val-split", 0, "fraction of the training data held out for validation, in [0, 1)")
-	fs.Float64Var(&c.Data.TestSplit, "test-split", 0, "fraction held out as the test set when the data has none (default 0.2)")
+	fs.Var(testSplitFlag{&c.Data.TestSplit}, "test-split", "`fraction` held out as the test set when the data has none; 0: no test set (default 0.2)")
 	fs.StringVar(&c.Data.Label, "label", "", "CSV: the label column, by name or index (default: the last)")
 	fs.BoolVar(&c.Data.Regression, "regression", false, "CSV: the label is a number to predict (MSE loss), not a class")
-	fs.IntVar(&c.Data.ImageSize, "image-size", 0, "image folders: images are resized to SIZE×SIZE (default 64)")
+	fs.Var(imageSizeFlag(&c.Data.ImageSize), "image-size", "image folders: images are resized to `SIZE`×SIZE, SIZE from 1 to 1024")
+	fs.Var(maxPixelsFlag(&c.Data.MaxPixels), "max-pixels", maxPixelsUsage)
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
 	threads := fs.Int("threads", 0, fmt.Sprintf("CPU threads, at most %d here (4 × the CPUs; default: all CPUs)", maxThreads()))
@@ -273,16 +274,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if src.test != nil {
-		r, err := train.Evaluate(model, src.test, train.EvalConfig{BatchSize: 500})
+		r, err := train.Evaluate(model, src.test, src.evalConfig(500))
 		if err != nil {
 			return fail(stderr, "train", err)
 		}
-		res.TestLoss, res.TestAccuracy = r.Loss, r.Accuracy
+		res.TestLoss = r.Loss
 		if src.classes != nil {
-			fmt.Fprintf(progress, "Test accuracy %.2f%% (loss %.4f) on %d samples.\n", 100*r.Accuracy, r.Loss, r.Samples)
-		} else {
-			fmt.Fprintf(progress, "Test loss (MSE) %.4f on %d samples.\n", r.Loss, r.Samples)
+			res.TestAccuracy = r.Accuracy // NaN for regression, which JSON cannot hold
 		}
+		printTestResult(progress, src, r)
 	}
 	fmt.Fprintf(progress, "Trained %d epochs in %.1f s. Files in %s: %s, %s, %s\n", res.Epochs, res.Seconds, outDir,
 		train.CheckpointFile, train.MetricsFile, train.CurvesFile)
