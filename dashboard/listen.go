@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,9 @@ func Listen(addr string, h *Handler, log io.Writer, what string) (*Server, error
 
 // listen is Listen with the limits given, so that tests can shorten them.
 func listen(addr string, h *Handler, log io.Writer, what string, lim serverLimits) (*Server, error) {
+	if err := CheckAddr(addr); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	addr = normalizeAddr(addr)
 	tcp, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -107,6 +111,26 @@ func listen(addr string, h *Handler, log io.Writer, what string, lim serverLimit
 		}
 	}()
 	return s, nil
+}
+
+// CheckAddr reports whether addr is an address Listen takes: "" (a free
+// port on 127.0.0.1), a port number, HOST:PORT or :PORT, with a port from
+// 0 to 65535. It does not resolve names or listen, so that a command can
+// refuse a mistyped address before it loads data.
+func CheckAddr(addr string) error {
+	host, port, err := net.SplitHostPort(normalizeAddr(addr))
+	if err != nil {
+		return fmt.Errorf("address %q: want PORT, HOST:PORT or :PORT (such as 8080 or 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return fmt.Errorf("address %q: port %q is not a number from 0 to 65535", addr, port)
+		}
+	}
+	if strings.ContainsAny(host, " /\\") {
+		return fmt.Errorf("address %q: %q is not a host name or IP address", addr, host)
+	}
+	return nil
 }
 
 // normalizeAddr turns "" into 127.0.0.1:0 and "8080" into 127.0.0.1:8080.
