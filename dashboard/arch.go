@@ -10,7 +10,10 @@ import (
 // describe returns the run's description with one LayerInfo per layer of
 // the model's top level (the boxes of the architecture diagram).
 func describe(m nn.Module, arch string, shape []int, classes []string) RunInfo {
-	info := RunInfo{Arch: arch, Shape: append([]int{}, shape...), Classes: classes, Layers: []LayerInfo{}}
+	info := RunInfo{Arch: arch, Shape: append([]int{}, shape...), NumClasses: len(classes), Layers: []LayerInfo{}}
+	if len(classes) <= MaxClassNames {
+		info.Classes = classes
+	}
 	if m == nil {
 		return info
 	}

@@ -26,6 +26,20 @@
 // figures, which it holds in memory; it never opens a file named by a
 // request, and any other path is answered 404.
 //
+// Limits: no client can hold the pages for others or exhaust the process.
+// Each server has read, write and idle timeouts (10 s for a request's
+// header, 30 s for the whole request, 60 s to answer, 60 s idle), headers
+// of at most 16 KiB, and serves at most 256 connections at once (more
+// wait to be accepted). At most [MaxStreams] event streams are open at
+// once (more are answered 503), and a stream whose client stops reading
+// is dropped after 10 s; training never waits for a stream. A playground
+// request's body is read, at most 64 KiB (413 beyond), and checked before
+// the engine is locked; errors are answered as {"error": "..."}. The
+// confusion matrix is whole for up to [MaxDenseClasses] classes; beyond,
+// the page shows the [TopClasses] most frequent true classes with an
+// "other" column and the [MaxConfusedPairs] most frequent mistakes, and
+// class names beyond [MaxClassNames] are sent only for the classes shown.
+//
 // Cost: the Recorder's OnStep appends a few numbers under a mutex and,
 // every few steps, walks the parameters once for their norms; histograms
 // and the evaluation subset (confusion matrix, image grid) are computed a

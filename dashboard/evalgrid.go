@@ -19,13 +19,130 @@ import (
 
 // evalResult is what one pass over the evaluation subset gives.
 type evalResult struct {
-	confusion [][]int
+	confusion confusion
 	images    []ImageSample
 	note      string
 }
 
 // evalBatch is the number of samples per forward pass of the evaluation.
 const evalBatch = 250
+
+// Bounds on what the evaluation computes and ships, whatever the number of
+// classes: a dense matrix at 5,000 classes would be 50 MB per epoch, and
+// at 30,000 more memory than the machine has.
+const (
+	// MaxDenseClasses is the most classes whose whole confusion matrix the
+	// dashboard shows (50×50 counts).
+	MaxDenseClasses = 50
+	// TopClasses is the size of the partial matrix shown for more classes
+	// than MaxDenseClasses: the most frequent true classes of the
+	// evaluation samples.
+	TopClasses = 20
+	// MaxConfusedPairs is the number of most frequent mistakes listed
+	// along with a partial matrix.
+	MaxConfusedPairs = 20
+	// maxEvalLogits bounds the logits of one forward pass of the
+	// evaluation (4 MB of float32), so that a model with many classes is
+	// evaluated in smaller batches.
+	maxEvalLogits = 1 << 20
+)
+
+// confusion is the confusion matrix of the evaluation samples, whole for
+// up to MaxDenseClasses classes and otherwise over the TopClasses most
+// frequent true classes, with the most frequent mistakes.
+type confusion struct {
+	matrix  [][]int        // rows: true class, columns: predicted
+	classes []int          // the classes of a partial matrix's rows and columns; nil when whole
+	other   []int          // per row of a partial matrix, predictions of a class not in classes
+	pairs   []ConfusedPair // the most frequent mistakes, for a partial matrix
+	note    string         // what a partial matrix shows
+}
+
+// outcome is one evaluated sample's true and predicted class.
+type outcome struct{ label, pred int }
+
+// confusionOf counts outcomes over classes classes. Its memory is bounded
+// by the number of outcomes and MaxDenseClasses, never classes²: beyond
+// MaxDenseClasses only the outcomes seen are counted, in maps.
+func confusionOf(classes int, outs []outcome) confusion {
+	valid := func(o outcome) bool { return o.label >= 0 && o.label < classes && o.pred >= 0 && o.pred < classes }
+	if classes <= MaxDenseClasses {
+		m := make([][]int, classes)
+		for i := range m {
+			m[i] = make([]int, classes)
+		}
+		for _, o := range outs {
+			if valid(o) {
+				m[o.label][o.pred]++
+			}
+		}
+		return confusion{matrix: m}
+	}
+	freq := map[int]int{}
+	mistakes := map[outcome]int{}
+	for _, o := range outs {
+		if !valid(o) {
+			continue
+		}
+		freq[o.label]++
+		if o.pred != o.label {
+			mistakes[o]++
+		}
+	}
+	top := make([]int, 0, len(freq))
+	for c := range freq {
+		top = append(top, c)
+	}
+	// The most frequent first; ties by class index, so that the page does
+	// not reshuffle between epochs for nothing.
+	sort.Slice(top, func(a, b int) bool {
+		if freq[top[a]] != freq[top[b]] {
+			return freq[top[a]] > freq[top[b]]
+		}
+		return top[a] < top[b]
+	})
+	top = top[:min(len(top), TopClasses)]
+	sort.Ints(top)
+	row := make(map[int]int, len(top))
+	for i, c := range top {
+		row[c] = i
+	}
+	cf := confusion{matrix: make([][]int, len(top)), classes: top, other: make([]int, len(top))}
+	for i := range cf.matrix {
+		cf.matrix[i] = make([]int, len(top))
+	}
+	for _, o := range outs {
+		if !valid(o) {
+			continue
+		}
+		i, ok := row[o.label]
+		if !ok {
+			continue
+		}
+		if j, ok := row[o.pred]; ok {
+			cf.matrix[i][j]++
+		} else {
+			cf.other[i]++
+		}
+	}
+	for o, n := range mistakes {
+		cf.pairs = append(cf.pairs, ConfusedPair{True: o.label, Pred: o.pred, Count: n})
+	}
+	sort.Slice(cf.pairs, func(a, b int) bool {
+		pa, pb := cf.pairs[a], cf.pairs[b]
+		if pa.Count != pb.Count {
+			return pa.Count > pb.Count
+		}
+		if pa.True != pb.True {
+			return pa.True < pb.True
+		}
+		return pa.Pred < pb.Pred
+	})
+	cf.pairs = cf.pairs[:min(len(cf.pairs), MaxConfusedPairs)]
+	cf.note = fmt.Sprintf("%d classes, more than the %d a whole matrix is shown for: the matrix covers the %d most frequent true classes of the evaluation samples (\"other\" counts their predictions of any other class), and the list the %d most frequent mistakes",
+		classes, MaxDenseClasses, len(top), MaxConfusedPairs)
+	return cf
+}
 
 // evaluate runs model, in evaluation mode and without a graph, on up to n
 // samples of ds evenly spaced over it, and returns the confusion matrix
@@ -37,10 +154,7 @@ const evalBatch = 250
 // samples do not change between epochs, only which of them are shown.
 func evaluate(model nn.Module, ds data.Dataset, n, tiles int, pngs map[int]string) evalResult {
 	classes := len(ds.Classes())
-	res := evalResult{confusion: make([][]int, classes)}
-	for i := range res.confusion {
-		res.confusion[i] = make([]int, classes)
-	}
+	var res evalResult
 	total := ds.Len()
 	n = min(n, total)
 	if n == 0 || classes == 0 {
@@ -56,8 +170,9 @@ func evaluate(model nn.Module, ds data.Dataset, n, tiles int, pngs map[int]strin
 	samples := make([]sample, 0, n)
 	nn.Eval(model)
 	defer nn.Train(model)
-	for start := 0; start < n; start += evalBatch {
-		b := min(evalBatch, n-start)
+	batch := max(min(evalBatch, maxEvalLogits/classes), 1)
+	for start := 0; start < n; start += batch {
+		b := min(batch, n-start)
 		x := tensor.Zeros(append([]int{b}, shape...)...)
 		xs := x.Data()
 		labels := make([]int, b)
@@ -80,13 +195,18 @@ func evaluate(model nn.Module, ds data.Dataset, n, tiles int, pngs map[int]strin
 		}
 		for j := range b {
 			pred, conf := softmaxArgmax(logits[j*classes : (j+1)*classes])
-			if labels[j] >= 0 && labels[j] < classes {
-				res.confusion[labels[j]][pred]++
-			}
 			samples = append(samples, sample{indices[j], labels[j], pred, conf})
 		}
 	}
+	outs := make([]outcome, len(samples))
+	for i, s := range samples {
+		outs[i] = outcome{s.label, s.pred}
+	}
+	res.confusion = confusionOf(classes, outs)
 	res.note = fmt.Sprintf("%d of %d evaluation samples", n, total)
+	if res.confusion.note != "" {
+		res.note += "; " + res.confusion.note
+	}
 	if len(shape) != 3 || (shape[0] != 1 && shape[0] != 3) {
 		return res // not images: no grid
 	}

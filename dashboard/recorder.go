@@ -71,12 +71,13 @@ func (o Options) withDefaults() Options {
 // through [Recorder.Since], under the same mutex, so a slow browser never
 // holds training up: the training side only appends to slices.
 type Recorder struct {
-	model  nn.Module
-	eval   data.Dataset
-	outDir string
-	opts   Options
-	groups []paramGroup
-	pngs   map[int]string // image grid tiles by sample index
+	model   nn.Module
+	classes []string // every class name, also beyond MaxClassNames
+	eval    data.Dataset
+	outDir  string
+	opts    Options
+	groups  []paramGroup
+	pngs    map[int]string // image grid tiles by sample index
 
 	// Step accumulation between recorded points (training goroutine only).
 	stride                 int
@@ -104,7 +105,7 @@ type Recorder struct {
 // matrix and the image grid; outDir, when not empty, receives
 // dashboard.json after each epoch.
 func NewRecorder(model nn.Module, arch string, shape []int, classes []string, eval data.Dataset, outDir string, opts Options) *Recorder {
-	r := &Recorder{model: model, eval: eval, outDir: outDir, opts: opts.withDefaults(), stride: 1, version: 1, changed: make(chan struct{}), pngs: map[int]string{}}
+	r := &Recorder{model: model, classes: classes, eval: eval, outDir: outDir, opts: opts.withDefaults(), stride: 1, version: 1, changed: make(chan struct{}), pngs: map[int]string{}}
 	r.groups = groupParameters(model)
 	info := describe(model, arch, shape, classes)
 	for _, g := range r.groups {
@@ -190,7 +191,7 @@ func (r *Recorder) OnEpoch(e train.EpochStats) {
 		}
 	}
 	var res evalResult
-	haveEval := r.eval != nil && r.snap.Run.Classes != nil
+	haveEval := r.eval != nil && r.classes != nil
 	if haveEval {
 		if r.evalN == 0 {
 			r.evalN = r.opts.EvalSamples
@@ -208,12 +209,42 @@ func (r *Recorder) OnEpoch(e train.EpochStats) {
 	r.mu.Lock()
 	r.snap.Epochs = append(r.snap.Epochs, e)
 	if haveEval {
-		r.snap.Confusion, r.snap.Images, r.snap.EvalNote = res.confusion, res.images, res.note
+		cf := res.confusion
+		r.snap.Confusion, r.snap.ConfusionClasses, r.snap.ConfusionOther, r.snap.Confused = cf.matrix, cf.classes, cf.other, cf.pairs
+		r.snap.Images, r.snap.EvalNote = res.images, res.note
+		r.snap.ClassNames = r.namesInUse(res)
 		r.heavy = r.version + 1
 	}
 	r.bumpLocked()
 	r.mu.Unlock()
 	r.saveLater()
+}
+
+// namesInUse returns, when the run has more classes than RunInfo lists,
+// the names of those that res refers to (at most TopClasses +
+// 2·MaxConfusedPairs + the grid's tiles); otherwise nil.
+func (r *Recorder) namesInUse(res evalResult) map[int]string {
+	if len(r.classes) <= MaxClassNames {
+		return nil
+	}
+	names := map[int]string{}
+	add := func(c int) {
+		if c >= 0 && c < len(r.classes) {
+			names[c] = r.classes[c]
+		}
+	}
+	for _, c := range res.confusion.classes {
+		add(c)
+	}
+	for _, p := range res.confusion.pairs {
+		add(p.True)
+		add(p.Pred)
+	}
+	for _, im := range res.images {
+		add(im.True)
+		add(im.Pred)
+	}
+	return names
 }
 
 // Finish marks the run as over, so that the page says so, and saves
@@ -295,6 +326,7 @@ func (r *Recorder) sinceLocked(c Cursor) (Snapshot, Cursor) {
 		// Histograms, matrix and images are replaced wholesale, never
 		// changed in place, so sharing them is safe.
 		out.Histograms, out.Confusion, out.Images, out.EvalNote = s.Histograms, s.Confusion, s.Images, s.EvalNote
+		out.ConfusionClasses, out.ConfusionOther, out.Confused, out.ClassNames = s.ConfusionClasses, s.ConfusionOther, s.Confused, s.ClassNames
 	}
 	next := Cursor{Epochs: len(s.Epochs), Steps: len(s.Steps), Norms: len(s.Norms), Heavy: r.heavy, Version: r.version}
 	return out, next

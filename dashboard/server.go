@@ -3,6 +3,7 @@ package dashboard
 import (
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -65,13 +66,26 @@ type Handler struct {
 	done       chan struct{}
 	heartbeat  time.Duration
 	minPushGap time.Duration
-	streams    atomic.Int32 // open event streams
+	// maxStreams caps the open event streams; more are answered 503, so
+	// that reloading pages or a hostile client cannot pile up goroutines
+	// each holding a copy of the history.
+	maxStreams int32
+	// streamWrite is how long one event may take to reach the client: a
+	// reader that stops reading is dropped after it, rather than holding
+	// its stream (and its slot) forever.
+	streamWrite time.Duration
+	streams     atomic.Int32 // open event streams
 }
+
+// MaxStreams is the number of live event streams (open dashboard pages) a
+// server keeps at once.
+const MaxStreams = 64
 
 // NewHandler returns the handler for a dashboard of rec (may be nil) and
 // a playground pg (may be nil). Close ends its event streams.
 func NewHandler(rec *Recorder, pg *Playground) *Handler {
-	return &Handler{rec: rec, pg: pg, done: make(chan struct{}), heartbeat: 15 * time.Second, minPushGap: 200 * time.Millisecond}
+	return &Handler{rec: rec, pg: pg, done: make(chan struct{}), heartbeat: 15 * time.Second, minPushGap: 200 * time.Millisecond,
+		maxStreams: MaxStreams, streamWrite: 10 * time.Second}
 }
 
 // Close ends the open event streams, so that a server can shut down.
@@ -146,17 +160,36 @@ func (h *Handler) serveAsset(w http.ResponseWriter, r *http.Request, p string) {
 // browser; the stream waits on the recorder's change channel rather than
 // polling.
 func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
+	if h.streams.Add(1) > h.maxStreams {
+		h.streams.Add(-1)
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, fmt.Sprintf("too many open dashboard pages (%d): close some and reload", h.maxStreams), http.StatusServiceUnavailable)
 		return
 	}
-	h.streams.Add(1)
 	defer h.streams.Add(-1)
+	// The stream lasts as long as the page is open: it lifts the server's
+	// read deadline (the request has no body), and replaces its write
+	// deadline by one per event, so that a client which stops reading is
+	// dropped after streamWrite instead of blocking its goroutine forever.
+	// The recorder never waits for a stream: each one copies what is new
+	// under the recorder's lock and writes outside it.
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return
+	}
+	deadline := func() bool {
+		err := rc.SetWriteDeadline(time.Now().Add(h.streamWrite))
+		return err == nil || errors.Is(err, http.ErrNotSupported)
+	}
+	if !deadline() {
+		return
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	fl.Flush()
+	if rc.Flush() != nil {
+		return
+	}
 	var cur Cursor
 	beat := time.NewTicker(h.heartbeat)
 	defer beat.Stop()
@@ -165,13 +198,15 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if v := h.rec.Version(); v != cur.Version {
 			s, next := h.rec.Since(cur)
 			b, err := json.Marshal(s)
-			if err != nil {
+			if err != nil || !deadline() {
 				return
 			}
 			if _, err := fmt.Fprintf(w, "data: %s\n\n", b); err != nil {
 				return
 			}
-			fl.Flush()
+			if rc.Flush() != nil {
+				return
+			}
 			cur = next
 			select {
 			case <-time.After(h.minPushGap):
@@ -185,10 +220,15 @@ func (h *Handler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-beat.C:
+			if !deadline() {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
-			fl.Flush()
+			if rc.Flush() != nil {
+				return
+			}
 		case <-r.Context().Done():
 			return
 		case <-h.done:

@@ -20,11 +20,28 @@ type Snapshot struct {
 	Steps      []StepPoint        `json:"steps"`
 	Norms      []NormPoint        `json:"norms"`
 	Histograms []Histogram        `json:"histograms,omitempty"`
-	Confusion  [][]int            `json:"confusion,omitempty"`
-	Images     []ImageSample      `json:"images,omitempty"`
-	EvalNote   string             `json:"evalNote,omitempty"`
-	Alerts     []Alert            `json:"alerts"`
-	Done       bool               `json:"done"`
+	// Confusion is the confusion matrix of the evaluation samples (rows:
+	// true class, columns: predicted): whole for up to MaxDenseClasses
+	// classes, otherwise over the classes of ConfusionClasses.
+	Confusion [][]int `json:"confusion,omitempty"`
+	// ConfusionClasses, for a run of more than MaxDenseClasses classes,
+	// holds the class indices of Confusion's rows and columns (the
+	// TopClasses most frequent true classes); nil: every class, in order.
+	ConfusionClasses []int `json:"confusionClasses,omitempty"`
+	// ConfusionOther counts, per row of a partial matrix, the predictions
+	// of a class outside ConfusionClasses.
+	ConfusionOther []int `json:"confusionOther,omitempty"`
+	// Confused lists a partial matrix's most frequent mistakes, at most
+	// MaxConfusedPairs, the most frequent first.
+	Confused []ConfusedPair `json:"confused,omitempty"`
+	// ClassNames names, for a run of more than MaxClassNames classes (whose
+	// RunInfo.Classes is then empty), the classes that the matrix, the
+	// mistakes and the image grid refer to, by index.
+	ClassNames map[int]string `json:"classNames,omitempty"`
+	Images     []ImageSample  `json:"images,omitempty"`
+	EvalNote   string         `json:"evalNote,omitempty"`
+	Alerts     []Alert        `json:"alerts"`
+	Done       bool           `json:"done"`
 }
 
 // Cursor counts what a client has of each series, and which version of
@@ -41,9 +58,12 @@ type Cursor struct {
 
 // RunInfo describes the run: what is trained on what.
 type RunInfo struct {
-	Arch       string      `json:"arch"`
-	Shape      []int       `json:"shape"`
+	Arch  string `json:"arch"`
+	Shape []int  `json:"shape"`
+	// Classes names the classes, when there are at most MaxClassNames of
+	// them; NumClasses counts them always (zero for regression).
 	Classes    []string    `json:"classes,omitempty"`
+	NumClasses int         `json:"numClasses,omitempty"`
 	Parameters int         `json:"parameters"`
 	Layers     []LayerInfo `json:"layers"`
 	// Groups names the layers that own parameters, in the order of the
@@ -94,6 +114,20 @@ type Bins struct {
 	Max    Num   `json:"max"`
 	Counts []int `json:"counts"`
 }
+
+// ConfusedPair is one kind of mistake: how many evaluation samples of
+// class True were predicted as Pred.
+type ConfusedPair struct {
+	True  int `json:"true"`
+	Pred  int `json:"pred"`
+	Count int `json:"count"`
+}
+
+// MaxClassNames is the most class names RunInfo lists; a run with more
+// (a label column that is an ID, say) ships only the names in use, in
+// Snapshot.ClassNames, so that every event stream does not begin with
+// tens of thousands of names.
+const MaxClassNames = 1000
 
 // ImageSample is one tile of the image grid: an evaluation sample drawn as
 // a PNG data URL, with its true and predicted class.

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -13,46 +14,131 @@ import (
 	"github.com/backprop-go/backprop/internal/fsutil"
 )
 
+// maxLinearValue is the largest magnitude plotted on a linear axis; a
+// curve beyond it (a diverged run's loss of 1e38, say) is drawn on a
+// symmetric log scale instead. gonum/plot cannot draw every range: a
+// range of equal values above 2⁵³ panics ("illegal range"), one wider
+// than the largest float64 makes its tick search loop forever.
+const maxLinearValue = 1e9
+
 // PlotCurves draws the loss and accuracy curves of h side by side as a PNG.
-func PlotCurves(h History, w io.Writer) error {
+// Values that are not finite are left out; a curve that reaches
+// magnitudes over 1e9 is drawn on a log scale. A failure of the plotting
+// library is returned as an error, never a panic: the curves must not take
+// a run down.
+func PlotCurves(h History, w io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("drawing curves: the plotting library failed: %v", r)
+		}
+	}()
+	return plotCurves(h, w)
+}
+
+// curve is one named series of a plot.
+type curve struct {
+	name string
+	xy   plotter.XYs
+}
+
+// series returns the points of h that f selects, leaving out those whose
+// epoch or value is not finite.
+func series(h History, f func(e EpochStats) (float64, bool)) plotter.XYs {
+	var xy plotter.XYs
+	for _, e := range h {
+		v, ok := f(e)
+		if ok && !math.IsNaN(v) && !math.IsInf(v, 0) {
+			xy = append(xy, plotter.XY{X: float64(e.Epoch), Y: v})
+		}
+	}
+	return xy
+}
+
+// symlog is sign(v)·log10(1+|v|): a log scale that keeps zero and the sign,
+// and maps every float64 into [-309, 309].
+func symlog(v float64) float64 {
+	return math.Copysign(math.Log10(1+math.Abs(v)), v)
+}
+
+// span returns the smallest and largest coordinate that get picks from
+// the curves' points (+Inf and -Inf when there are none).
+func span(curves []curve, get func(plotter.XY) float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, c := range curves {
+		for _, p := range c.xy {
+			lo, hi = min(lo, get(p)), max(hi, get(p))
+		}
+	}
+	return lo, hi
+}
+
+// fixRange sets an axis's range explicitly when its data has none to
+// speak of (one value, or values equal to float64 precision), which
+// gonum/plot's own padding of ±1 cannot widen for large magnitudes.
+func fixRange(a *plot.Axis, lo, hi float64) {
+	if lo > hi {
+		return // no points
+	}
+	if hi-lo > 1e-9*max(math.Abs(lo), math.Abs(hi), 1) {
+		return
+	}
+	pad := max(math.Abs(lo)*0.05, 0.5)
+	a.Min, a.Max = lo-pad, hi+pad
+}
+
+// addCurves puts the curves on p, on a symmetric log scale when one of
+// them goes beyond maxLinearValue, and makes the axis ranges drawable.
+func addCurves(p *plot.Plot, what string, curves []curve) error {
+	ylo, yhi := span(curves, func(q plotter.XY) float64 { return q.Y })
+	if max(math.Abs(ylo), math.Abs(yhi)) > maxLinearValue {
+		for _, c := range curves {
+			for i := range c.xy {
+				c.xy[i].Y = symlog(c.xy[i].Y)
+			}
+		}
+		peak := yhi
+		if math.Abs(ylo) > math.Abs(yhi) {
+			peak = ylo
+		}
+		p.Y.Label.Text = fmt.Sprintf("sign · log10(1 + |%s|)", what)
+		p.Title.Text += fmt.Sprintf(" (log scale: it reached %.3g)", peak)
+		ylo, yhi = symlog(ylo), symlog(yhi)
+	}
+	fixRange(&p.Y, ylo, yhi)
+	xlo, xhi := span(curves, func(q plotter.XY) float64 { return q.X })
+	fixRange(&p.X, xlo, xhi)
+	for i, c := range curves {
+		if len(c.xy) == 0 {
+			continue
+		}
+		l, pts, err := plotter.NewLinePoints(c.xy)
+		if err != nil {
+			return err
+		}
+		l.Color, pts.Color = plotColor(i), plotColor(i)
+		p.Add(l, pts)
+		p.Legend.Add(c.name, l, pts)
+	}
+	return nil
+}
+
+func plotCurves(h History, w io.Writer) error {
 	loss := plot.New()
 	loss.Title.Text = "Loss"
 	loss.X.Label.Text = "epoch"
 	acc := plot.New()
 	acc.Title.Text = "Accuracy"
 	acc.X.Label.Text = "epoch"
-	series := func(f func(e EpochStats) (float64, bool)) plotter.XYs {
-		var xy plotter.XYs
-		for _, e := range h {
-			if v, ok := f(e); ok {
-				xy = append(xy, plotter.XY{X: float64(e.Epoch), Y: v})
-			}
-		}
-		return xy
-	}
-	add := func(p *plot.Plot, name string, xy plotter.XYs, i int) error {
-		if len(xy) == 0 {
-			return nil
-		}
-		l, pts, err := plotter.NewLinePoints(xy)
-		if err != nil {
-			return err
-		}
-		l.Color, pts.Color = plotColor(i), plotColor(i)
-		p.Add(l, pts)
-		p.Legend.Add(name, l, pts)
-		return nil
-	}
-	if err := add(loss, "train", series(func(e EpochStats) (float64, bool) { return e.TrainLoss, true }), 0); err != nil {
+	if err := addCurves(loss, "loss", []curve{
+		{"train", series(h, func(e EpochStats) (float64, bool) { return e.TrainLoss, true })},
+		{"validation", series(h, func(e EpochStats) (float64, bool) { return e.ValLoss, e.HasVal })},
+	}); err != nil {
 		return err
 	}
-	if err := add(loss, "validation", series(func(e EpochStats) (float64, bool) { return e.ValLoss, e.HasVal }), 1); err != nil {
-		return err
-	}
-	if err := add(acc, "train", series(func(e EpochStats) (float64, bool) { return e.TrainAccuracy, e.TrainAccuracy > 0 }), 0); err != nil {
-		return err
-	}
-	if err := add(acc, "validation", series(func(e EpochStats) (float64, bool) { return e.ValAccuracy, e.HasVal && e.ValAccuracy > 0 }), 1); err != nil {
+	if err := addCurves(acc, "accuracy", []curve{
+		{"train", series(h, func(e EpochStats) (float64, bool) { return e.TrainAccuracy, e.TrainAccuracy > 0 })},
+		{"validation", series(h, func(e EpochStats) (float64, bool) { return e.ValAccuracy, e.HasVal && e.ValAccuracy > 0 })},
+	}); err != nil {
 		return err
 	}
 	loss.Legend.Top = true // loss falls, so the legend goes top right; accuracy rises, bottom right
@@ -71,7 +157,8 @@ func PlotCurves(h History, w io.Writer) error {
 	return nil
 }
 
-// SaveCurves writes PlotCurves's PNG to path atomically.
+// SaveCurves writes PlotCurves's PNG to path atomically: when drawing
+// fails, the previous file is left as it was.
 func SaveCurves(h History, path string) error {
 	return fsutil.WriteFileAtomic(path, 0o644, func(w io.Writer) error { return PlotCurves(h, w) })
 }

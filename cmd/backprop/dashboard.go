@@ -31,6 +31,16 @@ func startLiveDashboard(r dashboardRun) (train.Callback, func(), error) {
 	return live, live.Close, nil
 }
 
+// checkDashboardAddr refuses an address the dashboard could not listen
+// on, as a usage error naming the flag, so that train --dashboard=ADDR
+// fails before it loads any data.
+func checkDashboardAddr(flag, addr string) error {
+	if err := dashboard.CheckAddr(addr); err != nil {
+		return usagef("%s: %v", flag, err)
+	}
+	return nil
+}
+
 // serveUntilInterrupt listens on addr with h and serves until SIGINT or
 // SIGTERM. The signals are caught before the address is printed, so an
 // interrupt sent as soon as a caller reads the address ends the command
@@ -64,6 +74,9 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
+	}
+	if err := checkDashboardAddr("--addr", *addr); err != nil {
+		return fail(stderr, "dashboard", err)
 	}
 	dir := fs.Arg(0)
 	if info, err := os.Stat(dir); err != nil || !info.IsDir() {

@@ -144,7 +144,7 @@ func TestDashboardCommandErrors(t *testing.T) {
 		{"missing directory", []string{"dashboard", filepath.Join(empty, "nope")}, 2, "not a directory"},
 		{"a file", []string{"dashboard", file}, 2, "not a directory"},
 		{"not a run", []string{"dashboard", empty}, 1, "--out directory"},
-		{"bad address", []string{"dashboard", "--addr", "256.0.0.1:99999", empty}, 1, ""},
+		{"bad address", []string{"dashboard", "--addr", "256.0.0.1:99999", empty}, 2, "port \"99999\" is not a number from 0 to 65535"},
 		{"playground: bad data", []string{"playground", "--data", "mnist"}, 2, "unknown data set"},
 		{"playground: argument", []string{"playground", "extra"}, 2, "unexpected argument"},
 	}

@@ -27,6 +27,9 @@ func runPlayground(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "backprop playground: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if err := checkDashboardAddr("--addr", *addr); err != nil {
+		return fail(stderr, "playground", err)
+	}
 	pg, err := dashboard.NewPlayground(playground.Config{Dataset: *data, Seed: *seed})
 	if err != nil {
 		return fail(stderr, "playground", usageError{err})

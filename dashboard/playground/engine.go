@@ -77,17 +77,17 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("unknown data set %q (want one of %v)", c.Dataset, Datasets)
 	case !slices.Contains(Activations, c.Activation):
 		return c, fmt.Errorf("unknown activation %q (want one of %v)", c.Activation, Activations)
-	case c.Noise < 0 || c.Noise > 0.5:
+	case !(c.Noise >= 0 && c.Noise <= 0.5): // written so that NaN fails too
 		return c, fmt.Errorf("noise %g: want 0 to 0.5", c.Noise)
 	case c.Samples < 4 || c.Samples > MaxSamples:
 		return c, fmt.Errorf("samples %d: want 4 to %d", c.Samples, MaxSamples)
 	case len(c.Hidden) > MaxLayers:
 		return c, fmt.Errorf("%d hidden layers: at most %d", len(c.Hidden), MaxLayers)
-	case c.LR < 0 || c.LR > 10:
+	case !(c.LR >= 0 && c.LR <= 10):
 		return c, fmt.Errorf("learning rate %g: want 0 to 10", c.LR)
 	case c.BatchSize < 1 || c.BatchSize > c.Samples:
 		return c, fmt.Errorf("batch size %d: want 1 to %d", c.BatchSize, c.Samples)
-	case c.L2 < 0 || c.L2 > 1:
+	case !(c.L2 >= 0 && c.L2 <= 1):
 		return c, fmt.Errorf("L2 %g: want 0 to 1", c.L2)
 	}
 	for _, w := range c.Hidden {

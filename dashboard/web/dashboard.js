@@ -4,6 +4,7 @@
 (function () {
   const state = {
     run: null, epochs: [], steps: [], norms: [], histograms: [], confusion: null,
+    confusionClasses: null, confusionOther: null, confused: [], classNames: {},
     images: [], evalNote: "", alerts: [], done: false, messages: 0,
   };
   window.dashboardState = state; // read by the end-to-end test
@@ -23,7 +24,15 @@
     }
     if (d.run) state.run = d.run;
     if (d.histograms) state.histograms = d.histograms;
-    if (d.confusion) state.confusion = d.confusion;
+    if (d.confusion) {
+      // A run of many classes gets a partial matrix: its classes, the
+      // predictions outside them, the most frequent mistakes.
+      state.confusion = d.confusion;
+      state.confusionClasses = d.confusionClasses || null;
+      state.confusionOther = d.confusionOther || null;
+      state.confused = d.confused || [];
+      state.classNames = d.classNames || {};
+    }
     if (d.images) state.images = d.images;
     if (d.evalNote !== undefined) state.evalNote = d.evalNote;
     state.alerts = d.alerts || [];
@@ -105,7 +114,7 @@
         { points: ep.map((e) => [e.step, e.train_loss]) },
         { points: ep.filter((e) => e.has_val).map((e) => [e.step, e.val_loss]) },
       ]));
-    const classification = state.run && state.run.classes && state.run.classes.length > 0;
+    const classification = state.run && (state.run.numClasses > 0 || (state.run.classes && state.run.classes.length > 0));
     $("sec-acc").style.display = classification ? "" : "none";
     if (classification) {
       chart("c-acc", [line("train (steps)", "#98c5e9"), dots("train (epoch)", palette[0]), dots("validation", palette[1])],
@@ -240,21 +249,30 @@
     if (now.every((v, i) => v === evalDrawn[i])) return;
     evalDrawn = now;
     const classes = (state.run && state.run.classes) || [];
+    // Names come from the run, or for a run of very many classes from the
+    // names the server sent for the classes in use.
+    const name = (k) => classes[k] ?? state.classNames[k] ?? k;
     const cm = state.confusion;
     const box = $("confusion");
     if (cm && cm.length) {
+      // Row and column i stand for class idx[i]: every class in order, or
+      // those of a partial matrix, with an "other" column.
+      const idx = state.confusionClasses || cm.map((_, i) => i);
+      const other = state.confusionOther;
       const t = document.createElement("table");
       t.className = "confusion";
       const head = t.insertRow();
       head.append(document.createElement("th"));
-      classes.forEach((c) => { const th = document.createElement("th"); th.textContent = c; head.append(th); });
+      const cols = idx.map(name).concat(other ? ["other"] : []);
+      cols.forEach((c) => { const th = document.createElement("th"); th.textContent = c; head.append(th); });
       cm.forEach((row, i) => {
         const tr = t.insertRow();
         const th = document.createElement("th");
-        th.textContent = classes[i] || i;
+        th.textContent = name(idx[i]);
         tr.append(th);
-        const total = row.reduce((a, b) => a + b, 0) || 1;
-        row.forEach((v, j) => {
+        const cells = other ? row.concat([other[i] || 0]) : row;
+        const total = cells.reduce((a, b) => a + b, 0) || 1;
+        cells.forEach((v, j) => {
           const td = tr.insertCell();
           td.textContent = v;
           const a = v / total;
@@ -262,12 +280,26 @@
           if (a > 0.6) td.style.color = "#fff";
         });
       });
-      box.replaceChildren(t);
+      const parts = [t];
+      if (state.confused.length) {
+        const list = document.createElement("table");
+        list.className = "confused";
+        const h = list.insertRow();
+        for (const c of ["true class", "predicted", "samples"]) { const th = document.createElement("th"); th.textContent = c; h.append(th); }
+        for (const p of state.confused) {
+          const tr = list.insertRow();
+          for (const v of [name(p.true), name(p.pred), p.count]) tr.insertCell().textContent = v;
+        }
+        const cap = document.createElement("p");
+        cap.className = "note";
+        cap.textContent = "Most frequent mistakes";
+        parts.push(cap, list);
+      }
+      box.replaceChildren(...parts);
     } else {
       box.replaceChildren();
     }
     $("eval-note").textContent = state.evalNote || "";
-    const name = (k) => classes[k] ?? k;
     $("images").replaceChildren(...state.images.map((im) => {
       const f = document.createElement("figure");
       if (im.pred !== im.true) f.className = "wrong";

@@ -18,7 +18,13 @@
   async function api(name, body) {
     const opts = name === "state" ? {} : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}) };
     const r = await fetch("/api/playground/" + name, opts);
-    if (!r.ok) throw new Error(await r.text());
+    if (!r.ok) {
+      // The server answers errors as {"error": "..."}.
+      const text = await r.text();
+      let msg = text;
+      try { msg = JSON.parse(text).error || text; } catch (_) { /* not JSON */ }
+      throw new Error(msg);
+    }
     return r.json();
   }
 
