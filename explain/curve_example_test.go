@@ -25,7 +25,7 @@ func Example_curveFitting() {
 	opt := optim.Adam([]*ag.Value{a, b, c}, optim.LR(0.1))
 	for range 2000 {
 		pred := ag.Add(ag.Add(ag.Mul(a, ag.Mul(x, x)), ag.Mul(b, x)), c) // forward pass: a·x² + b·x + c
-		loss := ag.Mean(ag.PowScalar(ag.Sub(pred, y), 2))                 // error: mean squared difference
+		loss := ag.Mean(ag.PowScalar(ag.Sub(pred, y), 2))                // error: mean squared difference
 		opt.ZeroGrad()
 		loss.Backward() // backward pass: d(error)/da, /db, /dc
 		opt.Step()      // update: each parameter a small step against its gradient

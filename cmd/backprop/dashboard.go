@@ -89,7 +89,12 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 	var shape []int
 	var classes []string
 	if _, err := os.Stat(filepath.Join(dir, train.CheckpointFile)); err == nil {
-		if m, err := loadSaved(dir); err == nil {
+		m, err := loadSaved(dir)
+		if err != nil {
+			// The run's figures are still worth showing; say why the
+			// weights and architecture are not.
+			fmt.Fprintf(stderr, "backprop dashboard: warning: %v; showing the run without its model\n", err)
+		} else {
 			model, arch, shape, classes = m.model, m.arch, m.shape, m.classes
 		}
 	}

@@ -25,8 +25,8 @@ func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Activation, "activation", c.Activation, "the hidden neurons' activation: "+strings.Join(explain.Activations(), ", "))
 	jsonOut := fs.Bool("json", false, "print every number as one JSON object instead of the story")
 	lang := fs.String("lang", "plain", "plain (words only) or math (words and formulas)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	if fs.NArg() > 0 {
 		return fail(stderr, "explain", usagef("unexpected argument %q", fs.Arg(0)))

@@ -119,7 +119,7 @@ func TestTrainEvalPredictCSV(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("train --json printed %q: %v", stdout, err)
 	}
-	if res.TestAccuracy < 0.9 || res.Epochs != 3 || res.Out != out {
+	if res.TestAccuracy == nil || *res.TestAccuracy < 0.9 || res.Epochs != 3 || res.Out != out {
 		t.Fatalf("train result %+v, want test accuracy >= 0.9 after 3 epochs in %s", res, out)
 	}
 	for _, f := range []string{train.CheckpointFile, train.MetricsFile, train.CurvesFile} {
@@ -136,8 +136,8 @@ func TestTrainEvalPredictCSV(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &ev); err != nil {
 		t.Fatalf("eval --json printed %q: %v", stdout, err)
 	}
-	if ev.Accuracy != res.TestAccuracy || ev.Samples != 80 || len(ev.ConfusionMatrix) != 2 {
-		t.Fatalf("eval %+v, want the training run's test accuracy %v on 80 samples", ev, res.TestAccuracy)
+	if ev.Accuracy != float64(*res.TestAccuracy) || ev.Samples != 80 || len(ev.ConfusionMatrix) != 2 {
+		t.Fatalf("eval %+v, want the training run's test accuracy %v on 80 samples", ev, *res.TestAccuracy)
 	}
 
 	rows := filepath.Join(dir, "new.csv")

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/dashboard"
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/internal/fsutil"
 	"github.com/backprop-go/backprop/nn"
@@ -49,17 +49,25 @@ type trainConfig struct {
 }
 
 // trainResult is what --json prints.
+// The test figures are those of the task: accuracy for a classifier; MSE,
+// MAE and R² in the target's units for a regression. A figure that is not
+// finite is written as null.
 type trainResult struct {
-	TestAccuracy float64 `json:"test_accuracy"`
-	TestLoss     float64 `json:"test_loss"`
-	TrainLoss    float64 `json:"train_loss"`
-	ValAccuracy  float64 `json:"val_accuracy,omitempty"`
-	ValLoss      float64 `json:"val_loss,omitempty"`
-	Epochs       int     `json:"epochs"`
-	Seconds      float64 `json:"seconds"`
-	Out          string  `json:"out"`
-	Parameters   int     `json:"parameters"`
+	TestAccuracy *jsonFloat `json:"test_accuracy,omitempty"`
+	TestMSE      *jsonFloat `json:"test_mse,omitempty"`
+	TestMAE      *jsonFloat `json:"test_mae,omitempty"`
+	TestR2       *jsonFloat `json:"test_r2,omitempty"`
+	TestLoss     jsonFloat  `json:"test_loss"`
+	TrainLoss    jsonFloat  `json:"train_loss"`
+	ValAccuracy  jsonFloat  `json:"val_accuracy,omitempty"`
+	ValLoss      jsonFloat  `json:"val_loss,omitempty"`
+	Epochs       int        `json:"epochs"`
+	Seconds      float64    `json:"seconds"`
+	Out          string     `json:"out"`
+	Parameters   int        `json:"parameters"`
 }
+
+func jsonNum(v float64) *jsonFloat { f := jsonFloat(v); return &f }
 
 func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
@@ -194,6 +202,13 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "train", err)
 		}
 	}
+	if resumeFrom != nil {
+		// The saved weights must fit the data as it loads now, not only the
+		// input shape the checkpoint claims.
+		if _, err := checkWeights(c.Arch, src.shape, resumeFrom, filepath.Join(outDir, train.CheckpointFile)); err != nil {
+			return fail(stderr, "train", err)
+		}
+	}
 	model, err := nn.Build(c.Arch, src.shape, nn.Seed(c.Seed))
 	if err != nil {
 		return fail(stderr, "train", usageError{err})
@@ -267,7 +282,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	res := trainResult{Epochs: len(hist), Seconds: time.Since(started).Seconds(), Out: outDir, Parameters: nn.NumParameters(model)}
 	if len(hist) > 0 {
 		last := hist[len(hist)-1]
-		res.TrainLoss, res.ValLoss, res.ValAccuracy = last.TrainLoss, last.ValLoss, last.ValAccuracy
+		res.TrainLoss, res.ValLoss, res.ValAccuracy = jsonFloat(last.TrainLoss), jsonFloat(last.ValLoss), jsonFloat(last.ValAccuracy)
 		res.Seconds = 0
 		for _, e := range hist {
 			res.Seconds += e.Seconds
@@ -278,9 +293,11 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "train", err)
 		}
-		res.TestLoss = r.Loss
+		res.TestLoss = jsonFloat(r.Loss)
 		if src.classes != nil {
-			res.TestAccuracy = r.Accuracy // NaN for regression, which JSON cannot hold
+			res.TestAccuracy = jsonNum(r.Accuracy)
+		} else {
+			res.TestMSE, res.TestMAE, res.TestR2 = jsonNum(r.MSE), jsonNum(r.MAE), jsonNum(r.R2)
 		}
 		printTestResult(progress, src, r)
 	}
@@ -360,19 +377,10 @@ func checkThreads(n int) error {
 	return nil
 }
 
-// checkListenAddr checks that addr has the form HOST:PORT with a port
-// number from 0 to 65535, so that a bad --dashboard address is refused
-// while the flags are read rather than after the data has loaded.
-func checkListenAddr(addr string) error {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return errors.New("want HOST:PORT, such as 127.0.0.1:8080, or :0 for any free port")
-	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
-	}
-	return nil
-}
+// checkListenAddr checks --dashboard's address the way the dashboard's
+// server will read it (PORT, HOST:PORT or :PORT), so that a bad address is
+// refused while the flags are read rather than after the data has loaded.
+func checkListenAddr(addr string) error { return dashboard.CheckAddr(addr) }
 
 // dashboardFile is the dashboard's history in a run directory
 // (dashboard.FileName; this file does not import the dashboard).
@@ -442,6 +450,7 @@ var runSettings = []struct {
 	{"image-size", func(c trainConfig) any { return c.Data.ImageSize }},
 	{"channels", func(c trainConfig) any { return c.Data.Channels }},
 	{"augment", func(c trainConfig) any { return c.Data.Augment }},
+	{"max-pixels", func(c trainConfig) any { return c.Data.MaxPixels }},
 }
 
 // sessionFlags are the flags that may be given with --resume: they change
