@@ -68,7 +68,7 @@ func runDashboard(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "", "address to listen on (default 127.0.0.1 on a free port)")
-	if code, ok := parseFlags(fs, args); !ok {
+	if code, ok := parseFlags(fs, reorder(args)); !ok {
 		return code
 	}
 	if fs.NArg() != 1 {

@@ -199,6 +199,11 @@ func (p *predictor) write(pr prediction) error {
 		for i, v := range pr.Value {
 			vals[i] = strconv.FormatFloat(float64(v), 'g', 6, 32)
 		}
+		if c := p.m.csv; len(vals) == 1 && c != nil && c.LabelColumn >= 0 && c.LabelColumn < len(c.Columns) {
+			// One target: name it, as in "houses.csv:2: price 234765".
+			_, err := fmt.Fprintf(p.w, "%s: %s %s\n", pr.File, c.Columns[c.LabelColumn], vals[0])
+			return err
+		}
 		_, err := fmt.Fprintf(p.w, "%s: [%s]\n", pr.File, strings.Join(vals, " "))
 		return err
 	}
