@@ -235,7 +235,7 @@ func ReadCSV(r io.Reader, name string, cfg CSVConfig) (*CSVData, error) {
 		return nil, second
 	}
 	if second == nil && sc.fields() != ncols {
-		return nil, &FileError{File: name, Line: sc.line, Offset: -1, Err: errWrongFields}
+		return nil, &FileError{File: name, Line: sc.line, Offset: -1, Err: wrongFields(sc.fields(), ncols)}
 	}
 	header := cfg.Header == HeaderPresent
 	if cfg.Header == HeaderAuto && second == nil {
@@ -321,7 +321,7 @@ func ReadCSV(r io.Reader, name string, cfg CSVConfig) (*CSVData, error) {
 			return nil, err
 		}
 		if sc.fields() != ncols {
-			return nil, &FileError{File: name, Line: sc.line, Offset: -1, Err: errWrongFields}
+			return nil, &FileError{File: name, Line: sc.line, Offset: -1, Err: wrongFields(sc.fields(), ncols)}
 		}
 		if err := addRow(sc.field, sc.line); err != nil {
 			return nil, err
@@ -400,6 +400,11 @@ func ReadCSV(r io.Reader, name string, cfg CSVConfig) (*CSVData, error) {
 
 // errWrongFields is encoding/csv's word for a ragged row.
 var errWrongFields = errors.New("wrong number of fields")
+
+// wrongFields says how a ragged row differs from the first one.
+func wrongFields(got, want int) error {
+	return fmt.Errorf("%w: the row has %d, the first row %d", errWrongFields, got, want)
+}
 
 // checkClasses refuses a label column that cannot train a classifier: one
 // class, or as many classes as an identifier column has.
