@@ -2,17 +2,21 @@ package dashboard
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
 	"github.com/backprop-go/backprop/dashboard/playground"
+	"github.com/backprop-go/backprop/explain"
 	"github.com/backprop-go/backprop/train"
 )
 
@@ -220,4 +224,74 @@ func TestBrowserPlaygroundLearnsAndSteps(t *testing.T) {
 	if got := within(t, ctx, "reading the step", chromedp.Evaluate[int](`+document.body.dataset.step`)); got != step+1 {
 		t.Errorf("the four stages took the step count from %d to %d, want one step", step, got)
 	}
+}
+
+// TestBrowserPlaygroundExplainsOneStep runs backprop explain's network in
+// the playground (the catdog data, one photo a step), walks a step to its
+// backward pass and points at a weight and a neuron: the details shown
+// must be explain's numbers for the same step.
+func TestBrowserPlaygroundExplainsOneStep(t *testing.T) {
+	ctx := browser(t)
+	pg, err := NewPlayground(playground.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen("", NewHandler(nil, pg), io.Discard, "Playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	story, err := explain.Run(explain.Config{Steps: 1, LR: 1, Seed: 1, Activation: "tanh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := story.Steps[0]
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+	within(t, ctx, "loading the playground", chromedp.Navigate(srv.URL()+"playground"))
+	within(t, ctx, "the first drawing", poll(`document.body.dataset.status === "ready"`))
+	within(t, ctx, "choosing catdog", chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll("#datasets button")].find((b) => b.textContent === "catdog").click()`))
+	within(t, ctx, "the catdog network", poll(`document.body.dataset.status === "ready" && window.playgroundState().config.dataset === "catdog" && window.playgroundState().train.length === 4`))
+	shots := screenshotDir(t)
+
+	point := func(kind string, l, j, i int) string {
+		spot := within(t, ctx, "locating "+kind, chromedp.Evaluate[map[string]float64](fmt.Sprintf(`window.playgroundSpot(%q, %d, %d, %d)`, kind, l, j, i)))
+		within(t, ctx, "pointing at "+kind, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, spot["x"], spot["y"]))
+		within(t, ctx, "the details", poll(`document.getElementById("tip").dataset.kind === "`+kind+`" && !document.getElementById("tip").hidden`))
+		return within(t, ctx, "reading the details", chromedp.Evaluate[string](`document.getElementById("tip").innerText`))
+	}
+	for _, stage := range []string{"forward", "loss", "backward"} {
+		within(t, ctx, "pressing Step", chromedp.Click(chromedp.ID("step")))
+		within(t, ctx, "stage "+stage, poll(`document.body.dataset.stage === "`+stage+`"`))
+		if stage == "forward" {
+			// Hidden neuron h1 for photo 1: explain's weighted sum and output.
+			tip := point("neuron", 1, 0, 0)
+			h1 := step.Hidden[0]
+			for _, want := range []string{"training point 1", "weighted sum (Σ weight × input + bias): " + num(h1.Sum), "tanh: output " + num(h1.Output)} {
+				if !strings.Contains(tip, want) {
+					t.Errorf("forward stage, neuron h1: details %q lack %q", tip, want)
+				}
+			}
+			screenshot(t, ctx, shots, "playground-catdog-forward.png")
+		}
+	}
+	// The weight from h1 to the output is explain's w2[h1].
+	w := step.Weights[0]
+	if w.Name != "w2[h1]" {
+		t.Fatalf("explain's first weight is %s, want w2[h1]", w.Name)
+	}
+	tip := point("edge", 1, 0, 0)
+	for _, want := range []string{"value: " + num(w.Old), "gradient: " + num(w.Gradient)} {
+		if !strings.Contains(tip, want) {
+			t.Errorf("backward stage, w2[h1]: details %q lack %q", tip, want)
+		}
+	}
+	screenshot(t, ctx, shots, "playground-catdog-backward.png")
+	within(t, ctx, "pressing Step", chromedp.Click(chromedp.ID("step")))
+	within(t, ctx, "stage update", poll(`document.body.dataset.stage === "update"`))
+	tip = point("edge", 1, 0, 0)
+	if want := "= " + num(w.New); !strings.Contains(tip, want) {
+		t.Errorf("update stage, w2[h1]: details %q lack %q", tip, want)
+	}
+	screenshot(t, ctx, shots, "playground-catdog-update.png")
 }

@@ -191,6 +191,25 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// InitialWeights returns the starting weights Run draws for seed: w1 (2×2,
+// row j holding hidden neuron j's weights for the ear and snout inputs),
+// b1 (2), w2 (1×2) and b2 (1), uniform in [−1, 1] and rounded to two
+// decimals so that a reader can follow them. The playground's cat-or-dog
+// network starts from the same numbers, so that its steps match Run's.
+func InitialWeights(seed uint64) (w1, b1, w2, b2 []float32) {
+	r := rand.New(rand.NewPCG(seed, 0x6578706c61696e)) // "explain"
+	// Small enough that no neuron starts saturated, large enough that the
+	// two hidden neurons differ.
+	uniform := func(k int) []float32 {
+		v := make([]float32, k)
+		for i := range v {
+			v[i] = float32(math.Round((2*r.Float64()-1)*100) / 100)
+		}
+		return v
+	}
+	return uniform(4), uniform(2), uniform(2), uniform(1)
+}
+
 // Run trains the network for c.Steps steps, one photo per step in turn,
 // and returns every number. It checks its own bookkeeping: each printed
 // chain of factors must multiply to the engine's gradient.
@@ -198,25 +217,12 @@ func Run(c Config) (*Story, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	r := rand.New(rand.NewPCG(c.Seed, 0x6578706c61696e)) // "explain"
-	// Starting weights uniform in [-1, 1]: small enough that no neuron
-	// starts saturated, large enough that the two hidden neurons differ.
-	uniform := func(shape ...int) *tensor.Tensor {
-		k := 1
-		for _, d := range shape {
-			k *= d
-		}
-		v := make([]float32, k)
-		for i := range v {
-			v[i] = float32(math.Round((2*r.Float64()-1)*100) / 100) // two decimals, easy to read
-		}
-		return tensor.New(v, shape...)
-	}
+	w1, b1, w2, b2 := InitialWeights(c.Seed)
 	n := &network{act: c.Activation}
-	n.w1 = ag.Param(uniform(2, 2))
-	n.b1 = ag.Param(uniform(2))
-	n.w2 = ag.Param(uniform(1, 2))
-	n.b2 = ag.Param(uniform(1))
+	n.w1 = ag.Param(tensor.New(w1, 2, 2))
+	n.b1 = ag.Param(tensor.New(b1, 2))
+	n.w2 = ag.Param(tensor.New(w2, 1, 2))
+	n.b2 = ag.Param(tensor.New(b2, 1))
 	opt := optim.SGD([]*ag.Value{n.w1, n.b1, n.w2, n.b2}, optim.LR(c.LR))
 
 	s := &Story{Config: c, Photos: Photos, MeanErrorStart: n.meanError()}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/backprop-go/backprop/explain"
 )
 
 // Domain is half the side of the square the points lie in: both
@@ -19,14 +21,45 @@ type Point struct {
 }
 
 // Datasets lists the toy data sets by name, in the order the page shows
-// them.
-var Datasets = []string{"circles", "xor", "blobs", "spiral", "moons"}
+// them. The last, CatDog, is not generated: it is the four photos of
+// `backprop explain`.
+var Datasets = []string{"circles", "xor", "blobs", "spiral", "moons", CatDog}
+
+// CatDog names the data set of `backprop explain`: four photos of cats and
+// dogs, each two features from 0 to 1 (x: how pointy the ears are, y: how
+// long the snout is), class 1 for a dog. With it the engine trains exactly
+// explain's network (see Config), so that a step here shows the numbers
+// `backprop explain` prints.
+const CatDog = "catdog"
+
+// DomainOf is the centre of the square data set name's points are drawn
+// in (the same on both axes) and half its side.
+func DomainOf(name string) (center, half float64) {
+	if name == CatDog {
+		return 0.5, 0.6 // the features run from 0 to 1
+	}
+	return 0, Domain
+}
+
+// catDogPoints are explain.Photos as points, in explain's order.
+func catDogPoints() []Point {
+	pts := make([]Point, len(explain.Photos))
+	for i, p := range explain.Photos {
+		pts[i] = Point{X: float32(p.Ears), Y: float32(p.Snout), Label: int(p.Target)}
+	}
+	return pts
+}
 
 // Generate returns n points of the named data set, with Gaussian noise of
 // standard deviation noise·2 added to each coordinate (noise runs from 0
 // to 0.5, as TensorFlow Playground's 0 to 50%), drawn from a generator
 // seeded with seed. Half the points are of each class.
+//
+// CatDog ignores n, noise and seed: its four points are always the same.
 func Generate(name string, n int, noise float64, seed uint64) ([]Point, error) {
+	if name == CatDog {
+		return catDogPoints(), nil
+	}
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	var gen func(i int) (x, y float64, label int)
 	switch name {

@@ -19,6 +19,7 @@ import (
 	"slices"
 
 	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/explain"
 	"github.com/backprop-go/backprop/optim"
 	"github.com/backprop-go/backprop/tensor"
 )
@@ -34,7 +35,14 @@ type Config struct {
 	BatchSize  int     `json:"batchSize"`  // default 10
 	L2         float64 `json:"l2"`         // L2 weight decay (default 0)
 	Seed       uint64  `json:"seed"`       // data and initial weights (default 1)
+	// Loss is "cross-entropy" (the default) or "squared", the squared
+	// error of the output's probability, (p − y)², which `backprop
+	// explain` uses and is the default for the CatDog data set.
+	Loss string `json:"loss"`
 }
+
+// Losses lists the losses a Config may name.
+var Losses = []string{"cross-entropy", "squared"}
 
 // Limits of a Config, which keep a step cheap and the page readable.
 const (
@@ -50,6 +58,26 @@ var Activations = []string{"tanh", "relu", "sigmoid"}
 func (c Config) withDefaults() (Config, error) {
 	if c.Dataset == "" {
 		c.Dataset = "circles"
+	}
+	if c.Dataset == CatDog {
+		// explain's network and run: 2-2-1, learning rate 1, one photo a
+		// step, squared error; its four points are the whole data set.
+		c.Samples = len(explain.Photos)
+		if c.Hidden == nil {
+			c.Hidden = []int{2}
+		}
+		if c.LR == 0 {
+			c.LR = 1
+		}
+		if c.BatchSize == 0 {
+			c.BatchSize = 1
+		}
+		if c.Loss == "" {
+			c.Loss = "squared"
+		}
+	}
+	if c.Loss == "" {
+		c.Loss = "cross-entropy"
 	}
 	if c.Samples == 0 {
 		c.Samples = 400
@@ -77,6 +105,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("unknown data set %q (want one of %v)", c.Dataset, Datasets)
 	case !slices.Contains(Activations, c.Activation):
 		return c, fmt.Errorf("unknown activation %q (want one of %v)", c.Activation, Activations)
+	case !slices.Contains(Losses, c.Loss):
+		return c, fmt.Errorf("unknown loss %q (want one of %v)", c.Loss, Losses)
 	case !(c.Noise >= 0 && c.Noise <= 0.5): // written so that NaN fails too
 		return c, fmt.Errorf("noise %g: want 0 to 0.5", c.Noise)
 	case c.Samples < 4 || c.Samples > MaxSamples:
@@ -129,6 +159,21 @@ func New(cfg Config) (*Engine, error) {
 	}
 	half := len(pts) / 2
 	e := &Engine{cfg: cfg, train: pts[:half], test: pts[half:], rng: rand.New(rand.NewPCG(cfg.Seed, 7))}
+	if cfg.Dataset == CatDog {
+		// Four photos are too few to hold any out: the test figures are
+		// those of the training photos.
+		e.train, e.test = pts, pts
+		if slices.Equal(cfg.Hidden, []int{2}) {
+			// explain's own starting weights, so that the steps match.
+			w1, b1, w2, b2 := explain.InitialWeights(cfg.Seed)
+			e.layers = []layer{
+				{W: ag.Param(tensor.New(w1, 2, 2)), B: ag.Param(tensor.New(b1, 2))},
+				{W: ag.Param(tensor.New(w2, 1, 2)), B: ag.Param(tensor.New(b2, 1))},
+			}
+			e.newOptimizer()
+			return e, nil
+		}
+	}
 	in := 2
 	for _, out := range append(slices.Clone(cfg.Hidden), 1) {
 		// Uniform in [-0.5, 0.5], as TensorFlow Playground starts: small
@@ -199,6 +244,13 @@ func (e *Engine) activate(x *ag.Value) *ag.Value {
 // activations and the output logits ([N, 1]). With detached set the
 // weights enter as constants, so no graph is recorded.
 func (e *Engine) forward(x *ag.Value, detached bool) (hidden []*ag.Value, logits *ag.Value) {
+	_, hidden, logits = e.forwardSums(x, detached)
+	return hidden, logits
+}
+
+// forwardSums is forward that also returns each hidden layer's weighted
+// sums, before the activation.
+func (e *Engine) forwardSums(x *ag.Value, detached bool) (sums, hidden []*ag.Value, logits *ag.Value) {
 	h := x
 	for i, l := range e.layers {
 		w, b := l.W, l.B
@@ -207,12 +259,21 @@ func (e *Engine) forward(x *ag.Value, detached bool) (hidden []*ag.Value, logits
 		}
 		h = ag.Linear(h, w, b)
 		if i == len(e.layers)-1 {
-			return hidden, h
+			return sums, hidden, h
 		}
+		sums = append(sums, h)
 		h = e.activate(h)
 		hidden = append(hidden, h)
 	}
-	return hidden, h
+	return sums, hidden, h
+}
+
+// lossOf is the configured loss of the output logits against targets y.
+func (e *Engine) lossOf(logits, y *ag.Value) *ag.Value {
+	if e.cfg.Loss == "squared" {
+		return ag.Mean(ag.PowScalar(ag.Sub(ag.Sigmoid(logits), y), 2)) // mean of (p − y)²
+	}
+	return ag.BCEWithLogits(logits, y)
 }
 
 // nextBatch returns the indices of the next minibatch of training points,
@@ -223,6 +284,10 @@ func (e *Engine) nextBatch() []int {
 			e.epoch++
 		}
 		e.order = e.rng.Perm(len(e.train))
+		if e.cfg.Dataset == CatDog {
+			// The photos in turn, as backprop explain takes them.
+			e.order = slices.Sorted(slices.Values(e.order))
+		}
 		e.pos = 0
 	}
 	end := min(e.pos+e.cfg.BatchSize, len(e.order))
@@ -255,7 +320,7 @@ func (e *Engine) Train(n int) {
 	for range n {
 		x, y := tensors(e.train, e.nextBatch())
 		_, logits := e.forward(ag.Const(x), false)
-		loss := ag.BCEWithLogits(logits, ag.Const(y))
+		loss := e.lossOf(logits, ag.Const(y))
 		e.opt.ZeroGrad()
 		loss.Backward()
 		e.opt.Step()
@@ -263,12 +328,12 @@ func (e *Engine) Train(n int) {
 	}
 }
 
-// loss returns the mean cross-entropy of the network on pts.
+// loss returns the mean loss of the network on pts.
 func (e *Engine) loss(pts []Point) float64 {
 	if len(pts) == 0 {
 		return 0
 	}
 	x, y := tensors(pts, nil)
 	_, logits := e.forward(ag.Const(x), true)
-	return float64(ag.BCEWithLogits(logits, ag.Const(y)).Item())
+	return float64(e.lossOf(logits, ag.Const(y)).Item())
 }

@@ -5,10 +5,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/backprop-go/backprop/explain"
 )
 
 func TestGenerate(t *testing.T) {
 	for _, name := range Datasets {
+		if name == CatDog {
+			continue // fixed points: TestCatDogMatchesExplain
+		}
 		t.Run(name, func(t *testing.T) {
 			a, err := Generate(name, 200, 0.1, 3)
 			if err != nil {
@@ -169,5 +174,66 @@ func TestStateGrids(t *testing.T) {
 	}
 	if err := e.Tune(0, 0); err == nil {
 		t.Error("a learning rate of 0 was accepted")
+	}
+}
+
+// TestCatDogMatchesExplain walks one step of the CatDog network through
+// its four stages and checks every number against `backprop explain`'s
+// first step: the neurons' sums and outputs, the error, each gradient and
+// each updated weight.
+func TestCatDogMatchesExplain(t *testing.T) {
+	for _, act := range []string{"tanh", "sigmoid", "relu"} {
+		t.Run(act, func(t *testing.T) {
+			e, err := New(Config{Dataset: CatDog, Activation: act, Seed: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			story, err := explain.Run(explain.Config{Steps: 2, LR: 1, Seed: 3, Activation: act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for stepNo, want := range story.Steps {
+				var views []StageView
+				for range Stages {
+					views = append(views, e.Advance())
+				}
+				fwd, loss, back, upd := views[0], views[1], views[2], views[3]
+				if want.Photo.Name != explain.Photos[fwd.Point].Name {
+					t.Fatalf("step %d: the playground took point %d, explain %s", stepNo+1, fwd.Point, want.Photo.Name)
+				}
+				near := func(what string, got float32, want float64) {
+					t.Helper()
+					if math.Abs(float64(got)-want) > 1e-6+1e-5*math.Abs(want) {
+						t.Errorf("step %d %s: playground %g, explain %g", stepNo+1, what, got, want)
+					}
+				}
+				for j, n := range want.Hidden {
+					near(n.Name+" sum", fwd.Sums[0][j], n.Sum)
+					near(n.Name+" output", fwd.Outputs[0][j], n.Output)
+				}
+				near("output sum", fwd.Sums[1][0], want.Output.Sum)
+				near("prediction", fwd.Outputs[1][0], want.Prediction)
+				near("error", float32(loss.Loss), want.Error)
+				near("error after", float32(upd.LossAfter), want.ErrorAfter)
+				// explain names weights w1[hJ,ears|snout], b1[hJ], w2[hJ], b2.
+				at := func(v []LayerValues, name string) float32 {
+					var j, i int
+					switch {
+					case strings.HasPrefix(name, "w1["):
+						j, i = int(name[4]-'1'), map[bool]int{true: 0, false: 1}[strings.Contains(name, "ears")]
+						return v[0].Weights[j][i]
+					case strings.HasPrefix(name, "b1["):
+						return v[0].Biases[int(name[4]-'1')]
+					case strings.HasPrefix(name, "w2["):
+						return v[1].Weights[0][int(name[4]-'1')]
+					}
+					return v[1].Biases[0]
+				}
+				for _, w := range want.Weights {
+					near(w.Name+" gradient", at(back.Grads, w.Name), w.Gradient)
+					near(w.Name+" update", at(upd.Deltas, w.Name), w.New-w.Old)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ type stepState struct {
 	index  int // 1..4: the last stage done
 	batch  []int
 	x, y   *ag.Value
+	sums   []*ag.Value
 	hidden []*ag.Value
 	logits *ag.Value
 	loss   *ag.Value
@@ -54,6 +55,15 @@ type StageView struct {
 	Deltas []LayerValues `json:"deltas,omitempty"`
 	// LossAfter is the batch's loss after the update.
 	LossAfter float64 `json:"lossAfter,omitempty"`
+	// Point is the index (into the training points) of the batch's first
+	// point, whose numbers Sums and Outputs hold: per hidden layer and
+	// then the output, each neuron's weighted sum (Σ weight × input +
+	// bias) and its activation (for the output, the probability of class
+	// 1), so that a page can show one point's forward pass neuron by
+	// neuron, as `backprop explain` prints it.
+	Point   int         `json:"point"`
+	Sums    [][]float32 `json:"sums,omitempty"`
+	Outputs [][]float32 `json:"outputs,omitempty"`
 }
 
 // LayerValues holds one number per weight ([out][in]) and per bias of a
@@ -84,17 +94,28 @@ func (e *Engine) Advance() StageView {
 		s.batch = append([]int{}, e.nextBatch()...)
 		xt, yt := tensors(e.train, s.batch)
 		s.x, s.y = ag.Const(xt), ag.Const(yt)
-		s.hidden, s.logits = e.forward(s.x, false)
+		s.sums, s.hidden, s.logits = e.forwardSums(s.x, false)
 		v.Batch = s.batch
+		v.Point = s.batch[0]
+		for l := range s.hidden {
+			v.Sums = append(v.Sums, firstRow(s.sums[l]))
+			v.Outputs = append(v.Outputs, firstRow(s.hidden[l]))
+		}
+		v.Sums = append(v.Sums, firstRow(s.logits))
+		v.Outputs = append(v.Outputs, sigmoids(firstRow(s.logits)))
 		for _, h := range s.hidden {
 			v.Activations = append(v.Activations, columnMeans(h.Data.Data(), h.Shape()[1]))
 		}
 		probs := sigmoids(s.logits.Data.Data())
 		v.Activations = append(v.Activations, []float32{mean(probs)})
-		v.Caption = fmt.Sprintf("Forward pass: %d training points enter at the left; each neuron adds up its weighted inputs plus its bias, applies %s, and passes the result on (a brighter ring is a stronger average activation).",
-			len(s.batch), act)
+		enter := fmt.Sprintf("%d training points enter", len(s.batch))
+		if len(s.batch) == 1 {
+			enter = "1 training point enters"
+		}
+		v.Caption = fmt.Sprintf("Forward pass: %s at the left; each neuron adds up its weighted inputs plus its bias, applies %s, and passes the result on (a brighter ring is a stronger average activation).",
+			enter, act)
 	case StageLoss:
-		s.loss = ag.BCEWithLogits(s.logits, s.y)
+		s.loss = e.lossOf(s.logits, s.y)
 		v.Predictions = sigmoids(s.logits.Data.Data())
 		v.Loss = float64(s.loss.Item())
 		wrong := 0
@@ -103,8 +124,12 @@ func (e *Engine) Advance() StageView {
 				wrong++
 			}
 		}
-		v.Caption = fmt.Sprintf("Prediction and error: the output is each point's probability of being orange; %d of %d points are on the wrong side, and the average error (cross-entropy loss) is %.3f.",
-			wrong, len(s.batch), v.Loss)
+		errName := "cross-entropy loss"
+		if e.cfg.Loss == "squared" {
+			errName = "squared error, (prediction − target)²"
+		}
+		v.Caption = fmt.Sprintf("Prediction and error: the output is each point's probability of being orange; %d of %d points are on the wrong side, and the average error (%s) is %.4g.",
+			wrong, len(s.batch), errName, v.Loss)
 	case StageBackward:
 		e.opt.ZeroGrad()
 		s.loss.Backward()
@@ -117,10 +142,10 @@ func (e *Engine) Advance() StageView {
 		after := e.layerValues(func(l layer) ([]float32, []float32) { return l.W.Data.Data(), l.B.Data.Data() })
 		v.Deltas = subtract(after, before)
 		_, logits := e.forward(s.x, true)
-		v.LossAfter = float64(ag.BCEWithLogits(logits, s.y).Item())
+		v.LossAfter = float64(e.lossOf(logits, s.y).Item())
 		v.Caption = fmt.Sprintf("Gradient descent: every weight takes a small step against its gradient (learning rate %g), so the loss on these points goes from %.3f to %.3f; then the next step begins.",
 			e.cfg.LR, v.Loss, v.LossAfter)
-		s.x, s.y, s.hidden, s.logits, s.loss = nil, nil, nil, nil, nil // release the graph
+		s.x, s.y, s.sums, s.hidden, s.logits, s.loss = nil, nil, nil, nil, nil, nil // release the graph
 	}
 	return cloneView(*v)
 }
@@ -179,6 +204,12 @@ func subtract(a, b []LayerValues) []LayerValues {
 		}
 	}
 	return out
+}
+
+// firstRow copies the first row of v's [N, width] data.
+func firstRow(v *ag.Value) []float32 {
+	width := v.Shape()[1]
+	return append([]float32{}, v.Data.Data()[:width]...)
 }
 
 // dataOf returns t's values, or nil for a nil tensor (a gradient that was

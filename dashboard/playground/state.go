@@ -26,9 +26,11 @@ type State struct {
 	// Layers holds each layer's weights ([out][in]) and biases, the
 	// hidden layers first, the output last.
 	Layers []LayerValues `json:"layers"`
-	// Grid and Domain place the heat maps: GridSize² cells, row by row
-	// from the top (y = +Domain), covering [-Domain, Domain]².
+	// Grid, Center and Domain place the heat maps: GridSize² cells, row by
+	// row from the top (y = Center + Domain), covering
+	// [Center − Domain, Center + Domain]² (Center is 0 but for CatDog).
 	Grid   int     `json:"grid"`
+	Center float64 `json:"center"`
 	Domain float64 `json:"domain"`
 	// Boundary is the network's probability of class 1 at each cell, as
 	// bytes (0 to 255), base64-encoded; BoundaryHash a checksum of them.
@@ -50,15 +52,16 @@ func (e *Engine) State() State {
 		TrainLoss: e.loss(e.train), TestLoss: e.loss(e.test),
 		Train: e.train, Test: e.test,
 		Layers: e.layerValues(func(l layer) ([]float32, []float32) { return l.W.Data.Data(), l.B.Data.Data() }),
-		Grid:   GridSize, Domain: Domain,
-		Stage: e.Stage(),
+		Grid:   GridSize,
+		Stage:  e.Stage(),
 	}
-	n := GridSize
+	s.Center, s.Domain = DomainOf(e.cfg.Dataset)
+	n, m, d := GridSize, s.Center, s.Domain
 	xs := make([]float32, 0, 2*n*n)
 	for r := range n {
-		y := Domain - (float64(r)+0.5)*2*Domain/float64(n)
+		y := m + d - (float64(r)+0.5)*2*d/float64(n)
 		for c := range n {
-			x := -Domain + (float64(c)+0.5)*2*Domain/float64(n)
+			x := m - d + (float64(c)+0.5)*2*d/float64(n)
 			xs = append(xs, float32(x), float32(y))
 		}
 	}

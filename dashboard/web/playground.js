@@ -5,11 +5,15 @@
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
-  const DATASETS = ["circles", "xor", "blobs", "spiral", "moons"];
+  const DATASETS = ["circles", "xor", "blobs", "spiral", "moons", "catdog"];
   const LRS = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
   const L2S = [0, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1];
   const STEPS_PER_FRAME = 20; // an epoch of 200 points in batches of 10, as TensorFlow Playground
-  const cfg = { dataset: "circles", noise: 0, hidden: [4, 2], activation: "tanh", lr: 0.1, batchSize: 10, l2: 0, seed: 1 };
+  const cfg = { dataset: "circles", noise: 0, hidden: [4, 2], activation: "tanh", lr: 0.1, batchSize: 10, l2: 0, seed: 1, loss: "" };
+  // geom records where drawNetwork put each neuron and edge, for hovering.
+  let geom = { neurons: [], edges: [] };
+  // num shows four significant digits, as backprop explain prints them.
+  const num = (v) => (v === 0 ? "0" : String(Number(v.toPrecision(4))));
   let S = null; // the last state from the server
   let playing = false;
   let loss = [[], [], []]; // step, train, test
@@ -66,6 +70,7 @@
     const colX = (l) => pad + (l * (W - 2 * pad - box)) / (widths.length - 1);
     const rowY = (l, j) => 12 + H / 2 + (j - (widths[l] - 1) / 2) * (box + 14) - box / 2;
     ctx.clearRect(0, 0, W, H);
+    geom = { neurons: [], edges: [], box };
 
     // Maps of every neuron: inputs are x1 and x2 themselves.
     const maps = [[
@@ -97,6 +102,7 @@
           const x0 = colX(l) + box, y0 = rowY(l, i) + box / 2, x1 = colX(l + 1), y1 = rowY(l + 1, j) + box / 2;
           ctx.moveTo(x0, y0);
           ctx.bezierCurveTo((x0 + x1) / 2, y0, (x0 + x1) / 2, y1, x1, y1);
+          geom.edges.push({ l, j, i, x0, y0, x1, y1 });
           ctx.stroke();
         }
       }
@@ -107,6 +113,7 @@
     for (let l = 0; l < widths.length; l++) {
       for (let j = 0; j < widths[l]; j++) {
         const x = colX(l), y = rowY(l, j);
+        geom.neurons.push({ l, j, x, y });
         ctx.drawImage(maps[l][j], x, y, box, box);
         ctx.lineWidth = 1;
         ctx.strokeStyle = "#98a2b3";
@@ -128,6 +135,95 @@
     ctx.fillText("x₂", colX(0) - 18, rowY(0, 1) + box / 2 + 4);
   }
 
+  // ---- hover details: a weight's value, gradient and update; a neuron's
+  // weighted sum and activation for the step's first point ----
+  // bezier returns the point at t of the edge's curve, as drawn.
+  function bezier(e, t) {
+    const mx = (e.x0 + e.x1) / 2, u = 1 - t;
+    return [u * u * u * e.x0 + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * e.x1,
+      u * u * u * e.y0 + 3 * u * u * t * e.y0 + 3 * u * t * t * e.y1 + t * t * t * e.y1];
+  }
+  function hit(px, py) {
+    const box = geom.box;
+    const n = geom.neurons.find((n) => px >= n.x && px <= n.x + box && py >= n.y && py <= n.y + box);
+    if (n) return { kind: "neuron", ...n };
+    let best = null, bestD = 6;
+    for (const e of geom.edges) {
+      for (let k = 0; k <= 24; k++) {
+        const [x, y] = bezier(e, k / 24), d = Math.hypot(x - px, y - py);
+        if (d < bestD) { bestD = d; best = { kind: "edge", ...e }; }
+      }
+    }
+    return best;
+  }
+  const neuronName = (l, j) => {
+    const last = 1 + S.config.hidden.length;
+    return l === 0 ? "input x" + (j + 1) : l === last ? "the output neuron" : "neuron " + (j + 1) + " of layer " + l;
+  };
+  function details(h) {
+    const st = S.stage, lines = [];
+    if (h.kind === "edge") {
+      const w = S.layers[h.l].weights[h.j][h.i];
+      lines.push("weight from " + neuronName(h.l, h.i) + " to " + neuronName(h.l + 1, h.j));
+      const grads = st && st.grads && st.grads[h.l], deltas = st && st.deltas && st.deltas[h.l];
+      if (deltas) {
+        const d = deltas.weights[h.j][h.i], g = grads.weights[h.j][h.i];
+        lines.push("before the update: " + num(w - d));
+        lines.push("gradient: " + num(g));
+        lines.push("update: " + num(w - d) + " − " + num(S.config.lr) + " × " + num(g) + (S.config.l2 ? " (and L2 decay)" : "") + " = " + num(w));
+      } else {
+        lines.push("value: " + num(w));
+        if (grads) {
+          const g = grads.weights[h.j][h.i];
+          lines.push("gradient: " + num(g) + " (if this weight grew by 0.01, the error would change by about " + num(0.01 * g) + ")");
+        } else {
+          lines.push("gradient: step to the backward pass to see it");
+        }
+      }
+      return lines;
+    }
+    lines.push(neuronName(h.l, h.j));
+    if (!st || !st.sums) {
+      lines.push(h.l === 0 ? "an input: the point's " + (h.j ? "y" : "x") + " coordinate" : "bias: " + num(S.layers[h.l - 1].biases[h.j]));
+      lines.push("step to see its numbers for one point");
+      return lines;
+    }
+    const p = S.train[st.point];
+    lines.push("for training point " + (st.point + 1) + " at (" + num(p.x) + ", " + num(p.y) + "):");
+    if (h.l === 0) {
+      lines.push("value: " + num(h.j ? p.y : p.x));
+      return lines;
+    }
+    const last = h.l === 1 + S.config.hidden.length;
+    lines.push("weighted sum (Σ weight × input + bias): " + num(st.sums[h.l - 1][h.j]));
+    lines.push((last ? "sigmoid: probability of orange " : S.config.activation + ": output ") + num(st.outputs[h.l - 1][h.j]));
+    return lines;
+  }
+  function showTip(ev) {
+    const cv = $("net"), r = cv.getBoundingClientRect();
+    const px = ((ev.clientX - r.left) * cv.width) / r.width, py = ((ev.clientY - r.top) * cv.height) / r.height;
+    const h = S && hit(px, py), tip = $("tip");
+    if (!h) { tip.hidden = true; tip.dataset.kind = ""; return; }
+    tip.replaceChildren(...details(h).map((t) => { const d = document.createElement("div"); d.textContent = t; return d; }));
+    tip.dataset.kind = h.kind;
+    tip.style.left = ev.pageX + 14 + "px";
+    tip.style.top = ev.pageY + 10 + "px";
+    tip.hidden = false;
+  }
+  // playgroundSpot gives the page coordinates of a neuron's centre or an
+  // edge's middle, for the end-to-end test to point at.
+  window.playgroundSpot = (kind, l, j, i) => {
+    const cv = $("net"), r = cv.getBoundingClientRect(), sx = r.width / cv.width, sy = r.height / cv.height;
+    let x, y;
+    if (kind === "neuron") {
+      const n = geom.neurons.find((n) => n.l === l && n.j === j);
+      [x, y] = [n.x + geom.box / 2, n.y + geom.box / 2];
+    } else {
+      [x, y] = bezier(geom.edges.find((e) => e.l === l && e.j === j && e.i === i), 0.5);
+    }
+    return { x: r.left + x * sx, y: r.top + y * sy };
+  };
+
   // ---- the output plot ----
   function drawBoundary() {
     const cv = $("boundary"), ctx = cv.getContext("2d");
@@ -136,7 +232,8 @@
     // A paler background than the neurons', so that the points show on it.
     const p = byteMap(decode(S.boundary));
     ctx.drawImage(heatCanvas(S.grid, (i) => 0.6 * p(i)), 0, 0, W, H);
-    const px = (p) => [((p.x + D) / (2 * D)) * W, ((D - p.y) / (2 * D)) * H];
+    const C = S.center || 0;
+    const px = (p) => [((p.x - C + D) / (2 * D)) * W, ((D - p.y + C) / (2 * D)) * H];
     const dot = (p, filled) => {
       const [x, y] = px(p);
       ctx.beginPath();
@@ -279,7 +376,17 @@
     $("datasets").replaceChildren(...DATASETS.map((d) => {
       const b = document.createElement("button");
       b.textContent = d;
-      b.onclick = () => { cfg.dataset = d; changed(); };
+      b.onclick = () => {
+        cfg.dataset = d;
+        if (d === "catdog") {
+          // backprop explain's network and run: one photo a step.
+          Object.assign(cfg, { hidden: [2], lr: 1, batchSize: 1, activation: "tanh", loss: "squared", l2: 0 });
+          $("lr").value = "1"; $("act").value = "tanh"; $("batch").value = "1"; $("l2").value = "0";
+        } else {
+          cfg.loss = "";
+        }
+        changed();
+      };
       return b;
     }));
     const options = (sel, values, current) => {
@@ -297,6 +404,9 @@
     $("batch").oninput = (e) => { cfg.batchSize = +e.target.value; changed(); };
     $("regen").onclick = () => { cfg.seed++; changed(); };
     $("play").onclick = () => setPlaying(!playing);
+    $("net").addEventListener("mousemove", showTip);
+    $("net").addEventListener("click", showTip); // a tap, on a touch screen
+    $("net").addEventListener("mouseleave", () => { $("tip").hidden = true; });
     $("reset").onclick = () => { setPlaying(false); reset(); };
     $("step").onclick = async () => {
       setPlaying(false);
