@@ -1,7 +1,5 @@
 package optim
 
-import "github.com/backprop-go/backprop/autograd"
-
 // AdagradOptimizer is Adagrad (torch.optim.Adagrad). For each parameter θ
 // with gradient g, at its step t (counted per parameter, from 1):
 //
@@ -15,44 +13,46 @@ import "github.com/backprop-go/backprop/autograd"
 // construction, with step 0.
 type AdagradOptimizer struct {
 	core
-	lrDecay, weightDecay, eps float64
-	maximize                  bool
 }
 
 var _ Optimizer = (*AdagradOptimizer)(nil)
 
-// Adagrad returns an Adagrad optimiser over params (see AdagradOptimizer for
-// the update rule). It takes the options LR (default 1e-2), LRDecay (0),
-// WeightDecay (0), InitialAccumulator (0), Eps (1e-10) and Maximize (false),
-// and panics on any other or on values PyTorch rejects.
-func Adagrad(params []*autograd.Value, opts ...Option) *AdagradOptimizer {
-	c := config{lr: 1e-2, eps: 1e-10}
-	c.applyOptions("Adagrad", opts, "LR", "LRDecay", "WeightDecay", "InitialAccumulator", "Eps", "Maximize")
-	check("Adagrad", nonNeg(c.lrDecay), "invalid lr_decay value: %v", c.lrDecay)
-	check("Adagrad", nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
-	check("Adagrad", nonNeg(c.initialAccumulator), "invalid initial_accumulator_value value: %v", c.initialAccumulator)
-	check("Adagrad", nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
-	o := &AdagradOptimizer{
-		core:    newCore("Adagrad", params, c.lr),
-		lrDecay: c.lrDecay, weightDecay: c.weightDecay, eps: c.eps, maximize: c.maximize,
-	}
-	o.setState(true, true, float32(c.initialAccumulator), "sum")
+// Adagrad returns an Adagrad optimiser over params, a parameter list or
+// groups (see AdagradOptimizer for the update rule). It takes the options LR
+// (default 1e-2), LRDecay (0), WeightDecay (0), InitialAccumulator (0), Eps
+// (1e-10) and Maximize (false), for all groups or per group, and panics on
+// any other or on values PyTorch rejects.
+func Adagrad[P Params](params P, opts ...Option) *AdagradOptimizer {
+	defaults := config{lr: 1e-2, eps: 1e-10}
+	o := &AdagradOptimizer{core: newCore("Adagrad", params, defaults, opts, func(who string, c *config) {
+		check(who, nonNeg(c.lrDecay), "invalid lr_decay value: %v", c.lrDecay)
+		check(who, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+		check(who, nonNeg(c.initialAccumulator), "invalid initial_accumulator_value value: %v", c.initialAccumulator)
+		check(who, nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
+	}, "LR", "LRDecay", "WeightDecay", "InitialAccumulator", "Eps", "Maximize")}
+	o.setState(true, true, func(c *config) (float32, []string) {
+		return float32(c.initialAccumulator), []string{"sum"}
+	})
 	return o
 }
 
 // Step applies one Adagrad update to every parameter that has a gradient.
 func (o *AdagradOptimizer) Step() {
-	wd := float32(o.weightDecay)
-	eps := float32(o.eps)
-	for i := range o.params {
-		p, g, ok := o.grad(i)
-		if !ok {
-			continue
+	for gi := range o.groups {
+		gr := &o.groups[gi]
+		c := &gr.c
+		wd := float32(c.weightDecay)
+		eps := float32(c.eps)
+		for i := gr.lo; i < gr.hi; i++ {
+			p, g, ok := o.grad(i)
+			if !ok {
+				continue
+			}
+			st, _ := o.state(i, len(p))
+			o.step[i]++
+			clr := c.lr / (1 + float64(o.step[i]-1)*c.lrDecay)
+			adagradUpdate(p, g, st[0], float32(-clr), wd, eps, c.maximize)
 		}
-		st, _ := o.state(i, len(p))
-		o.step[i]++
-		clr := o.lr / (1 + float64(o.step[i]-1)*o.lrDecay)
-		adagradUpdate(p, g, st[0], float32(-clr), wd, eps, o.maximize)
 	}
 }
 

@@ -2,8 +2,6 @@ package optim
 
 import (
 	"math"
-
-	"github.com/backprop-go/backprop/autograd"
 )
 
 // AdamOptimizer is Adam (torch.optim.Adam) or, built by AdamW, Adam with
@@ -23,77 +21,78 @@ import (
 // "max_exp_avg_sq" (v̂).
 type AdamOptimizer struct {
 	core
-	beta1, beta2, eps, weightDecay float64
-	amsgrad, maximize, decoupled   bool
+	decoupled bool
 }
 
 var _ Optimizer = (*AdamOptimizer)(nil)
 
-// Adam returns an Adam optimiser over params (see AdamOptimizer for the
-// update rule). It takes the options LR (default 1e-3), Betas (0.9, 0.999),
-// Eps (1e-8), WeightDecay (0, added to the gradient), AMSGrad (false) and
-// Maximize (false), and panics on any other or on values PyTorch rejects.
-func Adam(params []*autograd.Value, opts ...Option) *AdamOptimizer {
+// Adam returns an Adam optimiser over params, a parameter list or groups
+// (see AdamOptimizer for the update rule). It takes the options LR (default
+// 1e-3), Betas (0.9, 0.999), Eps (1e-8), WeightDecay (0, added to the
+// gradient), AMSGrad (false) and Maximize (false), for all groups or per
+// group, and panics on any other or on values PyTorch rejects.
+func Adam[P Params](params P, opts ...Option) *AdamOptimizer {
 	return newAdam("Adam", params, 0, false, opts)
 }
 
 // AdamW returns an Adam optimiser with decoupled weight decay over params
 // (see AdamOptimizer for the update rule). It takes the same options as
 // Adam, with WeightDecay defaulting to 1e-2 and applied as θ ← θ·(1 − lr·λ).
-func AdamW(params []*autograd.Value, opts ...Option) *AdamOptimizer {
+func AdamW[P Params](params P, opts ...Option) *AdamOptimizer {
 	return newAdam("AdamW", params, 1e-2, true, opts)
 }
 
-func newAdam(name string, params []*autograd.Value, wd float64, decoupled bool, opts []Option) *AdamOptimizer {
-	c := config{lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd}
-	c.applyOptions(name, opts, "LR", "Betas", "Eps", "WeightDecay", "AMSGrad", "Maximize")
-	check(name, nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
-	check(name, c.beta1 >= 0 && c.beta1 < 1, "invalid beta parameter at index 0: %v", c.beta1)
-	check(name, c.beta2 >= 0 && c.beta2 < 1, "invalid beta parameter at index 1: %v", c.beta2)
-	check(name, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
-	o := &AdamOptimizer{
-		core:  newCore(name, params, c.lr),
-		beta1: c.beta1, beta2: c.beta2, eps: c.eps, weightDecay: c.weightDecay,
-		amsgrad: c.amsgrad, maximize: c.maximize, decoupled: decoupled,
-	}
-	if c.amsgrad {
-		o.setState(true, false, 0, "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
-	} else {
-		o.setState(true, false, 0, "exp_avg", "exp_avg_sq")
-	}
+func newAdam[P Params](name string, params P, wd float64, decoupled bool, opts []Option) *AdamOptimizer {
+	defaults := config{lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: wd}
+	o := &AdamOptimizer{core: newCore(name, params, defaults, opts, func(who string, c *config) {
+		check(who, nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
+		check(who, c.beta1 >= 0 && c.beta1 < 1, "invalid beta parameter at index 0: %v", c.beta1)
+		check(who, c.beta2 >= 0 && c.beta2 < 1, "invalid beta parameter at index 1: %v", c.beta2)
+		check(who, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+	}, "LR", "Betas", "Eps", "WeightDecay", "AMSGrad", "Maximize"), decoupled: decoupled}
+	o.setState(true, false, func(c *config) (float32, []string) {
+		if c.amsgrad {
+			return 0, []string{"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+		}
+		return 0, []string{"exp_avg", "exp_avg_sq"}
+	})
 	return o
 }
 
 // Step applies one Adam (or AdamW) update to every parameter that has a
 // gradient.
 func (o *AdamOptimizer) Step() {
-	k := adamConsts{
-		b1: float32(o.beta1), omb1: float32(1 - o.beta1),
-		b2: float32(o.beta2), omb2: float32(1 - o.beta2),
-		eps: float32(o.eps), maximize: o.maximize, amsgrad: o.amsgrad,
-	}
-	if o.decoupled {
-		k.decay = float32(1 - o.lr*o.weightDecay)
-	} else {
-		k.wd = float32(o.weightDecay)
-	}
-	for i := range o.params {
-		p, g, ok := o.grad(i)
-		if !ok {
-			continue
+	for gi := range o.groups {
+		gr := &o.groups[gi]
+		c := &gr.c
+		k := adamConsts{
+			b1: float32(c.beta1), omb1: float32(1 - c.beta1),
+			b2: float32(c.beta2), omb2: float32(1 - c.beta2),
+			eps: float32(c.eps), maximize: c.maximize, amsgrad: c.amsgrad,
 		}
-		st, _ := o.state(i, len(p))
-		o.step[i]++
-		t := float64(o.step[i])
-		bc1 := 1 - math.Pow(o.beta1, t)
-		bc2 := 1 - math.Pow(o.beta2, t)
-		k.nstep = float32(-(o.lr / bc1))
-		k.bc2sqrt = float32(math.Sqrt(bc2))
-		vmax := st[1] // unused without AMSGrad
-		if o.amsgrad {
-			vmax = st[2]
+		if o.decoupled {
+			k.decay = float32(1 - c.lr*c.weightDecay)
+		} else {
+			k.wd = float32(c.weightDecay)
 		}
-		adamUpdate(p, g, st[0], st[1], vmax, &k, o.decoupled)
+		for i := gr.lo; i < gr.hi; i++ {
+			p, g, ok := o.grad(i)
+			if !ok {
+				continue
+			}
+			st, _ := o.state(i, len(p))
+			o.step[i]++
+			t := float64(o.step[i])
+			bc1 := 1 - math.Pow(c.beta1, t)
+			bc2 := 1 - math.Pow(c.beta2, t)
+			k.nstep = float32(-(c.lr / bc1))
+			k.bc2sqrt = float32(math.Sqrt(bc2))
+			vmax := st[1] // unused without AMSGrad
+			if c.amsgrad {
+				vmax = st[2]
+			}
+			adamUpdate(p, g, st[0], st[1], vmax, &k, o.decoupled)
+		}
 	}
 }
 

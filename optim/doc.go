@@ -17,6 +17,25 @@
 //		sched.Step()
 //	}
 //
+// # Parameter groups
+//
+// Every optimiser takes either a plain parameter list (one group, with the
+// constructor's options) or a list of groups, each with options of its own
+// that override the constructor's, as torch.optim's param groups:
+//
+//	decay, noDecay := optim.SplitDecay(nn.Parameters(model))
+//	opt := optim.AdamW(optim.Groups(
+//		optim.ParamGroup(decay),
+//		optim.ParamGroup(noDecay, optim.WeightDecay(0)),
+//	), optim.LR(1e-3))
+//
+// Schedulers set each group's rate from its own base rate (PyTorch scales
+// each group's initial_lr); ReduceLROnPlateau cuts each group's rate on its
+// own. Optimizer.SetLR sets every group to one rate; GroupLRs and
+// ApplySchedule are for loops that keep the epoch count themselves. A
+// parameter whose requires-grad is off (frozen) is skipped by Step, as one
+// without a gradient is.
+//
 // # Numerics
 //
 // Every update computes in float32, element by element, in the operation
@@ -50,7 +69,9 @@
 //
 // Optimizer.StateDict holds the per-parameter state under PyTorch's names
 // ("state.0.step", "state.0.exp_avg", ...), keyed by the parameter's index in
-// the list given to the constructor. Hyperparameters are not in it: rebuild
+// the list given to the constructor (counted across groups); an optimiser of
+// several groups also saves "param_groups.<g>.params", its groups'
+// parameter indices, and loading checks them. Hyperparameters are not in it: rebuild
 // the optimiser with the same options, then load the state; the learning rate
 // is restored by loading the scheduler's state (LRScheduler, Plateau), which
 // sets it on the optimiser. Step counts are stored as float32 scalars, as

@@ -41,3 +41,24 @@ func ExampleReduceLROnPlateau() {
 	fmt.Println()
 	// Output: 0.10 0.10 0.10 0.10 0.05 0.05
 }
+
+// ExampleGroups builds AdamW with no weight decay on biases and norms and a
+// smaller rate for a pretrained layer, as torch.optim param groups do.
+func ExampleGroups() {
+	backbone := []*autograd.Value{autograd.Param(tensor.Ones(2, 2))}
+	weight := autograd.Param(tensor.Ones(3, 2))
+	bias := autograd.Param(tensor.Zeros(3))
+	decay, noDecay := optim.SplitDecay([]*autograd.Value{weight, bias})
+	opt := optim.AdamW(optim.Groups(
+		optim.ParamGroup(backbone, optim.LR(1e-4)),
+		optim.ParamGroup(decay),
+		optim.ParamGroup(noDecay, optim.WeightDecay(0)),
+	), optim.LR(1e-3), optim.WeightDecay(0.01))
+	for g := range opt.NumGroups() {
+		fmt.Printf("group %d: %d parameters, lr %g\n", g, len(opt.GroupParams(g)), opt.GroupLR(g))
+	}
+	// Output:
+	// group 0: 1 parameters, lr 0.0001
+	// group 1: 1 parameters, lr 0.001
+	// group 2: 1 parameters, lr 0.001
+}

@@ -27,6 +27,8 @@ type goldenCase struct {
 	Params          []goldenTensor             `json:"params"`
 	GradsPerStep    [][]goldenTensor           `json:"grads_per_step"`
 	ExpectedPerStep [][]goldenTensor           `json:"expected_per_step"`
+	Metrics         []float64                  `json:"metrics"`
+	LRs             []float64                  `json:"lrs"`
 }
 
 type goldenTensor struct {
@@ -63,8 +65,9 @@ func goldenDir() string {
 
 var optimOps = map[string]bool{"sgd": true, "adam": true, "adamw": true, "rmsprop": true, "adagrad": true}
 
-// TestGolden runs every optimiser case of every *.json in the golden
-// directory and checks each step against PyTorch.
+// TestGolden runs every optimiser and learning-rate schedule case of every
+// *.json in the golden directory and checks each step against PyTorch; a
+// case it cannot run fails.
 func TestGolden(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(goldenDir(), "*.json"))
 	if err != nil {
@@ -84,6 +87,15 @@ func TestGolden(t *testing.T) {
 			t.Fatalf("%s: %v", file, err)
 		}
 		for _, c := range gf.Cases {
+			if scheduleOps[c.Op] {
+				ran++
+				t.Run(filepath.Base(file)+"/"+c.Name, func(t *testing.T) {
+					if err := runScheduleCase(c); err != nil {
+						t.Fatalf("case %s (op %s, attrs %s): %v", c.Name, c.Op, attrString(c.Attrs), err)
+					}
+				})
+				continue
+			}
 			if !optimOps[c.Op] {
 				continue
 			}
@@ -98,7 +110,7 @@ func TestGolden(t *testing.T) {
 		}
 	}
 	if ran == 0 {
-		t.Fatalf("no optimiser cases in %s", goldenDir())
+		t.Fatalf("no optimiser or schedule cases in %s", goldenDir())
 	}
 }
 

@@ -26,6 +26,7 @@ type config struct {
 	// ReduceLROnPlateau.
 	mode                     PlateauMode
 	factor, threshold, minLR float64
+	minLRs                   []float64
 	thresholdMode            ThresholdKind
 	patience, cooldown       int
 	// OneCycleLR.
@@ -176,6 +177,13 @@ func Cooldown(n int) Option { return Option{"Cooldown", func(c *config) { c.cool
 // MinLR sets the learning rate below which ReduceLROnPlateau does not go
 // (default 0).
 func MinLR(lr float64) Option { return Option{"MinLR", func(c *config) { c.minLR = lr }} }
+
+// MinLRs sets ReduceLROnPlateau's lowest learning rate for each parameter
+// group, in order (PyTorch's min_lr as a list); it needs one rate per group.
+func MinLRs(lrs ...float64) Option {
+	lrs = append([]float64(nil), lrs...)
+	return Option{"MinLRs", func(c *config) { c.minLRs = lrs }}
+}
 
 // AnnealStrategy is OneCycleLR's interpolation between phase ends.
 type AnnealStrategy int

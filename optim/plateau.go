@@ -21,7 +21,8 @@ type Plateau struct {
 	opt                         Optimizer
 	mode                        PlateauMode
 	thresholdMode               ThresholdKind
-	factor, threshold, minLR    float64
+	factor, threshold           float64
+	minLRs                      []float64 // per group
 	eps                         float64
 	patience, cooldown          int
 	best                        float64
@@ -30,20 +31,33 @@ type Plateau struct {
 
 // ReduceLROnPlateau returns a Plateau scheduler for opt. It takes the
 // options Mode (default ModeMin), Factor (0.1), Patience (10), Threshold
-// (1e-4), ThresholdMode (ThresholdRel), Cooldown (0), MinLR (0) and Eps
-// (1e-8), and panics on any other or on values PyTorch rejects.
+// (1e-4), ThresholdMode (ThresholdRel), Cooldown (0), MinLR (0, for every
+// group) or MinLRs (one per group) and Eps (1e-8), and panics on any other
+// or on values PyTorch rejects. Each parameter group's rate is reduced on
+// its own, as in PyTorch.
 func ReduceLROnPlateau(opt Optimizer, opts ...Option) *Plateau {
 	c := config{factor: 0.1, patience: 10, threshold: 1e-4, eps: 1e-8}
-	c.applyOptions("ReduceLROnPlateau", opts, "Mode", "Factor", "Patience", "Threshold", "ThresholdMode", "Cooldown", "MinLR", "Eps")
+	c.applyOptions("ReduceLROnPlateau", opts, "Mode", "Factor", "Patience", "Threshold", "ThresholdMode", "Cooldown", "MinLR", "MinLRs", "Eps")
 	check("ReduceLROnPlateau", opt != nil, "nil optimiser")
 	check("ReduceLROnPlateau", c.factor >= 0 && c.factor < 1, "factor %v, want in [0, 1)", c.factor)
 	check("ReduceLROnPlateau", c.mode == ModeMin || c.mode == ModeMax, "unknown mode %d", c.mode)
 	check("ReduceLROnPlateau", c.thresholdMode == ThresholdRel || c.thresholdMode == ThresholdAbs, "unknown threshold mode %d", c.thresholdMode)
 	check("ReduceLROnPlateau", c.patience >= 0 && c.cooldown >= 0, "patience %d and cooldown %d, want ≥ 0", c.patience, c.cooldown)
-	check("ReduceLROnPlateau", nonNeg(c.minLR) && nonNeg(c.eps) && !isNaN(c.threshold), "invalid min_lr %v, eps %v or threshold %v", c.minLR, c.eps, c.threshold)
+	minLRs := c.minLRs
+	if minLRs == nil {
+		minLRs = make([]float64, opt.NumGroups())
+		for g := range minLRs {
+			minLRs[g] = c.minLR
+		}
+	}
+	check("ReduceLROnPlateau", len(minLRs) == opt.NumGroups(), "expected %d min_lrs, got %d", opt.NumGroups(), len(minLRs))
+	for _, m := range minLRs {
+		check("ReduceLROnPlateau", nonNeg(m), "invalid min_lr %v", m)
+	}
+	check("ReduceLROnPlateau", nonNeg(c.eps) && !isNaN(c.threshold), "invalid eps %v or threshold %v", c.eps, c.threshold)
 	p := &Plateau{
 		opt: opt, mode: c.mode, thresholdMode: c.thresholdMode,
-		factor: c.factor, threshold: c.threshold, minLR: c.minLR, eps: c.eps,
+		factor: c.factor, threshold: c.threshold, minLRs: append([]float64(nil), minLRs...), eps: c.eps,
 		patience: c.patience, cooldown: c.cooldown,
 	}
 	p.best = p.worst()
@@ -85,36 +99,42 @@ func (p *Plateau) Step(metric float64) {
 		p.numBad = 0
 	}
 	if p.numBad > p.patience {
-		old := p.opt.LR()
-		lr := max(old*p.factor, p.minLR)
-		if old-lr > p.eps {
-			p.opt.SetLR(lr)
+		for g, minLR := range p.minLRs {
+			old := p.opt.GroupLR(g)
+			lr := max(old*p.factor, minLR)
+			if old-lr > p.eps {
+				p.opt.SetGroupLR(g, lr)
+			}
 		}
 		p.cooldownCounter = p.cooldown
 		p.numBad = 0
 	}
 }
 
-// LR returns the optimiser's current rate.
+// LR returns the optimiser's current rate (its first group's).
 func (p *Plateau) LR() float64 { return p.opt.LR() }
 
 // StateDict returns the counters and the best metric under PyTorch's names
 // ("best", "num_bad_epochs", "cooldown_counter", "last_epoch") and the
-// current rate as "lr".
+// current rate as "lr" (one group) or "lrs.0", "lrs.1", ... (several).
 func (p *Plateau) StateDict() map[string]float64 {
-	return map[string]float64{
+	m := map[string]float64{
 		"best":             p.best,
 		"num_bad_epochs":   float64(p.numBad),
 		"cooldown_counter": float64(p.cooldownCounter),
 		"last_epoch":       float64(p.ep),
-		"lr":               p.opt.LR(),
 	}
+	for g, k := range groupRateKeys(len(p.minLRs), "lr", "lrs.") {
+		m[k] = p.opt.GroupLR(g)
+	}
+	return m
 }
 
-// LoadStateDict restores a saved state, setting the optimiser's rate to the
-// saved "lr". It is strict about keys.
+// LoadStateDict restores a saved state, setting the optimiser's rates to
+// the saved ones. It is strict about keys.
 func (p *Plateau) LoadStateDict(m map[string]float64) error {
-	if err := strictKeys("Plateau", m, "best", "cooldown_counter", "last_epoch", "lr", "num_bad_epochs"); err != nil {
+	lrKeys := groupRateKeys(len(p.minLRs), "lr", "lrs.")
+	if err := strictKeys("Plateau", m, append([]string{"best", "cooldown_counter", "last_epoch", "num_bad_epochs"}, lrKeys...)...); err != nil {
 		return err
 	}
 	for _, k := range []string{"cooldown_counter", "last_epoch", "num_bad_epochs"} {
@@ -122,13 +142,20 @@ func (p *Plateau) LoadStateDict(m map[string]float64) error {
 			return fmt.Errorf("optim.Plateau.LoadStateDict: %s %v is not a whole number ≥ 0", k, v)
 		}
 	}
-	if !(m["lr"] >= 0) || isNaN(m["best"]) {
-		return fmt.Errorf("optim.Plateau.LoadStateDict: lr %v or best %v out of range", m["lr"], m["best"])
+	for _, k := range lrKeys {
+		if !(m[k] >= 0) {
+			return fmt.Errorf("optim.Plateau.LoadStateDict: %s %v out of range", k, m[k])
+		}
+	}
+	if isNaN(m["best"]) {
+		return fmt.Errorf("optim.Plateau.LoadStateDict: best %v out of range", m["best"])
 	}
 	p.best = m["best"]
 	p.numBad = int(m["num_bad_epochs"])
 	p.cooldownCounter = int(m["cooldown_counter"])
 	p.ep = int(m["last_epoch"])
-	p.opt.SetLR(m["lr"])
+	for g, k := range lrKeys {
+		p.opt.SetGroupLR(g, m[k])
+	}
 	return nil
 }

@@ -1,7 +1,5 @@
 package optim
 
-import "github.com/backprop-go/backprop/autograd"
-
 // RMSpropOptimizer is RMSprop (torch.optim.RMSprop). For each parameter θ
 // with gradient g:
 //
@@ -17,63 +15,64 @@ import "github.com/backprop-go/backprop/autograd"
 // and "grad_avg" (ḡ, when centered).
 type RMSpropOptimizer struct {
 	core
-	alpha, eps, weightDecay, momentum float64
-	centered, maximize                bool
 }
 
 var _ Optimizer = (*RMSpropOptimizer)(nil)
 
-// RMSprop returns an RMSprop optimiser over params (see RMSpropOptimizer for
-// the update rule). It takes the options LR (default 1e-2), Alpha (0.99), Eps
-// (1e-8), WeightDecay (0), Momentum (0), Centered (false) and Maximize
-// (false), and panics on any other or on values PyTorch rejects.
-func RMSprop(params []*autograd.Value, opts ...Option) *RMSpropOptimizer {
-	c := config{lr: 1e-2, alpha: 0.99, eps: 1e-8}
-	c.applyOptions("RMSprop", opts, "LR", "Alpha", "Eps", "WeightDecay", "Momentum", "Centered", "Maximize")
-	check("RMSprop", nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
-	check("RMSprop", nonNeg(c.momentum), "invalid momentum value: %v", c.momentum)
-	check("RMSprop", nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
-	check("RMSprop", nonNeg(c.alpha), "invalid alpha value: %v", c.alpha)
-	o := &RMSpropOptimizer{
-		core:  newCore("RMSprop", params, c.lr),
-		alpha: c.alpha, eps: c.eps, weightDecay: c.weightDecay, momentum: c.momentum,
-		centered: c.centered, maximize: c.maximize,
-	}
-	names := []string{"square_avg"}
-	if c.momentum > 0 {
-		names = append(names, "momentum_buffer")
-	}
-	if c.centered {
-		names = append(names, "grad_avg")
-	}
-	o.setState(true, false, 0, names...)
+// RMSprop returns an RMSprop optimiser over params, a parameter list or
+// groups (see RMSpropOptimizer for the update rule). It takes the options LR
+// (default 1e-2), Alpha (0.99), Eps (1e-8), WeightDecay (0), Momentum (0),
+// Centered (false) and Maximize (false), for all groups or per group, and
+// panics on any other or on values PyTorch rejects.
+func RMSprop[P Params](params P, opts ...Option) *RMSpropOptimizer {
+	defaults := config{lr: 1e-2, alpha: 0.99, eps: 1e-8}
+	o := &RMSpropOptimizer{core: newCore("RMSprop", params, defaults, opts, func(who string, c *config) {
+		check(who, nonNeg(c.eps), "invalid epsilon value: %v", c.eps)
+		check(who, nonNeg(c.momentum), "invalid momentum value: %v", c.momentum)
+		check(who, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+		check(who, nonNeg(c.alpha), "invalid alpha value: %v", c.alpha)
+	}, "LR", "Alpha", "Eps", "WeightDecay", "Momentum", "Centered", "Maximize")}
+	o.setState(true, false, func(c *config) (float32, []string) {
+		names := []string{"square_avg"}
+		if c.momentum > 0 {
+			names = append(names, "momentum_buffer")
+		}
+		if c.centered {
+			names = append(names, "grad_avg")
+		}
+		return 0, names
+	})
 	return o
 }
 
 // Step applies one RMSprop update to every parameter that has a gradient.
 func (o *RMSpropOptimizer) Step() {
-	k := rmsConsts{
-		nlr: float32(-o.lr), wd: float32(o.weightDecay),
-		alpha: float32(o.alpha), oma: float32(1 - o.alpha),
-		eps: float32(o.eps), mu: float32(o.momentum), maximize: o.maximize,
-	}
-	for i := range o.params {
-		p, g, ok := o.grad(i)
-		if !ok {
-			continue
+	for gi := range o.groups {
+		gr := &o.groups[gi]
+		c := &gr.c
+		k := rmsConsts{
+			nlr: float32(-c.lr), wd: float32(c.weightDecay),
+			alpha: float32(c.alpha), oma: float32(1 - c.alpha),
+			eps: float32(c.eps), mu: float32(c.momentum), maximize: c.maximize,
 		}
-		st, _ := o.state(i, len(p))
-		o.step[i]++
-		buf, gavg := st[0], st[0] // unused without momentum, centering
-		j := 1
-		if o.momentum > 0 {
-			buf = st[j]
-			j++
+		for i := gr.lo; i < gr.hi; i++ {
+			p, g, ok := o.grad(i)
+			if !ok {
+				continue
+			}
+			st, _ := o.state(i, len(p))
+			o.step[i]++
+			buf, gavg := st[0], st[0] // unused without momentum, centering
+			j := 1
+			if c.momentum > 0 {
+				buf = st[j]
+				j++
+			}
+			if c.centered {
+				gavg = st[j]
+			}
+			rmspropUpdate(p, g, st[0], buf, gavg, c.momentum > 0, c.centered, &k)
 		}
-		if o.centered {
-			gavg = st[j]
-		}
-		rmspropUpdate(p, g, st[0], buf, gavg, o.momentum > 0, o.centered, &k)
 	}
 }
 

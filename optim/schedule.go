@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -260,64 +261,119 @@ type Scheduler interface {
 	LoadStateDict(map[string]float64) error
 }
 
-// LRScheduler drives an optimiser's learning rate along a Schedule.
+// LRScheduler drives an optimiser's learning rates along a Schedule: each
+// parameter group's rate follows the schedule from the group's own base
+// rate, as PyTorch's schedulers scale each group's initial_lr.
 type LRScheduler struct {
 	opt      Optimizer
 	schedule Schedule
-	base     float64
+	base     []float64 // per group
 	epoch    int
-	lr       float64
+	lr       []float64 // per group, as last set
 }
 
 var _ Scheduler = (*LRScheduler)(nil)
 
-// NewScheduler binds schedule to opt. The optimiser's current rate becomes
-// the base (PyTorch's initial_lr) and, as PyTorch's constructors do, the
-// rate for epoch 0 is set at once.
+// NewScheduler binds schedule to opt. Each group's current rate becomes its
+// base (PyTorch's initial_lr) and, as PyTorch's constructors do, the rates
+// for epoch 0 are set at once.
 func NewScheduler(opt Optimizer, schedule Schedule) *LRScheduler {
 	check("NewScheduler", opt != nil && schedule != nil, "nil optimiser or schedule")
-	s := &LRScheduler{opt: opt, schedule: schedule, base: opt.LR()}
+	s := &LRScheduler{opt: opt, schedule: schedule, base: GroupLRs(opt)}
 	s.set()
 	return s
 }
 
-func (s *LRScheduler) set() {
-	s.lr = s.schedule(s.base, s.epoch)
-	s.opt.SetLR(s.lr)
+func (s *LRScheduler) set() { s.lr = ApplySchedule(s.opt, s.schedule, s.base, s.epoch) }
+
+// GroupLRs returns the learning rate of each of opt's parameter groups: the
+// bases to give ApplySchedule when a run starts.
+func GroupLRs(opt Optimizer) []float64 {
+	lrs := make([]float64, opt.NumGroups())
+	for g := range lrs {
+		lrs[g] = opt.GroupLR(g)
+	}
+	return lrs
 }
 
-// Step advances one epoch and sets the optimiser's rate to
+// ApplySchedule sets each group g's learning rate to schedule(bases[g],
+// epoch) and returns the rates set. It is what LRScheduler.Step does, for
+// loops that keep the epoch count themselves. It panics when bases does not
+// have one rate per group.
+func ApplySchedule(opt Optimizer, schedule Schedule, bases []float64, epoch int) []float64 {
+	check("ApplySchedule", len(bases) == opt.NumGroups(), "%d base rates for %d parameter groups", len(bases), opt.NumGroups())
+	lrs := make([]float64, len(bases))
+	for g, b := range bases {
+		lrs[g] = schedule(b, epoch)
+		opt.SetGroupLR(g, lrs[g])
+	}
+	return lrs
+}
+
+// Step advances one epoch and sets each group's rate to
 // schedule(base, epoch).
 func (s *LRScheduler) Step() {
 	s.epoch++
 	s.set()
 }
 
-// LR returns the rate last set on the optimiser.
-func (s *LRScheduler) LR() float64 { return s.lr }
+// LR returns the rate last set on the first group.
+func (s *LRScheduler) LR() float64 { return s.lr[0] }
+
+// LastLR returns the rates last set, one per group (PyTorch's
+// get_last_lr()).
+func (s *LRScheduler) LastLR() []float64 { return append([]float64(nil), s.lr...) }
 
 // Epoch returns how many times Step has been called (PyTorch's last_epoch).
 func (s *LRScheduler) Epoch() int { return s.epoch }
 
-// StateDict returns {"last_epoch", "base_lr"}.
+// StateDict returns {"last_epoch", "base_lr"} for an optimiser of one group,
+// {"last_epoch", "base_lrs.0", "base_lrs.1", ...} (PyTorch's base_lrs) for
+// one of several.
 func (s *LRScheduler) StateDict() map[string]float64 {
-	return map[string]float64{"last_epoch": float64(s.epoch), "base_lr": s.base}
+	m := map[string]float64{"last_epoch": float64(s.epoch)}
+	for g, k := range baseKeys(len(s.base)) {
+		m[k] = s.base[g]
+	}
+	return m
 }
 
-// LoadStateDict restores last_epoch and base_lr and sets the optimiser's
-// rate for that epoch.
+// baseKeys returns the names of n groups' base rates.
+func baseKeys(n int) []string {
+	return groupRateKeys(n, "base_lr", "base_lrs.")
+}
+
+// groupRateKeys returns one for one group, prefix<g> for each of several.
+func groupRateKeys(n int, one, prefix string) []string {
+	if n == 1 {
+		return []string{one}
+	}
+	ks := make([]string, n)
+	for g := range ks {
+		ks[g] = prefix + strconv.Itoa(g)
+	}
+	return ks
+}
+
+// LoadStateDict restores last_epoch and the base rates and sets the
+// optimiser's rates for that epoch.
 func (s *LRScheduler) LoadStateDict(m map[string]float64) error {
-	if err := strictKeys("LRScheduler", m, "base_lr", "last_epoch"); err != nil {
+	ks := baseKeys(len(s.base))
+	if err := strictKeys("LRScheduler", m, append([]string{"last_epoch"}, ks...)...); err != nil {
 		return err
 	}
 	e := m["last_epoch"]
 	if e < 0 || e != math.Trunc(e) || e > 1<<53 {
 		return fmt.Errorf("optim.LRScheduler.LoadStateDict: last_epoch %v is not a whole number ≥ 0", e)
 	}
-	if !(m["base_lr"] >= 0) {
-		return fmt.Errorf("optim.LRScheduler.LoadStateDict: base_lr %v is not ≥ 0", m["base_lr"])
+	base := make([]float64, len(ks))
+	for g, k := range ks {
+		if !(m[k] >= 0) {
+			return fmt.Errorf("optim.LRScheduler.LoadStateDict: %s %v is not ≥ 0", k, m[k])
+		}
+		base[g] = m[k]
 	}
-	s.epoch, s.base = int(e), m["base_lr"]
+	s.epoch, s.base = int(e), base
 	s.set()
 	return nil
 }

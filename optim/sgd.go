@@ -1,7 +1,6 @@
 package optim
 
 import (
-	"github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/tensor"
 )
 
@@ -19,55 +18,53 @@ import (
 // The state is "momentum_buffer" (when μ ≠ 0).
 type SGDOptimizer struct {
 	core
-	momentum, dampening, weightDecay float64
-	nesterov, maximize               bool
 }
 
 var _ Optimizer = (*SGDOptimizer)(nil)
 
-// SGD returns a stochastic-gradient-descent optimiser over params (see
-// SGDOptimizer for the update rule). It takes the options LR
-// (default 1e-3), Momentum (0), Dampening (0), Nesterov (false), WeightDecay
-// (0) and Maximize (false), and panics on any other or on values PyTorch
-// rejects.
-func SGD(params []*autograd.Value, opts ...Option) *SGDOptimizer {
-	c := config{lr: 1e-3}
-	c.applyOptions("SGD", opts, "LR", "Momentum", "Dampening", "Nesterov", "WeightDecay", "Maximize")
-	check("SGD", nonNeg(c.momentum), "invalid momentum value: %v", c.momentum)
-	check("SGD", !isNaN(c.dampening), "invalid dampening value: %v", c.dampening)
-	check("SGD", nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
-	check("SGD", !c.nesterov || (c.momentum > 0 && c.dampening == 0),
-		"Nesterov momentum requires a momentum and zero dampening (momentum %v, dampening %v)", c.momentum, c.dampening)
-	o := &SGDOptimizer{
-		core:     newCore("SGD", params, c.lr),
-		momentum: c.momentum, dampening: c.dampening, weightDecay: c.weightDecay,
-		nesterov: c.nesterov, maximize: c.maximize,
-	}
-	if c.momentum != 0 {
-		o.setState(false, false, 0, "momentum_buffer")
-	} else {
-		o.setState(false, false, 0)
-	}
+// SGD returns a stochastic-gradient-descent optimiser over params, a
+// parameter list or groups (see SGDOptimizer for the update rule). It takes
+// the options LR (default 1e-3), Momentum (0), Dampening (0), Nesterov
+// (false), WeightDecay (0) and Maximize (false), for all groups or per
+// group, and panics on any other or on values PyTorch rejects.
+func SGD[P Params](params P, opts ...Option) *SGDOptimizer {
+	o := &SGDOptimizer{core: newCore("SGD", params, config{lr: 1e-3}, opts, func(who string, c *config) {
+		check(who, nonNeg(c.momentum), "invalid momentum value: %v", c.momentum)
+		check(who, !isNaN(c.dampening), "invalid dampening value: %v", c.dampening)
+		check(who, nonNeg(c.weightDecay), "invalid weight_decay value: %v", c.weightDecay)
+		check(who, !c.nesterov || (c.momentum > 0 && c.dampening == 0),
+			"Nesterov momentum requires a momentum and zero dampening (momentum %v, dampening %v)", c.momentum, c.dampening)
+	}, "LR", "Momentum", "Dampening", "Nesterov", "WeightDecay", "Maximize")}
+	o.setState(false, false, func(c *config) (float32, []string) {
+		if c.momentum != 0 {
+			return 0, []string{"momentum_buffer"}
+		}
+		return 0, nil
+	})
 	return o
 }
 
 // Step applies one SGD update to every parameter that has a gradient.
 func (o *SGDOptimizer) Step() {
-	lr := float32(-o.lr)
-	wd := float32(o.weightDecay)
-	mu := float32(o.momentum)
-	damp := float32(1 - o.dampening)
-	for i := range o.params {
-		p, g, ok := o.grad(i)
-		if !ok {
-			continue
+	for gi := range o.groups {
+		gr := &o.groups[gi]
+		c := &gr.c
+		lr := float32(-c.lr)
+		wd := float32(c.weightDecay)
+		mu := float32(c.momentum)
+		damp := float32(1 - c.dampening)
+		for i := gr.lo; i < gr.hi; i++ {
+			p, g, ok := o.grad(i)
+			if !ok {
+				continue
+			}
+			if c.momentum == 0 {
+				sgdPlain(p, g, lr, wd, c.maximize)
+				continue
+			}
+			st, first := o.state(i, len(p))
+			sgdMomentum(p, g, st[0][:len(p)], lr, wd, mu, damp, first, c.nesterov, c.maximize)
 		}
-		if o.momentum == 0 {
-			sgdPlain(p, g, lr, wd, o.maximize)
-			continue
-		}
-		st, first := o.state(i, len(p))
-		sgdMomentum(p, g, st[0][:len(p)], lr, wd, mu, damp, first, o.nesterov, o.maximize)
 	}
 }
 

@@ -40,8 +40,9 @@ func (t Tensor) Ints() []int {
 	return out
 }
 
-// Case is one golden case: an op case (Inputs, Output, Upstream, Grads) or
-// an optimiser case (Params, GradsPerStep, ExpectedPerStep).
+// Case is one golden case: an op case (Inputs, Output, Upstream, Grads), an
+// optimiser case (Params, GradsPerStep, ExpectedPerStep) or a learning-rate
+// schedule case (Metrics, LRs).
 type Case struct {
 	Name     string         `json:"name"`
 	Op       string         `json:"op"`
@@ -55,12 +56,25 @@ type Case struct {
 	GradsPerStep    [][]Tensor `json:"grads_per_step"`
 	ExpectedPerStep [][]Tensor `json:"expected_per_step"`
 
+	Metrics []float64 `json:"metrics"`
+	LRs     []float64 `json:"lrs"`
+
 	// File is the file the case came from.
 	File string `json:"-"`
 }
 
-// OptimizerOps are the ops whose cases are optimiser cases.
-var OptimizerOps = map[string]bool{"sgd": true, "adam": true, "adamw": true, "rmsprop": true, "adagrad": true}
+// OptimizerOps are the ops whose cases package optim runs: the optimisers
+// (optim.json) and the learning-rate schedulers (schedule.json). The op
+// tests skip them.
+var OptimizerOps = map[string]bool{
+	"sgd": true, "adam": true, "adamw": true, "rmsprop": true, "adagrad": true,
+	"step": true, "multistep": true, "exponential": true, "cosine": true, "onecycle": true, "plateau": true,
+}
+
+// ScheduleOps are the learning-rate schedulers among OptimizerOps.
+var ScheduleOps = map[string]bool{
+	"step": true, "multistep": true, "exponential": true, "cosine": true, "onecycle": true, "plateau": true,
+}
 
 // Dir returns the directory to read: $BACKPROP_GOLDEN_DIR when set, the
 // project's testdata/golden otherwise.
