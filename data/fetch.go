@@ -460,7 +460,6 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-
 // goModuleDir downloads the set's Go module through the module proxy (once
 // per fetch) and returns the directory it was extracted to.
 func (f *fetcher) goModuleDir() (string, error) {
