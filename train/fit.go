@@ -235,6 +235,12 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 		if err := r.restore(cfg.Resume); err != nil {
 			return nil, err
 		}
+		// Checkpoints fall between updates; one taken with another
+		// AccumulateSteps may fall inside a group of this run's.
+		if a := max(cfg.AccumulateSteps, 1); r.ck.Batch%a != 0 {
+			return nil, fmt.Errorf("train.Fit: resuming at batch %d of epoch %d, inside a group of AccumulateSteps %d batches; resume with the AccumulateSteps the checkpoint was written with",
+				r.ck.Batch, r.ck.Epoch+1, a)
+		}
 	}
 	if cfg.OutDir != "" {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {

@@ -260,3 +260,62 @@ func TestStepSeesEvaluating(t *testing.T) {
 		t.Fatalf("a failing step: %v", err)
 	}
 }
+
+// TestAccumulatedResume interrupts a run with AccumulateSteps 2 and resumes
+// it: the checkpoint falls between updates and the resumed run ends with
+// the weights of an uninterrupted one, bit for bit; resuming inside a
+// group of another AccumulateSteps is refused.
+func TestAccumulatedResume(t *testing.T) {
+	run := func(ctx context.Context, dir string, resume *Checkpoint) (nn.Module, error) {
+		model := detModel(t)
+		_, err := Fit(ctx, model, newBlobs(64, 1), Config{
+			Epochs: 2, BatchSize: 8, Seed: 2, AccumulateSteps: 2, OutDir: dir, Resume: resume,
+			Optimizer: optim.Adam(nn.Parameters(model), optim.LR(0.01)),
+		})
+		return model, err
+	}
+	solo, err := run(context.Background(), t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	model := detModel(t)
+	_, err = Fit(ctx, model, newBlobs(64, 1), Config{
+		Epochs: 2, BatchSize: 8, Seed: 2, AccumulateSteps: 2, OutDir: dir,
+		Optimizer: optim.Adam(nn.Parameters(model), optim.LR(0.01)),
+		Callbacks: []Callback{CallbackFuncs{Step: func(s StepInfo) {
+			if s.Epoch == 1 && s.Batch == 3 {
+				cancel() // inside a group: the run stops after the next update
+			}
+		}}},
+	})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted run: %v", err)
+	}
+	ck, err := LoadCheckpoint(dir + "/" + CheckpointFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Batch != 4 || ck.Step != 2 {
+		t.Fatalf("checkpoint at batch %d, step %d; want batch 4, step 2 (after the group)", ck.Batch, ck.Step)
+	}
+	resumed, err := run(context.Background(), dir, ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := nn.Parameters(solo), nn.Parameters(resumed)
+	for i := range a {
+		for j, v := range a[i].Data.Data() {
+			if v != b[i].Data.Data()[j] {
+				t.Fatalf("parameter %d[%d]: %v solo, %v resumed", i, j, v, b[i].Data.Data()[j])
+			}
+		}
+	}
+	ck.Batch = 3
+	m := detModel(t)
+	if _, err := Fit(context.Background(), m, newBlobs(64, 1), Config{Epochs: 2, BatchSize: 8, AccumulateSteps: 2, Resume: ck,
+		Optimizer: optim.Adam(nn.Parameters(m))}); err == nil {
+		t.Error("resuming inside a group accepted")
+	}
+}
