@@ -2,7 +2,6 @@ package autograd_test
 
 import (
 	"math/rand/v2"
-	"syscall"
 	"testing"
 
 	ag "github.com/backprop-go/backprop/autograd"
@@ -124,10 +123,4 @@ func reportCPU(b *testing.B) func() {
 	return func() {
 		b.ReportMetric((cpuSeconds()-t0)*1e3/float64(b.N), "cpu-ms/op")
 	}
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

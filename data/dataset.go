@@ -95,6 +95,37 @@ type Dataset interface {
 	Sample(i int, rng *rand.Rand, x, target []float32) (label int, err error)
 }
 
+// Field describes a named field of a FieldDataset's samples: a float or
+// integer tensor of a fixed shape per sample (without the batch
+// dimension). The names "x", "targets" and "labels" are taken by the
+// fields every Dataset has.
+type Field struct {
+	Name  string
+	Int   bool // integer values (token ids, sequence targets); float32 otherwise
+	Shape []int
+}
+
+// FieldValues holds the buffers of one sample's named fields, which
+// FieldDataset.SampleFields fills: each has exactly the product of its
+// Field's Shape elements.
+type FieldValues struct {
+	Floats map[string][]float32
+	Ints   map[string][]int
+}
+
+// FieldDataset is a Dataset whose samples carry named fields besides the
+// features and the target: masks, second inputs, integer token ids and
+// sequence targets. A Loader over one fills Batch.Floats and Batch.Ints.
+// (Sample must still work; the Loader calls only SampleFields.)
+type FieldDataset interface {
+	Dataset
+	// Fields lists the named fields, in a fixed order.
+	Fields() []Field
+	// SampleFields is Sample that also writes the named fields of sample
+	// i into f. The same concurrency rules apply.
+	SampleFields(i int, rng *rand.Rand, x, target []float32, f FieldValues) (label int, err error)
+}
+
 // Numel returns the number of elements of a tensor of the given shape: the
 // product of its dimensions (1 for an empty shape).
 func Numel(shape []int) int {

@@ -18,8 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/schollz/progressbar/v3"
 )
 
 // CacheEnv is the environment variable that overrides the default cache
@@ -51,7 +49,16 @@ type fetchOptions struct {
 	systemDirs []string // nil: the set's defaults
 	noGoModule bool
 	client     *http.Client
+	ctx        context.Context
+	progress   ProgressFunc
 }
+
+// ProgressFunc receives the progress of a download: the file's name, the
+// bytes read so far and the total (-1 when the server did not say). It is
+// called from the goroutine that fetches, at most every 100 ms, and once
+// more when the file has been read in full, with done == total (whether
+// the size was known or not): that call marks the end of the file.
+type ProgressFunc func(file string, done, total int64)
 
 // CacheDir sets the cache directory, overriding $BACKPROP_CACHE and the
 // default. Files are kept in a subfolder named for the data set.
@@ -61,10 +68,19 @@ func CacheDir(dir string) Option { return func(o *fetchOptions) { o.cacheDir = d
 // ".gz"); it is the first source tried.
 func LocalDir(dir string) Option { return func(o *fetchOptions) { o.localDir = dir } }
 
-// Log sets where messages about fetching (what, from where, progress bars)
-// are written; the default is os.Stderr. Nothing is written when every file
-// is already in the cache.
+// Log sets where messages about fetching (what, from where) are written;
+// the default is os.Stderr. Nothing is written when every file is already
+// in the cache. Progress within a download goes to [Progress].
 func Log(w io.Writer) Option { return func(o *fetchOptions) { o.log = w } }
+
+// Progress sets a function that is told how each download advances (for
+// a progress bar); the default reports nothing.
+func Progress(f ProgressFunc) Option { return func(o *fetchOptions) { o.progress = f } }
+
+// Context makes fetching cancellable: when ctx is done, a download or a
+// `go mod download` in progress stops and Load returns an error wrapping
+// ctx.Err(). The default is context.Background().
+func Context(ctx context.Context) Option { return func(o *fetchOptions) { o.ctx = ctx } }
 
 // Mirrors replaces the data set's list of HTTPS mirrors: base URLs to which
 // the file name (with ".gz") is appended.
@@ -89,6 +105,9 @@ func makeOptions(opts []Option) (*fetchOptions, error) {
 	}
 	if o.log == nil {
 		o.log = io.Discard
+	}
+	if o.ctx == nil {
+		o.ctx = context.Background()
 	}
 	if o.client == nil {
 		o.client = &http.Client{Transport: &http.Transport{
@@ -221,11 +240,19 @@ func (f *fetcher) get(rf *remoteFile) ([]byte, error) {
 	}
 	fe := &FetchError{Dataset: f.set.name, File: rf.name}
 	for _, src := range f.sources() {
+		if err := f.o.ctx.Err(); err != nil {
+			// Cancelled: the other sources are not tried, and the error
+			// says why rather than listing them all as failed.
+			return nil, fmt.Errorf("data: fetching %s file %s: %w", f.set.name, rf.name, err)
+		}
 		if err, ok := f.dead[src.key]; ok {
 			fe.Tries = append(fe.Tries, SourceError{src.desc, fmt.Errorf("skipped, failed earlier: %w", err)})
 			continue
 		}
 		b, err := src.get(f, rf)
+		if cerr := f.o.ctx.Err(); err != nil && cerr != nil {
+			return nil, fmt.Errorf("data: fetching %s file %s: %w", f.set.name, rf.name, cerr)
+		}
 		if err == nil {
 			err = verify(src.where(rf), b, rf)
 		}
@@ -389,7 +416,11 @@ func httpSource(base string) source {
 
 func (f *fetcher) download(u string, rf *remoteFile) ([]byte, error) {
 	f.logf("downloading %s", u)
-	resp, err := f.o.client.Get(u)
+	req, err := http.NewRequestWithContext(f.o.ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := f.o.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -398,20 +429,35 @@ func (f *fetcher) download(u string, rf *remoteFile) ([]byte, error) {
 		return nil, fmt.Errorf("HTTP status %s", resp.Status)
 	}
 	body := io.Reader(resp.Body)
-	if f.o.log != io.Discard {
-		bar := progressbar.NewOptions64(resp.ContentLength,
-			progressbar.OptionSetWriter(f.o.log),
-			progressbar.OptionSetDescription(rf.name+".gz"),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionOnCompletion(func() { fmt.Fprintln(f.o.log) }),
-		)
-		defer bar.Finish()
-		body = io.TeeReader(body, bar)
+	if f.o.progress != nil {
+		pr := &progressReader{r: body, file: rf.name + ".gz", total: resp.ContentLength, report: f.o.progress}
+		b, err := decompress(pr, u, rf.size)
+		if err == nil {
+			pr.report(pr.file, pr.done, pr.done)
+		}
+		return b, err
 	}
 	return decompress(body, u, rf.size)
+}
+
+// progressReader reports the bytes read through it to a ProgressFunc,
+// at most every 100 ms.
+type progressReader struct {
+	r           io.Reader
+	file        string
+	done, total int64
+	last        time.Time
+	report      ProgressFunc
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.done += int64(n)
+	if now := time.Now(); now.Sub(p.last) >= 100*time.Millisecond {
+		p.last = now
+		p.report(p.file, p.done, p.total)
+	}
+	return n, err
 }
 
 // goModuleDir downloads the set's Go module through the module proxy (once
@@ -429,7 +475,7 @@ func (f *fetcher) goModuleDir() (string, error) {
 		return "", fmt.Errorf("the go command is not installed: %w", err)
 	}
 	f.logf("running go mod download -json %s (through GOPROXY)", f.set.goModule)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(f.o.ctx, 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, gobin, "mod", "download", "-json", f.set.goModule)
 	cmd.Dir = os.TempDir() // outside any module: no go.mod or go.sum is touched
@@ -442,6 +488,9 @@ func (f *fetcher) goModuleDir() (string, error) {
 		return "", fmt.Errorf("go mod download: bad output: %v", err)
 	}
 	switch {
+	case f.o.ctx.Err() != nil:
+		f.modTried = false // a later fetch with a live context may try again
+		return "", fmt.Errorf("go mod download: %w", f.o.ctx.Err())
 	case info.Error != "":
 		return "", fmt.Errorf("go mod download: %s", info.Error)
 	case runErr != nil:

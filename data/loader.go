@@ -28,6 +28,12 @@ type LoaderConfig struct {
 // A Batch yielded by a Loader, and its tensors and slices, are reused by
 // the Loader: they are valid only until the loop body that received it
 // returns. Use Clone to keep one longer.
+//
+// X, Labels and Targets are the fields every Dataset gives. A
+// [FieldDataset] adds named fields: float tensors in Floats (a second
+// input, an attention mask, per-token weights) and integer ones in Ints
+// (token ids, sequence targets, lengths), each with the batch dimension
+// first.
 type Batch struct {
 	X       *tensor.Tensor // features, [B, shape...]
 	Labels  []int          // class index per sample; nil for regression
@@ -35,10 +41,47 @@ type Batch struct {
 	Indices []int          // the data-set index of each sample
 	Epoch   int            // the epoch this batch belongs to
 	Number  int            // the batch's position in its epoch, from 0
+
+	// Floats and Ints hold a FieldDataset's named fields, [B, shape...]
+	// each; nil for a plain Dataset.
+	Floats map[string]*tensor.Tensor
+	Ints   map[string]*IntTensor
+}
+
+// IntTensor is a batch of integer values with a shape (row-major), for
+// fields that are indices: token ids, class labels per position, lengths.
+// Integer tensors are not yet a tensor dtype; this is their batch form.
+type IntTensor struct {
+	Data  []int
+	Shape []int
 }
 
 // Len returns the number of samples in the batch.
 func (b *Batch) Len() int { return len(b.Indices) }
+
+// Float returns the named float field: "x" is X, "targets" is Targets, any
+// other name is looked up in Floats. It returns nil when there is none.
+func (b *Batch) Float(name string) *tensor.Tensor {
+	switch name {
+	case "x":
+		return b.X
+	case "targets":
+		return b.Targets
+	}
+	return b.Floats[name]
+}
+
+// Int returns the named integer field: "labels" is Labels (shape [B]), any
+// other name is looked up in Ints. It returns nil when there is none.
+func (b *Batch) Int(name string) *IntTensor {
+	if name == "labels" {
+		if b.Labels == nil {
+			return nil
+		}
+		return &IntTensor{Data: b.Labels, Shape: []int{len(b.Labels)}}
+	}
+	return b.Ints[name]
+}
 
 // Clone returns a deep copy of b that the Loader will not overwrite.
 func (b *Batch) Clone() *Batch {
@@ -53,6 +96,18 @@ func (b *Batch) Clone() *Batch {
 	}
 	if b.Targets != nil {
 		c.Targets = tensor.New(append([]float32(nil), b.Targets.Data()...), b.Targets.Shape()...)
+	}
+	if b.Floats != nil {
+		c.Floats = make(map[string]*tensor.Tensor, len(b.Floats))
+		for k, v := range b.Floats {
+			c.Floats[k] = tensor.New(append([]float32(nil), v.Data()...), v.Shape()...)
+		}
+	}
+	if b.Ints != nil {
+		c.Ints = make(map[string]*IntTensor, len(b.Ints))
+		for k, v := range b.Ints {
+			c.Ints[k] = &IntTensor{Data: append([]int(nil), v.Data...), Shape: append([]int(nil), v.Shape...)}
+		}
 	}
 	return c
 }
@@ -83,14 +138,20 @@ type Loader struct {
 	shape []int
 	size  int // features per sample
 	tsize int // targets per sample
-	slots []*slot
-	order []int
-	busy  atomic.Bool
+	// fields are a FieldDataset's named fields (nil otherwise), with the
+	// number of values per sample of each.
+	fields []Field
+	fsize  []int
+	slots  []*slot
+	order  []int
+	busy   atomic.Bool
 }
 
 // slot holds the buffers of one batch in flight.
 type slot struct {
 	x, t     []float32
+	floats   [][]float32 // per field (float fields only)
+	ints     [][]int     // per field (integer fields only)
 	labels   []int
 	idx      []int
 	full     Batch // tensors over the whole buffers
@@ -121,6 +182,11 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	}
 	l := &Loader{ds: ds, cfg: cfg, shape: append([]int(nil), ds.Shape()...), tsize: ds.TargetSize()}
 	l.size = Numel(l.shape)
+	if fd, ok := ds.(FieldDataset); ok {
+		if err := l.setFields(fd.Fields()); err != nil {
+			return nil, err
+		}
+	}
 	l.order = make([]int, ds.Len())
 	bs := min(cfg.BatchSize, ds.Len())
 	partial := ds.Len() % bs
@@ -130,6 +196,16 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 			t:      make([]float32, bs*l.tsize),
 			labels: make([]int, bs),
 			idx:    make([]int, bs),
+		}
+		if l.fields != nil {
+			s.floats, s.ints = make([][]float32, len(l.fields)), make([][]int, len(l.fields))
+			for j, f := range l.fields {
+				if f.Int {
+					s.ints[j] = make([]int, bs*l.fsize[j])
+				} else {
+					s.floats[j] = make([]float32, bs*l.fsize[j])
+				}
+			}
 		}
 		s.full = l.header(s, bs)
 		if partial > 0 && !cfg.DropLast {
@@ -150,7 +226,40 @@ func (l *Loader) header(s *slot, n int) Batch {
 	} else {
 		b.Labels = s.labels[:n]
 	}
+	if l.fields != nil {
+		b.Floats, b.Ints = map[string]*tensor.Tensor{}, map[string]*IntTensor{}
+		for j, f := range l.fields {
+			shape := append([]int{n}, f.Shape...)
+			if f.Int {
+				b.Ints[f.Name] = &IntTensor{Data: s.ints[j][:n*l.fsize[j]], Shape: shape}
+			} else {
+				b.Floats[f.Name] = tensor.New(s.floats[j][:n*l.fsize[j]], shape...)
+			}
+		}
+	}
 	return b
+}
+
+// setFields checks a FieldDataset's fields and records their sizes.
+func (l *Loader) setFields(fields []Field) error {
+	seen := map[string]bool{"x": true, "targets": true, "labels": true}
+	for _, f := range fields {
+		if f.Name == "" || seen[f.Name] {
+			return fmt.Errorf("data: NewLoader: field name %q is empty, reserved or repeated", f.Name)
+		}
+		seen[f.Name] = true
+		for _, d := range f.Shape {
+			if d <= 0 {
+				return fmt.Errorf("data: NewLoader: field %q has shape %v; dimensions must be positive", f.Name, f.Shape)
+			}
+		}
+		l.fields = append(l.fields, Field{Name: f.Name, Int: f.Int, Shape: append([]int(nil), f.Shape...)})
+		l.fsize = append(l.fsize, Numel(f.Shape))
+	}
+	if l.fields == nil {
+		l.fields = []Field{} // a FieldDataset with no fields still gets its SampleFields called
+	}
+	return nil
 }
 
 // Dataset returns the data set the Loader reads.
@@ -300,6 +409,12 @@ type job struct {
 func (l *Loader) work(jobs <-chan job, cancel *atomic.Bool) {
 	pcg := rand.NewPCG(0, 0)
 	rng := rand.New(pcg)
+	var fd FieldDataset
+	var fv FieldValues
+	if l.fields != nil {
+		fd = l.ds.(FieldDataset)
+		fv = FieldValues{Floats: map[string][]float32{}, Ints: map[string][]int{}}
+	}
 	for j := range jobs {
 		s := j.s
 		for k := j.lo; k < j.hi && !cancel.Load(); k++ {
@@ -309,7 +424,21 @@ func (l *Loader) work(jobs <-chan job, cancel *atomic.Bool) {
 			if l.tsize > 0 {
 				t = s.t[k*l.tsize : (k+1)*l.tsize]
 			}
-			label, err := l.ds.Sample(i, rng, s.x[k*l.size:(k+1)*l.size], t)
+			var label int
+			var err error
+			if fd != nil {
+				for j, f := range l.fields {
+					lo, hi := k*l.fsize[j], (k+1)*l.fsize[j]
+					if f.Int {
+						fv.Ints[f.Name] = s.ints[j][lo:hi]
+					} else {
+						fv.Floats[f.Name] = s.floats[j][lo:hi]
+					}
+				}
+				label, err = fd.SampleFields(i, rng, s.x[k*l.size:(k+1)*l.size], t, fv)
+			} else {
+				label, err = l.ds.Sample(i, rng, s.x[k*l.size:(k+1)*l.size], t)
+			}
 			if err != nil {
 				s.mu.Lock()
 				if k < s.errAt {

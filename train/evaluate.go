@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -15,6 +16,15 @@ type EvalConfig struct {
 	Loss      LossFunc // default: cross-entropy for classification, MSE for regression
 	K         int      // top-k accuracy (default 5)
 	Workers   int
+
+	// Task chooses the figures, as Config.Task; TaskAuto infers
+	// classification or regression from the data set.
+	Task Task
+	// Step, when set, computes the loss and output of each batch instead
+	// of loss(model.Forward(x)), as Config.Step; Loss is then unused. It is
+	// called without a graph being built, with a context for which
+	// Evaluating reports true.
+	Step StepFunc
 
 	// TargetNorm, for regression, is the standardisation of the targets
 	// the model was trained on (one channel per target): outputs and
@@ -41,6 +51,11 @@ type Result struct {
 	// (see EvalConfig.TargetNorm): mean squared error, mean absolute
 	// error, and the coefficient of determination 1 - SSE/SST.
 	MSE, MAE, R2 float64
+
+	// Language models only (NaN otherwise): the perplexity and the bits
+	// per token of Loss, the mean cross-entropy per token. Accuracy and
+	// TopK are then next-token accuracies.
+	Perplexity, BitsPerToken float64
 }
 
 // Evaluate runs model in evaluation mode (no graph, batch norm on running
@@ -50,12 +65,16 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 256
 	}
-	regression := ds.Classes() == nil
+	task, err := cfg.Task.resolve(ds)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := task.check(ds, cfg.Step); err != nil {
+		return Result{}, fmt.Errorf("train: Evaluate: %w", err)
+	}
+	regression := task == TaskRegression
 	if cfg.Loss == nil {
-		cfg.Loss = CrossEntropyLoss
-		if regression {
-			cfg.Loss = MSELossFunc
-		}
+		cfg.Loss = task.defaultLoss()
 	}
 	if n := cfg.TargetNorm; n != nil && regression && (len(n.Mean) != ds.TargetSize() || len(n.Std) != ds.TargetSize()) {
 		return Result{}, fmt.Errorf("train: Evaluate: target normalisation has %d values for %d targets", len(n.Mean), ds.TargetSize())
@@ -66,10 +85,21 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 	}
 	nn.Eval(model)
 	m := &Meter{K: cfg.K, Classes: len(ds.Classes())}
+	if task != TaskClassification {
+		m.Classes = 0 // no confusion matrix over a vocabulary
+	}
 	var reg regressionStats
+	mt := &metrics{task: task, m: m, reg: &reg, norm: cfg.TargetNorm}
+	ctx := context.WithValue(context.Background(), evaluatingKey{}, true)
 	for b, err := range loader.Epoch(0) {
 		if err != nil {
 			return Result{}, err
+		}
+		if cfg.Step != nil {
+			if err := evalStep(ctx, cfg.Step, model, b, mt); err != nil {
+				return Result{}, err
+			}
+			continue
 		}
 		var evalErr error
 		ag.NoGrad(func() {
@@ -93,11 +123,34 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 	}
 	res := Result{Loss: m.Loss(), Accuracy: m.Accuracy(), TopK: m.TopK(), Samples: m.Samples(),
 		Confusion: m.Confusion(), Pairs: m.ConfusionPairs(), MSE: math.NaN(), MAE: math.NaN(), R2: math.NaN()}
+	res.Perplexity, res.BitsPerToken = math.NaN(), math.NaN()
 	if regression {
 		res.Accuracy, res.TopK = math.NaN(), math.NaN()
 		res.MSE, res.MAE, res.R2 = reg.figures()
 	}
+	if task == TaskLanguageModel {
+		res.Confusion, res.Pairs = nil, nil
+		res.Perplexity, res.BitsPerToken = Perplexity(res.Loss), BitsPerToken(res.Loss)
+	}
 	return res, nil
+}
+
+// evalStep runs a custom step on one batch without building a graph and
+// records its figures.
+func evalStep(ctx context.Context, step StepFunc, model nn.Module, b *data.Batch, mt *metrics) error {
+	var so StepOutput
+	var err error
+	ag.NoGrad(func() {
+		so, err = step(ctx, model, b)
+	})
+	if err != nil {
+		return fmt.Errorf("train: Evaluate: batch %d: %w", b.Number+1, err)
+	}
+	if so.Loss == nil || so.Loss.Data.Size() != 1 {
+		return fmt.Errorf("train: Evaluate: batch %d: the step returned no scalar loss", b.Number+1)
+	}
+	mt.record(so.Loss.Item(), so, b)
+	return nil
 }
 
 // regressionStats accumulates the errors of regression outputs and the

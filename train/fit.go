@@ -58,8 +58,28 @@ type Config struct {
 	// StepSchedule, when set, sets the learning rate before each step from
 	// the base rate and the global step count (warm-up, one-cycle).
 	StepSchedule optim.Schedule
-	// ClipNorm, when positive, clips the global gradient norm each step.
+	// ClipNorm, when positive, clips the global gradient norm of each
+	// update, after the AfterBackward hooks.
 	ClipNorm float64
+
+	// Task chooses the default loss and the figures reported; TaskAuto
+	// (the zero value) infers classification or regression from the data
+	// set.
+	Task Task
+	// Step, when set, replaces the default step (ForwardStep(Loss)): for
+	// models that are not input→logits. Loss is then unused.
+	Step StepFunc
+	// AccumulateSteps, when above 1, accumulates the gradients of that
+	// many consecutive batches (micro-batches) into each optimiser update,
+	// each batch's loss weighted by its share of the samples, so that an
+	// update equals one of a batch AccumulateSteps times the size, up to
+	// float rounding (for models without batch statistics). Groups start
+	// afresh each epoch; the last one of an epoch may be shorter.
+	// Schedules, Step counts, checkpoints and interruptions go by updates.
+	AccumulateSteps int
+	// AfterBackward hooks run in order before each update, after its
+	// backward passes and before clipping (see GradHook).
+	AfterBackward []GradHook
 
 	Val data.Dataset // validation data, evaluated after each epoch
 
@@ -69,8 +89,15 @@ type Config struct {
 	EarlyStopping EarlyStopping
 
 	// OutDir, when set, receives checkpoint.safetensors after each epoch
-	// (and every CheckpointEvery steps), metrics.jsonl and curves.png.
-	OutDir          string
+	// (and every CheckpointEvery steps), metrics.jsonl, and curves.png when
+	// Curves is set.
+	OutDir string
+	// Curves, when set with an OutDir, draws the history into
+	// OutDir/curves.png after each epoch (curves.Save from package
+	// github.com/backprop-go/backprop/train/curves does; package train
+	// does not draw, so that it does not link a plotting library). A
+	// failure is a warning.
+	Curves          CurvesFunc
 	CheckpointEvery int
 	// Meta is stored in every checkpoint (architecture, input shape,
 	// class names, preprocessing).
@@ -94,19 +121,27 @@ type EarlyStopping struct {
 	MinDelta float64
 }
 
-// StepInfo describes a finished training step, for callbacks.
+// StepInfo describes a finished training step (a batch), for callbacks.
 type StepInfo struct {
 	Epoch, Batch, Batches, Step int
 	Loss                        float32
-	BatchAccuracy               float64 // NaN for regression
-	LR                          float64
-	SamplesPerSecond            float64 // over the epoch so far
-	Model                       nn.Module
-	Meter                       *Meter // the epoch's running figures
+	BatchAccuracy               float64 // NaN without labels (regression)
+	// Updated reports whether the optimiser stepped after this batch:
+	// always, unless gradients are accumulated (Config.AccumulateSteps),
+	// when only the last batch of each group updates. Step counts updates.
+	Updated bool
+	LR      float64
+	// SamplesPerSecond is over the epoch so far; for a language model the
+	// Meter counts tokens, so this is tokens per second.
+	SamplesPerSecond float64
+	Model            nn.Module
+	Meter            *Meter // the epoch's running figures
 }
 
-// Callback observes training. OnStep runs after each optimiser step, while
-// the gradients are still in place; OnEpoch after each epoch's validation.
+// Callback observes training. OnStep runs after each batch's optimiser
+// step, while the gradients are still in place (with gradient
+// accumulation, after every batch: see StepInfo.Updated); OnEpoch after
+// each epoch's validation.
 type Callback interface {
 	OnStep(s StepInfo)
 	OnEpoch(e EpochStats)
@@ -144,6 +179,8 @@ type run struct {
 	cfg     Config
 	model   nn.Module
 	loader  *data.Loader
+	task    Task
+	step    StepFunc
 	classes int
 	ck      Checkpoint // position, history, early stopping
 	best    map[string]*tensor.Tensor
@@ -168,21 +205,41 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if cfg.Warn == nil {
 		cfg.Warn = os.Stderr
 	}
+	if cfg.AccumulateSteps < 0 {
+		return nil, fmt.Errorf("train.Fit: AccumulateSteps %d must not be negative", cfg.AccumulateSteps)
+	}
+	task, err := cfg.Task.resolve(ds)
+	if err != nil {
+		return nil, err
+	}
+	if err := task.check(ds, cfg.Step); err != nil {
+		return nil, fmt.Errorf("train.Fit: %w", err)
+	}
 	if cfg.Loss == nil {
-		cfg.Loss = CrossEntropyLoss
-		if ds.Classes() == nil {
-			cfg.Loss = MSELossFunc
-		}
+		cfg.Loss = task.defaultLoss()
+	}
+	step := cfg.Step
+	if step == nil {
+		step = ForwardStep(cfg.Loss)
 	}
 	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers})
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, model: model, loader: loader, classes: len(ds.Classes())}
+	r := &run{cfg: cfg, model: model, loader: loader, task: task, step: step}
+	if task == TaskClassification {
+		r.classes = len(ds.Classes())
+	}
 	r.ck.BaseLR = cfg.Optimizer.LR()
 	if cfg.Resume != nil {
 		if err := r.restore(cfg.Resume); err != nil {
 			return nil, err
+		}
+		// Checkpoints fall between updates; one taken with another
+		// AccumulateSteps may fall inside a group of this run's.
+		if a := max(cfg.AccumulateSteps, 1); r.ck.Batch%a != 0 {
+			return nil, fmt.Errorf("train.Fit: resuming at batch %d of epoch %d, inside a group of AccumulateSteps %d batches; resume with the AccumulateSteps the checkpoint was written with",
+				r.ck.Batch, r.ck.Epoch+1, a)
 		}
 	}
 	if cfg.OutDir != "" {
@@ -244,39 +301,63 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 	start := time.Now().Add(-time.Duration(r.ck.Partial.Seconds * float64(time.Second)))
 	batches := r.loader.NumBatches()
 	params := nn.Parameters(r.model)
+	accum := max(cfg.AccumulateSteps, 1)
+	mt := &metrics{task: r.task, m: meter}
 	for b, err := range r.loader.EpochFrom(epoch, r.ck.Batch) {
 		if err != nil {
 			return false, err
 		}
-		if cfg.StepSchedule != nil {
+		first := b.Number%accum == 0                             // the group's first micro-batch: gradients start from zero
+		last := (b.Number+1)%accum == 0 || b.Number+1 == batches // its last: the update
+		if first && cfg.StepSchedule != nil {
 			cfg.Optimizer.SetLR(cfg.StepSchedule(r.ck.BaseLR, r.ck.Step))
 		}
-		out := r.model.Forward(ag.Const(b.X))
-		loss := cfg.Loss(out, b)
+		so, err := r.step(ctx, r.model, b)
+		if err != nil {
+			return false, fmt.Errorf("train.Fit: epoch %d, batch %d: %w", epoch+1, b.Number+1, err)
+		}
+		if so.Loss == nil || so.Loss.Data.Size() != 1 {
+			return false, fmt.Errorf("train.Fit: epoch %d, batch %d: the step returned no scalar loss", epoch+1, b.Number+1)
+		}
+		loss := so.Loss.Item()
 		before := meter.correct
-		meter.Add(loss.Item(), out.Data, b.Labels) // before the backward pass releases out's data
-		cfg.Optimizer.ZeroGrad()
-		loss.BackwardRelease()
-		if err := checkFinite(loss.Item(), epoch+1, r.ck.Step+1); err != nil {
+		labelled := mt.record(loss, so, b) // before the backward pass releases the output's data
+		if first {
+			cfg.Optimizer.ZeroGrad()
+		}
+		root := so.Loss
+		if accum > 1 {
+			// Each micro-batch's mean loss weighted by its share of the
+			// group's samples: the gradients add up to those of the mean
+			// loss over the whole group.
+			root = ag.MulScalar(so.Loss, float32(b.Len())/float32(r.groupSamples(b.Number, accum)))
+		}
+		root.BackwardRelease()
+		if err := checkFinite(loss, epoch+1, r.ck.Step+1); err != nil {
 			err.(*DivergedError).Layer = firstNonFinite(r.model)
 			return false, err
 		}
-		if cfg.ClipNorm > 0 {
-			optim.ClipGradNorm(params, cfg.ClipNorm, 2)
+		if last {
+			if err := r.update(ctx, epoch, b.Number, accum, params); err != nil {
+				return false, err
+			}
 		}
-		cfg.Optimizer.Step()
-		r.ck.Step++
 		r.ck.Batch = b.Number + 1
 		elapsed := time.Since(start).Seconds()
 		r.ck.Partial = PartialEpoch{Samples: meter.samples, LossSum: meter.lossSum, Correct: meter.correct, TopK: meter.topK, Seconds: elapsed}
-		info := StepInfo{Epoch: epoch + 1, Batch: b.Number + 1, Batches: batches, Step: r.ck.Step, Loss: loss.Item(),
-			BatchAccuracy: math.NaN(), LR: cfg.Optimizer.LR(), SamplesPerSecond: float64(meter.samples) / max(elapsed, 1e-9),
+		info := StepInfo{Epoch: epoch + 1, Batch: b.Number + 1, Batches: batches, Step: r.ck.Step, Loss: loss,
+			BatchAccuracy: math.NaN(), Updated: last, LR: cfg.Optimizer.LR(), SamplesPerSecond: float64(meter.samples) / max(elapsed, 1e-9),
 			Model: r.model, Meter: meter}
-		if b.Labels != nil {
-			info.BatchAccuracy = float64(meter.correct-before) / float64(b.Len())
+		if labelled > 0 {
+			info.BatchAccuracy = float64(meter.correct-before) / float64(labelled)
 		}
 		for _, c := range cfg.Callbacks {
 			c.OnStep(info)
+		}
+		// Checkpoints and interruptions fall between updates only: the
+		// gradients of a group half accumulated are not saved.
+		if !last {
+			continue
 		}
 		if cfg.OutDir != "" && cfg.CheckpointEvery > 0 && r.ck.Step%cfg.CheckpointEvery == 0 && r.ck.Batch < batches {
 			if err := r.save(); err != nil {
@@ -298,15 +379,21 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 	if r.classes > 0 {
 		stats.TrainAccuracy, stats.TrainTop5 = meter.Accuracy(), meter.TopK()
 	}
+	if r.task == TaskLanguageModel {
+		stats.TrainPerplexity, stats.TrainBitsPerToken = finiteOrZero(Perplexity(stats.TrainLoss)), finiteOrZero(BitsPerToken(stats.TrainLoss))
+	}
 	monitored := stats.TrainLoss
 	if cfg.Val != nil {
-		res, err := Evaluate(r.model, cfg.Val, EvalConfig{BatchSize: cfg.BatchSize, Loss: cfg.Loss, Workers: cfg.Workers})
+		res, err := Evaluate(r.model, cfg.Val, EvalConfig{BatchSize: cfg.BatchSize, Loss: cfg.Loss, Workers: cfg.Workers, Task: r.task, Step: cfg.Step})
 		if err != nil {
 			return false, fmt.Errorf("validation: %w", err)
 		}
 		stats.HasVal, stats.ValLoss, monitored = true, res.Loss, res.Loss
 		if r.classes > 0 {
 			stats.ValAccuracy, stats.ValTop5 = res.Accuracy, res.TopK
+		}
+		if r.task == TaskLanguageModel {
+			stats.ValPerplexity, stats.ValBitsPerToken = finiteOrZero(res.Perplexity), finiteOrZero(res.BitsPerToken)
 		}
 		nn.Train(r.model)
 	}
@@ -322,8 +409,10 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		}
 		// The plot is a view of metrics.jsonl: failing to draw it (a loss
 		// too large for an axis, say) must not stop the run.
-		if err := SaveCurves(r.ck.History, filepath.Join(cfg.OutDir, CurvesFile)); err != nil {
-			fmt.Fprintf(cfg.Warn, "warning: %s not updated: %v\n", CurvesFile, err)
+		if cfg.Curves != nil {
+			if err := cfg.Curves(r.ck.History, filepath.Join(cfg.OutDir, CurvesFile)); err != nil {
+				fmt.Fprintf(cfg.Warn, "warning: %s not updated: %v\n", CurvesFile, err)
+			}
 		}
 	}
 	for _, c := range cfg.Callbacks {
@@ -333,6 +422,38 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		return false, fmt.Errorf("%w after epoch %d", ErrInterrupted, epoch+1)
 	}
 	return stop, nil
+}
+
+// update ends a group of micro-batches: the AfterBackward hooks, gradient
+// clipping, the optimiser step.
+func (r *run) update(ctx context.Context, epoch, number, accum int, params []*ag.Value) error {
+	cfg := r.cfg
+	if len(cfg.AfterBackward) > 0 {
+		g0 := number - number%accum
+		u := UpdateInfo{Epoch: epoch + 1, Step: r.ck.Step + 1, MicroBatches: number - g0 + 1,
+			Samples: r.groupSamples(number, accum), Model: r.model, Params: params}
+		for _, h := range cfg.AfterBackward {
+			if err := h(ctx, u); err != nil {
+				return fmt.Errorf("train.Fit: epoch %d, step %d: AfterBackward: %w", epoch+1, r.ck.Step+1, err)
+			}
+		}
+	}
+	if cfg.ClipNorm > 0 {
+		optim.ClipGradNorm(params, cfg.ClipNorm, 2)
+	}
+	cfg.Optimizer.Step()
+	r.ck.Step++
+	return nil
+}
+
+// groupSamples returns the number of samples in the group of accum
+// micro-batches that batch number belongs to (the last batch of an epoch
+// may be partial, and so may its group).
+func (r *run) groupSamples(number, accum int) int {
+	n, bs := r.loader.Dataset().Len(), r.loader.Config().BatchSize
+	g0 := number - number%accum
+	g1 := min(g0+accum, r.loader.NumBatches())
+	return min(g1*bs, n) - g0*bs
 }
 
 // earlyStop updates early stopping's state with this epoch's monitored

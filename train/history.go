@@ -13,18 +13,25 @@ import (
 // EpochStats are the figures of one finished epoch, as written to
 // metrics.jsonl (one JSON object per line).
 type EpochStats struct {
-	Epoch            int     `json:"epoch"`
-	Step             int     `json:"step"`
-	TrainLoss        float64 `json:"train_loss"`
-	TrainAccuracy    float64 `json:"train_accuracy,omitempty"`
-	TrainTop5        float64 `json:"train_top5_accuracy,omitempty"`
-	ValLoss          float64 `json:"val_loss,omitempty"`
-	ValAccuracy      float64 `json:"val_accuracy,omitempty"`
-	ValTop5          float64 `json:"val_top5_accuracy,omitempty"`
-	HasVal           bool    `json:"has_val"`
-	LR               float64 `json:"lr"`
-	Seconds          float64 `json:"seconds"`
-	SamplesPerSecond float64 `json:"samples_per_second"`
+	Epoch         int     `json:"epoch"`
+	Step          int     `json:"step"`
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAccuracy float64 `json:"train_accuracy,omitempty"`
+	TrainTop5     float64 `json:"train_top5_accuracy,omitempty"`
+	ValLoss       float64 `json:"val_loss,omitempty"`
+	ValAccuracy   float64 `json:"val_accuracy,omitempty"`
+	ValTop5       float64 `json:"val_top5_accuracy,omitempty"`
+	HasVal        bool    `json:"has_val"`
+	// Language models only (TaskLanguageModel): perplexity and bits per
+	// token of the mean cross-entropy per token; 0 (left out) otherwise
+	// and when not finite.
+	TrainPerplexity   float64 `json:"train_perplexity,omitempty"`
+	TrainBitsPerToken float64 `json:"train_bits_per_token,omitempty"`
+	ValPerplexity     float64 `json:"val_perplexity,omitempty"`
+	ValBitsPerToken   float64 `json:"val_bits_per_token,omitempty"`
+	LR                float64 `json:"lr"`
+	Seconds           float64 `json:"seconds"`
+	SamplesPerSecond  float64 `json:"samples_per_second"`
 }
 
 // History is the list of finished epochs.

@@ -97,6 +97,13 @@ func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 	}
 }
 
+// AddLoss records a batch's mean loss over n samples, without outputs
+// (a step that returns only a loss).
+func (m *Meter) AddLoss(meanLoss float32, n int) {
+	m.samples += n
+	m.lossSum += float64(meanLoss) * float64(n)
+}
+
 // Samples returns the number of samples recorded.
 func (m *Meter) Samples() int { return m.samples }
 

@@ -3,11 +3,14 @@ package train
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/backprop-go/backprop/internal/fsutil"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/optim"
 )
@@ -20,7 +23,7 @@ func TestOutDirDeletedMidRun(t *testing.T) {
 	model := buildModel(t, 1)
 	deleted := false
 	_, err := Fit(context.Background(), model, newBlobs(64, 1), Config{
-		Epochs: 2, BatchSize: 16, Seed: 1, OutDir: dir, CheckpointEvery: 2,
+		Epochs: 2, BatchSize: 16, Seed: 1, OutDir: dir, CheckpointEvery: 2, Curves: fakeCurves,
 		Optimizer: optim.SGD(nn.Parameters(model), optim.LR(0.1)),
 		Callbacks: []Callback{CallbackFuncs{Step: func(s StepInfo) {
 			if s.Step == 5 && !deleted { // after epoch 1 saved its files
@@ -51,6 +54,38 @@ func TestOutDirDeletedMidRun(t *testing.T) {
 	}
 	if ck.Epoch != 2 || ck.Step != 8 || len(ck.History) != 2 {
 		t.Fatalf("checkpoint at epoch %d step %d with %d epochs of history, want epoch 2 step 8 and both epochs", ck.Epoch, ck.Step, len(ck.History))
+	}
+}
+
+// fakeCurves stands in for curves.Save (which imports this package, so
+// that its tests cannot be linked here): it writes the epoch count.
+func fakeCurves(h History, path string) error {
+	return fsutil.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+		_, err := fmt.Fprintf(w, "%d epochs\n", len(h))
+		return err
+	})
+}
+
+// TestCurvesOnlyThroughTheHook: without Config.Curves no curves.png is
+// written; with it, the hook gets the path in OutDir and the history.
+func TestCurvesOnlyThroughTheHook(t *testing.T) {
+	for _, hook := range []bool{false, true} {
+		dir := t.TempDir()
+		model := buildModel(t, 1)
+		cfg := Config{Epochs: 2, BatchSize: 16, OutDir: dir, Optimizer: optim.SGD(nn.Parameters(model), optim.LR(0.1))}
+		if hook {
+			cfg.Curves = fakeCurves
+		}
+		if _, err := Fit(context.Background(), model, newBlobs(32, 1), cfg); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, CurvesFile))
+		switch {
+		case !hook && err == nil:
+			t.Errorf("curves.png written without a Curves hook")
+		case hook && string(b) != "2 epochs\n":
+			t.Errorf("curves.png %q, %v; want the hook's output for 2 epochs", b, err)
+		}
 	}
 }
 
@@ -94,7 +129,7 @@ func TestCurvesFailureIsAWarning(t *testing.T) {
 	var warn bytes.Buffer
 	model := buildModel(t, 1)
 	hist, err := Fit(context.Background(), model, newBlobs(32, 1), Config{
-		Epochs: 2, BatchSize: 16, OutDir: dir, Warn: &warn, Optimizer: optim.SGD(nn.Parameters(model), optim.LR(0.1)),
+		Epochs: 2, BatchSize: 16, OutDir: dir, Warn: &warn, Curves: fakeCurves, Optimizer: optim.SGD(nn.Parameters(model), optim.LR(0.1)),
 	})
 	if err != nil || len(hist) != 2 {
 		t.Fatalf("Fit: %d epochs, %v; want 2 epochs despite the plot", len(hist), err)

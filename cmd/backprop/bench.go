@@ -112,7 +112,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if !(all || *workload == "mlp" || *workload == "cnn" || *workload == "infer") {
 		return 0
 	}
-	opts := []data.Option{data.Log(stderr)}
+	opts := []data.Option{data.Log(stderr), downloadBar(stderr)}
 	if *dir != "" {
 		opts = append(opts, data.LocalDir(*dir))
 	}

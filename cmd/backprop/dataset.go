@@ -241,7 +241,7 @@ func dataError(err error, csv bool) error {
 // openIDX opens MNIST or Fashion-MNIST, with a validation split carved from
 // the training images when asked.
 func openIDX(cfg dataConfig, name, cacheDir string, log io.Writer) (*dataSource, error) {
-	opts := []data.Option{data.Log(log)}
+	opts := []data.Option{data.Log(log), downloadBar(log)}
 	if cacheDir != "" {
 		opts = append(opts, data.CacheDir(cacheDir))
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/backprop-go/backprop/optim"
 	"github.com/backprop-go/backprop/tensor"
 	"github.com/backprop-go/backprop/train"
+	"github.com/backprop-go/backprop/train/curves"
 )
 
 func init() {
@@ -264,7 +265,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		Schedule: epochSched, StepSchedule: stepSched, Val: src.val,
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
-		Callbacks: callbacks, Warn: stderr,
+		Callbacks: callbacks, Warn: stderr, Curves: curves.Save,
 	})
 	bar.finish()
 	var diverged *train.DivergedError

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"syscall"
 	"testing"
 )
 
@@ -60,10 +59,4 @@ func TestTune(t *testing.T) {
 			fmt.Printf("%s: %.1f GFLOP/s (best of 5, CPU time)\n", name, best)
 		}
 	}
-}
-
-func cpuTime() float64 {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -1,4 +1,4 @@
-package train
+package curves
 
 import "image/color"
 

@@ -1,4 +1,11 @@
-package train
+// Package curves draws a training run's loss and accuracy curves as a PNG
+// (curves.png). It lives apart from package train so that a program that
+// trains does not link the plotting library (gonum/plot with its fonts,
+// LaTeX and PDF writers): train.Fit draws curves only through its
+// Config.Curves hook, which the backprop command sets to [Save].
+//
+//	cfg := train.Config{OutDir: dir, Curves: curves.Save, ...}
+package curves
 
 import (
 	"fmt"
@@ -12,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/backprop-go/backprop/internal/fsutil"
+	"github.com/backprop-go/backprop/train"
 )
 
 // maxLinearValue is the largest magnitude plotted on a linear axis; a
@@ -21,12 +29,12 @@ import (
 // than the largest float64 makes its tick search loop forever.
 const maxLinearValue = 1e9
 
-// PlotCurves draws the loss and accuracy curves of h side by side as a PNG.
+// Plot draws the loss and accuracy curves of h side by side as a PNG.
 // Values that are not finite are left out; a curve that reaches
 // magnitudes over 1e9 is drawn on a log scale. A failure of the plotting
 // library is returned as an error, never a panic: the curves must not take
 // a run down.
-func PlotCurves(h History, w io.Writer) (err error) {
+func Plot(h train.History, w io.Writer) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("drawing curves: the plotting library failed: %v", r)
@@ -43,7 +51,7 @@ type curve struct {
 
 // series returns the points of h that f selects, leaving out those whose
 // epoch or value is not finite.
-func series(h History, f func(e EpochStats) (float64, bool)) plotter.XYs {
+func series(h train.History, f func(e train.EpochStats) (float64, bool)) plotter.XYs {
 	var xy plotter.XYs
 	for _, e := range h {
 		v, ok := f(e)
@@ -122,7 +130,7 @@ func addCurves(p *plot.Plot, what string, curves []curve) error {
 	return nil
 }
 
-func plotCurves(h History, w io.Writer) error {
+func plotCurves(h train.History, w io.Writer) error {
 	loss := plot.New()
 	loss.Title.Text = "Loss"
 	loss.X.Label.Text = "epoch"
@@ -130,14 +138,14 @@ func plotCurves(h History, w io.Writer) error {
 	acc.Title.Text = "Accuracy"
 	acc.X.Label.Text = "epoch"
 	if err := addCurves(loss, "loss", []curve{
-		{"train", series(h, func(e EpochStats) (float64, bool) { return e.TrainLoss, true })},
-		{"validation", series(h, func(e EpochStats) (float64, bool) { return e.ValLoss, e.HasVal })},
+		{"train", series(h, func(e train.EpochStats) (float64, bool) { return e.TrainLoss, true })},
+		{"validation", series(h, func(e train.EpochStats) (float64, bool) { return e.ValLoss, e.HasVal })},
 	}); err != nil {
 		return err
 	}
 	if err := addCurves(acc, "accuracy", []curve{
-		{"train", series(h, func(e EpochStats) (float64, bool) { return e.TrainAccuracy, e.TrainAccuracy > 0 })},
-		{"validation", series(h, func(e EpochStats) (float64, bool) { return e.ValAccuracy, e.HasVal && e.ValAccuracy > 0 })},
+		{"train", series(h, func(e train.EpochStats) (float64, bool) { return e.TrainAccuracy, e.TrainAccuracy > 0 })},
+		{"validation", series(h, func(e train.EpochStats) (float64, bool) { return e.ValAccuracy, e.HasVal && e.ValAccuracy > 0 })},
 	}); err != nil {
 		return err
 	}
@@ -157,8 +165,9 @@ func plotCurves(h History, w io.Writer) error {
 	return nil
 }
 
-// SaveCurves writes PlotCurves's PNG to path atomically: when drawing
-// fails, the previous file is left as it was.
-func SaveCurves(h History, path string) error {
-	return fsutil.WriteFileAtomic(path, 0o644, func(w io.Writer) error { return PlotCurves(h, w) })
+// Save writes Plot's PNG to path atomically: when drawing fails, the
+// previous file is left as it was. Its signature is train.CurvesFunc's, so
+// that it can be set as train.Config.Curves.
+func Save(h train.History, path string) error {
+	return fsutil.WriteFileAtomic(path, 0o644, func(w io.Writer) error { return Plot(h, w) })
 }
