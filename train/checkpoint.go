@@ -44,6 +44,10 @@ type Checkpoint struct {
 	Batch   int // batches of Epoch already done
 	Step    int // optimiser steps taken in the whole run
 	BaseLR  float64
+	// BaseLRs holds every parameter group's base learning rate when the
+	// optimiser has more than one group (BaseLR is group 0's); nil
+	// otherwise.
+	BaseLRs []float64
 	RNG     []byte // the model's random state (dropout)
 	History History
 	// Partial holds the training figures of the unfinished epoch.
@@ -96,6 +100,10 @@ func (c *Checkpoint) Save(path string) error {
 	meta["train.batch"] = strconv.Itoa(c.Batch)
 	meta["train.step"] = strconv.Itoa(c.Step)
 	meta["train.base_lr"] = strconv.FormatFloat(c.BaseLR, 'g', -1, 64)
+	if len(c.BaseLRs) > 1 {
+		lrs, _ := json.Marshal(c.BaseLRs)
+		meta["train.base_lrs"] = string(lrs)
+	}
 	meta["train.rng"] = base64.StdEncoding.EncodeToString(c.RNG)
 	meta["train.history"] = string(hist)
 	meta["train.partial"] = string(partial)
@@ -157,6 +165,11 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 			bad = append(bad, "train.base_lr")
 		}
 	}
+	if s, ok := f.Metadata["train.base_lrs"]; ok {
+		if err := json.Unmarshal([]byte(s), &c.BaseLRs); err != nil || !allFiniteNonNeg(c.BaseLRs) {
+			bad = append(bad, "train.base_lrs")
+		}
+	}
 	if s, ok := f.Metadata["train.rng"]; ok {
 		if c.RNG, err = base64.StdEncoding.DecodeString(s); err != nil {
 			bad = append(bad, "train.rng")
@@ -214,4 +227,14 @@ func checkFiniteTensors(path, prefix, what string, tensors map[string]*tensor.Te
 		}
 	}
 	return nil
+}
+
+// allFiniteNonNeg reports whether every rate is a finite number ≥ 0.
+func allFiniteNonNeg(v []float64) bool {
+	for _, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) || x < 0 {
+			return false
+		}
+	}
+	return true
 }

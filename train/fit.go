@@ -184,6 +184,7 @@ type run struct {
 	classes int
 	ck      Checkpoint // position, history, early stopping
 	best    map[string]*tensor.Tensor
+	bases   []float64 // each parameter group's base learning rate, which schedules scale
 }
 
 // Fit trains model on ds as cfg says and returns the history of the run
@@ -230,7 +231,11 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if task == TaskClassification {
 		r.classes = len(ds.Classes())
 	}
-	r.ck.BaseLR = cfg.Optimizer.LR()
+	r.bases = optim.GroupLRs(cfg.Optimizer)
+	r.ck.BaseLR = r.bases[0]
+	if len(r.bases) > 1 {
+		r.ck.BaseLRs = r.bases
+	}
 	if cfg.Resume != nil {
 		if err := r.restore(cfg.Resume); err != nil {
 			return nil, err
@@ -279,10 +284,19 @@ func (r *run) restore(c *Checkpoint) error {
 	}
 	r.ck.Epoch, r.ck.Batch, r.ck.Step = c.Epoch, c.Batch, c.Step
 	r.ck.History, r.ck.Partial, r.ck.Best, r.best = c.History, c.Partial, c.Best, c.BestModel
-	if c.BaseLR > 0 {
-		r.ck.BaseLR = c.BaseLR
+	switch {
+	case len(c.BaseLRs) > 0:
+		if len(c.BaseLRs) != len(r.bases) {
+			return fmt.Errorf("resuming: the checkpoint has %d parameter groups' learning rates, the optimiser %d groups", len(c.BaseLRs), len(r.bases))
+		}
+		copy(r.bases, c.BaseLRs)
+	case c.BaseLR > 0 && len(r.bases) == 1:
+		r.bases[0] = c.BaseLR
 	}
-	r.cfg.Optimizer.SetLR(r.ck.BaseLR)
+	r.ck.BaseLR = r.bases[0]
+	for g, lr := range r.bases {
+		r.cfg.Optimizer.SetGroupLR(g, lr)
+	}
 	return nil
 }
 
@@ -293,7 +307,9 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 	nn.Train(r.model)
 	epoch := r.ck.Epoch
 	if cfg.Schedule != nil {
-		cfg.Optimizer.SetLR(cfg.Schedule(r.ck.BaseLR, epoch))
+		// Each parameter group from its own base rate, as PyTorch's
+		// schedulers scale each group's initial_lr.
+		optim.ApplySchedule(cfg.Optimizer, cfg.Schedule, r.bases, epoch)
 	}
 	meter := &Meter{Classes: r.classes}
 	p := r.ck.Partial
@@ -310,7 +326,7 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 		first := b.Number%accum == 0                             // the group's first micro-batch: gradients start from zero
 		last := (b.Number+1)%accum == 0 || b.Number+1 == batches // its last: the update
 		if first && cfg.StepSchedule != nil {
-			cfg.Optimizer.SetLR(cfg.StepSchedule(r.ck.BaseLR, r.ck.Step))
+			optim.ApplySchedule(cfg.Optimizer, cfg.StepSchedule, r.bases, r.ck.Step)
 		}
 		so, err := r.step(ctx, r.model, b)
 		if err != nil {
