@@ -40,10 +40,10 @@ type Checkpoint struct {
 	// reserved for the fields below.
 	Meta map[string]string
 
-	Epoch   int // the epoch in progress (or the next one, when Batch is 0)
-	Batch   int // batches of Epoch already done
-	Step    int // optimiser steps taken in the whole run
-	BaseLR  float64
+	Epoch  int // the epoch in progress (or the next one, when Batch is 0)
+	Batch  int // batches of Epoch already done
+	Step   int // optimiser steps taken in the whole run
+	BaseLR float64
 	// BaseLRs holds every parameter group's base learning rate when the
 	// optimiser has more than one group (BaseLR is group 0's); nil
 	// otherwise.
