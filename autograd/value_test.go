@@ -34,22 +34,66 @@ func TestGradientsAccumulateWhenAValueIsReused(t *testing.T) {
 	}
 }
 
-func TestNoGradBuildsNoGraph(t *testing.T) {
-	w := ag.Param(tensor.Ones(3))
-	var y *ag.Value
-	ag.NoGrad(func() { y = ag.Sum(ag.Mul(w, w)) })
-	if y.RequiresGrad() {
-		t.Fatal("value computed under NoGrad requires a gradient")
+// TestNoGraphBuildsNoGraph checks the graph-mode rule: an op any of whose
+// inputs is marked NoGraph records nothing and marks its output, whatever
+// its other inputs require; an op on unmarked inputs records as before.
+func TestNoGraphBuildsNoGraph(t *testing.T) {
+	x := tensor.New([]float32{1, -2, 3, 0.5, -1, 2}, 2, 3)
+	w := ag.Param(tensor.New([]float32{0.1, 0.2, -0.3, 0.4, 0.5, -0.6}, 2, 3))
+	b := ag.Param(tensor.New([]float32{0.5, -0.5}, 2))
+	forward := func(in *ag.Value) *ag.Value {
+		return ag.Sum(ag.Tanh(ag.Linear(ag.Mul(in, ag.Const(tensor.Full(2, 2, 3))), w, b)))
 	}
-	if !ag.GradEnabled() {
-		t.Fatal("grad mode not restored after NoGrad")
+	cases := []struct {
+		name      string
+		in        *ag.Value
+		wantGraph bool
+	}{
+		{"Const input", ag.Const(x), true},
+		{"NoGraph input", ag.NoGraph(x), false},
+		{"Detached input", ag.Detached(ag.Param(x)), false},
 	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w.ZeroGrad()
+			y := forward(c.in)
+			if y.RequiresGrad() != c.wantGraph || y.NoGraph() == c.wantGraph {
+				t.Fatalf("RequiresGrad %v, NoGraph %v; want a graph: %v", y.RequiresGrad(), y.NoGraph(), c.wantGraph)
+			}
+			if c.wantGraph {
+				y.Backward()
+				if w.Grad == nil || b.Grad == nil {
+					t.Fatal("parameters got no gradient")
+				}
+				return
+			}
+			defer func() {
+				if r := recover(); r == nil {
+					t.Fatal("Backward on a value computed from a NoGraph input did not panic")
+				}
+				if w.Grad != nil {
+					t.Fatal("a NoGraph forward gave a parameter a gradient")
+				}
+			}()
+			y.Backward()
+		})
+	}
+	// The marking is per value: the same parameters still record with an
+	// unmarked input after a NoGraph forward.
+	if !forward(ag.Const(x)).RequiresGrad() {
+		t.Fatal("a NoGraph forward switched graph building off for later ones")
+	}
+}
+
+// TestNoGraphCannotRequireGrad checks that a NoGraph leaf refuses to track
+// a gradient.
+func TestNoGraphCannotRequireGrad(t *testing.T) {
 	defer func() {
-		if r := recover(); r == nil {
-			t.Fatal("Backward on a no-grad value did not panic")
+		if recover() == nil {
+			t.Fatal("SetRequiresGrad(true) on a NoGraph value did not panic")
 		}
 	}()
-	y.Backward()
+	ag.NoGraph(tensor.Ones(2)).SetRequiresGrad(true)
 }
 
 func TestConstGetsNoGradient(t *testing.T) {
