@@ -171,6 +171,13 @@ var gradCases = []gradCase{
 		f: func(v []*ag.Value) *ag.Value {
 			return ag.Conv2dReLUMaxPool2d(v[0], v[1], v[2], ag.ConvParams{Padding: [2]int{1, 1}}, ag.PoolParams{Kernel: [2]int{2, 2}})
 		}},
+	// Appended, not inserted: a case's inputs are seeded by its index.
+	{op: "MatMulNT", name: "2-D", inputs: shapes(rn(3, 4), rn(5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulNT", name: "batched", inputs: shapes(rn(2, 3, 4), rn(2, 5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulNT", name: "batched broadcast", inputs: shapes(rn(2, 2, 3, 4), rn(5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulTN", name: "2-D", inputs: shapes(rn(4, 3), rn(4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	{op: "MatMulTN", name: "batched", inputs: shapes(rn(2, 4, 3), rn(2, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	{op: "MatMulTN", name: "batched broadcast", inputs: shapes(rn(4, 3), rn(3, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 }
 
 func tensorZeros(s ...int) func(r *rand.Rand) *tensor.Tensor {

@@ -36,6 +36,50 @@ func MatMul(a, b *Value) *Value {
 	return out
 }
 
+// MatMulNT returns a·bᵀ, with bᵀ the transpose of b's last two dimensions,
+// for a [..., m, k] and b [..., n, k]: Q·Kᵀ of attention, say. Both
+// operands need rank 2 or more and leading (batch) dimensions broadcast,
+// as in MatMul. Neither the forward product nor the backward ones
+// materialise a transpose: the GEMM reads b as transposed.
+func MatMulNT(a, b *Value) *Value {
+	checkRank2("autograd.MatMulNT", a, b)
+	out := fresh(tensor.MatMulT(a.Data, b.Data, false, true), a, b)
+	out.onBackward(func() {
+		if a.requiresGrad {
+			a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, false), a.Shape()...)) // dA = G·B
+		}
+		if b.requiresGrad {
+			b.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, a.Data, true, false), b.Shape()...)) // dB = Gᵀ·A
+		}
+	})
+	return out
+}
+
+// MatMulTN returns aᵀ·b, with aᵀ the transpose of a's last two dimensions,
+// for a [..., k, m] and b [..., k, n]; batch dimensions broadcast as in
+// MatMul, and no transpose is materialised, forward or backward.
+func MatMulTN(a, b *Value) *Value {
+	checkRank2("autograd.MatMulTN", a, b)
+	out := fresh(tensor.MatMulT(a.Data, b.Data, true, false), a, b)
+	out.onBackward(func() {
+		if a.requiresGrad {
+			a.addGrad(tensor.SumTo(tensor.MatMulT(b.Data, out.Grad, false, true), a.Shape()...)) // dA = B·Gᵀ
+		}
+		if b.requiresGrad {
+			b.addGrad(tensor.SumTo(tensor.MatMulT(a.Data, out.Grad, false, false), b.Shape()...)) // dB = A·G
+		}
+	})
+	return out
+}
+
+// checkRank2 panics unless both operands of a transposed product are
+// matrices or batches of them (a 1-D operand has no transpose to fold in).
+func checkRank2(op string, a, b *Value) {
+	if a.Data.Dims() < 2 || b.Data.Dims() < 2 {
+		panic(fmt.Sprintf("%s: shapes %v and %v: both operands need rank 2 or more", op, a.Shape(), b.Shape()))
+	}
+}
+
 // Linear returns x·Wᵀ + b for x [..., in], weight [out, in] and bias [out]
 // (bias may be nil), as torch.nn.functional.linear.
 func Linear(x, weight, bias *Value) *Value { return linear(x, weight, bias, false) }
