@@ -355,7 +355,7 @@ func MSELoss(input, target *Value, opts ...LossOption) *Value {
 func L1Loss(input, target *Value, opts ...LossOption) *Value {
 	return pointwiseLoss("autograd.L1Loss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
 		d := x - t
-		return float32(math.Abs(float64(d))), sign(d), -sign(d) // d|x-t|/dx = sign(x-t)
+		return float32(math.Abs(float64(d))), tensor.Sign32(d), -tensor.Sign32(d) // d|x-t|/dx = sign(x-t)
 	})
 }
 
@@ -369,7 +369,7 @@ func HuberLoss(input, target *Value, opts ...LossOption) *Value {
 		if ad < c.delta {
 			return 0.5 * d * d, d, -d // d(½d²)/dx = d
 		}
-		return c.delta * (ad - 0.5*c.delta), c.delta * sign(d), -c.delta * sign(d) // d/dx = delta·sign(d)
+		return c.delta * (ad - 0.5*c.delta), c.delta * tensor.Sign32(d), -c.delta * tensor.Sign32(d) // d/dx = delta·tensor.Sign32(d)
 	})
 }
 
