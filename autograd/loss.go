@@ -135,30 +135,8 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 	m, nc := logits.Shape()[0], logits.Shape()[1]
 	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
-	logp := tensor.Empty(m, nc)
-	lp, xd := logp.Data(), logits.Data.Data()
-	per := make([]float32, m)
-	for i := range m {
-		row, dst := xd[i*nc:][:nc], lp[i*nc:][:nc]
-		mx := float32(math.Inf(-1))
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		lse := mx
-		if !math.IsInf(float64(mx), 0) {
-			var sum float64
-			for _, v := range row {
-				sum += math.Exp(float64(v - mx))
-			}
-			lse = mx + float32(math.Log(sum))
-		}
-		for j, v := range row {
-			dst[j] = v - lse // log softmax
-		}
-		if t := targets[i]; t != c.ignoreIndex {
-			per[i] = -c.classWeight(t) * dst[t]
-		}
-	}
+	logp := tensor.LogSoftmax(logits.Data, 1)
+	per := tensor.NLLRows(logp, targets, c.ignoreIndex, c.weight)
 	y, scale := reduceRows(per, c.reduction, den)
 	out := fresh(y, logits)
 	if !out.requiresGrad {
@@ -166,25 +144,25 @@ func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 		return out
 	}
 	out.onBackward(func() {
-		dx := tensor.Empty(m, nc)
-		d := dx.Data()
-		for i, t := range targets {
-			row, dst := lp[i*nc:][:nc], d[i*nc:][:nc]
-			if t == c.ignoreIndex {
-				clear(dst)
-				continue
-			}
-			// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t]), scaled by the reduction.
-			coef := c.classWeight(t) * scale(out.Grad, i)
-			for j, v := range row {
-				dst[j] = float32(math.Exp(float64(v))) * coef
-			}
-			dst[t] -= coef
-		}
+		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t]), scaled by the reduction.
+		dx := tensor.CrossEntropyGrad(logp, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale))
 		tensor.Recycle(logp)
 		logits.addGradOwned(dx)
 	})
 	return out
+}
+
+// rowCoefs returns each row's class weight times the reduction's factor
+// (0 for rows whose target is ignored): what the gradient of a row's loss
+// is scaled by.
+func (c lossConfig) rowCoefs(targets []int, g *tensor.Tensor, scale func(g *tensor.Tensor, i int) float32) []float32 {
+	coef := make([]float32, len(targets))
+	for i, t := range targets {
+		if t != c.ignoreIndex {
+			coef[i] = c.classWeight(t) * scale(g, i)
+		}
+	}
+	return coef
 }
 
 // NLLLoss returns the negative log-likelihood loss of log-probabilities
@@ -254,23 +232,11 @@ func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g
 func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
 	den := c.nllDenominator(op, targets, m, nc)
-	lp := logp.Data.Data()
-	per := make([]float32, m)
-	for i, t := range targets {
-		if t != c.ignoreIndex {
-			per[i] = -c.classWeight(t) * lp[i*nc+t]
-		}
-	}
-	y, scale := reduceRows(per, c.reduction, den)
+	y, scale := reduceRows(tensor.NLLRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
-		d := tensor.Zeros(m, nc)
-		for i, t := range targets { // d(-w·logp[t])/dlogp[t] = -w
-			if t != c.ignoreIndex {
-				d.Data()[i*nc+t] = -c.classWeight(t) * scale(out.Grad, i)
-			}
-		}
-		logp.addGrad(d)
+		// d(-w·logp[t])/dlogp[t] = -w, scaled by the reduction
+		logp.addGrad(tensor.NLLGrad(m, nc, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale)))
 	})
 	return out
 }
@@ -280,32 +246,15 @@ func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 func smoothRows(logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
 	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
-	lp := logp.Data.Data()
-	per := make([]float32, m)
-	for i, t := range targets {
-		if t == c.ignoreIndex {
-			continue
-		}
-		var s float32
-		for k := range nc {
-			s -= c.classWeight(k) * lp[i*nc+k]
-		}
-		per[i] = s
-	}
-	y, scale := reduceRows(per, c.reduction, den)
+	y, scale := reduceRows(tensor.SmoothRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
-		d := tensor.Zeros(m, nc)
-		for i, t := range targets { // d(Σ -w_c·logp_c)/dlogp_c = -w_c
-			if t == c.ignoreIndex {
-				continue
-			}
-			g := scale(out.Grad, i)
-			for k := range nc {
-				d.Data()[i*nc+k] = -c.classWeight(k) * g
-			}
+		rs := make([]float32, m)
+		for i := range rs {
+			rs[i] = scale(out.Grad, i)
 		}
-		logp.addGrad(d)
+		// d(Σ -w_c·logp_c)/dlogp_c = -w_c, scaled by the reduction
+		logp.addGrad(tensor.SmoothGrad(m, nc, targets, c.ignoreIndex, c.weight, rs))
 	})
 	return out
 }
@@ -330,13 +279,22 @@ func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t fl
 	}
 	out := result(y, input, target)
 	out.onBackward(func() {
-		gx, gt := tensor.Zeros(input.Shape()...), tensor.Zeros(input.Shape()...)
-		for i := range dx {
-			s := scale(out.Grad, i)
-			gx.Data()[i], gt.Data()[i] = dx[i]*s, dt[i]*s
+		// dl/dx and dl/dt per element, times the upstream gradient: one
+		// value per element for ReduceNone, the reduction's factor otherwise.
+		for _, p := range []struct {
+			v *Value
+			d []float32
+		}{{input, dx}, {target, dt}} {
+			if !p.v.requiresGrad {
+				continue
+			}
+			d := tensor.New(p.d, input.Shape()...)
+			if c.reduction == ReduceNone {
+				p.v.addGrad(tensor.Mul(d, out.Grad))
+			} else {
+				p.v.addGrad(tensor.Scale(d, scale(out.Grad, 0)))
+			}
 		}
-		input.addGrad(gx)
-		target.addGrad(gt)
 	})
 	return out
 }
