@@ -100,14 +100,7 @@ func linear(x, weight, bias *Value, relu bool) *Value {
 	}
 	in, outF := ws[1], ws[0]
 	m := x.Data.Size() / max(in, 1)
-	y := tensor.Empty(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
-	if bias != nil {
-		yd, bd := y.Data(), bias.Data.Data()
-		for r := range m {
-			copy(yd[r*outF:(r+1)*outF], bd)
-		}
-	}
-	tensor.Gemm(false, true, m, outF, in, x.Data.Data(), in, weight.Data.Data(), in, betaFor(bias != nil), y.Data(), outF)
+	y := tensor.Linear(x.Data, weight.Data, dataOf(bias))
 	if relu {
 		tensor.ReLUInPlace(y)
 	}
@@ -134,11 +127,4 @@ func linear(x, weight, bias *Value, relu bool) *Value {
 		}
 	})
 	return out
-}
-
-func betaFor(accumulate bool) float32 {
-	if accumulate {
-		return 1
-	}
-	return 0
 }

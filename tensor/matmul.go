@@ -42,3 +42,32 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	})
 	return out
 }
+
+// Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (b may
+// be nil): the bias is laid into every row first and the GEMM adds the
+// product to it, so no transpose of w is made.
+func Linear(x, w, b *Tensor) *Tensor {
+	xs, ws := x.shape, w.shape
+	if len(xs) < 1 || len(ws) != 2 || xs[len(xs)-1] != ws[1] || (b != nil && (len(b.shape) != 1 || b.shape[0] != ws[0])) {
+		panic(fmt.Sprintf("tensor.Linear: input %v, weight %v, bias %v", xs, ws, shapeOf(b)))
+	}
+	in, outF := ws[1], ws[0]
+	m := len(x.data) / max(in, 1)
+	y := Empty(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
+	beta := float32(0)
+	if b != nil {
+		for r := range m {
+			copy(y.data[r*outF:(r+1)*outF], b.data)
+		}
+		beta = 1
+	}
+	Gemm(false, true, m, outF, in, x.data, in, w.data, in, beta, y.data, outF)
+	return y
+}
+
+func shapeOf(t *Tensor) []int {
+	if t == nil {
+		return nil
+	}
+	return t.shape
+}
