@@ -98,32 +98,27 @@ func linear(x, weight, bias *Value, relu bool) *Value {
 	if bias != nil && (bias.Data.Dims() != 1 || bias.Shape()[0] != ws[0]) {
 		panic(fmt.Sprintf("autograd.Linear: bias %v for weight %v", bias.Shape(), ws))
 	}
-	in, outF := ws[1], ws[0]
-	m := x.Data.Size() / max(in, 1)
 	y := tensor.Linear(x.Data, weight.Data, dataOf(bias))
 	if relu {
 		tensor.ReLUInPlace(y)
 	}
 	out := fresh(y, x, weight, bias)
 	out.onBackward(func() {
-		gt := out.Grad
+		g := out.Grad
 		if relu {
-			gt = tensor.ReLUGrad(out.Grad, out.Data) // d relu/dx = [y > 0]
-			defer tensor.Recycle(gt)
+			g = tensor.ReLUGrad(out.Grad, out.Data) // d relu/dx = [y > 0]
+			defer tensor.Recycle(g)
 		}
-		g := gt.Data()
-		if x.requiresGrad {
-			dx := tensor.Empty(xs...)
-			tensor.Gemm(false, false, m, in, outF, g, outF, weight.Data.Data(), in, 0, dx.Data(), in) // dx = G·W
+		// dx = G·W, dW = Gᵀ·x, db = Σ_rows G
+		dx, dw, db := tensor.LinearBackward(x.Data, weight.Data, g, x.requiresGrad, weight.requiresGrad, bias != nil && bias.requiresGrad)
+		if dx != nil {
 			x.addGradOwned(dx)
 		}
-		if weight.requiresGrad {
-			dw := tensor.Empty(ws...)
-			tensor.Gemm(true, false, outF, in, m, g, outF, x.Data.Data(), in, 0, dw.Data(), in) // dW = Gᵀ·x
+		if dw != nil {
 			weight.addGradOwned(dw)
 		}
-		if bias != nil && bias.requiresGrad {
-			bias.addGradOwned(tensor.SumRows(g, m, outF)) // db = Σ_rows G
+		if db != nil {
+			bias.addGradOwned(db)
 		}
 	})
 	return out

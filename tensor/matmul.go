@@ -65,6 +65,30 @@ func Linear(x, w, b *Tensor) *Tensor {
 	return y
 }
 
+// LinearBackward returns the gradients of Linear(x, w, b) given
+// g = d(loss)/d(result) [..., out]: dx = G·w, dw = Gᵀ·x and db = the column
+// sums of G (rows added in order), each only when asked for (nil
+// otherwise), in fresh storage from the pool that Recycle fills.
+func LinearBackward(x, w, g *Tensor, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	in, outF := w.shape[1], w.shape[0]
+	m := len(x.data) / max(in, 1)
+	if len(g.data) != m*outF {
+		panic(fmt.Sprintf("tensor.LinearBackward: gradient %v for input %v and weight %v", g.shape, x.shape, w.shape))
+	}
+	if wantX {
+		dx = Empty(x.shape...)
+		Gemm(false, false, m, in, outF, g.data, outF, w.data, in, 0, dx.data, in) // dx = G·W
+	}
+	if wantW {
+		dw = Empty(w.shape...)
+		Gemm(true, false, outF, in, m, g.data, outF, x.data, in, 0, dw.data, in) // dW = Gᵀ·x
+	}
+	if wantB {
+		db = SumRows(g.data, m, outF) // db = Σ_rows G
+	}
+	return dx, dw, db
+}
+
 func shapeOf(t *Tensor) []int {
 	if t == nil {
 		return nil
