@@ -2,7 +2,6 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/backprop-go/backprop/tensor"
 )
@@ -259,21 +258,17 @@ func smoothRows(logp *Value, targets []int, c lossConfig) *Value {
 	return out
 }
 
-// pointwiseLoss builds a loss from a per-element function that returns the
-// loss and its derivatives with respect to input and target.
-func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t float32, i int) (l, dx, dt float32)) *Value {
+// sameShape panics, naming op, unless input and target have the same shape.
+func sameShape(op string, input, target *Value) {
 	if !tensor.SameShape(input.Data, target.Data) {
 		panic(fmt.Sprintf("%s: input %v and target %v must have the same shape", op, input.Shape(), target.Shape()))
 	}
-	n := input.Data.Size()
-	xd, td := input.Data.Data(), target.Data.Data()
-	per, dx, dt := make([]float32, n), make([]float32, n), make([]float32, n)
-	for i := range per {
-		per[i], dx[i], dt[i] = f(xd[i], td[i], i)
-	}
-	var y *tensor.Tensor
-	var scale func(g *tensor.Tensor, i int) float32
-	y, scale = reduceRows(per, c.reduction, float32(n))
+}
+
+// pointwiseLoss builds a loss from the per-element losses and their
+// derivatives with respect to input and target (package tensor's *Elems).
+func pointwiseLoss(input, target *Value, c lossConfig, per, dx, dt []float32) *Value {
+	y, scale := reduceRows(per, c.reduction, float32(len(per)))
 	if c.reduction == ReduceNone {
 		y = tensor.Reshape(y, input.Shape()...)
 	}
@@ -302,33 +297,26 @@ func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t fl
 // MSELoss returns the mean squared error (x-t)², as
 // torch.nn.functional.mse_loss.
 func MSELoss(input, target *Value, opts ...LossOption) *Value {
-	return pointwiseLoss("autograd.MSELoss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		return d * d, 2 * d, -2 * d // d(x-t)²/dx = 2(x-t)
-	})
+	sameShape("autograd.MSELoss", input, target)
+	per, dx, dt := tensor.MSEElems(input.Data, target.Data) // d(x-t)²/dx = 2(x-t)
+	return pointwiseLoss(input, target, newLossConfig(opts), per, dx, dt)
 }
 
 // L1Loss returns the mean absolute error |x-t|, as
 // torch.nn.functional.l1_loss.
 func L1Loss(input, target *Value, opts ...LossOption) *Value {
-	return pointwiseLoss("autograd.L1Loss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		return float32(math.Abs(float64(d))), tensor.Sign32(d), -tensor.Sign32(d) // d|x-t|/dx = sign(x-t)
-	})
+	sameShape("autograd.L1Loss", input, target)
+	per, dx, dt := tensor.L1Elems(input.Data, target.Data) // d|x-t|/dx = sign(x-t)
+	return pointwiseLoss(input, target, newLossConfig(opts), per, dx, dt)
 }
 
 // HuberLoss returns ½d² where |d| < delta and delta·(|d| - ½delta)
 // elsewhere, d = x-t, as torch.nn.functional.huber_loss (see Delta).
 func HuberLoss(input, target *Value, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
-	return pointwiseLoss("autograd.HuberLoss", input, target, c, func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		ad := float32(math.Abs(float64(d)))
-		if ad < c.delta {
-			return 0.5 * d * d, d, -d // d(½d²)/dx = d
-		}
-		return c.delta * (ad - 0.5*c.delta), c.delta * tensor.Sign32(d), -c.delta * tensor.Sign32(d) // d/dx = delta·tensor.Sign32(d)
-	})
+	sameShape("autograd.HuberLoss", input, target)
+	per, dx, dt := tensor.HuberElems(input.Data, target.Data, c.delta) // d/dx = d inside delta, delta·sign(d) outside
+	return pointwiseLoss(input, target, c, per, dx, dt)
 }
 
 // BCEWithLogits returns the binary cross-entropy of sigmoid(x) against
@@ -337,6 +325,7 @@ func HuberLoss(input, target *Value, opts ...LossOption) *Value {
 // l = w·[(1-t)·x + (1+(pw-1)·t)·softplus(-x)], pw the PosWeight.
 func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
+	sameShape("autograd.BCEWithLogits", input, target)
 	shape := input.Shape()
 	var w, pw *tensor.Tensor
 	if c.weight != nil {
@@ -345,27 +334,7 @@ func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
 	if c.posWeight != nil {
 		pw = tensor.BroadcastTo(c.posWeight, shape...)
 	}
-	return pointwiseLoss("autograd.BCEWithLogits", input, target, c, func(x, t float32, i int) (float32, float32, float32) {
-		wi, pwi := float32(1), float32(1)
-		if w != nil {
-			wi = w.Data()[i]
-		}
-		if pw != nil {
-			pwi = pw.Data()[i]
-		}
-		k := 1 + (pwi-1)*t
-		sp := softplus64(-float64(x)) // log(1+e^-x), stable
-		l := float64(1-t)*float64(x) + float64(k)*sp
-		// dl/dx = (1-t) - k·σ(-x); dl/dt = -x + (pw-1)·softplus(-x)
-		dx := (1 - t) - k*tensor.Sigmoid32(-x)
-		dt := -x + (pwi-1)*float32(sp)
-		return wi * float32(l), wi * dx, wi * dt
-	})
-}
-
-func softplus64(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
+	// dl/dx = w·((1-t) - k·σ(-x)); dl/dt = w·(-x + (pw-1)·softplus(-x))
+	per, dx, dt := tensor.BCEWithLogitsElems(input.Data, target.Data, w, pw)
+	return pointwiseLoss(input, target, c, per, dx, dt)
 }
