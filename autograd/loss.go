@@ -214,17 +214,9 @@ func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g
 	case ReduceNone:
 		return tensor.New(per, len(per)), func(g *tensor.Tensor, i int) float32 { return g.Data()[i] }
 	case ReduceSum:
-		var s float64
-		for _, v := range per {
-			s += float64(v)
-		}
-		return tensor.Scalar(float32(s)), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
+		return tensor.Scalar(float32(tensor.SumInOrder64(per))), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
 	}
-	var s float64
-	for _, v := range per {
-		s += float64(v)
-	}
-	return tensor.Scalar(float32(s / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
+	return tensor.Scalar(float32(tensor.SumInOrder64(per) / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
 }
 
 // nllRows is NLLLoss on rows [M,C]; ReduceNone gives [M].
