@@ -1,23 +1,16 @@
 package autograd
 
-import (
-	"math"
+import "github.com/backprop-go/backprop/tensor"
 
-	"github.com/backprop-go/backprop/tensor"
-)
-
-// The element-wise ops compute their backward rule in a plain loop over
-// the upstream gradient g, writing dx = g·dy/dx; no function is called per
-// element. unaryGrad (elementwise.go) allocates dx and accumulates it.
+// The activations compute their values and their gradients with package
+// tensor's element-wise functions; each rule's derivative is given beside
+// it and spelt out in tensor.
 
 // Tanh returns tanh(x) element-wise.
 func Tanh(x *Value) *Value {
 	out := fresh(tensor.Tanh(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		y := out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * (1 - y[i]*y[i]) // d tanh/dx = 1 - tanh²
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.TanhGrad(out.Grad, out.Data)) // d tanh/dx = 1 - tanh²
 	})
 	return out
 }
@@ -25,11 +18,8 @@ func Tanh(x *Value) *Value {
 // Sigmoid returns 1/(1+e**-x) element-wise.
 func Sigmoid(x *Value) *Value {
 	out := fresh(tensor.Sigmoid(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		y := out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * (y[i] * (1 - y[i])) // dσ/dx = σ(1-σ)
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.SigmoidGrad(out.Grad, out.Data)) // dσ/dx = σ(1-σ)
 	})
 	return out
 }
@@ -47,25 +37,9 @@ func ReLU(x *Value) *Value {
 // LeakyReLU returns x for x > 0 and slope·x otherwise (PyTorch's default
 // slope is 0.01).
 func LeakyReLU(x *Value, slope float32) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		if v > 0 {
-			yd[i] = v
-		} else {
-			yd[i] = slope * v
-		}
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			if xd[i] > 0 { // d/dx = 1 for x > 0, slope otherwise
-				dx[i] = v
-			} else {
-				dx[i] = v * slope
-			}
-		}
+	out := fresh(tensor.LeakyReLU(x.Data, slope), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.LeakyReLUGrad(out.Grad, x.Data, slope)) // d/dx = 1 for x > 0, slope otherwise
 	})
 	return out
 }
@@ -73,25 +47,9 @@ func LeakyReLU(x *Value, slope float32) *Value {
 // ELU returns x for x > 0 and alpha·(e**x - 1) otherwise (PyTorch's default
 // alpha is 1).
 func ELU(x *Value, alpha float32) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		if v > 0 {
-			yd[i] = v
-		} else {
-			yd[i] = alpha * float32(math.Expm1(float64(v)))
-		}
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd, yd := x.Data.Data()[lo:][:len(g)], out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			if xd[i] > 0 { // d/dx = 1 for x > 0, alpha·e^x = y + alpha otherwise
-				dx[i] = v
-			} else {
-				dx[i] = v * (yd[i] + alpha)
-			}
-		}
+	out := fresh(tensor.ELU(x.Data, alpha), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.ELUGrad(out.Grad, x.Data, out.Data, alpha)) // d/dx = 1 for x > 0, y + alpha otherwise
 	})
 	return out
 }
@@ -99,52 +57,18 @@ func ELU(x *Value, alpha float32) *Value {
 // GELU returns x·Φ(x), Φ the standard normal CDF; with tanhApprox it uses
 // PyTorch's approximate="tanh" form 0.5x(1+tanh(√(2/π)(x+0.044715x³))).
 func GELU(x *Value, tanhApprox bool) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		v := float64(v)
-		if tanhApprox {
-			yd[i] = float32(0.5 * v * (1 + math.Tanh(geluInner(v))))
-		} else {
-			yd[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
-		}
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, gv := range g {
-			v := float64(xd[i])
-			var d float64
-			if tanhApprox {
-				t := math.Tanh(geluInner(v))
-				// d/dx = ½(1+t) + ½x(1-t²)·√(2/π)(1+3·0.044715x²)
-				d = 0.5*(1+t) + 0.5*v*(1-t*t)*math.Sqrt(2/math.Pi)*(1+3*0.044715*v*v)
-			} else {
-				// d/dx = Φ(x) + x·φ(x)
-				d = 0.5*(1+math.Erf(v/math.Sqrt2)) + v*math.Exp(-v*v/2)/math.Sqrt(2*math.Pi)
-			}
-			dx[i] = gv * float32(d)
-		}
+	out := fresh(tensor.GELU(x.Data, tanhApprox), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.GELUGrad(out.Grad, x.Data, tanhApprox)) // d/dx = Φ(x) + x·φ(x)
 	})
 	return out
 }
 
-func geluInner(v float64) float64 { return math.Sqrt(2/math.Pi) * (v + 0.044715*v*v*v) }
-
 // SiLU returns x·σ(x) element-wise (also called swish).
 func SiLU(x *Value) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		yd[i] = v * tensor.Sigmoid32(v)
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			s := tensor.Sigmoid32(xd[i])
-			dx[i] = v * (s * (1 + xd[i]*(1-s))) // d(xσ)/dx = σ(1 + x(1-σ))
-		}
+	out := fresh(tensor.SiLU(x.Data), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.SiLUGrad(out.Grad, x.Data)) // d(xσ)/dx = σ(1 + x(1-σ))
 	})
 	return out
 }
@@ -153,25 +77,9 @@ func SiLU(x *Value) *Value {
 // beta·x > threshold, as torch.nn.functional.softplus (defaults beta 1,
 // threshold 20).
 func Softplus(x *Value, beta, threshold float32) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		if beta*v > threshold {
-			yd[i] = v
-		} else {
-			yd[i] = float32(math.Log1p(math.Exp(float64(beta*v))) / float64(beta))
-		}
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			if beta*xd[i] > threshold { // d/dx = σ(beta·x), 1 above the threshold
-				dx[i] = v
-			} else {
-				dx[i] = v * tensor.Sigmoid32(beta*xd[i])
-			}
-		}
+	out := fresh(tensor.Softplus(x.Data, beta, threshold), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.SoftplusGrad(out.Grad, x.Data, beta, threshold)) // d/dx = σ(beta·x), 1 above the threshold
 	})
 	return out
 }

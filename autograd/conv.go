@@ -15,7 +15,7 @@ type PoolParams = tensor.PoolParams
 func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	b := dataOf(bias)
 	// The weight gradient needs the im2col columns: keep the forward's.
-	keep := GradEnabled() && weight.requiresGrad
+	keep := weight.requiresGrad && recording(x, weight, bias)
 	var y *tensor.Tensor
 	var cols *tensor.ConvCols
 	if keep {
@@ -41,7 +41,7 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
 	b := dataOf(bias)
 	y, cols := tensor.Conv2dReLUKeep(x.Data, weight.Data, b, p)
-	if !GradEnabled() || !weight.requiresGrad {
+	if !weight.requiresGrad || !recording(x, weight, bias) {
 		cols.Release()
 		cols = nil
 	}
@@ -70,7 +70,7 @@ func Conv2dReLUMaxPool2d(x, weight, bias *Value, p ConvParams, pool PoolParams) 
 	}
 	b := dataOf(bias)
 	y, arg, cols := tensor.Conv2dReLUMaxPool2Keep(x.Data, weight.Data, b, p)
-	if !GradEnabled() || !weight.requiresGrad {
+	if !weight.requiresGrad || !recording(x, weight, bias) {
 		cols.Release()
 		cols = nil
 	}

@@ -1,10 +1,6 @@
 package autograd
 
-import (
-	"math"
-
-	"github.com/backprop-go/backprop/tensor"
-)
+import "github.com/backprop-go/backprop/tensor"
 
 // onBackward installs the backward rule of an op's output; values that need
 // no gradient keep none, so they hold no references to their inputs.
@@ -13,26 +9,6 @@ func (v *Value) onBackward(f func()) {
 		v.backward = f
 	}
 }
-
-// unaryGrad installs the backward rule of an element-wise op y = f(x):
-// rule writes dx = g·dy/dx for the elements [lo, lo+len(g)) of the upstream
-// gradient g into dx; large tensors are split over goroutines. dx is fresh,
-// so it becomes x's own gradient or is recycled once added.
-func unaryGrad(x, out *Value, rule func(lo int, g, dx []float32)) {
-	out.onBackward(func() {
-		g := out.Grad.Data()
-		dx := tensor.Empty(x.Shape()...)
-		d := dx.Data()[:len(g)]
-		tensor.ParallelFor(len(g), minParallel, func(lo, hi int) {
-			rule(lo, g[lo:hi], d[lo:hi])
-		})
-		x.addGradOwned(dx)
-	})
-}
-
-// minParallel is the fewest elements an element-wise loop hands to a
-// goroutine of its own: below it the start-up costs more than it saves.
-const minParallel = 1 << 15
 
 // Add returns a+b with broadcasting.
 func Add(a, b *Value) *Value {
@@ -99,21 +75,9 @@ func Pow(a, b *Value) *Value {
 
 // PowScalar returns x**p element-wise.
 func PowScalar(x *Value, p float32) *Value {
-	y := tensor.Empty(x.Shape()...)
-	yd := y.Data()
-	for i, v := range x.Data.Data() {
-		yd[i] = float32(math.Pow(float64(v), float64(p)))
-	}
-	out := fresh(y, x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			if p == 0 {
-				dx[i] = v * 0
-				continue
-			}
-			dx[i] = v * (p * float32(math.Pow(float64(xd[i]), float64(p-1)))) // d(x^p)/dx = p·x^(p-1)
-		}
+	out := fresh(tensor.PowScalar(x.Data, p), x)
+	out.onBackward(func() {
+		x.addGradOwned(tensor.PowScalarGrad(out.Grad, x.Data, p)) // d(x^p)/dx = p·x^(p-1)
 	})
 	return out
 }
@@ -121,8 +85,8 @@ func PowScalar(x *Value, p float32) *Value {
 // AddScalar returns x+s.
 func AddScalar(x *Value, s float32) *Value {
 	out := fresh(tensor.AddScalar(x.Data, s), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		copy(dx, g) // d(x+s)/dx = 1
+	out.onBackward(func() {
+		x.addGradOwned(out.Grad.Clone()) // d(x+s)/dx = 1
 	})
 	return out
 }
@@ -130,10 +94,8 @@ func AddScalar(x *Value, s float32) *Value {
 // MulScalar returns x·s.
 func MulScalar(x *Value, s float32) *Value {
 	out := fresh(tensor.Scale(x.Data, s), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		for i, v := range g {
-			dx[i] = v * s // d(sx)/dx = s
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.Scale(out.Grad, s)) // d(sx)/dx = s
 	})
 	return out
 }
@@ -141,10 +103,8 @@ func MulScalar(x *Value, s float32) *Value {
 // Neg returns -x.
 func Neg(x *Value) *Value {
 	out := fresh(tensor.Neg(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		for i, v := range g {
-			dx[i] = -v // d(-x)/dx = -1
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.NegGrad(out.Grad)) // d(-x)/dx = -1
 	})
 	return out
 }
@@ -152,11 +112,8 @@ func Neg(x *Value) *Value {
 // Exp returns e**x element-wise.
 func Exp(x *Value) *Value {
 	out := fresh(tensor.Exp(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		y := out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * y[i] // d(e^x)/dx = e^x
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.ExpGrad(out.Grad, out.Data)) // d(e^x)/dx = e^x
 	})
 	return out
 }
@@ -164,11 +121,8 @@ func Exp(x *Value) *Value {
 // Log returns the natural logarithm of x element-wise.
 func Log(x *Value) *Value {
 	out := fresh(tensor.Log(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * (1 / xd[i]) // d(ln x)/dx = 1/x
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.LogGrad(out.Grad, x.Data)) // d(ln x)/dx = 1/x
 	})
 	return out
 }
@@ -176,11 +130,8 @@ func Log(x *Value) *Value {
 // Sqrt returns the square root of x element-wise.
 func Sqrt(x *Value) *Value {
 	out := fresh(tensor.Sqrt(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		y := out.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * (0.5 / y[i]) // d√x/dx = 1/(2√x)
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.SqrtGrad(out.Grad, out.Data)) // d√x/dx = 1/(2√x)
 	})
 	return out
 }
@@ -188,21 +139,8 @@ func Sqrt(x *Value) *Value {
 // Abs returns |x| element-wise; its gradient at 0 is 0, as in PyTorch.
 func Abs(x *Value) *Value {
 	out := fresh(tensor.Abs(x.Data), x)
-	unaryGrad(x, out, func(lo int, g, dx []float32) {
-		xd := x.Data.Data()[lo:][:len(g)]
-		for i, v := range g {
-			dx[i] = v * sign(xd[i]) // d|x|/dx = sign(x)
-		}
+	out.onBackward(func() {
+		x.addGradOwned(tensor.AbsGrad(out.Grad, x.Data)) // d|x|/dx = sign(x)
 	})
 	return out
-}
-
-func sign(x float32) float32 {
-	switch {
-	case x > 0:
-		return 1
-	case x < 0:
-		return -1
-	}
-	return 0
 }

@@ -366,3 +366,64 @@ func TestGoldenCoversOps(t *testing.T) {
 		t.Errorf("golden ops without a runner: %v", missing)
 	}
 }
+
+// TestGoldenTransposedMatMul runs every 2-D and batched "matmul" golden case
+// through MatMulNT and MatMulTN: the operand that the product reads
+// transposed is handed over in transposed storage, so that a·b =
+// MatMulNT(a, bᵀ) = MatMulTN(aᵀ, b), and its gradient, transposed back,
+// must match PyTorch's gradient of the untransposed operand.
+func TestGoldenTransposedMatMul(t *testing.T) {
+	cases, err := golden.Load(golden.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	transposed := func(v *ag.Value) *ag.Value {
+		return ag.Param(tensor.Transpose(v.Data, -2, -1))
+	}
+	forms := []struct {
+		name  string
+		which int // the operand handed over transposed
+		f     func(a, b *ag.Value) *ag.Value
+	}{
+		{"NT", 1, ag.MatMulNT},
+		{"TN", 0, ag.MatMulTN},
+	}
+	ran := 0
+	for _, c := range cases {
+		if c.Op != "matmul" || len(c.Inputs) != 2 || len(c.Inputs[0].Shape) < 2 || len(c.Inputs[1].Shape) < 2 || c.Upstream == nil {
+			continue
+		}
+		for _, form := range forms {
+			t.Run(c.Name+"/"+form.name, func(t *testing.T) {
+				orig := []*ag.Value{
+					ag.Param(tensor.New(c.Inputs[0].Float32(), c.Inputs[0].Shape...)),
+					ag.Param(tensor.New(c.Inputs[1].Float32(), c.Inputs[1].Shape...)),
+				}
+				in := slices.Clone(orig)
+				in[form.which] = transposed(orig[form.which])
+				out := form.f(in[0], in[1])
+				if msg := golden.Compare("output", out.Shape(), out.Data.Data(), *c.Output); msg != "" {
+					t.Fatal(msg)
+				}
+				out.BackwardWith(tensor.New(c.Upstream.Float32(), c.Upstream.Shape...))
+				for _, g := range c.Grads {
+					i := slices.IndexFunc(c.Inputs, func(in golden.Tensor) bool { return in.Name == g.Name })
+					if i < 0 {
+						t.Fatalf("gradient for unknown input %q", g.Name)
+					}
+					got := in[i].Grad
+					if i == form.which {
+						got = tensor.Transpose(got, -2, -1)
+					}
+					if msg := golden.Compare("grad "+g.Name, got.Shape(), got.Data(), g); msg != "" {
+						t.Error(msg)
+					}
+				}
+			})
+			ran++
+		}
+	}
+	if ran == 0 {
+		t.Fatal("no matmul golden case to run the transposed forms on")
+	}
+}

@@ -171,6 +171,13 @@ var gradCases = []gradCase{
 		f: func(v []*ag.Value) *ag.Value {
 			return ag.Conv2dReLUMaxPool2d(v[0], v[1], v[2], ag.ConvParams{Padding: [2]int{1, 1}}, ag.PoolParams{Kernel: [2]int{2, 2}})
 		}},
+	// Appended, not inserted: a case's inputs are seeded by its index.
+	{op: "MatMulNT", name: "2-D", inputs: shapes(rn(3, 4), rn(5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulNT", name: "batched", inputs: shapes(rn(2, 3, 4), rn(2, 5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulNT", name: "batched broadcast", inputs: shapes(rn(2, 2, 3, 4), rn(5, 4)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulNT(v[0], v[1]) }},
+	{op: "MatMulTN", name: "2-D", inputs: shapes(rn(4, 3), rn(4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	{op: "MatMulTN", name: "batched", inputs: shapes(rn(2, 4, 3), rn(2, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	{op: "MatMulTN", name: "batched broadcast", inputs: shapes(rn(4, 3), rn(3, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 }
 
 func tensorZeros(s ...int) func(r *rand.Rand) *tensor.Tensor {
@@ -191,10 +198,18 @@ func TestGradCheck(t *testing.T) {
 			out := c.f(vals)
 			w := randn(r, out.Shape()...)
 			out.BackwardWith(w)
+			// The perturbed forwards share the parameters' data but build
+			// no graph: their inputs are marked NoGraph.
+			plain := make([]*ag.Value, len(vals))
+			for j, v := range vals {
+				plain[j] = ag.Detached(v)
+			}
 			loss := func() float64 {
 				var s float64
-				var y *ag.Value
-				ag.NoGrad(func() { y = c.f(vals) })
+				y := c.f(plain)
+				if y.RequiresGrad() || !y.NoGraph() {
+					t.Fatalf("a forward from NoGraph inputs records a graph")
+				}
 				for k, v := range y.Data.Data() {
 					s += float64(v) * float64(w.Data()[k])
 				}
@@ -231,7 +246,7 @@ func TestEveryOpHasGradCheck(t *testing.T) {
 	for _, c := range gradCases {
 		checked[c.op] = true
 	}
-	notOps := map[string]bool{"Param": true, "Const": true}
+	notOps := map[string]bool{"Param": true, "Const": true, "NoGraph": true, "Detached": true} // leaves, not ops
 	files, _ := filepath.Glob("*.go")
 	fset := token.NewFileSet()
 	for _, f := range files {

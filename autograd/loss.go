@@ -2,7 +2,6 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/backprop-go/backprop/tensor"
 )
@@ -135,30 +134,8 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 	m, nc := logits.Shape()[0], logits.Shape()[1]
 	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
-	logp := tensor.Empty(m, nc)
-	lp, xd := logp.Data(), logits.Data.Data()
-	per := make([]float32, m)
-	for i := range m {
-		row, dst := xd[i*nc:][:nc], lp[i*nc:][:nc]
-		mx := float32(math.Inf(-1))
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		lse := mx
-		if !math.IsInf(float64(mx), 0) {
-			var sum float64
-			for _, v := range row {
-				sum += math.Exp(float64(v - mx))
-			}
-			lse = mx + float32(math.Log(sum))
-		}
-		for j, v := range row {
-			dst[j] = v - lse // log softmax
-		}
-		if t := targets[i]; t != c.ignoreIndex {
-			per[i] = -c.classWeight(t) * dst[t]
-		}
-	}
+	logp := tensor.LogSoftmax(logits.Data, 1)
+	per := tensor.NLLRows(logp, targets, c.ignoreIndex, c.weight)
 	y, scale := reduceRows(per, c.reduction, den)
 	out := fresh(y, logits)
 	if !out.requiresGrad {
@@ -166,25 +143,25 @@ func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 		return out
 	}
 	out.onBackward(func() {
-		dx := tensor.Empty(m, nc)
-		d := dx.Data()
-		for i, t := range targets {
-			row, dst := lp[i*nc:][:nc], d[i*nc:][:nc]
-			if t == c.ignoreIndex {
-				clear(dst)
-				continue
-			}
-			// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t]), scaled by the reduction.
-			coef := c.classWeight(t) * scale(out.Grad, i)
-			for j, v := range row {
-				dst[j] = float32(math.Exp(float64(v))) * coef
-			}
-			dst[t] -= coef
-		}
+		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t]), scaled by the reduction.
+		dx := tensor.CrossEntropyGrad(logp, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale))
 		tensor.Recycle(logp)
 		logits.addGradOwned(dx)
 	})
 	return out
+}
+
+// rowCoefs returns each row's class weight times the reduction's factor
+// (0 for rows whose target is ignored): what the gradient of a row's loss
+// is scaled by.
+func (c lossConfig) rowCoefs(targets []int, g *tensor.Tensor, scale func(g *tensor.Tensor, i int) float32) []float32 {
+	coef := make([]float32, len(targets))
+	for i, t := range targets {
+		if t != c.ignoreIndex {
+			coef[i] = c.classWeight(t) * scale(g, i)
+		}
+	}
+	return coef
 }
 
 // NLLLoss returns the negative log-likelihood loss of log-probabilities
@@ -237,40 +214,20 @@ func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g
 	case ReduceNone:
 		return tensor.New(per, len(per)), func(g *tensor.Tensor, i int) float32 { return g.Data()[i] }
 	case ReduceSum:
-		var s float64
-		for _, v := range per {
-			s += float64(v)
-		}
-		return tensor.Scalar(float32(s)), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
+		return tensor.Scalar(float32(tensor.SumInOrder64(per))), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
 	}
-	var s float64
-	for _, v := range per {
-		s += float64(v)
-	}
-	return tensor.Scalar(float32(s / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
+	return tensor.Scalar(float32(tensor.SumInOrder64(per) / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
 }
 
 // nllRows is NLLLoss on rows [M,C]; ReduceNone gives [M].
 func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
 	den := c.nllDenominator(op, targets, m, nc)
-	lp := logp.Data.Data()
-	per := make([]float32, m)
-	for i, t := range targets {
-		if t != c.ignoreIndex {
-			per[i] = -c.classWeight(t) * lp[i*nc+t]
-		}
-	}
-	y, scale := reduceRows(per, c.reduction, den)
+	y, scale := reduceRows(tensor.NLLRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
-		d := tensor.Zeros(m, nc)
-		for i, t := range targets { // d(-w·logp[t])/dlogp[t] = -w
-			if t != c.ignoreIndex {
-				d.Data()[i*nc+t] = -c.classWeight(t) * scale(out.Grad, i)
-			}
-		}
-		logp.addGrad(d)
+		// d(-w·logp[t])/dlogp[t] = -w, scaled by the reduction
+		logp.addGrad(tensor.NLLGrad(m, nc, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale)))
 	})
 	return out
 }
@@ -280,63 +237,51 @@ func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 func smoothRows(logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
 	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
-	lp := logp.Data.Data()
-	per := make([]float32, m)
-	for i, t := range targets {
-		if t == c.ignoreIndex {
-			continue
-		}
-		var s float32
-		for k := range nc {
-			s -= c.classWeight(k) * lp[i*nc+k]
-		}
-		per[i] = s
-	}
-	y, scale := reduceRows(per, c.reduction, den)
+	y, scale := reduceRows(tensor.SmoothRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
-		d := tensor.Zeros(m, nc)
-		for i, t := range targets { // d(Σ -w_c·logp_c)/dlogp_c = -w_c
-			if t == c.ignoreIndex {
-				continue
-			}
-			g := scale(out.Grad, i)
-			for k := range nc {
-				d.Data()[i*nc+k] = -c.classWeight(k) * g
-			}
+		rs := make([]float32, m)
+		for i := range rs {
+			rs[i] = scale(out.Grad, i)
 		}
-		logp.addGrad(d)
+		// d(Σ -w_c·logp_c)/dlogp_c = -w_c, scaled by the reduction
+		logp.addGrad(tensor.SmoothGrad(m, nc, targets, c.ignoreIndex, c.weight, rs))
 	})
 	return out
 }
 
-// pointwiseLoss builds a loss from a per-element function that returns the
-// loss and its derivatives with respect to input and target.
-func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t float32, i int) (l, dx, dt float32)) *Value {
+// sameShape panics, naming op, unless input and target have the same shape.
+func sameShape(op string, input, target *Value) {
 	if !tensor.SameShape(input.Data, target.Data) {
 		panic(fmt.Sprintf("%s: input %v and target %v must have the same shape", op, input.Shape(), target.Shape()))
 	}
-	n := input.Data.Size()
-	xd, td := input.Data.Data(), target.Data.Data()
-	per, dx, dt := make([]float32, n), make([]float32, n), make([]float32, n)
-	for i := range per {
-		per[i], dx[i], dt[i] = f(xd[i], td[i], i)
-	}
-	var y *tensor.Tensor
-	var scale func(g *tensor.Tensor, i int) float32
-	y, scale = reduceRows(per, c.reduction, float32(n))
+}
+
+// pointwiseLoss builds a loss from the per-element losses and their
+// derivatives with respect to input and target (package tensor's *Elems).
+func pointwiseLoss(input, target *Value, c lossConfig, per, dx, dt []float32) *Value {
+	y, scale := reduceRows(per, c.reduction, float32(len(per)))
 	if c.reduction == ReduceNone {
 		y = tensor.Reshape(y, input.Shape()...)
 	}
 	out := result(y, input, target)
 	out.onBackward(func() {
-		gx, gt := tensor.Zeros(input.Shape()...), tensor.Zeros(input.Shape()...)
-		for i := range dx {
-			s := scale(out.Grad, i)
-			gx.Data()[i], gt.Data()[i] = dx[i]*s, dt[i]*s
+		// dl/dx and dl/dt per element, times the upstream gradient: one
+		// value per element for ReduceNone, the reduction's factor otherwise.
+		for _, p := range []struct {
+			v *Value
+			d []float32
+		}{{input, dx}, {target, dt}} {
+			if !p.v.requiresGrad {
+				continue
+			}
+			d := tensor.New(p.d, input.Shape()...)
+			if c.reduction == ReduceNone {
+				p.v.addGrad(tensor.Mul(d, out.Grad))
+			} else {
+				p.v.addGrad(tensor.Scale(d, scale(out.Grad, 0)))
+			}
 		}
-		input.addGrad(gx)
-		target.addGrad(gt)
 	})
 	return out
 }
@@ -344,33 +289,26 @@ func pointwiseLoss(op string, input, target *Value, c lossConfig, f func(x, t fl
 // MSELoss returns the mean squared error (x-t)², as
 // torch.nn.functional.mse_loss.
 func MSELoss(input, target *Value, opts ...LossOption) *Value {
-	return pointwiseLoss("autograd.MSELoss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		return d * d, 2 * d, -2 * d // d(x-t)²/dx = 2(x-t)
-	})
+	sameShape("autograd.MSELoss", input, target)
+	per, dx, dt := tensor.MSEElems(input.Data, target.Data) // d(x-t)²/dx = 2(x-t)
+	return pointwiseLoss(input, target, newLossConfig(opts), per, dx, dt)
 }
 
 // L1Loss returns the mean absolute error |x-t|, as
 // torch.nn.functional.l1_loss.
 func L1Loss(input, target *Value, opts ...LossOption) *Value {
-	return pointwiseLoss("autograd.L1Loss", input, target, newLossConfig(opts), func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		return float32(math.Abs(float64(d))), sign(d), -sign(d) // d|x-t|/dx = sign(x-t)
-	})
+	sameShape("autograd.L1Loss", input, target)
+	per, dx, dt := tensor.L1Elems(input.Data, target.Data) // d|x-t|/dx = sign(x-t)
+	return pointwiseLoss(input, target, newLossConfig(opts), per, dx, dt)
 }
 
 // HuberLoss returns ½d² where |d| < delta and delta·(|d| - ½delta)
 // elsewhere, d = x-t, as torch.nn.functional.huber_loss (see Delta).
 func HuberLoss(input, target *Value, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
-	return pointwiseLoss("autograd.HuberLoss", input, target, c, func(x, t float32, _ int) (float32, float32, float32) {
-		d := x - t
-		ad := float32(math.Abs(float64(d)))
-		if ad < c.delta {
-			return 0.5 * d * d, d, -d // d(½d²)/dx = d
-		}
-		return c.delta * (ad - 0.5*c.delta), c.delta * sign(d), -c.delta * sign(d) // d/dx = delta·sign(d)
-	})
+	sameShape("autograd.HuberLoss", input, target)
+	per, dx, dt := tensor.HuberElems(input.Data, target.Data, c.delta) // d/dx = d inside delta, delta·sign(d) outside
+	return pointwiseLoss(input, target, c, per, dx, dt)
 }
 
 // BCEWithLogits returns the binary cross-entropy of sigmoid(x) against
@@ -379,6 +317,7 @@ func HuberLoss(input, target *Value, opts ...LossOption) *Value {
 // l = w·[(1-t)·x + (1+(pw-1)·t)·softplus(-x)], pw the PosWeight.
 func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
 	c := newLossConfig(opts)
+	sameShape("autograd.BCEWithLogits", input, target)
 	shape := input.Shape()
 	var w, pw *tensor.Tensor
 	if c.weight != nil {
@@ -387,27 +326,7 @@ func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
 	if c.posWeight != nil {
 		pw = tensor.BroadcastTo(c.posWeight, shape...)
 	}
-	return pointwiseLoss("autograd.BCEWithLogits", input, target, c, func(x, t float32, i int) (float32, float32, float32) {
-		wi, pwi := float32(1), float32(1)
-		if w != nil {
-			wi = w.Data()[i]
-		}
-		if pw != nil {
-			pwi = pw.Data()[i]
-		}
-		k := 1 + (pwi-1)*t
-		sp := softplus64(-float64(x)) // log(1+e^-x), stable
-		l := float64(1-t)*float64(x) + float64(k)*sp
-		// dl/dx = (1-t) - k·σ(-x); dl/dt = -x + (pw-1)·softplus(-x)
-		dx := (1 - t) - k*tensor.Sigmoid32(-x)
-		dt := -x + (pwi-1)*float32(sp)
-		return wi * float32(l), wi * dx, wi * dt
-	})
-}
-
-func softplus64(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
+	// dl/dx = w·((1-t) - k·σ(-x)); dl/dt = w·(-x + (pw-1)·softplus(-x))
+	per, dx, dt := tensor.BCEWithLogitsElems(input.Data, target.Data, w, pw)
+	return pointwiseLoss(input, target, c, per, dx, dt)
 }

@@ -36,6 +36,50 @@ func MatMul(a, b *Value) *Value {
 	return out
 }
 
+// MatMulNT returns a·bᵀ, with bᵀ the transpose of b's last two dimensions,
+// for a [..., m, k] and b [..., n, k]: Q·Kᵀ of attention, say. Both
+// operands need rank 2 or more and leading (batch) dimensions broadcast,
+// as in MatMul. Neither the forward product nor the backward ones
+// materialise a transpose: the GEMM reads b as transposed.
+func MatMulNT(a, b *Value) *Value {
+	checkRank2("autograd.MatMulNT", a, b)
+	out := fresh(tensor.MatMulT(a.Data, b.Data, false, true), a, b)
+	out.onBackward(func() {
+		if a.requiresGrad {
+			a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, false), a.Shape()...)) // dA = G·B
+		}
+		if b.requiresGrad {
+			b.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, a.Data, true, false), b.Shape()...)) // dB = Gᵀ·A
+		}
+	})
+	return out
+}
+
+// MatMulTN returns aᵀ·b, with aᵀ the transpose of a's last two dimensions,
+// for a [..., k, m] and b [..., k, n]; batch dimensions broadcast as in
+// MatMul, and no transpose is materialised, forward or backward.
+func MatMulTN(a, b *Value) *Value {
+	checkRank2("autograd.MatMulTN", a, b)
+	out := fresh(tensor.MatMulT(a.Data, b.Data, true, false), a, b)
+	out.onBackward(func() {
+		if a.requiresGrad {
+			a.addGrad(tensor.SumTo(tensor.MatMulT(b.Data, out.Grad, false, true), a.Shape()...)) // dA = B·Gᵀ
+		}
+		if b.requiresGrad {
+			b.addGrad(tensor.SumTo(tensor.MatMulT(a.Data, out.Grad, false, false), b.Shape()...)) // dB = A·G
+		}
+	})
+	return out
+}
+
+// checkRank2 panics unless both operands of a transposed product are
+// matrices or batches of them (a 1-D operand has no transpose to fold in).
+func checkRank2(op string, a, b *Value) {
+	if a.Data.Dims() < 2 || b.Data.Dims() < 2 {
+		panic(fmt.Sprintf("%s: shapes %v and %v: both operands need rank 2 or more", op, a.Shape(), b.Shape()))
+	}
+}
+
 // Linear returns x·Wᵀ + b for x [..., in], weight [out, in] and bias [out]
 // (bias may be nil), as torch.nn.functional.linear.
 func Linear(x, weight, bias *Value) *Value { return linear(x, weight, bias, false) }
@@ -54,47 +98,28 @@ func linear(x, weight, bias *Value, relu bool) *Value {
 	if bias != nil && (bias.Data.Dims() != 1 || bias.Shape()[0] != ws[0]) {
 		panic(fmt.Sprintf("autograd.Linear: bias %v for weight %v", bias.Shape(), ws))
 	}
-	in, outF := ws[1], ws[0]
-	m := x.Data.Size() / max(in, 1)
-	y := tensor.Empty(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
-	if bias != nil {
-		yd, bd := y.Data(), bias.Data.Data()
-		for r := range m {
-			copy(yd[r*outF:(r+1)*outF], bd)
-		}
-	}
-	tensor.Gemm(false, true, m, outF, in, x.Data.Data(), in, weight.Data.Data(), in, betaFor(bias != nil), y.Data(), outF)
+	y := tensor.Linear(x.Data, weight.Data, dataOf(bias))
 	if relu {
 		tensor.ReLUInPlace(y)
 	}
 	out := fresh(y, x, weight, bias)
 	out.onBackward(func() {
-		gt := out.Grad
+		g := out.Grad
 		if relu {
-			gt = tensor.ReLUGrad(out.Grad, out.Data) // d relu/dx = [y > 0]
-			defer tensor.Recycle(gt)
+			g = tensor.ReLUGrad(out.Grad, out.Data) // d relu/dx = [y > 0]
+			defer tensor.Recycle(g)
 		}
-		g := gt.Data()
-		if x.requiresGrad {
-			dx := tensor.Empty(xs...)
-			tensor.Gemm(false, false, m, in, outF, g, outF, weight.Data.Data(), in, 0, dx.Data(), in) // dx = G·W
+		// dx = G·W, dW = Gᵀ·x, db = Σ_rows G
+		dx, dw, db := tensor.LinearBackward(x.Data, weight.Data, g, x.requiresGrad, weight.requiresGrad, bias != nil && bias.requiresGrad)
+		if dx != nil {
 			x.addGradOwned(dx)
 		}
-		if weight.requiresGrad {
-			dw := tensor.Empty(ws...)
-			tensor.Gemm(true, false, outF, in, m, g, outF, x.Data.Data(), in, 0, dw.Data(), in) // dW = Gᵀ·x
+		if dw != nil {
 			weight.addGradOwned(dw)
 		}
-		if bias != nil && bias.requiresGrad {
-			bias.addGradOwned(tensor.SumRows(g, m, outF)) // db = Σ_rows G
+		if db != nil {
+			bias.addGradOwned(db)
 		}
 	})
 	return out
-}
-
-func betaFor(accumulate bool) float32 {
-	if accumulate {
-		return 1
-	}
-	return 0
 }

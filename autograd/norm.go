@@ -19,12 +19,7 @@ func BatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tensor, t
 	if training {
 		st = tensor.BatchStats(x.Data, eps)
 		if runningMean != nil && runningVar != nil {
-			unbias := float32(st.Count) / float32(max(st.Count-1, 1))
-			rm, rv := runningMean.Data(), runningVar.Data()
-			for c := range rm {
-				rm[c] = (1-momentum)*rm[c] + momentum*st.Mean[c]
-				rv[c] = (1-momentum)*rv[c] + momentum*st.Var[c]*unbias
-			}
+			tensor.UpdateRunningStats(runningMean, runningVar, st, momentum)
 		}
 	} else {
 		if runningMean == nil || runningVar == nil {
@@ -101,28 +96,11 @@ func Embedding(weight *Value, indices []int, shape []int, paddingIdx int) *Value
 	if n != len(indices) {
 		panic(fmt.Sprintf("autograd.Embedding: %d indices for shape %v", len(indices), shape))
 	}
-	v, d := ws[0], ws[1]
-	y := tensor.Zeros(append(append([]int{}, shape...), d)...)
-	for i, ix := range indices {
-		if ix < 0 || ix >= v {
-			panic(fmt.Sprintf("autograd.Embedding: index %d out of range for weight %v", ix, ws))
-		}
-		copy(y.Data()[i*d:(i+1)*d], weight.Data.Data()[ix*d:(ix+1)*d])
-	}
+	y := tensor.GatherRows(weight.Data, indices, shape)
 	out := result(y, weight)
 	out.onBackward(func() {
-		dw := tensor.Zeros(ws...)
-		g := out.Grad.Data()
-		for i, ix := range indices { // each looked-up row gets its output's gradient
-			if ix == paddingIdx {
-				continue
-			}
-			row := dw.Data()[ix*d : (ix+1)*d]
-			for j := range row {
-				row[j] += g[i*d+j]
-			}
-		}
-		weight.addGrad(dw)
+		// each looked-up row gets its output's gradient, but the padding row
+		weight.addGrad(tensor.ScatterAddRows(out.Grad, indices, ws[0], paddingIdx))
 	})
 	return out
 }

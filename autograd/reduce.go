@@ -2,7 +2,6 @@ package autograd
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/backprop-go/backprop/tensor"
@@ -102,27 +101,10 @@ func Max(x *Value) *Value {
 	if x.Data.Size() == 0 {
 		panic(fmt.Sprintf("autograd.Max: empty tensor of shape %v", x.Shape()))
 	}
-	m := float32(math.Inf(-1))
-	for _, v := range x.Data.Data() {
-		if v > m || v != v {
-			m = v
-		}
-	}
+	m := tensor.MaxAll(x.Data)
 	out := result(tensor.Scalar(m), x)
 	out.onBackward(func() {
-		ties := 0
-		for _, v := range x.Data.Data() {
-			if v == m {
-				ties++
-			}
-		}
-		g := out.Grad.Item() / float32(max(ties, 1))
-		x.addGrad(tensor.Map(x.Data, func(v float32) float32 { // d(max)/dx = 1/ties at the maximum
-			if v == m {
-				return g
-			}
-			return 0
-		}))
+		x.addGrad(tensor.MaxAllGrad(x.Data, m, out.Grad.Item())) // d(max)/dx = 1/ties at the maximum
 	})
 	return out
 }
@@ -133,19 +115,7 @@ func MaxDim(x *Value, dim int, keepdim bool) *Value {
 	y, arg := tensor.MaxDim(x.Data, dim, keepdim)
 	out := result(y, x)
 	out.onBackward(func() {
-		d := tensor.NormDim("autograd.MaxDim", dim, x.Data.Dims())
-		shape := x.Shape()
-		inner := 1
-		for _, s := range shape[d+1:] {
-			inner *= s
-		}
-		n := shape[d]
-		dx := tensor.Zeros(shape...)
-		for i, g := range out.Grad.Data() { // d(max)/dx = 1 at the argmax, 0 elsewhere
-			o, in := i/inner, i%inner
-			dx.Data()[(o*n+arg[i])*inner+in] += g
-		}
-		x.addGrad(dx)
+		x.addGrad(tensor.MaxDimGrad(out.Grad, arg, x.Shape(), dim)) // d(max)/dx = 1 at the argmax, 0 elsewhere
 	})
 	return out
 }

@@ -14,6 +14,16 @@
 // the graph's intermediate links are released, so memory does not grow over
 // training steps.
 //
+// Graph mode is a property of the values, not of the process: there is no
+// global switch. An op records its inputs and backward rule only when one of
+// them requires a gradient and none is marked NoGraph; an op any of whose
+// inputs is marked NoGraph records nothing and marks its output, so a whole
+// forward pass started from NoGraph(x) builds no graph even though the
+// model's parameters require gradients. Inference (NoGraph inputs) and
+// training (Const inputs) may therefore run at the same time in different
+// goroutines, on different models; a model's parameters must not be read by
+// one goroutine while another's optimiser updates them.
+//
 // Errors and panics: ops panic on mismatched shapes with a message that names
 // the op and the shapes, since that is a programming error; nothing here
 // reads files or user input, so nothing returns an error.
@@ -21,7 +31,6 @@ package autograd
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/backprop-go/backprop/tensor"
 )
@@ -36,6 +45,8 @@ type Value struct {
 	Grad *tensor.Tensor
 
 	requiresGrad bool
+	// noGraph marks a value whose descendants record no graph (NoGraph).
+	noGraph bool
 	// gradOwned says that Grad's storage belongs to this value alone (an op
 	// made it fresh for it), so Backward may recycle it once the value's
 	// rule has run. See addGradOwned.
@@ -54,14 +65,37 @@ func Param(t *tensor.Tensor) *Value { return &Value{Data: t, requiresGrad: true}
 // Const returns a leaf Value that needs no gradient: an input or a target.
 func Const(t *tensor.Tensor) *Value { return &Value{Data: t} }
 
+// NoGraph returns a leaf Value for inference: it needs no gradient, and
+// every op that takes it (or a value computed from it) as an input records
+// nothing, however many of the op's other inputs require gradients. A
+// model's Forward(NoGraph(x)) therefore builds no graph, holds no
+// references to its intermediate values, and touches no parameter's
+// gradient, while other goroutines train other models (or the same
+// architecture) with graphs of their own.
+func NoGraph(t *tensor.Tensor) *Value { return &Value{Data: t, noGraph: true} }
+
+// Detached returns a Value that shares v's data, is cut from the graph and
+// is marked like NoGraph, so that nothing computed from it records a graph.
+// Use it to run a sub-computation on a value of a training graph without
+// differentiating it (Detach gives a plain constant instead).
+func Detached(v *Value) *Value { return NoGraph(v.Data) }
+
+// NoGraph reports whether v is marked as needing no graph: a NoGraph or
+// Detached leaf, or the result of an op one of whose inputs was marked.
+func (v *Value) NoGraph() bool { return v.noGraph }
+
 // RequiresGrad reports whether Backward will compute a gradient for v.
 func (v *Value) RequiresGrad() bool { return v.requiresGrad }
 
 // SetRequiresGrad turns gradient tracking on or off for a leaf (freezing a
-// weight, for example). It panics on a value computed by an op.
+// weight, for example). It panics on a value computed by an op, and when
+// turning tracking on for a value marked NoGraph.
 func (v *Value) SetRequiresGrad(on bool) {
 	if v.backward != nil || v.parents != nil {
 		panic("autograd.SetRequiresGrad: only leaves (Param, Const) can change requires-grad")
+	}
+	if on && v.noGraph {
+		panic("autograd.SetRequiresGrad: a value marked NoGraph cannot require a gradient")
 	}
 	v.requiresGrad = on
 }
@@ -92,30 +126,14 @@ func (v *Value) Detach() *Value { return Const(v.Data) }
 // String describes v by its data.
 func (v *Value) String() string { return fmt.Sprintf("Value(%v)", v.Data) }
 
-// noGrad counts active NoGrad calls; while it is positive no graph is built.
-var noGrad atomic.Int32
-
-// NoGrad runs f without building a graph: values computed inside require no
-// gradient and hold no references to their inputs. Use it for inference and
-// evaluation.
-//
-// The mode is process-wide: do not run NoGrad in one goroutine while another
-// builds a graph it means to differentiate.
-func NoGrad(f func()) {
-	noGrad.Add(1)
-	defer noGrad.Add(-1)
-	f()
-}
-
-// GradEnabled reports whether ops currently record the graph.
-func GradEnabled() bool { return noGrad.Load() == 0 }
-
-// result wraps an op's output. When any input requires a gradient (and
-// grad mode is on) the output records its inputs and the backward rule,
-// which the op sets with out.backward = func() {...}.
+// result wraps an op's output. When an input is marked NoGraph the output
+// is marked too and records nothing; otherwise, when any input requires a
+// gradient, the output records its inputs and the backward rule, which the
+// op sets with out.onBackward(func() {...}).
 func result(data *tensor.Tensor, inputs ...*Value) *Value {
 	out := &Value{Data: data}
-	if !GradEnabled() {
+	if anyNoGraph(inputs) {
+		out.noGraph = true
 		return out
 	}
 	for _, in := range inputs {
@@ -126,6 +144,31 @@ func result(data *tensor.Tensor, inputs ...*Value) *Value {
 		}
 	}
 	return out
+}
+
+// anyNoGraph reports whether one of the inputs is marked NoGraph.
+func anyNoGraph(inputs []*Value) bool {
+	for _, in := range inputs {
+		if in != nil && in.noGraph {
+			return true
+		}
+	}
+	return false
+}
+
+// recording reports whether an op on these inputs records a graph: none is
+// marked NoGraph and one requires a gradient. Ops that would keep buffers
+// for their backward rule (im2col columns) ask it before computing.
+func recording(inputs ...*Value) bool {
+	if anyNoGraph(inputs) {
+		return false
+	}
+	for _, in := range inputs {
+		if in != nil && in.requiresGrad {
+			return true
+		}
+	}
+	return false
 }
 
 // fresh is result for ops whose output tensor is new and shared with no
@@ -235,7 +278,7 @@ func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v, value shape %v", grad.Shape(), v.Data.Shape()))
 	}
 	if !v.requiresGrad {
-		panic("autograd.Backward: the value does not require a gradient (no Param in its graph, or built under NoGrad)")
+		panic("autograd.Backward: the value does not require a gradient (no Param in its graph, or computed from a NoGraph input)")
 	}
 	order := topoSort(v)
 	v.addGrad(grad.Clone())

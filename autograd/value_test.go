@@ -2,6 +2,7 @@ package autograd_test
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"strings"
@@ -34,22 +35,66 @@ func TestGradientsAccumulateWhenAValueIsReused(t *testing.T) {
 	}
 }
 
-func TestNoGradBuildsNoGraph(t *testing.T) {
-	w := ag.Param(tensor.Ones(3))
-	var y *ag.Value
-	ag.NoGrad(func() { y = ag.Sum(ag.Mul(w, w)) })
-	if y.RequiresGrad() {
-		t.Fatal("value computed under NoGrad requires a gradient")
+// TestNoGraphBuildsNoGraph checks the graph-mode rule: an op any of whose
+// inputs is marked NoGraph records nothing and marks its output, whatever
+// its other inputs require; an op on unmarked inputs records as before.
+func TestNoGraphBuildsNoGraph(t *testing.T) {
+	x := tensor.New([]float32{1, -2, 3, 0.5, -1, 2}, 2, 3)
+	w := ag.Param(tensor.New([]float32{0.1, 0.2, -0.3, 0.4, 0.5, -0.6}, 2, 3))
+	b := ag.Param(tensor.New([]float32{0.5, -0.5}, 2))
+	forward := func(in *ag.Value) *ag.Value {
+		return ag.Sum(ag.Tanh(ag.Linear(ag.Mul(in, ag.Const(tensor.Full(2, 2, 3))), w, b)))
 	}
-	if !ag.GradEnabled() {
-		t.Fatal("grad mode not restored after NoGrad")
+	cases := []struct {
+		name      string
+		in        *ag.Value
+		wantGraph bool
+	}{
+		{"Const input", ag.Const(x), true},
+		{"NoGraph input", ag.NoGraph(x), false},
+		{"Detached input", ag.Detached(ag.Param(x)), false},
 	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w.ZeroGrad()
+			y := forward(c.in)
+			if y.RequiresGrad() != c.wantGraph || y.NoGraph() == c.wantGraph {
+				t.Fatalf("RequiresGrad %v, NoGraph %v; want a graph: %v", y.RequiresGrad(), y.NoGraph(), c.wantGraph)
+			}
+			if c.wantGraph {
+				y.Backward()
+				if w.Grad == nil || b.Grad == nil {
+					t.Fatal("parameters got no gradient")
+				}
+				return
+			}
+			defer func() {
+				if r := recover(); r == nil {
+					t.Fatal("Backward on a value computed from a NoGraph input did not panic")
+				}
+				if w.Grad != nil {
+					t.Fatal("a NoGraph forward gave a parameter a gradient")
+				}
+			}()
+			y.Backward()
+		})
+	}
+	// The marking is per value: the same parameters still record with an
+	// unmarked input after a NoGraph forward.
+	if !forward(ag.Const(x)).RequiresGrad() {
+		t.Fatal("a NoGraph forward switched graph building off for later ones")
+	}
+}
+
+// TestNoGraphCannotRequireGrad checks that a NoGraph leaf refuses to track
+// a gradient.
+func TestNoGraphCannotRequireGrad(t *testing.T) {
 	defer func() {
-		if r := recover(); r == nil {
-			t.Fatal("Backward on a no-grad value did not panic")
+		if recover() == nil {
+			t.Fatal("SetRequiresGrad(true) on a NoGraph value did not panic")
 		}
 	}()
-	y.Backward()
+	ag.NoGraph(tensor.Ones(2)).SetRequiresGrad(true)
 }
 
 func TestConstGetsNoGradient(t *testing.T) {
@@ -160,5 +205,52 @@ func TestTrainXOR(t *testing.T) {
 	}
 	if loss > 0.01 {
 		t.Fatalf("XOR loss after 500 steps is %v, want < 0.01", loss)
+	}
+}
+
+// TestNoGraphKeepsForwardSemantics checks that marking the input changes
+// what is recorded, not what is computed: values, and BatchNorm's
+// running-statistics update in training mode (as under torch.no_grad), are
+// the same bits as from a Const input, for the ops that decide from their
+// inputs whether to keep buffers for a backward rule (the convolutions).
+func TestNoGraphKeepsForwardSemantics(t *testing.T) {
+	x := tensor.FromFunc(func(i int) float32 { return float32(i%7) - 3 }, 2, 2, 5, 5)
+	w := ag.Param(tensor.FromFunc(func(i int) float32 { return float32(i%5)/4 - 0.5 }, 3, 2, 3, 3))
+	b := ag.Param(tensor.New([]float32{0.1, -0.2, 0.3}, 3))
+	gamma, beta := ag.Param(tensor.Ones(3)), ag.Param(tensor.Zeros(3))
+	pad := ag.ConvParams{Padding: [2]int{1, 1}}
+	pool := ag.PoolParams{Kernel: [2]int{2, 2}}
+	forward := func(in *ag.Value, rm, rv *tensor.Tensor) []*ag.Value {
+		return []*ag.Value{
+			ag.BatchNorm(ag.Conv2d(in, w, b, pad), gamma, beta, rm, rv, true, 0.1, 1e-5),
+			ag.Conv2dReLU(in, w, b, pad),
+			ag.Conv2dReLUMaxPool2d(in, w, b, pad, pool),
+		}
+	}
+	rm1, rv1 := tensor.Zeros(3), tensor.Ones(3)
+	rm2, rv2 := tensor.Zeros(3), tensor.Ones(3)
+	want := forward(ag.Const(x), rm1, rv1)
+	got := forward(ag.NoGraph(x), rm2, rv2)
+	same := func(a, b *tensor.Tensor) bool {
+		for i, v := range a.Data() {
+			if math.Float32bits(v) != math.Float32bits(b.Data()[i]) {
+				return false
+			}
+		}
+		return a.Size() == b.Size()
+	}
+	for i := range want {
+		if !want[i].RequiresGrad() || got[i].RequiresGrad() || !got[i].NoGraph() {
+			t.Errorf("op %d: Const input records %v, NoGraph input records %v", i, want[i].RequiresGrad(), got[i].RequiresGrad())
+		}
+		if !same(want[i].Data, got[i].Data) {
+			t.Errorf("op %d: values differ between a Const and a NoGraph input", i)
+		}
+	}
+	if !same(rm1, rm2) || !same(rv1, rv2) {
+		t.Error("BatchNorm's running statistics differ between a Const and a NoGraph input")
+	}
+	if same(rm2, tensor.Zeros(3)) {
+		t.Error("BatchNorm in training mode did not update its running mean from a NoGraph input")
 	}
 }

@@ -147,8 +147,10 @@ func confusionOf(classes int, outs []outcome) confusion {
 // evaluate runs model, in evaluation mode and without a graph, on up to n
 // samples of ds evenly spaced over it, and returns the confusion matrix
 // (rows: true class, columns: predicted) and up to tiles samples for the
-// image grid, wrong predictions first. It must run in the training
-// goroutine (NoGrad is process-wide) and leaves the model in training mode.
+// image grid, wrong predictions first. Its input is marked ag.NoGraph, so
+// it builds no graph; it must still run in the training goroutine, since
+// it switches the model's mode and reads the weights the optimiser
+// updates, and it leaves the model in training mode.
 //
 // pngs caches the tiles' PNG data URLs by sample index: the evaluation
 // samples do not change between epochs, only which of them are shown.
@@ -186,8 +188,7 @@ func evaluate(model nn.Module, ds data.Dataset, n, tiles int, pngs map[int]strin
 			}
 			labels[j], indices[j] = label, idx
 		}
-		var out *ag.Value
-		ag.NoGrad(func() { out = model.Forward(ag.Const(x)) })
+		out := model.Forward(ag.NoGraph(x))
 		logits := out.Data.Data()
 		if out.Data.Size() != b*classes {
 			res.note = fmt.Sprintf("the model gives %v outputs for %d classes", out.Shape(), classes)

@@ -46,11 +46,9 @@ func BenchmarkCNNInferBatch1(b *testing.B) {
 	}
 	nn.Eval(m)
 	r := rand.New(rand.NewPCG(1, 2))
-	x := ag.Const(tensor.FromFunc(func(int) float32 { return r.Float32() }, 1, 1, 28, 28))
+	x := ag.NoGraph(tensor.FromFunc(func(int) float32 { return r.Float32() }, 1, 1, 28, 28))
 	b.ReportAllocs()
-	ag.NoGrad(func() {
-		for b.Loop() {
-			m.Forward(x)
-		}
-	})
+	for b.Loop() {
+		m.Forward(x)
+	}
 }

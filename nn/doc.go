@@ -60,7 +60,17 @@
 // Modules start in training mode. [Eval] switches Dropout off and makes
 // BatchNorm use its running statistics; [Train] switches back. BatchNorm
 // updates its running statistics on every Forward in training mode, even
-// under autograd.NoGrad, as PyTorch does.
+// from an input marked autograd.NoGraph, as PyTorch does under no_grad.
+//
+// # Inference without a graph
+//
+// Forward(autograd.NoGraph(x)) runs a model without recording a graph: an
+// op any of whose inputs is marked NoGraph records nothing and marks its
+// output, so the parameters, which require gradients, are neither linked
+// to the result nor given gradients. The mark travels with the values, not
+// with the process, so any number of goroutines may run inference while
+// others train; a model whose weights an optimiser is updating must not be
+// read at the same time (evaluate a copy, loaded with its state dict).
 //
 // # Architecture specs
 //

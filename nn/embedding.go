@@ -50,6 +50,11 @@ func (l *EmbeddingModule) Forward(x *ag.Value) *ag.Value {
 		}
 		idx[i] = int(v)
 	}
+	if x.NoGraph() {
+		// The indices carry the no-graph mark, but the op sees only the
+		// weight: look up in a marked view of it so that nothing records.
+		return ag.Embedding(ag.Detached(l.Weight), idx, x.Shape(), l.PaddingIdx)
+	}
 	return l.Lookup(idx, x.Shape())
 }
 

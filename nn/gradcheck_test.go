@@ -65,8 +65,7 @@ func TestLayerGradients(t *testing.T) {
 			w := randn(r, out.Shape()...)
 			out.BackwardWith(w)
 			loss := func() float64 {
-				var y *ag.Value
-				ag.NoGrad(func() { y = m.Forward(in) })
+				y := m.Forward(ag.Detached(in))
 				s := 0.0
 				for k, v := range y.Data.Data() {
 					s += float64(v) * float64(w.Data()[k])

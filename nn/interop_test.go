@@ -95,8 +95,7 @@ func TestPyTorchInterop(t *testing.T) {
 		t.Fatalf("expected file: %d pixels, %d logit rows, %d labels for %d images", len(pix), len(e.Logits), len(e.Labels), n)
 	}
 	x := tensor.FromFunc(func(i int) float32 { return float32(pix[i]) / 255 }, n, 1, 28, 28)
-	var y *ag.Value
-	ag.NoGrad(func() { y = m.Forward(ag.Const(x)) })
+	y := m.Forward(ag.NoGraph(x))
 	if !slices.Equal(y.Shape(), []int{n, 10}) {
 		t.Fatalf("output shape %v", y.Shape())
 	}
@@ -155,8 +154,7 @@ func TestPyTorchInteropAllTestImages(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var y *ag.Value
-		ag.NoGrad(func() { y = m.Forward(ag.Const(x)) })
+		y := m.Forward(ag.NoGraph(x))
 		for i := range nb {
 			p := argmax(y.Data.Data()[i*10 : (i+1)*10])
 			if p != e.PredictionsAll[start+i] {

@@ -16,8 +16,9 @@ import (
 // In training mode each Forward updates the running statistics in place:
 // running = (1-Momentum)·running + Momentum·batch, with the unbiased batch
 // variance for running_var (the biased one normalises the batch), and adds
-// one to num_batches_tracked. This happens under autograd.NoGrad too, as in
-// PyTorch: call [Eval] before evaluating.
+// one to num_batches_tracked. This happens for inputs marked
+// autograd.NoGraph too (as under torch.no_grad): the mode decides, not the
+// graph, so call [Eval] before evaluating.
 type BatchNormModule struct {
 	NumFeatures int
 	// Dims is 1 for BatchNorm1d ([N, C] or [N, C, L] inputs) and 2 for

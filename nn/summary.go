@@ -18,7 +18,7 @@ import (
 //
 // inputShape is one sample's shape, without the batch dimension. Output
 // shapes come from ShapeInferrer where layers implement it; other modules
-// are run once on zeros, under NoGrad, with their buffers and generator
+// are run once on zeros, from an autograd.NoGraph input, with their buffers and generator
 // states restored afterwards. Rows for the children of a custom module
 // show no shape. It fails when the shapes do not fit the model.
 func Summary(m Module, inputShape []int) (string, error) {
@@ -150,7 +150,8 @@ func outputShape(m Module, in []int) ([]int, error) {
 	return probeShape(m, in)
 }
 
-// probeShape runs m on a batch of one zero sample, under NoGrad, and puts
+// probeShape runs m on a batch of one zero sample (a NoGraph input, so
+// no graph is built), and puts
 // back what running changes: buffers (BatchNorm's running statistics) and
 // generator states. A panic (a shape that does not fit) becomes an error.
 func probeShape(m Module, in []int) (shape []int, err error) {
@@ -171,8 +172,7 @@ func probeShape(m Module, in []int) (shape []int, err error) {
 			err = fmt.Errorf("input of shape %s: %v", shapeString(in), r)
 		}
 	}()
-	var y *ag.Value
-	ag.NoGrad(func() { y = m.Forward(ag.Const(tensor.Zeros(append([]int{1}, in...)...))) })
+	y := m.Forward(ag.NoGraph(tensor.Zeros(append([]int{1}, in...)...)))
 	s := y.Shape()
 	if len(s) == 0 {
 		return []int{}, nil

@@ -77,12 +77,11 @@ func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 
 // Scale returns t*s.
 func Scale(t *Tensor, s float32) *Tensor {
-	out := emptyLike(t)
-	od := out.data[:len(t.data)]
-	for i, x := range t.data {
-		od[i] = x * s
-	}
-	return out
+	return mapInto(t, func(lo int, dst []float32) {
+		for i, x := range t.data[lo:][:len(dst)] {
+			dst[i] = x * s
+		}
+	})
 }
 
 // AddScalar returns t+s.

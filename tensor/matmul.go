@@ -42,3 +42,56 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	})
 	return out
 }
+
+// Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (b may
+// be nil): the bias is laid into every row first and the GEMM adds the
+// product to it, so no transpose of w is made.
+func Linear(x, w, b *Tensor) *Tensor {
+	xs, ws := x.shape, w.shape
+	if len(xs) < 1 || len(ws) != 2 || xs[len(xs)-1] != ws[1] || (b != nil && (len(b.shape) != 1 || b.shape[0] != ws[0])) {
+		panic(fmt.Sprintf("tensor.Linear: input %v, weight %v, bias %v", xs, ws, shapeOf(b)))
+	}
+	in, outF := ws[1], ws[0]
+	m := len(x.data) / max(in, 1)
+	y := Empty(append(append([]int{}, xs[:len(xs)-1]...), outF)...)
+	beta := float32(0)
+	if b != nil {
+		for r := range m {
+			copy(y.data[r*outF:(r+1)*outF], b.data)
+		}
+		beta = 1
+	}
+	Gemm(false, true, m, outF, in, x.data, in, w.data, in, beta, y.data, outF)
+	return y
+}
+
+// LinearBackward returns the gradients of Linear(x, w, b) given
+// g = d(loss)/d(result) [..., out]: dx = G·w, dw = Gᵀ·x and db = the column
+// sums of G (rows added in order), each only when asked for (nil
+// otherwise), in fresh storage from the pool that Recycle fills.
+func LinearBackward(x, w, g *Tensor, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	in, outF := w.shape[1], w.shape[0]
+	m := len(x.data) / max(in, 1)
+	if len(g.data) != m*outF {
+		panic(fmt.Sprintf("tensor.LinearBackward: gradient %v for input %v and weight %v", g.shape, x.shape, w.shape))
+	}
+	if wantX {
+		dx = Empty(x.shape...)
+		Gemm(false, false, m, in, outF, g.data, outF, w.data, in, 0, dx.data, in) // dx = G·W
+	}
+	if wantW {
+		dw = Empty(w.shape...)
+		Gemm(true, false, outF, in, m, g.data, outF, x.data, in, 0, dw.data, in) // dW = Gᵀ·x
+	}
+	if wantB {
+		db = SumRows(g.data, m, outF) // db = Σ_rows G
+	}
+	return dx, dw, db
+}
+
+func shapeOf(t *Tensor) []int {
+	if t == nil {
+		return nil
+	}
+	return t.shape
+}

@@ -132,6 +132,15 @@ func LogSoftmax(t *Tensor, d int) *Tensor {
 	}
 	d = NormDim("tensor.LogSoftmax", d, t.Dims())
 	outer, n, inner := splitAt(t.shape, d)
+	if inner == 1 {
+		// Over the last dimension (class logits): one pass per row, in
+		// the arithmetic of the general path, into pooled storage.
+		out := Empty(t.shape...)
+		parallelFor(outer, max(1, minParallelElems/max(n, 1)), func(lo, hi int) {
+			logSoftmaxRows(out.data[lo*n:hi*n], t.data[lo*n:hi*n], n)
+		})
+		return out
+	}
 	lse := LogSumExpDim(t, d, true)
 	out := Zeros(t.shape...)
 	for o := range outer {
@@ -174,4 +183,140 @@ func SumRows(a []float32, m, n int) *Tensor {
 		}
 	}
 	return out
+}
+
+// logSoftmaxRows writes the log-softmax of each row of n elements of src
+// into dst: x - (m + log Σ e^(x-m)), m the row's maximum, the sum in
+// float64, exactly as LogSumExpDim and LogSoftmax compute it.
+func logSoftmaxRows(dst, src []float32, n int) {
+	for r := 0; r+n <= len(src) && n > 0; r += n {
+		row, o := src[r:][:n], dst[r:][:n]
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			m = max(m, v)
+		}
+		lse := m
+		if !math.IsInf(float64(m), 0) {
+			var s float64
+			for _, v := range row {
+				s += math.Exp(float64(v - m))
+			}
+			lse = m + float32(math.Log(s))
+		}
+		for j, v := range row {
+			o[j] = v - lse
+		}
+	}
+}
+
+// NLLRows returns -w[t]·logp[i, t] for each row i of logp [M, C] and its
+// target t (w the class weights, 1 when weight is nil), and 0 for rows whose
+// target is ignoreIndex: the per-sample negative log-likelihood. The
+// targets must be in range (the caller checks).
+func NLLRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) []float32 {
+	m, nc := rowsCols("tensor.NLLRows", logp, targets)
+	per := make([]float32, m)
+	for i, t := range targets {
+		if t != ignoreIndex {
+			per[i] = -classWeight(weight, t) * logp.data[i*nc+t]
+		}
+	}
+	return per
+}
+
+// classWeight is weight[t], or 1 without weights.
+func classWeight(weight *Tensor, t int) float32 {
+	if weight == nil {
+		return 1
+	}
+	return weight.data[t]
+}
+
+func rowsCols(op string, t *Tensor, targets []int) (m, n int) {
+	if t.Dims() != 2 || t.shape[0] != len(targets) {
+		panic(fmt.Sprintf("%s: %d targets for rows of shape %v", op, len(targets), t.shape))
+	}
+	return t.shape[0], t.shape[1]
+}
+
+// CrossEntropyGrad returns coef[i]·(softmax(row i) - onehot(targets[i]))
+// for the log-probabilities logp [M, C], and zero rows where the target is
+// ignoreIndex: the gradient of a cross-entropy with respect to the logits,
+// coef[i] being the row's class weight times the reduction's factor.
+func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float32) *Tensor {
+	m, nc := rowsCols("tensor.CrossEntropyGrad", logp, targets)
+	if len(coef) != m {
+		panic(fmt.Sprintf("tensor.CrossEntropyGrad: %d coefficients for %d rows", len(coef), m))
+	}
+	dx := Empty(m, nc)
+	for i, t := range targets {
+		row, dst := logp.data[i*nc:][:nc], dx.data[i*nc:][:nc]
+		if t == ignoreIndex {
+			clear(dst)
+			continue
+		}
+		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
+		c := coef[i]
+		for j, v := range row {
+			dst[j] = float32(math.Exp(float64(v))) * c
+		}
+		dst[t] -= c
+	}
+	return dx
+}
+
+// NLLGrad returns the [M, C] gradient of the per-row losses -w·logp[i, t]
+// with respect to logp: -coef[i] at (i, targets[i]), 0 elsewhere and on
+// rows whose target is ignoreIndex; coef[i] is the row's class weight times
+// the reduction's factor.
+func NLLGrad(m, nc int, targets []int, ignoreIndex int, coef []float32) *Tensor {
+	if len(targets) != m || len(coef) != m {
+		panic(fmt.Sprintf("tensor.NLLGrad: %d targets and %d coefficients for %d rows", len(targets), len(coef), m))
+	}
+	d := Zeros(m, nc)
+	for i, t := range targets { // d(-w·logp[t])/dlogp[t] = -w
+		if t != ignoreIndex {
+			d.data[i*nc+t] = -coef[i]
+		}
+	}
+	return d
+}
+
+// SmoothGrad returns the [M, C] gradient of the per-row label-smoothing
+// terms Σ_c -w_c·logp[i, c] with respect to logp: -w_c·scale[i] on every
+// row whose target is not ignoreIndex (w the class weights, 1 when weight
+// is nil), 0 on the others.
+func SmoothGrad(m, nc int, targets []int, ignoreIndex int, weight *Tensor, scale []float32) *Tensor {
+	if len(targets) != m || len(scale) != m {
+		panic(fmt.Sprintf("tensor.SmoothGrad: %d targets and %d scales for %d rows", len(targets), len(scale), m))
+	}
+	d := Zeros(m, nc)
+	for i, t := range targets { // d(Σ -w_c·logp_c)/dlogp_c = -w_c
+		if t == ignoreIndex {
+			continue
+		}
+		for k := range nc {
+			d.data[i*nc+k] = -classWeight(weight, k) * scale[i]
+		}
+	}
+	return d
+}
+
+// SmoothRows returns Σ_c -w_c·logp[i, c] for each row i of logp [M, C]
+// whose target is not ignoreIndex, and 0 for the others: the per-sample
+// label-smoothing term of a cross-entropy.
+func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) []float32 {
+	m, nc := rowsCols("tensor.SmoothRows", logp, targets)
+	per := make([]float32, m)
+	for i, t := range targets {
+		if t == ignoreIndex {
+			continue
+		}
+		var s float32
+		for k := range nc {
+			s -= classWeight(weight, k) * logp.data[i*nc+k]
+		}
+		per[i] = s
+	}
+	return per
 }

@@ -26,3 +26,14 @@ func sumLanesGo(x []float32) float32 {
 	}
 	return s
 }
+
+// SumInOrder64 returns the sum of x accumulated in float64 from the first
+// element to the last: a reduction whose result does not depend on the
+// vector width or the threading (the losses' reductions).
+func SumInOrder64(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}

@@ -101,24 +101,16 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 			}
 			continue
 		}
-		var evalErr error
-		ag.NoGrad(func() {
-			out := model.Forward(ag.Const(b.X))
-			if regression && out.Data.Size() != b.Targets.Size() {
-				evalErr = fmt.Errorf("train: Evaluate: the model gives %d outputs per sample, the data has %d targets", out.Data.Size()/max(b.Len(), 1), ds.TargetSize())
-				return
-			}
-			if sh := out.Data.Shape(); !regression && (len(sh) != 2 || sh[1] < len(ds.Classes())) {
-				evalErr = fmt.Errorf("train: Evaluate: the model's output has shape %v, the data has %d classes", sh, len(ds.Classes()))
-				return
-			}
-			m.Add(cfg.Loss(out, b).Item(), out.Data, b.Labels)
-			if regression {
-				reg.add(out.Data.Data(), b.Targets.Data(), cfg.TargetNorm)
-			}
-		})
-		if evalErr != nil {
-			return Result{}, evalErr
+		out := model.Forward(ag.NoGraph(b.X)) // no graph: evaluation only reads the weights
+		if regression && out.Data.Size() != b.Targets.Size() {
+			return Result{}, fmt.Errorf("train: Evaluate: the model gives %d outputs per sample, the data has %d targets", out.Data.Size()/max(b.Len(), 1), ds.TargetSize())
+		}
+		if sh := out.Data.Shape(); !regression && (len(sh) != 2 || sh[1] < len(ds.Classes())) {
+			return Result{}, fmt.Errorf("train: Evaluate: the model's output has shape %v, the data has %d classes", sh, len(ds.Classes()))
+		}
+		m.Add(cfg.Loss(out, b).Item(), out.Data, b.Labels)
+		if regression {
+			reg.add(out.Data.Data(), b.Targets.Data(), cfg.TargetNorm)
 		}
 	}
 	res := Result{Loss: m.Loss(), Accuracy: m.Accuracy(), TopK: m.TopK(), Samples: m.Samples(),
@@ -135,14 +127,12 @@ func Evaluate(model nn.Module, ds data.Dataset, cfg EvalConfig) (Result, error) 
 	return res, nil
 }
 
-// evalStep runs a custom step on one batch without building a graph and
-// records its figures.
+// evalStep runs a custom step on one batch and records its figures. The
+// step learns from Evaluating(ctx) that it is evaluating, and should then
+// feed its inputs through ag.NoGraph so that no graph is built (a graph it
+// builds anyway is correct, only wasted).
 func evalStep(ctx context.Context, step StepFunc, model nn.Module, b *data.Batch, mt *metrics) error {
-	var so StepOutput
-	var err error
-	ag.NoGrad(func() {
-		so, err = step(ctx, model, b)
-	})
+	so, err := step(ctx, model, b)
 	if err != nil {
 		return fmt.Errorf("train: Evaluate: batch %d: %w", b.Number+1, err)
 	}

@@ -111,16 +111,21 @@ type StepOutput struct {
 // StepFunc computes a model's loss on a batch: the forward pass of a model
 // that is not input→logits (several inputs, a mask, integer token ids from
 // Batch.Ints, a returned state), and the loss. Fit runs the backward pass
-// and the update; Evaluate calls it without building a graph (see
-// Evaluating). The returned values must be read before the next call.
+// and the update; Evaluate calls it too, and then a step should feed its
+// inputs through ag.NoGraph so that no graph is built (Evaluating says
+// when). The returned values must be read before the next call.
 type StepFunc func(ctx context.Context, model nn.Module, b *data.Batch) (StepOutput, error)
 
 // ForwardStep returns the step Fit uses by default:
 // loss(model.Forward(Const(b.X)), b), with the model's output as the
-// metrics' input.
+// metrics' input; under Evaluate the input is ag.NoGraph(b.X).
 func ForwardStep(loss LossFunc) StepFunc {
-	return func(_ context.Context, model nn.Module, b *data.Batch) (StepOutput, error) {
-		out := model.Forward(ag.Const(b.X))
+	return func(ctx context.Context, model nn.Module, b *data.Batch) (StepOutput, error) {
+		x := ag.Const(b.X)
+		if Evaluating(ctx) {
+			x = ag.NoGraph(b.X)
+		}
+		out := model.Forward(x)
 		return StepOutput{Loss: loss(out, b), Output: out}, nil
 	}
 }

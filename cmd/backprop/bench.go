@@ -172,12 +172,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 func inferThroughput(model nn.Module, x []float32, n, b int) float64 {
 	nn.Eval(model)
 	pass := func() {
-		ag.NoGrad(func() {
-			for i := 0; i < n; i += b {
-				k := min(b, n-i)
-				model.Forward(ag.Const(tensor.New(x[i*784:(i+k)*784], k, 1, 28, 28)))
-			}
-		})
+		for i := 0; i < n; i += b {
+			k := min(b, n-i)
+			model.Forward(ag.NoGraph(tensor.New(x[i*784:(i+k)*784], k, 1, 28, 28)))
+		}
 	}
 	pass()
 	var runs []float64

@@ -229,9 +229,8 @@ func checkFits(model nn.Module, inputShape []int, src *dataSource, saved *savedM
 	if !slices.Equal(inputShape, src.shape) {
 		return usagef("--data %s gives samples of shape %v, but the model takes %v", src.cfg.Data, src.shape, inputShape)
 	}
-	var got []int
-	x := ag.Const(zeros(append([]int{1}, inputShape...)))
-	ag.NoGrad(func() { got = model.Forward(x).Shape() })
+	x := ag.NoGraph(zeros(append([]int{1}, inputShape...)))
+	got := model.Forward(x).Shape()
 	if len(got) != 2 {
 		return usagef("the model's output has shape %v per batch; want [N outputs]", got)
 	}

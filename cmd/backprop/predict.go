@@ -150,10 +150,7 @@ func (p *predictor) flush() error {
 	if n == 0 {
 		return nil
 	}
-	var out *tensor.Tensor
-	ag.NoGrad(func() {
-		out = p.m.model.Forward(ag.Const(tensor.New(p.buf[:n*p.size], append([]int{n}, p.m.shape...)...))).Data
-	})
+	out := p.m.model.Forward(ag.NoGraph(tensor.New(p.buf[:n*p.size], append([]int{n}, p.m.shape...)...))).Data
 	k := out.Size() / n
 	for i, name := range p.names {
 		row := out.Data()[i*k : (i+1)*k]

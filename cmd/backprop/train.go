@@ -605,10 +605,9 @@ func checkOutputs(model nn.Module, src *dataSource) error {
 	if src.classes == nil {
 		want = max(src.train.TargetSize(), 1)
 	}
-	x := ag.Const(zeros(append([]int{1}, src.shape...)))
-	var got []int
+	x := ag.NoGraph(zeros(append([]int{1}, src.shape...)))
 	nn.Eval(model)
-	ag.NoGrad(func() { got = model.Forward(x).Shape() })
+	got := model.Forward(x).Shape()
 	nn.Train(model)
 	if len(got) != 2 || got[1] != want {
 		return usagef("the model's output has shape %v per batch, but the data needs [N %d]: end the architecture with linear(%d)", got, want, want)

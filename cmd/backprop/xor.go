@@ -50,9 +50,9 @@ func runXOR(args []string, stdout, stderr io.Writer) int {
 	w1, b1 := ag.Param(randn(8, 2)), ag.Param(tensor.Zeros(8))
 	w2, b2 := ag.Param(randn(1, 8)), ag.Param(tensor.Zeros(1))
 	opt := optim.Adam([]*ag.Value{w1, b1, w2, b2}, optim.LR(*lr))
-	forward := func() *ag.Value { return ag.Linear(ag.Tanh(ag.Linear(x, w1, b1)), w2, b2) }
+	forward := func(x *ag.Value) *ag.Value { return ag.Linear(ag.Tanh(ag.Linear(x, w1, b1)), w2, b2) }
 	for step := 1; step <= *steps; step++ {
-		loss := ag.BCEWithLogits(forward(), y)
+		loss := ag.BCEWithLogits(forward(x), y)
 		opt.ZeroGrad()
 		loss.Backward()
 		opt.Step()
@@ -60,8 +60,7 @@ func runXOR(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "step %4d  loss %.5f\n", step, loss.Item())
 		}
 	}
-	var p *ag.Value
-	ag.NoGrad(func() { p = ag.Sigmoid(forward()) })
+	p := ag.Sigmoid(forward(ag.NoGraph(x.Data)))
 	fmt.Fprintln(stdout, "\n a b | a XOR b | network")
 	for i := range 4 {
 		fmt.Fprintf(stdout, " %v %v |    %v    | %.3f\n", x.Data.At(i, 0), x.Data.At(i, 1), y.Data.At(i, 0), p.Data.At(i, 0))

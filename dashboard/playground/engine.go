@@ -8,9 +8,10 @@
 //
 // An Engine is not safe for concurrent use; the server holds a mutex.
 //
-// The grid and the losses are evaluated with weights wrapped as constants
-// (ag.Const), so that no graph is built without calling ag.NoGrad, whose
-// mode is process-wide and would disturb training in another goroutine.
+// The grid and the losses are evaluated from inputs marked ag.NoGraph, so
+// that they build no graph and leave the weights' gradients alone; the mark
+// belongs to the computation, so training in another goroutine is not
+// disturbed.
 package playground
 
 import (
@@ -241,23 +242,19 @@ func (e *Engine) activate(x *ag.Value) *ag.Value {
 }
 
 // forward runs the network on x ([N, 2]) and returns each hidden layer's
-// activations and the output logits ([N, 1]). With detached set the
-// weights enter as constants, so no graph is recorded.
-func (e *Engine) forward(x *ag.Value, detached bool) (hidden []*ag.Value, logits *ag.Value) {
-	_, hidden, logits = e.forwardSums(x, detached)
+// activations and the output logits ([N, 1]). From an x marked ag.NoGraph
+// no graph is recorded.
+func (e *Engine) forward(x *ag.Value) (hidden []*ag.Value, logits *ag.Value) {
+	_, hidden, logits = e.forwardSums(x)
 	return hidden, logits
 }
 
 // forwardSums is forward that also returns each hidden layer's weighted
 // sums, before the activation.
-func (e *Engine) forwardSums(x *ag.Value, detached bool) (sums, hidden []*ag.Value, logits *ag.Value) {
+func (e *Engine) forwardSums(x *ag.Value) (sums, hidden []*ag.Value, logits *ag.Value) {
 	h := x
 	for i, l := range e.layers {
-		w, b := l.W, l.B
-		if detached {
-			w, b = ag.Const(w.Data), ag.Const(b.Data)
-		}
-		h = ag.Linear(h, w, b)
+		h = ag.Linear(h, l.W, l.B)
 		if i == len(e.layers)-1 {
 			return sums, hidden, h
 		}
@@ -319,7 +316,7 @@ func (e *Engine) Train(n int) {
 	e.stage = nil
 	for range n {
 		x, y := tensors(e.train, e.nextBatch())
-		_, logits := e.forward(ag.Const(x), false)
+		_, logits := e.forward(ag.Const(x))
 		loss := e.lossOf(logits, ag.Const(y))
 		e.opt.ZeroGrad()
 		loss.Backward()
@@ -334,6 +331,6 @@ func (e *Engine) loss(pts []Point) float64 {
 		return 0
 	}
 	x, y := tensors(pts, nil)
-	_, logits := e.forward(ag.Const(x), true)
+	_, logits := e.forward(ag.NoGraph(x))
 	return float64(e.lossOf(logits, ag.Const(y)).Item())
 }

@@ -94,7 +94,7 @@ func (e *Engine) Advance() StageView {
 		s.batch = append([]int{}, e.nextBatch()...)
 		xt, yt := tensors(e.train, s.batch)
 		s.x, s.y = ag.Const(xt), ag.Const(yt)
-		s.sums, s.hidden, s.logits = e.forwardSums(s.x, false)
+		s.sums, s.hidden, s.logits = e.forwardSums(s.x)
 		v.Batch = s.batch
 		v.Point = s.batch[0]
 		for l := range s.hidden {
@@ -141,7 +141,7 @@ func (e *Engine) Advance() StageView {
 		e.step++
 		after := e.layerValues(func(l layer) ([]float32, []float32) { return l.W.Data.Data(), l.B.Data.Data() })
 		v.Deltas = subtract(after, before)
-		_, logits := e.forward(s.x, true)
+		_, logits := e.forward(ag.NoGraph(s.x.Data))
 		v.LossAfter = float64(e.lossOf(logits, s.y).Item())
 		v.Caption = fmt.Sprintf("Gradient descent: every weight takes a small step against its gradient (learning rate %g), so the loss on these points goes from %.3f to %.3f; then the next step begins.",
 			e.cfg.LR, v.Loss, v.LossAfter)

@@ -65,7 +65,7 @@ func (e *Engine) State() State {
 			xs = append(xs, float32(x), float32(y))
 		}
 	}
-	hidden, logits := e.forward(ag.Const(tensor.New(xs, n*n, 2)), true)
+	hidden, logits := e.forward(ag.NoGraph(tensor.New(xs, n*n, 2)))
 	probs := sigmoids(logits.Data.Data())
 	b := make([]byte, len(probs))
 	for i, p := range probs {

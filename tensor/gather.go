@@ -1,0 +1,115 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// GatherRows returns the rows of weight [V, D] at indices, shaped
+// [shape..., D] (shape holds len(indices) elements): an embedding lookup.
+// It panics on an index outside [0, V).
+func GatherRows(weight *Tensor, indices []int, shape []int) *Tensor {
+	if weight.Dims() != 2 {
+		panic(fmt.Sprintf("tensor.GatherRows: weight %v must be 2-D", weight.shape))
+	}
+	v, d := weight.shape[0], weight.shape[1]
+	y := Zeros(append(append([]int{}, shape...), d)...)
+	if len(y.data) != len(indices)*d {
+		panic(fmt.Sprintf("tensor.GatherRows: %d indices for shape %v", len(indices), shape))
+	}
+	for i, ix := range indices {
+		if ix < 0 || ix >= v {
+			panic(fmt.Sprintf("tensor.GatherRows: index %d out of range for weight %v", ix, weight.shape))
+		}
+		copy(y.data[i*d:(i+1)*d], weight.data[ix*d:(ix+1)*d])
+	}
+	return y
+}
+
+// ScatterAddRows returns the [rows, D] gradient of GatherRows with respect
+// to its weight, given g = d(loss)/d(result) [..., D]: each index's row
+// accumulates its result row's gradient, in the order of the indices;
+// indices equal to skip (an embedding's padding index) contribute nothing.
+func ScatterAddRows(g *Tensor, indices []int, rows, skip int) *Tensor {
+	if g.Dims() == 0 || len(g.data) != len(indices)*g.shape[g.Dims()-1] {
+		panic(fmt.Sprintf("tensor.ScatterAddRows: gradient %v for %d indices", g.shape, len(indices)))
+	}
+	d := g.shape[g.Dims()-1]
+	dw := Zeros(rows, d)
+	for i, ix := range indices { // each looked-up row gets its output's gradient
+		if ix == skip {
+			continue
+		}
+		row, src := dw.data[ix*d:(ix+1)*d], g.data[i*d:(i+1)*d]
+		for j := range row {
+			row[j] += src[j]
+		}
+	}
+	return dw
+}
+
+// MaxDimGrad returns the gradient of MaxDim(x, d, keepdim) with respect to
+// x of the given shape: each element of g goes to the position arg chose
+// along d, 0 elsewhere.
+func MaxDimGrad(g *Tensor, arg []int, shape []int, d int) *Tensor {
+	d = NormDim("tensor.MaxDimGrad", d, len(shape))
+	_, n, inner := splitAt(shape, d)
+	dx := Zeros(shape...)
+	for i, v := range g.data { // d(max)/dx = 1 at the argmax, 0 elsewhere
+		o, in := i/inner, i%inner
+		dx.data[(o*n+arg[i])*inner+in] += v
+	}
+	return dx
+}
+
+// MaxAll returns the largest element of t, or NaN when t holds one (the
+// first NaN met wins, as the comparison with NaN fails). t must not be
+// empty.
+func MaxAll(t *Tensor) float32 {
+	if len(t.data) == 0 {
+		panic(fmt.Sprintf("tensor.MaxAll: empty tensor of shape %v", t.shape))
+	}
+	m := float32(math.Inf(-1))
+	for _, v := range t.data {
+		if v > m || v != v {
+			m = v
+		}
+	}
+	return m
+}
+
+// MaxAllGrad returns the gradient of MaxAll(x) = m given the upstream
+// gradient g: g shared evenly among the elements equal to m, as in
+// PyTorch, 0 elsewhere.
+func MaxAllGrad(x *Tensor, m, g float32) *Tensor {
+	ties := 0
+	for _, v := range x.data {
+		if v == m {
+			ties++
+		}
+	}
+	share := g / float32(max(ties, 1))
+	out := Zeros(x.shape...)
+	for i, v := range x.data { // d(max)/dx = 1/ties at the maximum
+		if v == m {
+			out.data[i] = share
+		}
+	}
+	return out
+}
+
+// UpdateRunningStats folds a training batch's statistics st into running
+// mean and variance estimates in place, as batch norm does:
+// running = (1-momentum)·running + momentum·batch, with the unbiased
+// variance (Count/(Count-1) times the biased one st holds).
+func UpdateRunningStats(mean, variance *Tensor, st NormStats, momentum float32) {
+	if len(mean.data) != len(st.Mean) || len(variance.data) != len(st.Var) {
+		panic(fmt.Sprintf("tensor.UpdateRunningStats: running statistics %v and %v for %d channels", mean.shape, variance.shape, len(st.Mean)))
+	}
+	unbias := float32(st.Count) / float32(max(st.Count-1, 1))
+	rm, rv := mean.data, variance.data
+	for c := range rm {
+		rm[c] = (1-momentum)*rm[c] + momentum*st.Mean[c]
+		rv[c] = (1-momentum)*rv[c] + momentum*st.Var[c]*unbias
+	}
+}
