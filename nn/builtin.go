@@ -10,11 +10,15 @@ import (
 // The built-in layers of the spec grammar, declared as any user layer is
 // (see [Register]).
 
-func sizeArg(name string) Arg { return Arg{Name: name, Kind: IntArg, Required: true, Min: 1, Max: maxSpecInt} }
+func sizeArg(name string) Arg {
+	return Arg{Name: name, Kind: IntArg, Required: true, Min: 1, Max: maxSpecInt}
+}
 func intArg(name string, def, lo float64) Arg {
 	return Arg{Name: name, Kind: IntArg, Default: def, Min: lo, Max: maxSpecInt}
 }
-func flagArg(name string, def float64) Arg { return Arg{Name: name, Kind: FlagArg, Default: def, Min: 0, Max: 1} }
+func flagArg(name string, def float64) Arg {
+	return Arg{Name: name, Kind: FlagArg, Default: def, Min: 0, Max: 1}
+}
 func floatArg(name string, def, lo, hi float64) Arg {
 	return Arg{Name: name, Kind: FloatArg, Default: def, Min: lo, Max: hi}
 }
@@ -304,7 +308,9 @@ func (r *ResidualModule) Spec() string {
 }
 
 // String describes the block with its body, as PyTorch prints modules.
-func (r *ResidualModule) String() string { return "Residual(\n  (body): " + indent(r.Body.String()) + "\n)" }
+func (r *ResidualModule) String() string {
+	return "Residual(\n  (body): " + indent(r.Body.String()) + "\n)"
+}
 
 func indent(s string) string {
 	out := []byte{}

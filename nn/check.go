@@ -141,10 +141,17 @@ func (c *regChecker) scan(v reflect.Value, path string) int {
 			if path != "" {
 				fp = path + "." + f.Name
 			}
-			if f.Anonymous && path == "" {
-				fp = f.Name
+			fv := v.Field(i)
+			if f.Anonymous && fv.Kind() == reflect.Pointer && !fv.IsNil() && !c.modules[fv.UnsafePointer()] {
+				// An embedded module is part of this one: look inside
+				// it rather than reporting it whole.
+				if p := fv.UnsafePointer(); !c.seen[p] {
+					c.seen[p] = true
+					n += c.scan(fv.Elem(), fp)
+				}
+				continue
 			}
-			n += c.scan(v.Field(i), fp)
+			n += c.scan(fv, fp)
 		}
 		return n
 	case reflect.Slice, reflect.Array:

@@ -219,7 +219,6 @@ func LayerNames() []string {
 type LayerBuilder struct {
 	rng     *rand.Rand
 	maxSize int
-	depth   int
 }
 
 // RNG returns the option that makes a constructor draw from the model's
@@ -246,14 +245,14 @@ func (b *LayerBuilder) CheckWeight(shape ...int) error {
 // shape. Its errors name the body's offending token; return them as they
 // are.
 func (b *LayerBuilder) BuildBody(body Spec, in []int) (*SequentialModule, []int, error) {
-	inner := &LayerBuilder{rng: b.rng, maxSize: b.maxSize, depth: b.depth + 1}
+	inner := &LayerBuilder{rng: b.rng, maxSize: b.maxSize}
 	return inner.buildSeq(body, in)
 }
 
 // InferBody works out a body's state (names relative to the body's
 // Sequential: "0.weight") and output shapes without allocating it.
 func (b *LayerBuilder) InferBody(body Spec, in []int) (*ModelShapes, error) {
-	inner := &LayerBuilder{rng: b.rng, maxSize: b.maxSize, depth: b.depth + 1}
+	inner := &LayerBuilder{rng: b.rng, maxSize: b.maxSize}
 	return inner.inferSeq(body, in)
 }
 
@@ -333,7 +332,7 @@ func (b *LayerBuilder) inferOne(def *LayerDef, l LayerSpec, in []int) ([]StateSh
 	if def.Infer != nil {
 		return def.Infer(b, l, in)
 	}
-	tmp := &LayerBuilder{rng: rand.New(rand.NewPCG(0, 0)), maxSize: b.maxSize, depth: b.depth}
+	tmp := &LayerBuilder{rng: rand.New(rand.NewPCG(0, 0)), maxSize: b.maxSize}
 	m, err := def.Build(tmp, l, in)
 	if err != nil {
 		return nil, nil, err

@@ -548,10 +548,6 @@ func (l LayerSpec) TextArg(name string) string {
 	return l.arg(name).DefaultText
 }
 
-func (l LayerSpec) get(name string) float64 { return l.Float(name) }
-
-func (l LayerSpec) getInt(name string) int { return l.Int(name) }
-
 // String returns the token in canonical form: the leading arguments
 // positionally, the others as key=value, each only when it differs from
 // its default (dropout's p always), numbers in their shortest form,
