@@ -106,7 +106,10 @@ func TestContainerPanics(t *testing.T) {
 		f    func(c *nn.Container)
 		want string
 	}{
-		{"duplicate", func(c *nn.Container) { c.RegisterModule("a", nn.ReLU()); c.RegisterParameter("a", ag.Param(tensor.Ones(1))) }, "already registered"},
+		{"duplicate", func(c *nn.Container) {
+			c.RegisterModule("a", nn.ReLU())
+			c.RegisterParameter("a", ag.Param(tensor.Ones(1)))
+		}, "already registered"},
 		{"dot", func(c *nn.Container) { c.RegisterModule("a.b", nn.ReLU()) }, "no dot"},
 		{"empty", func(c *nn.Container) { c.RegisterBuffer("", tensor.Ones(1)) }, "non-empty"},
 		{"nil", func(c *nn.Container) { c.RegisterModule("a", nil) }, "nil"},
