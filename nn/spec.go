@@ -194,21 +194,15 @@ func (p *parser) sequence(depth int) (Spec, error) {
 }
 
 // tokenText is the token starting at start, for messages: up to the first
-// white space outside parentheses and quotes, at most 40 bytes.
+// white space outside parentheses, at most 40 bytes.
 func (p *parser) tokenText(start int) string {
-	depth, j, quoted := 0, start, false
-	for j < len(p.s) && (depth > 0 || quoted || !isSpace(p.s[j])) {
-		switch {
-		case p.s[j] == '"':
-			quoted = !quoted
-		case quoted:
-		case p.s[j] == '(':
+	depth, j := 0, start
+	for j < len(p.s) && (depth > 0 || !isSpace(p.s[j])) {
+		switch p.s[j] {
+		case '(':
 			depth++
-		case p.s[j] == ')':
+		case ')':
 			depth--
-		}
-		if depth < 0 {
-			break
 		}
 		j++
 	}
