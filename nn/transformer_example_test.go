@@ -220,6 +220,11 @@ func TestTransformerBlock(t *testing.T) {
 		t.Errorf("attention is not causal under the mask:\n%v\n%v", y1, y2)
 	}
 
+	// Summary reaches the children whatever their Forward.
+	if s, err := nn.Summary(m, []int{4, 2}); err != nil || !strings.Contains(s, "blocks.0.attn (Attention)") || !strings.Contains(s, "[N, 2]") {
+		t.Errorf("Summary: %v\n%s", err, s)
+	}
+
 	// Save, then load into a fresh model with other weights.
 	path := filepath.Join(t.TempDir(), "tf.safetensors")
 	if err := nn.Save(path, m, nil); err != nil {
