@@ -335,3 +335,64 @@ func TestFreezeFineTune(t *testing.T) {
 		t.Error("Unfreeze then Train left the BatchNorm frozen or in evaluation mode")
 	}
 }
+
+// TestFreezeMiddle: a frozen layer in the middle, run as a fused
+// Conv2d-ReLU-MaxPool2d or Linear-ReLU op, passes gradients through to the
+// trainable layers before it and takes none itself.
+func TestFreezeMiddle(t *testing.T) {
+	cases := []struct {
+		spec  string
+		shape []int
+	}{
+		{"conv(2,3,pad=1) conv(2,3,pad=1) relu maxpool(2) flatten linear(3)", []int{1, 4, 4}},
+		{"linear(4) linear(4) relu linear(3)", []int{5}},
+	}
+	for _, c := range cases {
+		m, err := nn.Build(c.spec, c.shape, nn.Seed(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nn.Freeze(m.Layers[1])
+		x := ag.Const(tensor.FromFunc(func(i int) float32 { return float32(i%5) - 2 }, append([]int{2}, c.shape...)...))
+		nn.CrossEntropy(m.Forward(x), []int{0, 1}).Backward()
+		for _, p := range nn.NamedParameters(m) {
+			frozen := strings.HasPrefix(p.Name, "1.")
+			if (p.Value.Grad == nil) != frozen {
+				t.Errorf("%s: %s has gradient %v (frozen %v)", c.spec, p.Name, p.Value.Grad != nil, frozen)
+			}
+		}
+	}
+}
+
+// customMode is a user layer with a training mode but no FreezeFlag.
+type customMode struct{ training bool }
+
+func (c *customMode) Forward(x *ag.Value) *ag.Value { return x }
+func (c *customMode) SetTraining(on bool)           { c.training = on }
+func (c *customMode) Training() bool                { return c.training }
+
+// TestFreezeInherited: a layer that cannot remember being frozen stays in
+// evaluation mode below a frozen Sequential, List or Container.
+func TestFreezeInherited(t *testing.T) {
+	a, b, c := &customMode{}, &customMode{}, &customMode{}
+	seq := nn.Sequential(a)
+	list := nn.NewList(b)
+	box := &gated{}
+	box.RegisterModule("c", c)
+	root := &nn.Container{}
+	root.RegisterModule("seq", seq)
+	root.RegisterModule("list", list)
+	root.RegisterModule("box", box)
+	for _, m := range []nn.Freezer{seq, list, box} {
+		nn.Freeze(m)
+	}
+	nn.Train(root)
+	if a.training || b.training || c.training {
+		t.Errorf("custom layers below frozen containers in training mode: %v %v %v", a.training, b.training, c.training)
+	}
+	nn.Unfreeze(root)
+	nn.Train(root)
+	if !a.training || !b.training || !c.training {
+		t.Error("Unfreeze then Train left a custom layer in evaluation mode")
+	}
+}
