@@ -76,9 +76,11 @@ type LayerDef struct {
 	// Build makes the layer for one sample of shape in (without the batch
 	// dimension). It draws its weights through b.RNG and checks their
 	// size with b.CheckWeight, and returns errors rather than panicking;
-	// Build wraps them with the token and its column. The module should
-	// implement ShapeInferrer and Specer (its canonical token), so that
-	// SpecOf, Save and Summary work on it.
+	// Build wraps them with the token and its column (a panic becomes
+	// such an error too). The module gives its output shape through
+	// ShapeInferrer, or else through Infer; it should implement Specer
+	// (its canonical token) so that SpecOf and Save can write the
+	// architecture that LoadModel rebuilds.
 	Build func(b *LayerBuilder, l LayerSpec, in []int) (Module, error)
 	// Infer, when set, returns the layer's own state_dict entries (names
 	// relative to the layer) and its output shape for input in, without
@@ -276,7 +278,7 @@ func (b *LayerBuilder) buildOne(l LayerSpec, in []int) (Module, []int, error) {
 	if !ok {
 		return nil, nil, fmt.Errorf("unknown layer %q", l.Name)
 	}
-	layer, err := def.Build(b, l, in)
+	layer, err := safeBuild(def, b, l, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -330,10 +332,10 @@ func (b *LayerBuilder) inferSeq(spec Spec, in []int) (*ModelShapes, error) {
 // throwaway generator and reading its state and output shape.
 func (b *LayerBuilder) inferOne(def *LayerDef, l LayerSpec, in []int) ([]StateShape, []int, error) {
 	if def.Infer != nil {
-		return def.Infer(b, l, in)
+		return safeInfer(def, b, l, in)
 	}
 	tmp := &LayerBuilder{rng: rand.New(rand.NewPCG(0, 0)), maxSize: b.maxSize}
-	m, err := def.Build(tmp, l, in)
+	m, err := safeBuild(def, tmp, l, in)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -356,6 +358,27 @@ func (b *LayerBuilder) inferOne(def *LayerDef, l LayerSpec, in []int) ([]StateSh
 		return true
 	})
 	return state, shape, nil
+}
+
+// safeBuild runs a layer's Build, turning a panic (a constructor refusing
+// its arguments) into an error, since Build returns errors.
+func safeBuild(def *LayerDef, b *LayerBuilder, l LayerSpec, in []int) (m Module, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return def.Build(b, l, in)
+}
+
+// safeInfer is safeBuild for Infer.
+func safeInfer(def *LayerDef, b *LayerBuilder, l LayerSpec, in []int) (state []StateShape, out []int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			state, out, err = nil, nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return def.Infer(b, l, in)
 }
 
 // wrapSpecError names l in err, unless err already names a token (one of

@@ -89,6 +89,12 @@ func init() {
 		},
 	})
 	nn.Register(nn.LayerDef{
+		Name: "test_panic",
+		Build: func(*nn.LayerBuilder, nn.LayerSpec, []int) (nn.Module, error) {
+			return nn.Linear(-1, 2), nil // a constructor's panic
+		},
+	})
+	nn.Register(nn.LayerDef{
 		Name: "test_repeat", Positional: 1, Body: true,
 		Args: []nn.Arg{{Name: "n", Kind: nn.IntArg, Required: true, Min: 1, Max: 8}},
 		Build: func(b *nn.LayerBuilder, l nn.LayerSpec, in []int) (nn.Module, error) {
@@ -235,6 +241,7 @@ func TestRegistryErrors(t *testing.T) {
 		{"relu residual(linear(3))", []int{4, 2}, 15, []string{"linear(3)", "put flatten before it"}},
 		{"flatten residual(linear(8) linear(3))", []int{8}, 9, []string{"the body maps shape [8] to [3]"}},
 		{"residual(conv(2,9))", []int{1, 8, 8}, 10, []string{"conv(2,9)", "too small"}},
+		{"relu residual(relu test_panic)", []int{3}, 20, []string{"test_panic", "negative size"}},
 	}
 	if _, err := nn.ParseSpec(deep); err != nil {
 		t.Errorf("a spec nested exactly MaxSpecDepth deep: %v", err)
