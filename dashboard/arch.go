@@ -51,7 +51,7 @@ func describe(m nn.Module, arch string, shape []int, classes []string) RunInfo {
 
 // typeName is a layer's Go type without its package and the "Module"
 // suffix of backprop's layers: "Linear" for *nn.LinearModule.
-func typeName(m nn.Module) string {
+func typeName(m any) string {
 	t := reflect.TypeOf(m)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()

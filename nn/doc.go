@@ -23,13 +23,37 @@
 //
 // # Writing your own module
 //
-// A custom module is a struct with a Forward method. To take part in
-// [Parameters], [StateDict], [Train]/[Eval] and [Summary] it lists its
-// sub-modules with a Children method ([Parent]); their names join with
-// dots, as PyTorch's attribute names do ("conv1.weight"). A module that
-// owns tensors directly implements [ParameterOwner] (and [BufferOwner]).
-// Nothing else is needed: mode switching and state dicts walk the tree.
-// See the residual block in the package example.
+// A custom module is a struct that embeds a [Container] and registers its
+// parts by name as it makes them, as PyTorch's attribute assignment does:
+//
+//	type Block struct {
+//		nn.Container
+//		Attn *Attention // Forward(x, mask *autograd.Value) *autograd.Value
+//		FC   *nn.LinearModule
+//	}
+//	b.Attn = nn.Child(&b.Container, "attn", NewAttention(d))
+//
+// Its Forward may take any arguments (several inputs, a mask) and return
+// anything; every function that walks a model ([Parameters], [StateDict],
+// [Train]/[Eval], [Freeze], [Clone], [Summary]) takes any module. A
+// [List] holds modules of one type named by position, as
+// torch.nn.ModuleList, so blocks registered as "blocks" own
+// "blocks.0.attn.q.weight". The interfaces underneath stay open to
+// hand-written modules: [Parent] (Children) for sub-modules,
+// [ParameterOwner] and [BufferOwner] for tensors. A part assigned to a
+// field but not registered would get gradients and yet never be optimised
+// or saved; [CheckRegistered] reports such fields by path. See the
+// transformer and residual examples.
+//
+// # Freezing and copies
+//
+// [Freeze] excludes a module from training, as requires_grad_(False) and
+// eval() do in PyTorch: its parameters get no gradient, so optimisers
+// (which skip parameters without one) leave them, and its BatchNorm and
+// Dropout stay in evaluation mode even when [Train] is called on the
+// whole model, as train.Fit does each epoch. [Parameters] still lists
+// frozen parameters, as model.parameters() does; [TrainableParameters]
+// leaves them out. [Clone] deep-copies a model into storage of its own.
 //
 // # Names
 //
@@ -78,8 +102,13 @@
 // linear(10)" into a Sequential, inferring each layer's input size from a
 // sample shape, and [SpecOf] (or SequentialModule.Spec) gives the
 // canonical line back. The grammar is in [ParseSpec]'s documentation; "mlp"
-// and "cnn" are presets. [Summary] prints a model as Keras's summary()
-// does.
+// and "cnn" are presets. Arguments may be numbers or strings, and a layer
+// may take a body of layers, as residual(conv(16,3,pad=1) relu) does.
+// Every token is a registration ([LayerDef]): its arguments, how to build
+// it and how to infer its shapes without allocating; user layers join the
+// grammar with [Register], the built-in ones are declared the same way.
+// Fused forms (Linear-ReLU as one op) belong to the layer's module, as a
+// [Fuser]. [Summary] prints a model as Keras's summary() does.
 //
 // # Files
 //

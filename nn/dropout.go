@@ -68,10 +68,10 @@ func (l *DropoutModule) String() string { return "Dropout(p=" + formatFloat(l.P)
 // RNGState returns the generator states of all of m's RNGOwner modules,
 // keyed by module name, as JSON: save it with a checkpoint and give it to
 // SetRNGState on resume.
-func RNGState(m Module) ([]byte, error) {
+func RNGState(m any) ([]byte, error) {
 	states := map[string][]byte{}
 	var err error
-	Walk(m, func(name string, sub Module) bool {
+	Walk(m, func(name string, sub any) bool {
 		if o, ok := sub.(RNGOwner); ok {
 			var b []byte
 			if b, err = o.RNGState(); err != nil {
@@ -91,13 +91,13 @@ func RNGState(m Module) ([]byte, error) {
 // SetRNGState restores generator states from RNGState. The modules with
 // generators must be the same, by name, as when the state was taken;
 // nothing is changed when they are not.
-func SetRNGState(m Module, state []byte) error {
+func SetRNGState(m any, state []byte) error {
 	var states map[string][]byte
 	if err := json.Unmarshal(state, &states); err != nil {
 		return fmt.Errorf("nn.SetRNGState: %w", err)
 	}
 	owners := map[string]RNGOwner{}
-	Walk(m, func(name string, sub Module) bool {
+	Walk(m, func(name string, sub any) bool {
 		if o, ok := sub.(RNGOwner); ok {
 			owners[name] = o
 		}

@@ -24,6 +24,8 @@ func FuzzParseSpec(f *testing.F) {
 		"layernorm(dims=1) dropout(0.3) gelu(tanh=1) softmax(dim=-1)",
 		"maxpool(3,2,1,ceil=1) leakyrelu(0.2) elu(0.5) softplus(beta=2) logsoftmax",
 		"linear(", "conv(1,,)", "relu)", "linear(1e5)", "dropout(-0.)",
+		"flatten residual(linear(8) relu residual(gelu)) linear(3)", "residual(conv(2,3,pad=1) relu)",
+		`flatten test_affine(act="tanh") test_repeat(2, test_affine(act=relu) linear(4))`, "residual(relu", `test_affine(act="x`,
 	} {
 		f.Add(s)
 	}

@@ -83,26 +83,8 @@ func InferShapes(spec string, inputShape []int, opts ...Option) (*ModelShapes, e
 
 // inferParsed is InferShapes on a parsed spec and a checked input shape.
 func inferParsed(parsed Spec, inputShape []int, maxSize int) (*ModelShapes, error) {
-	out := &ModelShapes{}
-	shape := append([]int{}, inputShape...)
-	for i, l := range parsed {
-		var state []StateShape
-		var err error
-		state, shape, err = layerShapes(l, shape, maxSize)
-		if err == nil && satNumel(shape) > maxSize {
-			err = fmt.Errorf("output shape %v has more than %d elements", shape, maxSize)
-		}
-		if err != nil {
-			return nil, &SpecError{Column: l.Column, Token: l.String(), Msg: err.Error()}
-		}
-		prefix := fmt.Sprint(i)
-		for _, e := range state {
-			e.Name = join(prefix, e.Name)
-			out.State = append(out.State, e)
-		}
-		out.Outputs = append(out.Outputs, shape)
-	}
-	return out, nil
+	b := &LayerBuilder{rng: rand.New(rand.NewPCG(0, 0)), maxSize: maxSize}
+	return b.inferSeq(parsed, inputShape)
 }
 
 // checkInputShape makes Build's checks of a sample shape.
@@ -119,100 +101,4 @@ func checkInputShape(op string, inputShape []int, maxSize int) error {
 		return fmt.Errorf("%s: input shape %v has %d elements, more than the limit %d", op, inputShape, n, maxSize)
 	}
 	return nil
-}
-
-// layerShapes is buildLayer without the allocation: the local state
-// entries and the output shape of layer l on input in. Layers with weights
-// are worked out here; the others are built (they hold nothing of any
-// size) and asked for their output shape.
-func layerShapes(l LayerSpec, in []int, maxSize int) ([]StateShape, []int, error) {
-	tooBig := func(shape ...int) error {
-		if n := satNumel(shape); n > maxSize {
-			return fmt.Errorf("a weight of shape %v has more than %d elements", shape, maxSize)
-		}
-		return nil
-	}
-	weightBias := func(bias bool, w []int, b []int) []StateShape {
-		s := []StateShape{{Name: "weight", Shape: w}}
-		if bias {
-			s = append(s, StateShape{Name: "bias", Shape: b})
-		}
-		return s
-	}
-	switch l.Name {
-	case "linear":
-		if len(in) != 1 {
-			return nil, nil, fmt.Errorf("linear takes a vector, but its input has shape %v: put flatten before it", in)
-		}
-		out := l.getInt("out")
-		if err := tooBig(out, in[0]); err != nil {
-			return nil, nil, err
-		}
-		return weightBias(l.get("bias") == 1, []int{out, in[0]}, []int{out}), []int{out}, nil
-	case "conv":
-		if len(in) != 3 {
-			return nil, nil, fmt.Errorf("conv needs input [C, H, W], got %v", in)
-		}
-		out, k, g := l.getInt("out"), l.getInt("k"), l.getInt("groups")
-		stride, pad, dil := l.getInt("stride"), l.getInt("pad"), l.getInt("dilation")
-		if err := checkConv(in[0], out, k, stride, pad, dil, g); err != nil {
-			return nil, nil, err
-		}
-		if err := tooBig(out, in[0]/g, k, k); err != nil {
-			return nil, nil, err
-		}
-		p := convParams(stride, pad, dil, g)
-		shape, err := convOutputShape(in, in[0], out, k, k, p)
-		if err != nil {
-			return nil, nil, err
-		}
-		return weightBias(l.get("bias") == 1, []int{out, in[0] / g, k, k}, []int{out}), shape, nil
-	case "batchnorm":
-		dims := 1
-		switch len(in) {
-		case 1, 2:
-		case 3:
-			dims = 2
-		default:
-			return nil, nil, fmt.Errorf("batchnorm needs input [C], [C, L] or [C, H, W], got %v", in)
-		}
-		probe := &BatchNormModule{NumFeatures: in[0], Dims: dims}
-		shape, err := probe.OutputShape(in)
-		if err != nil {
-			return nil, nil, err
-		}
-		c := []int{in[0]}
-		var s []StateShape
-		if l.get("affine") == 1 {
-			s = weightBias(true, c, c)
-		}
-		s = append(s, StateShape{Name: "running_mean", Shape: c, Buffer: true},
-			StateShape{Name: "running_var", Shape: c, Buffer: true},
-			StateShape{Name: "num_batches_tracked", Shape: []int{}, Buffer: true, Optional: true})
-		return s, shape, nil
-	case "layernorm":
-		dims := l.getInt("dims")
-		if dims == 0 {
-			dims = len(in)
-		}
-		if dims > len(in) {
-			return nil, nil, fmt.Errorf("layernorm over the last %d dimensions of an input of shape %v", dims, in)
-		}
-		norm := append([]int{}, in[len(in)-dims:]...)
-		var s []StateShape
-		if l.get("affine") == 1 {
-			s = weightBias(true, norm, norm)
-		}
-		return s, append([]int{}, in...), nil
-	}
-	// The remaining layers have no state; building one costs a few words.
-	m, err := buildLayer(l, in, rand.New(rand.NewPCG(0, 0)), maxSize)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, ok := m.(ParameterOwner); ok {
-		return nil, nil, fmt.Errorf("nn: internal error: layerShapes does not know the weights of %s", l.Name)
-	}
-	shape, err := m.(ShapeInferrer).OutputShape(in)
-	return nil, shape, err
 }

@@ -5,8 +5,17 @@ import (
 	"github.com/backprop-go/backprop/tensor"
 )
 
-// Module is a layer or a model: anything that maps an input to an output.
+// Module is a layer or a model that maps one input to one output: the
+// common case, and what [Sequential], [Build] and train.Fit work with.
 // Forward builds the autograd graph when gradients are enabled.
+//
+// Modules of other shapes — a block whose Forward takes a mask, or returns
+// a state — are modules too: every function of this package that walks a
+// model ([Walk], [Parameters], [StateDict], [SetTraining], [Freeze],
+// [Clone], [CheckRegistered], ...) takes its argument as any and finds
+// what a module has through the interfaces below, whatever its Forward.
+// The easy way to write one is to embed a [Container] and register its
+// children and parameters by name, as in PyTorch.
 //
 // The rest of a module's behaviour is discovered through optional
 // interfaces, so that a module implements only what it has: [ParameterOwner]
@@ -35,9 +44,11 @@ type NamedTensor struct {
 }
 
 // NamedModule is a sub-module with the name that prefixes its parameters.
+// Module is usually a [Module], but may be any module (see [Container]):
+// a block whose Forward takes several inputs, or a [List].
 type NamedModule struct {
 	Name   string
-	Module Module
+	Module any
 }
 
 // ParameterOwner is implemented by modules that hold trainable tensors of
@@ -89,11 +100,14 @@ type Specer interface {
 // Walk calls f for m and every module below it, depth-first in Children
 // order (PyTorch's named_modules order). name is the dotted path from m
 // ("" for m itself). Walk stops early when f returns false.
-func Walk(m Module, f func(name string, m Module) bool) {
+//
+// m and the modules below it may be of any type (see [Module]); those that
+// implement none of the interfaces are leaves without parameters.
+func Walk(m any, f func(name string, m any) bool) {
 	walk("", m, f)
 }
 
-func walk(name string, m Module, f func(string, Module) bool) bool {
+func walk(name string, m any, f func(string, any) bool) bool {
 	if !f(name, m) {
 		return false
 	}
@@ -119,9 +133,9 @@ func join(prefix, name string) string {
 
 // NamedModules returns m and every module below it with its dotted name, in
 // the order of [Walk]; m itself has the name "".
-func NamedModules(m Module) []NamedModule {
+func NamedModules(m any) []NamedModule {
 	var out []NamedModule
-	Walk(m, func(name string, sub Module) bool {
+	Walk(m, func(name string, sub any) bool {
 		out = append(out, NamedModule{name, sub})
 		return true
 	})
@@ -131,11 +145,12 @@ func NamedModules(m Module) []NamedModule {
 // NamedParameters returns every parameter of m with its state_dict name,
 // in state_dict order: each module's own parameters, then its children's,
 // depth-first. A parameter shared by two modules is listed once, under its
-// first name, as PyTorch does.
-func NamedParameters(m Module) []NamedValue {
+// first name, as PyTorch does. Frozen parameters are included (see
+// [Freeze]); [TrainableParameters] leaves them out.
+func NamedParameters(m any) []NamedValue {
 	var out []NamedValue
 	seen := map[*autograd.Value]bool{}
-	Walk(m, func(prefix string, sub Module) bool {
+	Walk(m, func(prefix string, sub any) bool {
 		for _, p := range localParameters(prefix, sub) {
 			if !seen[p.Value] {
 				seen[p.Value] = true
@@ -148,8 +163,11 @@ func NamedParameters(m Module) []NamedValue {
 }
 
 // Parameters returns m's parameters in state_dict order: the list to give
-// an optimiser.
-func Parameters(m Module) []*autograd.Value {
+// an optimiser. Like PyTorch's model.parameters() it returns them all,
+// frozen ones included: an optimiser skips a parameter whose Grad is nil,
+// and a frozen parameter never gets one, so giving it the whole list is
+// safe; [TrainableParameters] gives only those that require a gradient.
+func Parameters(m any) []*autograd.Value {
 	named := NamedParameters(m)
 	out := make([]*autograd.Value, len(named))
 	for i, p := range named {
@@ -158,11 +176,24 @@ func Parameters(m Module) []*autograd.Value {
 	return out
 }
 
+// TrainableParameters returns the parameters of m that require a gradient
+// (those not frozen), in state_dict order: PyTorch's
+// filter(lambda p: p.requires_grad, model.parameters()).
+func TrainableParameters(m any) []*autograd.Value {
+	var out []*autograd.Value
+	for _, p := range NamedParameters(m) {
+		if p.Value.RequiresGrad() {
+			out = append(out, p.Value)
+		}
+	}
+	return out
+}
+
 // NamedBuffers returns every buffer of m with its state_dict name, in
 // state_dict order.
-func NamedBuffers(m Module) []NamedTensor {
+func NamedBuffers(m any) []NamedTensor {
 	var out []NamedTensor
-	Walk(m, func(prefix string, sub Module) bool {
+	Walk(m, func(prefix string, sub any) bool {
 		out = append(out, localBuffers(prefix, sub)...)
 		return true
 	})
@@ -171,7 +202,7 @@ func NamedBuffers(m Module) []NamedTensor {
 
 // localParameters lists sub's own parameters (not its children's) under
 // their full names, skipping absent ones (a bias turned off).
-func localParameters(prefix string, sub Module) []NamedValue {
+func localParameters(prefix string, sub any) []NamedValue {
 	po, ok := sub.(ParameterOwner)
 	if !ok {
 		return nil
@@ -186,7 +217,7 @@ func localParameters(prefix string, sub Module) []NamedValue {
 }
 
 // localBuffers lists sub's own buffers under their full names.
-func localBuffers(prefix string, sub Module) []NamedTensor {
+func localBuffers(prefix string, sub any) []NamedTensor {
 	bo, ok := sub.(BufferOwner)
 	if !ok {
 		return nil
@@ -201,7 +232,7 @@ func localBuffers(prefix string, sub Module) []NamedTensor {
 }
 
 // NumParameters returns the number of elements of m's parameters.
-func NumParameters(m Module) int {
+func NumParameters(m any) int {
 	n := 0
 	for _, p := range NamedParameters(m) {
 		n += p.Value.Data.Size()
@@ -210,34 +241,50 @@ func NumParameters(m Module) int {
 }
 
 // SetTraining puts every module of m in training (true) or evaluation
-// (false) mode, as PyTorch's model.train(mode).
-func SetTraining(m Module, training bool) {
-	Walk(m, func(_ string, sub Module) bool {
-		if ms, ok := sub.(ModeSetter); ok {
-			ms.SetTraining(training)
+// (false) mode, as PyTorch's model.train(mode), except that a frozen module
+// (see [Freeze]) and everything below it stays in evaluation mode: a
+// frozen backbone's BatchNorm keeps its running statistics however often
+// the loop calls Train.
+func SetTraining(m any, training bool) {
+	setTraining(m, training, false)
+}
+
+func setTraining(m any, training, frozenAbove bool) {
+	frozen := frozenAbove || isFrozen(m)
+	if ms, ok := m.(ModeSetter); ok {
+		ms.SetTraining(training && !frozen)
+	}
+	if p, ok := m.(Parent); ok {
+		for _, c := range p.Children() {
+			if c.Module != nil {
+				setTraining(c.Module, training, frozen)
+			}
 		}
-		return true
-	})
+	}
 }
 
 // Train puts m in training mode: Dropout drops, BatchNorm uses and updates
 // batch statistics. Modules start in training mode, as in PyTorch.
-func Train(m Module) { SetTraining(m, true) }
+func Train(m any) { SetTraining(m, true) }
 
 // Eval puts m in evaluation mode: Dropout passes its input through,
 // BatchNorm uses its running statistics.
-func Eval(m Module) { SetTraining(m, false) }
+func Eval(m any) { SetTraining(m, false) }
 
 // ZeroGrad drops the gradients of all of m's parameters.
-func ZeroGrad(m Module) {
+func ZeroGrad(m any) {
 	for _, p := range Parameters(m) {
 		p.ZeroGrad()
 	}
 }
 
 // modeFlag is embedded by layers with a training mode. It starts in
-// training mode, as torch.nn.Module does.
-type modeFlag struct{ eval bool }
+// training mode, as torch.nn.Module does, and records freezing (a frozen
+// layer stays in evaluation mode).
+type modeFlag struct {
+	eval bool
+	FreezeFlag
+}
 
 // SetTraining sets the layer's mode.
 func (f *modeFlag) SetTraining(training bool) { f.eval = !training }

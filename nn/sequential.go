@@ -17,6 +17,9 @@ type SequentialModule struct {
 	// InputShape is the sample shape (without the batch dimension) the
 	// model was built for by Build, or nil.
 	InputShape []int
+	// FreezeFlag records Freeze, so that every layer below a frozen
+	// Sequential stays in evaluation mode, custom ones included.
+	FreezeFlag
 }
 
 // Sequential returns a model that applies layers in order.

@@ -15,9 +15,14 @@ type Spec []LayerSpec
 type LayerSpec struct {
 	// Name is the layer's name in lower case, such as "conv".
 	Name string
-	// Args holds the arguments given, positional ones under their names
-	// ("out", "k"); defaults are not filled in.
+	// Args holds the number arguments given, positional ones under their
+	// names ("out", "k"); defaults are not filled in.
 	Args map[string]float64
+	// Text holds the string arguments given (act="gelu"); nil when none.
+	Text map[string]string
+	// Body is the nested sequence of layers of a layer that takes one
+	// (see LayerDef.Body), such as residual's; nil otherwise.
+	Body Spec
 	// Column is the 1-based byte column of the token in the parsed text,
 	// for error messages.
 	Column int
@@ -85,14 +90,6 @@ func Preset(name string, inputShape []int, outputs int) (string, error) {
 	return "", fmt.Errorf("nn: unknown preset %q (want mlp or cnn)", name)
 }
 
-type argKind int
-
-const (
-	intArg   argKind = iota // a whole number in [min, maxSpecInt]
-	floatArg                // a finite number in [min, max]
-	flagArg                 // 0 or 1
-)
-
 // MaxSpecLen is the longest spec ParseSpec accepts, in bytes: far more
 // than any real model's (a hundred layers take about 2 KB), and a bound on
 // what parsing a spec taken from a file can allocate.
@@ -102,68 +99,8 @@ const MaxSpecLen = 1 << 16
 // and would overflow size computations.
 const maxSpecInt = 1 << 24
 
-type argDef struct {
-	name     string
-	kind     argKind
-	def      float64 // default; NaN for required arguments
-	min, max float64 // bounds (inclusive)
-	always   bool    // canonical form writes it positionally even at its default
-}
-
-type layerDef struct {
-	args []argDef
-	// positional is how many leading args the canonical form writes
-	// positionally (when set, or when always).
-	positional int
-}
-
-var req = math.NaN()
-
-func sizeArg(name string) argDef {
-	return argDef{name: name, kind: intArg, def: req, min: 1, max: maxSpecInt}
-}
-func intArgDef(name string, def, lo float64) argDef {
-	return argDef{name: name, kind: intArg, def: def, min: lo, max: maxSpecInt}
-}
-func flag(name string, def float64) argDef {
-	return argDef{name: name, kind: flagArg, def: def, min: 0, max: 1}
-}
-func floatDef(name string, def, lo, hi float64) argDef {
-	return argDef{name: name, kind: floatArg, def: def, min: lo, max: hi}
-}
-
-var layerDefs = map[string]layerDef{
-	"linear": {args: []argDef{sizeArg("out"), flag("bias", 1)}, positional: 1},
-	"conv": {args: []argDef{sizeArg("out"), sizeArg("k"), intArgDef("stride", 1, 1), intArgDef("pad", 0, 0),
-		intArgDef("dilation", 1, 1), intArgDef("groups", 1, 1), flag("bias", 1)}, positional: 2},
-	"maxpool": {args: []argDef{sizeArg("k"), intArgDef("stride", -1, 1), intArgDef("pad", 0, 0),
-		intArgDef("dilation", 1, 1), flag("ceil", 0)}, positional: 1},
-	"avgpool": {args: []argDef{sizeArg("k"), intArgDef("stride", -1, 1), intArgDef("pad", 0, 0),
-		flag("ceil", 0), flag("include_pad", 1)}, positional: 1},
-	"globalavgpool": {},
-	"batchnorm": {args: []argDef{floatDef("momentum", 0.1, 0, 1), floatDef("eps", 1e-5, math.SmallestNonzeroFloat32, 1),
-		flag("affine", 1)}},
-	"layernorm": {args: []argDef{intArgDef("dims", 0, 1), floatDef("eps", 1e-5, math.SmallestNonzeroFloat32, 1),
-		flag("affine", 1)}},
-	"dropout": {args: []argDef{{name: "p", kind: floatArg, def: 0.5, min: 0, max: 1, always: true}}, positional: 1},
-	"flatten": {}, "relu": {}, "tanh": {}, "sigmoid": {}, "silu": {},
-	"gelu":       {args: []argDef{flag("tanh", 0)}},
-	"elu":        {args: []argDef{floatDef("alpha", 1, -1e6, 1e6)}, positional: 1},
-	"softplus":   {args: []argDef{floatDef("beta", 1, 1e-6, 1e6), floatDef("threshold", 20, -1e6, 1e6)}},
-	"leakyrelu":  {args: []argDef{floatDef("slope", 0.01, -1e6, 1e6)}, positional: 1},
-	"softmax":    {args: []argDef{{name: "dim", kind: intArg, def: 1, min: -8, max: 8}}},
-	"logsoftmax": {args: []argDef{{name: "dim", kind: intArg, def: 1, min: -8, max: 8}}},
-}
-
 // layerNames lists the known names for error messages.
-func layerNames() string {
-	names := make([]string, 0, len(layerDefs))
-	for n := range layerDefs {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}
+func layerNames() string { return strings.Join(LayerNames(), ", ") }
 
 // ParseSpec parses an architecture spec, or a preset's name (see
 // [Presets]). Errors are *SpecError values naming the token, its column
@@ -171,12 +108,21 @@ func layerNames() string {
 //
 // The grammar: a line of layer tokens separated by white
 // space; a token is a name, or a name with arguments in parentheses:
-// numbers, positional first, then key=value. Spaces may follow commas.
+// values, positional first, then key=value, and last, for a layer that
+// takes one, a body. Spaces may follow commas.
 //
 //	conv(32,3,pad=1) relu maxpool(2) flatten linear(10)
+//	conv(16,3,pad=1) residual(conv(16,3,pad=1) relu conv(16,3,pad=1)) relu
 //
-// Names are case-insensitive. Each layer's arguments, in positional order,
-// with their defaults (input sizes are never given: Build infers them):
+// A value is a number, or, for a string argument, text in double quotes
+// ("gelu", which may hold anything but a double quote and a newline) or,
+// after key=, a bare identifier (act=gelu). A body is a sequence of layer
+// tokens, as at the top level, that runs to the closing parenthesis; bodies
+// nest up to MaxSpecDepth deep.
+//
+// Names are case-insensitive. The built-in layers' arguments, in
+// positional order, with their defaults (input sizes are never given:
+// Build infers them):
 //
 //	linear(out, bias=1)
 //	conv(out, k, stride=1, pad=0, dilation=1, groups=1, bias=1)
@@ -189,11 +135,14 @@ func layerNames() string {
 //	flatten relu tanh sigmoid silu
 //	gelu(tanh=0) elu(alpha=1) softplus(beta=1, threshold=20) leakyrelu(slope=0.01)
 //	softmax(dim=1) logsoftmax(dim=1)
+//	residual(BODY)                                 y = x + body(x); state under "body."
 //
 // Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1; integer
 // arguments are at most 2²⁴, and a spec at most MaxSpecLen bytes.
-// Softmax's dim counts the batch dimension, as in PyTorch. [Spec.String] gives the canonical form: leading arguments
-// positionally, the rest as key=value, defaults left out.
+// Softmax's dim counts the batch dimension, as in PyTorch. Other layers
+// join the grammar with [Register]. [Spec.String] gives the canonical
+// form: leading arguments positionally, the rest as key=value, defaults
+// left out, strings bare where they are identifiers after key=.
 func ParseSpec(text string) (Spec, error) {
 	if len(text) > MaxSpecLen {
 		return nil, &SpecError{Column: 1, Msg: fmt.Sprintf("spec of %d bytes, more than the limit of %d", len(text), MaxSpecLen)}
@@ -202,17 +151,9 @@ func ParseSpec(text string) (Spec, error) {
 		text = p
 	}
 	ps := &parser{s: text}
-	var spec Spec
-	for {
-		ps.skipSpace()
-		if ps.i >= len(ps.s) {
-			break
-		}
-		l, err := ps.token()
-		if err != nil {
-			return nil, err
-		}
-		spec = append(spec, l)
+	spec, err := ps.sequence(0)
+	if err != nil {
+		return nil, err
 	}
 	if len(spec) == 0 {
 		return nil, &SpecError{Column: 1, Msg: "empty spec: expected layer tokens such as \"flatten linear(10)\" or a preset (mlp, cnn)"}
@@ -232,6 +173,23 @@ func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
 func (p *parser) skipSpace() {
 	for p.i < len(p.s) && isSpace(p.s[p.i]) {
 		p.i++
+	}
+}
+
+// sequence parses layer tokens up to the end of the text or, in a body
+// (depth > 0), up to the ')' that closes it, which it leaves unread.
+func (p *parser) sequence(depth int) (Spec, error) {
+	var spec Spec
+	for {
+		p.skipSpace()
+		if p.i >= len(p.s) || p.s[p.i] == ')' && depth > 0 {
+			return spec, nil
+		}
+		l, err := p.token(depth)
+		if err != nil {
+			return nil, err
+		}
+		spec = append(spec, l)
 	}
 }
 
@@ -276,57 +234,70 @@ func (p *parser) ident() string {
 	return p.s[start:p.i]
 }
 
-func (p *parser) token() (LayerSpec, error) {
+func (p *parser) token(depth int) (LayerSpec, error) {
 	start := p.i
 	if !isLetter(p.s[p.i]) {
 		return LayerSpec{}, p.errAt(start, p.i, "expected a layer name, found %s", p.found(p.i))
 	}
 	name := strings.ToLower(p.ident())
-	def, ok := layerDefs[name]
+	def, ok := lookupLayer(name)
 	if !ok {
 		return LayerSpec{}, p.errAt(start, start, "unknown layer %q (known: %s)", name, layerNames())
 	}
 	l := LayerSpec{Name: name, Args: map[string]float64{}, Column: start + 1}
 	if p.i < len(p.s) && p.s[p.i] == '(' {
-		if err := p.args(start, def, &l); err != nil {
+		if def.Body && depth+1 > MaxSpecDepth {
+			return LayerSpec{}, p.errAt(start, start, "bodies nested more than %d deep", MaxSpecDepth)
+		}
+		if err := p.args(start, depth, def, &l); err != nil {
 			return LayerSpec{}, err
 		}
 	}
-	if p.i < len(p.s) && !isSpace(p.s[p.i]) {
+	if p.i < len(p.s) && !isSpace(p.s[p.i]) && !(depth > 0 && p.s[p.i] == ')') {
 		return LayerSpec{}, p.errAt(start, p.i, "expected a space or the end after %s, found %s", name, p.found(p.i))
 	}
-	for _, a := range def.args {
-		if math.IsNaN(a.def) {
-			if _, ok := l.Args[a.name]; !ok {
-				return LayerSpec{}, p.errAt(start, start, "%s needs argument %s: expected %s", name, a.name, usage(name))
-			}
+	for _, a := range def.Args {
+		if !a.Required {
+			continue
 		}
+		_, num := l.Args[a.Name]
+		_, txt := l.Text[a.Name]
+		if !num && !txt {
+			return LayerSpec{}, p.errAt(start, start, "%s needs argument %s: expected %s", name, a.Name, usage(def))
+		}
+	}
+	if def.Body && len(l.Body) == 0 {
+		return LayerSpec{}, p.errAt(start, start, "%s needs a body, a sequence of layers: expected %s", name, usage(def))
 	}
 	return l, nil
 }
 
 // usage describes a layer's arguments, as in the package documentation.
-func usage(name string) string {
-	def := layerDefs[name]
+func usage(def *LayerDef) string {
 	var parts []string
-	for _, a := range def.args {
+	for _, a := range def.Args {
 		switch {
-		case math.IsNaN(a.def):
-			parts = append(parts, strings.ToUpper(a.name))
-		case (name == "maxpool" || name == "avgpool") && a.name == "stride":
-			parts = append(parts, a.name+"=K")
+		case a.Required:
+			parts = append(parts, strings.ToUpper(a.Name))
+		case a.DefaultFrom != "":
+			parts = append(parts, a.Name+"="+strings.ToUpper(a.DefaultFrom))
+		case a.Kind == StringArg:
+			parts = append(parts, a.Name+"="+formatText(a.DefaultText, true))
 		default:
-			parts = append(parts, a.name+"="+strconv.FormatFloat(a.def, 'g', -1, 64))
+			parts = append(parts, a.Name+"="+strconv.FormatFloat(a.Default, 'g', -1, 64))
 		}
 	}
-	if len(parts) == 0 {
-		return name + " (no arguments)"
+	if def.Body {
+		parts = append(parts, "BODY")
 	}
-	return name + "(" + strings.Join(parts, ",") + ")"
+	if len(parts) == 0 {
+		return def.Name + " (no arguments)"
+	}
+	return def.Name + "(" + strings.Join(parts, ",") + ")"
 }
 
-// args parses "(...)" after a layer name into l.Args.
-func (p *parser) args(start int, def layerDef, l *LayerSpec) error {
+// args parses "(...)" after a layer name into l.
+func (p *parser) args(start, depth int, def *LayerDef, l *LayerSpec) error {
 	p.i++ // '('
 	npos, keyed := 0, false
 	p.skipSpace()
@@ -337,17 +308,37 @@ func (p *parser) args(start int, def layerDef, l *LayerSpec) error {
 	for {
 		p.skipSpace()
 		argStart := p.i
-		var a argDef
+		var a Arg
 		if p.i < len(p.s) && isLetter(p.s[p.i]) {
 			key := strings.ToLower(p.ident())
-			i := slices.IndexFunc(def.args, func(a argDef) bool { return a.name == key })
+			if def.Body {
+				// An identifier not followed by '=' starts the body.
+				j := p.i
+				for j < len(p.s) && isSpace(p.s[j]) {
+					j++
+				}
+				if j >= len(p.s) || p.s[j] != '=' {
+					p.i = argStart
+					body, err := p.sequence(depth + 1)
+					if err != nil {
+						return err
+					}
+					l.Body = body
+					if p.i >= len(p.s) {
+						return p.errAt(start, p.i, "expected ')' after the body of %s, found the end of the spec", l.Name)
+					}
+					p.i++ // ')'
+					return nil
+				}
+			}
+			i := slices.IndexFunc(def.Args, func(a Arg) bool { return a.Name == key })
 			if i < 0 {
-				if len(def.args) == 0 {
+				if len(def.Args) == 0 {
 					return p.errAt(start, argStart, "%s takes no arguments", l.Name)
 				}
-				return p.errAt(start, argStart, "unknown argument %q: expected %s", key, usage(l.Name))
+				return p.errAt(start, argStart, "unknown argument %q: expected %s", key, usage(def))
 			}
-			a = def.args[i]
+			a = def.Args[i]
 			p.skipSpace()
 			if p.i >= len(p.s) || p.s[p.i] != '=' {
 				return p.errAt(start, p.i, "expected '=' after %s, found %s", key, p.found(p.i))
@@ -357,29 +348,45 @@ func (p *parser) args(start int, def layerDef, l *LayerSpec) error {
 			keyed = true
 		} else {
 			if keyed {
-				return p.errAt(start, argStart, "positional argument after key=value: expected %s", usage(l.Name))
+				return p.errAt(start, argStart, "positional argument after key=value: expected %s", usage(def))
 			}
-			if npos >= len(def.args) {
-				if len(def.args) == 0 {
+			if npos >= len(def.Args) {
+				if len(def.Args) == 0 && !def.Body {
 					return p.errAt(start, argStart, "%s takes no arguments", l.Name)
 				}
-				return p.errAt(start, argStart, "too many arguments: expected %s", usage(l.Name))
+				return p.errAt(start, argStart, "too many arguments: expected %s", usage(def))
 			}
-			a = def.args[npos]
+			a = def.Args[npos]
 			npos++
 		}
-		if _, dup := l.Args[a.name]; dup {
-			return p.errAt(start, argStart, "argument %s given twice", a.name)
+		_, dupNum := l.Args[a.Name]
+		_, dupText := l.Text[a.Name]
+		if dupNum || dupText {
+			return p.errAt(start, argStart, "argument %s given twice", a.Name)
 		}
-		numStart := p.i
-		v, ok := p.number()
-		if !ok {
-			return p.errAt(start, numStart, "expected a number for %s, found %s", a.name, p.found(numStart))
+		valStart := p.i
+		if a.Kind == StringArg {
+			v, ok := p.text(keyed)
+			if !ok {
+				return p.errAt(start, valStart, "expected a string for %s (in double quotes, or an identifier after %s=), found %s", a.Name, a.Name, p.found(valStart))
+			}
+			if err := checkText(a, v); err != nil {
+				return p.errAt(start, valStart, "%s of %s: %v", a.Name, l.Name, err)
+			}
+			if l.Text == nil {
+				l.Text = map[string]string{}
+			}
+			l.Text[a.Name] = v
+		} else {
+			v, ok := p.number()
+			if !ok {
+				return p.errAt(start, valStart, "expected a number for %s, found %s", a.Name, p.found(valStart))
+			}
+			if err := checkArg(a, v); err != nil {
+				return p.errAt(start, valStart, "%s of %s: %v", a.Name, l.Name, err)
+			}
+			l.Args[a.Name] = v
 		}
-		if err := checkArg(a, v); err != nil {
-			return p.errAt(start, numStart, "%s of %s: %v", a.name, l.Name, err)
-		}
-		l.Args[a.name] = v
 		p.skipSpace()
 		if p.i >= len(p.s) {
 			return p.errAt(start, p.i, "expected ',' or ')', found the end of the spec")
@@ -394,6 +401,27 @@ func (p *parser) args(start int, def layerDef, l *LayerSpec) error {
 			return p.errAt(start, p.i, "expected ',' or ')', found %s", p.found(p.i))
 		}
 	}
+}
+
+// text scans a string value: "..." (no double quote or newline inside),
+// or, when bare is true, an identifier.
+func (p *parser) text(bare bool) (string, bool) {
+	if p.i < len(p.s) && p.s[p.i] == '"' {
+		j := p.i + 1
+		for j < len(p.s) && p.s[j] != '"' && p.s[j] != '\n' {
+			j++
+		}
+		if j >= len(p.s) || p.s[j] != '"' {
+			return "", false
+		}
+		v := p.s[p.i+1 : j]
+		p.i = j + 1
+		return v, true
+	}
+	if bare && p.i < len(p.s) && isLetter(p.s[p.i]) {
+		return p.ident(), true
+	}
+	return "", false
 }
 
 // number scans [+-]digits[.digits][e[+-]digits] (or .digits).
@@ -438,89 +466,164 @@ func (p *parser) number() (float64, bool) {
 	return v, true
 }
 
-func checkArg(a argDef, v float64) error {
-	switch a.kind {
-	case intArg:
+func checkArg(a Arg, v float64) error {
+	switch a.Kind {
+	case IntArg:
 		if v != math.Trunc(v) {
 			return fmt.Errorf("expected a whole number, found %v", v)
 		}
-	case flagArg:
+	case FlagArg:
 		if v != 0 && v != 1 {
 			return fmt.Errorf("expected 0 or 1, found %v", v)
 		}
 	}
-	if v < a.min || v > a.max {
-		if a.max == maxSpecInt {
-			return fmt.Errorf("expected at least %v (and at most %d), found %v", a.min, maxSpecInt, v)
+	if v < a.Min || v > a.Max {
+		if a.Max == maxSpecInt {
+			return fmt.Errorf("expected at least %v (and at most %d), found %v", a.Min, maxSpecInt, v)
 		}
-		return fmt.Errorf("expected a number in [%v, %v], found %v", a.min, a.max, v)
+		return fmt.Errorf("expected a number in [%v, %v], found %v", a.Min, a.Max, v)
 	}
 	return nil
 }
 
-// get returns an argument's value, or its default.
-func (l LayerSpec) get(name string) float64 {
-	if v, ok := l.Args[name]; ok {
-		return v
+func checkText(a Arg, v string) error {
+	if strings.ContainsAny(v, "\"\n") {
+		return fmt.Errorf("a string may not hold a double quote or a newline")
 	}
-	for _, a := range layerDefs[l.Name].args {
-		if a.name == name {
-			return a.def
+	if a.Choices != nil && !slices.Contains(a.Choices, v) {
+		return fmt.Errorf("expected one of %s, found %q", strings.Join(a.Choices, ", "), v)
+	}
+	return nil
+}
+
+// def returns l's layer definition; l came from ParseSpec, so it exists.
+func (l LayerSpec) def() *LayerDef {
+	d, ok := lookupLayer(l.Name)
+	if !ok {
+		panic("nn: no layer " + l.Name)
+	}
+	return d
+}
+
+func (l LayerSpec) arg(name string) Arg {
+	for _, a := range l.def().Args {
+		if a.Name == name {
+			return a
 		}
 	}
 	panic("nn: no argument " + name + " for " + l.Name)
 }
 
-func (l LayerSpec) getInt(name string) int { return int(l.get(name)) }
+// Float returns a number argument's value, or its default. It panics on
+// a name the layer does not declare (a programming error in a Build
+// function).
+func (l LayerSpec) Float(name string) float64 {
+	if v, ok := l.Args[name]; ok {
+		return v
+	}
+	a := l.arg(name)
+	if a.DefaultFrom != "" {
+		return l.Float(a.DefaultFrom)
+	}
+	return a.Default
+}
+
+// Int returns an integer argument's value, or its default.
+func (l LayerSpec) Int(name string) int { return int(l.Float(name)) }
+
+// Flag returns a flag argument's value, or its default, as a bool.
+func (l LayerSpec) Flag(name string) bool { return l.Float(name) == 1 }
+
+// TextArg returns a string argument's value, or its default.
+func (l LayerSpec) TextArg(name string) string {
+	if v, ok := l.Text[name]; ok {
+		return v
+	}
+	return l.arg(name).DefaultText
+}
 
 // String returns the token in canonical form: the leading arguments
 // positionally, the others as key=value, each only when it differs from
-// its default (dropout's p always), numbers in their shortest form.
+// its default (dropout's p always), numbers in their shortest form,
+// strings quoted (bare after key= when they are identifiers), then the
+// body.
 func (l LayerSpec) String() string {
-	def := layerDefs[l.Name]
+	def := l.def()
 	var parts []string
-	for i, a := range def.args {
-		v, ok := l.Args[a.name]
-		if !ok && !a.always {
+	for i, a := range def.Args {
+		var s string
+		if a.Kind == StringArg {
+			v, ok := l.Text[a.Name]
+			if !ok && !a.Always {
+				continue
+			}
+			if !ok {
+				v = a.DefaultText
+			}
+			if !a.Always && !a.Required && v == a.DefaultText {
+				continue
+			}
+			named := i >= def.Positional || i > 0 && len(parts) < i
+			s = formatText(v, named)
+			if named {
+				s = a.Name + "=" + s
+			}
+			parts = append(parts, s)
+			continue
+		}
+		v, ok := l.Args[a.Name]
+		if !ok && !a.Always {
 			continue
 		}
 		if !ok {
-			v = a.def
+			v = l.Float(a.Name)
 		}
-		if !a.always && isDefault(l, a, v) {
+		if !a.Always && isDefault(l, a, v) {
 			continue
 		}
-		s := formatArg(a, v)
-		if i >= def.positional {
-			s = a.name + "=" + s
+		s = formatArg(a, v)
+		if i >= def.Positional {
+			s = a.Name + "=" + s
 		} else if i > 0 && len(parts) < i {
 			// An earlier positional argument was left out at its default:
 			// this one must be named.
-			s = a.name + "=" + s
+			s = a.Name + "=" + s
 		}
 		parts = append(parts, s)
+	}
+	if len(l.Body) > 0 {
+		parts = append(parts, l.Body.String())
 	}
 	return withArgs(l.Name, parts...)
 }
 
-func isDefault(l LayerSpec, a argDef, v float64) bool {
-	if math.IsNaN(a.def) {
+func isDefault(l LayerSpec, a Arg, v float64) bool {
+	if a.Required {
 		return false
 	}
-	if a.name == "stride" && (l.Name == "maxpool" || l.Name == "avgpool") {
-		return v == l.get("k")
+	if a.DefaultFrom != "" {
+		return v == l.Float(a.DefaultFrom)
 	}
-	if a.kind == floatArg {
-		return float32(v) == float32(a.def)
+	if a.Kind == FloatArg {
+		return float32(v) == float32(a.Default)
 	}
-	return v == a.def
+	return v == a.Default
 }
 
-func formatArg(a argDef, v float64) string {
-	if a.kind == floatArg {
+func formatArg(a Arg, v float64) string {
+	if a.Kind == FloatArg {
 		return formatFloat(float32(v))
 	}
 	return strconv.FormatInt(int64(v), 10)
+}
+
+// formatText writes a string value: bare when it may be (after key=) and
+// is an identifier, quoted otherwise.
+func formatText(v string, bare bool) string {
+	if bare && isIdent(v) {
+		return v
+	}
+	return `"` + v + `"`
 }
 
 // String returns the spec in canonical form, tokens joined by spaces.

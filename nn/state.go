@@ -26,9 +26,9 @@ const (
 // names, in PyTorch's state_dict order: for each module depth-first, its
 // parameters, then its buffers, then its children's. The tensors are m's
 // own, not copies.
-func NamedState(m Module) []NamedTensor {
+func NamedState(m any) []NamedTensor {
 	var out []NamedTensor
-	Walk(m, func(prefix string, sub Module) bool {
+	Walk(m, func(prefix string, sub any) bool {
 		for _, p := range localParameters(prefix, sub) {
 			out = append(out, NamedTensor{p.Name, p.Value.Data})
 		}
@@ -42,7 +42,7 @@ func NamedState(m Module) []NamedTensor {
 // ("1.weight", "0.running_mean"). num_batches_tracked is a float32 scalar
 // here (PyTorch keeps an int64; loading converts either way). The tensors
 // are m's own: clone them to keep a snapshot that training will not change.
-func StateDict(m Module) map[string]*tensor.Tensor {
+func StateDict(m any) map[string]*tensor.Tensor {
 	sd := map[string]*tensor.Tensor{}
 	for _, e := range NamedState(m) {
 		sd[e.Name] = e.Tensor
@@ -123,10 +123,10 @@ func shortShape(s []int) string {
 // entries lack it): the counter then keeps its value, 0 in a new model.
 // On any problem it returns a *StateDictError naming each offending key,
 // with both shapes, and changes nothing.
-func LoadStateDict(m Module, sd map[string]*tensor.Tensor, strict bool) error {
+func LoadStateDict(m any, sd map[string]*tensor.Tensor, strict bool) error {
 	state := NamedState(m)
 	optional := map[string]bool{}
-	Walk(m, func(prefix string, sub Module) bool {
+	Walk(m, func(prefix string, sub any) bool {
 		if bn, ok := sub.(*BatchNormModule); ok && bn.NumBatchesTracked != nil {
 			optional[join(prefix, "num_batches_tracked")] = true
 		}

@@ -24,15 +24,15 @@ import (
 func Summary(m Module, inputShape []int) (string, error) {
 	type row struct{ name, shape, params string }
 	var rows []row
-	add := func(name string, sub Module, shape []int, depth int) {
+	add := func(name string, sub any, shape []int, depth int) {
 		s := ""
 		if shape != nil {
 			s = shapeString(shape)
 		}
 		rows = append(rows, row{strings.Repeat("  ", depth) + name + " (" + typeName(sub) + ")", s, group(countAll(sub))})
 	}
-	var addTree func(prefix string, sub Module, shape []int, depth int)
-	addTree = func(prefix string, sub Module, shape []int, depth int) {
+	var addTree func(prefix string, sub any, shape []int, depth int)
+	addTree = func(prefix string, sub any, shape []int, depth int) {
 		add(prefix, sub, shape, depth)
 		if p, ok := sub.(Parent); ok {
 			for _, c := range p.Children() {
@@ -99,7 +99,7 @@ func Summary(m Module, inputShape []int) (string, error) {
 }
 
 // countAll counts the elements of a module's parameters and buffers.
-func countAll(m Module) int {
+func countAll(m any) int {
 	n := NumParameters(m)
 	for _, b := range NamedBuffers(m) {
 		n += b.Tensor.Size()
@@ -109,7 +109,7 @@ func countAll(m Module) int {
 
 // typeName is the layer's type without package and "Module" suffix:
 // "Conv2d" for *nn.Conv2dModule, "Residual" for a user's *main.Residual.
-func typeName(m Module) string {
+func typeName(m any) string {
 	t := reflect.TypeOf(m)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -143,11 +143,14 @@ func group(n int) string {
 
 // outputShape infers m's output shape for a sample shape, by
 // ShapeInferrer or, failing that, by running m on one sample of zeros.
-func outputShape(m Module, in []int) ([]int, error) {
+func outputShape(m any, in []int) ([]int, error) {
 	if si, ok := m.(ShapeInferrer); ok {
 		return si.OutputShape(in)
 	}
-	return probeShape(m, in)
+	if mod, ok := m.(Module); ok {
+		return probeShape(mod, in)
+	}
+	return nil, fmt.Errorf("%T has no Forward(*autograd.Value) to infer a shape from", m)
 }
 
 // probeShape runs m on a batch of one zero sample (a NoGraph input, so

@@ -1,0 +1,367 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	ag "github.com/backprop-go/backprop/autograd"
+)
+
+// The built-in layers of the spec grammar, declared as any user layer is
+// (see [Register]).
+
+func sizeArg(name string) Arg {
+	return Arg{Name: name, Kind: IntArg, Required: true, Min: 1, Max: maxSpecInt}
+}
+func intArg(name string, def, lo float64) Arg {
+	return Arg{Name: name, Kind: IntArg, Default: def, Min: lo, Max: maxSpecInt}
+}
+func flagArg(name string, def float64) Arg {
+	return Arg{Name: name, Kind: FlagArg, Default: def, Min: 0, Max: 1}
+}
+func floatArg(name string, def, lo, hi float64) Arg {
+	return Arg{Name: name, Kind: FloatArg, Default: def, Min: lo, Max: hi}
+}
+func dimArg() Arg { return Arg{Name: "dim", Kind: IntArg, Default: 1, Min: -8, Max: 8} }
+
+// weightBias is the state of a layer with a weight and an optional bias.
+func weightBias(bias bool, w []int, b []int) []StateShape {
+	s := []StateShape{{Name: "weight", Shape: w}}
+	if bias {
+		s = append(s, StateShape{Name: "bias", Shape: b})
+	}
+	return s
+}
+
+// noArgs declares a layer without arguments that make builds.
+func noArgs(name string, make func() Module) LayerDef {
+	return LayerDef{Name: name, Build: func(*LayerBuilder, LayerSpec, []int) (Module, error) { return make(), nil }}
+}
+
+func builtinLayers() []LayerDef {
+	return []LayerDef{
+		{
+			Name: "linear", Args: []Arg{sizeArg("out"), flagArg("bias", 1)}, Positional: 1,
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				if err := checkLinear(b, l, in); err != nil {
+					return nil, err
+				}
+				opts := []Option{b.RNG()}
+				if !l.Flag("bias") {
+					opts = append(opts, NoBias())
+				}
+				return Linear(in[0], l.Int("out"), opts...), nil
+			},
+			Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
+				if err := checkLinear(b, l, in); err != nil {
+					return nil, nil, err
+				}
+				out := l.Int("out")
+				return weightBias(l.Flag("bias"), []int{out, in[0]}, []int{out}), []int{out}, nil
+			},
+		},
+		{
+			Name: "conv", Positional: 2,
+			Args: []Arg{sizeArg("out"), sizeArg("k"), intArg("stride", 1, 1), intArg("pad", 0, 0),
+				intArg("dilation", 1, 1), intArg("groups", 1, 1), flagArg("bias", 1)},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				if err := checkConvSpec(b, l, in); err != nil {
+					return nil, err
+				}
+				opts := []Option{b.RNG(), Stride(l.Int("stride")), Padding(l.Int("pad")), Dilation(l.Int("dilation")), Groups(l.Int("groups"))}
+				if !l.Flag("bias") {
+					opts = append(opts, NoBias())
+				}
+				m := Conv2d(in[0], l.Int("out"), l.Int("k"), opts...)
+				if _, err := m.OutputShape(in); err != nil {
+					return nil, err
+				}
+				return m, nil
+			},
+			Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
+				if err := checkConvSpec(b, l, in); err != nil {
+					return nil, nil, err
+				}
+				out, k, g := l.Int("out"), l.Int("k"), l.Int("groups")
+				p := convParams(l.Int("stride"), l.Int("pad"), l.Int("dilation"), g)
+				shape, err := convOutputShape(in, in[0], out, k, k, p)
+				if err != nil {
+					return nil, nil, err
+				}
+				return weightBias(l.Flag("bias"), []int{out, in[0] / g, k, k}, []int{out}), shape, nil
+			},
+		},
+		{
+			Name: "maxpool", Positional: 1,
+			Args: []Arg{sizeArg("k"), {Name: "stride", Kind: IntArg, DefaultFrom: "k", Min: 1, Max: maxSpecInt},
+				intArg("pad", 0, 0), intArg("dilation", 1, 1), flagArg("ceil", 0)},
+			Build: buildPool,
+		},
+		{
+			Name: "avgpool", Positional: 1,
+			Args: []Arg{sizeArg("k"), {Name: "stride", Kind: IntArg, DefaultFrom: "k", Min: 1, Max: maxSpecInt},
+				intArg("pad", 0, 0), flagArg("ceil", 0), flagArg("include_pad", 1)},
+			Build: buildPool,
+		},
+		noArgs("globalavgpool", func() Module { return GlobalAvgPool2d() }),
+		{
+			Name: "batchnorm",
+			Args: []Arg{floatArg("momentum", 0.1, 0, 1), floatArg("eps", 1e-5, math.SmallestNonzeroFloat32, 1), flagArg("affine", 1)},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				opts := []Option{Momentum(float32(l.Float("momentum"))), Eps(float32(l.Float("eps")))}
+				if !l.Flag("affine") {
+					opts = append(opts, NoAffine())
+				}
+				switch len(in) {
+				case 1, 2:
+					return BatchNorm1d(in[0], opts...), nil
+				case 3:
+					return BatchNorm2d(in[0], opts...), nil
+				}
+				return nil, fmt.Errorf("batchnorm needs input [C], [C, L] or [C, H, W], got %v", in)
+			},
+			Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
+				dims := 1
+				switch len(in) {
+				case 1, 2:
+				case 3:
+					dims = 2
+				default:
+					return nil, nil, fmt.Errorf("batchnorm needs input [C], [C, L] or [C, H, W], got %v", in)
+				}
+				probe := &BatchNormModule{NumFeatures: in[0], Dims: dims}
+				shape, err := probe.OutputShape(in)
+				if err != nil {
+					return nil, nil, err
+				}
+				c := []int{in[0]}
+				var s []StateShape
+				if l.Flag("affine") {
+					s = weightBias(true, c, c)
+				}
+				s = append(s, StateShape{Name: "running_mean", Shape: c, Buffer: true},
+					StateShape{Name: "running_var", Shape: c, Buffer: true},
+					StateShape{Name: "num_batches_tracked", Shape: []int{}, Buffer: true, Optional: true})
+				return s, shape, nil
+			},
+		},
+		{
+			Name: "layernorm",
+			Args: []Arg{intArg("dims", 0, 1), floatArg("eps", 1e-5, math.SmallestNonzeroFloat32, 1), flagArg("affine", 1)},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				dims, all := layerNormDims(l, in)
+				if dims > len(in) {
+					return nil, fmt.Errorf("layernorm over the last %d dimensions of an input of shape %v", dims, in)
+				}
+				opts := []Option{Eps(float32(l.Float("eps")))}
+				if !l.Flag("affine") {
+					opts = append(opts, NoAffine())
+				}
+				m := LayerNorm(in[len(in)-dims:], opts...)
+				m.allDims = all
+				return m, nil
+			},
+			Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
+				dims, _ := layerNormDims(l, in)
+				if dims > len(in) {
+					return nil, nil, fmt.Errorf("layernorm over the last %d dimensions of an input of shape %v", dims, in)
+				}
+				norm := append([]int{}, in[len(in)-dims:]...)
+				var s []StateShape
+				if l.Flag("affine") {
+					s = weightBias(true, norm, norm)
+				}
+				return s, append([]int{}, in...), nil
+			},
+		},
+		{
+			Name: "dropout", Positional: 1,
+			Args: []Arg{{Name: "p", Kind: FloatArg, Default: 0.5, Min: 0, Max: 1, Always: true}},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				return Dropout(float32(l.Float("p")), b.RNG()), nil
+			},
+		},
+		noArgs("flatten", func() Module { return Flatten() }),
+		noArgs("relu", func() Module { return ReLU() }),
+		noArgs("tanh", func() Module { return Tanh() }),
+		noArgs("sigmoid", func() Module { return Sigmoid() }),
+		noArgs("silu", func() Module { return SiLU() }),
+		{
+			Name: "gelu", Args: []Arg{flagArg("tanh", 0)},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				return &GELUModule{Approximate: l.Flag("tanh")}, nil
+			},
+		},
+		{
+			Name: "elu", Args: []Arg{floatArg("alpha", 1, -1e6, 1e6)}, Positional: 1,
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				return ELU(float32(l.Float("alpha"))), nil
+			},
+		},
+		{
+			Name: "softplus", Args: []Arg{floatArg("beta", 1, 1e-6, 1e6), floatArg("threshold", 20, -1e6, 1e6)},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				return &SoftplusModule{Beta: float32(l.Float("beta")), Threshold: float32(l.Float("threshold"))}, nil
+			},
+		},
+		{
+			Name: "leakyrelu", Args: []Arg{floatArg("slope", 0.01, -1e6, 1e6)}, Positional: 1,
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+				return LeakyReLU(float32(l.Float("slope"))), nil
+			},
+		},
+		{
+			Name: "softmax", Args: []Arg{dimArg()},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) { return Softmax(l.Int("dim")), nil },
+		},
+		{
+			Name: "logsoftmax", Args: []Arg{dimArg()},
+			Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) { return LogSoftmax(l.Int("dim")), nil },
+		},
+		residualDef(),
+	}
+}
+
+func checkLinear(b *LayerBuilder, l LayerSpec, in []int) error {
+	if len(in) != 1 {
+		return fmt.Errorf("linear takes a vector, but its input has shape %v: put flatten before it", in)
+	}
+	return b.CheckWeight(l.Int("out"), in[0])
+}
+
+func checkConvSpec(b *LayerBuilder, l LayerSpec, in []int) error {
+	if len(in) != 3 {
+		return fmt.Errorf("conv needs input [C, H, W], got %v", in)
+	}
+	out, k, g := l.Int("out"), l.Int("k"), l.Int("groups")
+	if err := checkConv(in[0], out, k, l.Int("stride"), l.Int("pad"), l.Int("dilation"), g); err != nil {
+		return err
+	}
+	return b.CheckWeight(out, in[0]/g, k, k)
+}
+
+func buildPool(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+	k, stride := l.Int("k"), l.Int("stride")
+	opts := []Option{Stride(stride), Padding(l.Int("pad"))}
+	if l.Flag("ceil") {
+		opts = append(opts, CeilMode())
+	}
+	p := poolParams(k, &config{stride: stride, padding: l.Int("pad"), dilation: 1, given: []string{"Stride"}})
+	if err := checkPool(p); err != nil {
+		return nil, err
+	}
+	if l.Name == "avgpool" {
+		return AvgPool2d(k, append(opts, CountIncludePad(l.Flag("include_pad")))...), nil
+	}
+	if d := l.Int("dilation"); d != 1 {
+		opts = append(opts, Dilation(d))
+	}
+	return MaxPool2d(k, opts...), nil
+}
+
+func layerNormDims(l LayerSpec, in []int) (dims int, all bool) {
+	if dims = l.Int("dims"); dims == 0 {
+		return len(in), true
+	}
+	return dims, false
+}
+
+// ResidualModule computes x + Body(x), the skip connection of a residual
+// network; Body's output must have x's shape. Its state_dict names follow
+// PyTorch's nesting for a module whose attribute body is a Sequential:
+// "body.0.weight". The spec token is residual(BODY), so that
+// "residual(conv(8,3,pad=1) relu)" at position 2 of a model owns
+// "2.body.0.weight".
+type ResidualModule struct {
+	Body *SequentialModule
+}
+
+// Residual returns x + body(x) for the layers of body.
+func Residual(body ...Module) *ResidualModule { return &ResidualModule{Body: Sequential(body...)} }
+
+// Forward returns x + Body(x).
+func (r *ResidualModule) Forward(x *ag.Value) *ag.Value { return ag.Add(x, r.Body.Forward(x)) }
+
+// Children returns the body, named "body".
+func (r *ResidualModule) Children() []NamedModule { return []NamedModule{{"body", r.Body}} }
+
+// OutputShape checks that the body keeps the input's shape.
+func (r *ResidualModule) OutputShape(in []int) ([]int, error) {
+	out, err := r.Body.OutputShape(in)
+	if err != nil {
+		return nil, err
+	}
+	if !equalInts(out, in) {
+		return nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+	}
+	return out, nil
+}
+
+// Spec returns "residual(BODY)", or "" when a layer of the body has no
+// spec form.
+func (r *ResidualModule) Spec() string {
+	body, err := SpecOf(r.Body)
+	if err != nil || body == "" {
+		return ""
+	}
+	return "residual(" + body + ")"
+}
+
+// String describes the block with its body, as PyTorch prints modules.
+func (r *ResidualModule) String() string {
+	return "Residual(\n  (body): " + indent(r.Body.String()) + "\n)"
+}
+
+func indent(s string) string {
+	out := []byte{}
+	for i := range len(s) {
+		out = append(out, s[i])
+		if s[i] == '\n' {
+			out = append(out, ' ', ' ')
+		}
+	}
+	return string(out)
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func residualDef() LayerDef {
+	return LayerDef{
+		Name: "residual", Body: true,
+		Build: func(b *LayerBuilder, l LayerSpec, in []int) (Module, error) {
+			body, out, err := b.BuildBody(l.Body, in)
+			if err != nil {
+				return nil, err
+			}
+			if !equalInts(out, in) {
+				return nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+			}
+			return &ResidualModule{Body: body}, nil
+		},
+		Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
+			body, err := b.InferBody(l.Body, in)
+			if err != nil {
+				return nil, nil, err
+			}
+			if out := body.Output(); !equalInts(out, in) {
+				return nil, nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+			}
+			state := make([]StateShape, len(body.State))
+			for i, e := range body.State {
+				e.Name = join("body", e.Name)
+				state[i] = e
+			}
+			return state, append([]int{}, in...), nil
+		},
+	}
+}
