@@ -146,18 +146,12 @@ func TestConcurrentTrainingAndInference(t *testing.T) {
 			solo := concState(concFit(t, a, ds, epochs))
 
 			trained := a.build(t, 7)
-			// A frozen copy: same architecture and seed, loaded with the
-			// state dict the trainer starts from, no gradients, evaluation
-			// mode, so that its BatchNorm keeps its running statistics.
+			// A frozen clone of the model about to be trained: its own
+			// copy of the weights, no gradients, evaluation mode kept, so
+			// that its BatchNorm keeps its running statistics.
 			frozenCopy := func() nn.Module {
-				m := a.build(t, 7)
-				if err := nn.LoadStateDict(m, nn.StateDict(trained), true); err != nil {
-					t.Fatal(err)
-				}
-				for _, p := range nn.Parameters(m) {
-					p.SetRequiresGrad(false)
-				}
-				nn.Eval(m)
+				m := nn.Clone(trained)
+				nn.Freeze(m)
 				return m
 			}
 			// Two goroutines share frozen (Forward only reads it); Evaluate

@@ -193,6 +193,11 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if cfg.Optimizer == nil {
 		return nil, errors.New("train.Fit: Config.Optimizer is required")
 	}
+	// A parameter the model holds but never registered would get
+	// gradients yet be neither optimised nor saved: refuse it up front.
+	if err := nn.CheckRegistered(model); err != nil {
+		return nil, fmt.Errorf("train.Fit: %w", err)
+	}
 	if cfg.Epochs < 0 || cfg.BatchSize < 0 || cfg.CheckpointEvery < 0 {
 		return nil, fmt.Errorf("train.Fit: Epochs %d, BatchSize %d and CheckpointEvery %d must not be negative (0 means the default)",
 			cfg.Epochs, cfg.BatchSize, cfg.CheckpointEvery)

@@ -3,8 +3,10 @@ package train
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
+	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/optim"
 )
@@ -69,5 +71,24 @@ func TestScheduleScalesEachGroup(t *testing.T) {
 	}
 	if len(seen) != 4 || math.Abs(seen[0][0]-want(0.1, 2)) > 1e-12 || math.Abs(seen[0][1]-want(0.02, 2)) > 1e-12 {
 		t.Errorf("after resuming: rates %v, want epoch 3's %v and %v", seen, want(0.1, 2), want(0.02, 2))
+	}
+}
+
+// unregistered hides a layer in a field that Children does not list.
+type unregistered struct {
+	nn.Container
+	Body  *nn.LinearModule
+	Extra *nn.LinearModule // forgotten: never registered
+}
+
+func (u *unregistered) Forward(x *ag.Value) *ag.Value { return u.Extra.Forward(u.Body.Forward(x)) }
+
+func TestFitRefusesUnregisteredParameters(t *testing.T) {
+	m := &unregistered{}
+	m.Body = nn.Child(&m.Container, "body", nn.Linear(2, 4))
+	m.Extra = nn.Linear(4, 2)
+	_, err := Fit(context.Background(), m, newBlobs(16, 1), Config{Epochs: 1, Optimizer: optim.SGD(nn.Parameters(m), optim.LR(0.1))})
+	if err == nil || !strings.Contains(err.Error(), "Extra") {
+		t.Fatalf("Fit: %v, want an error naming the unregistered field Extra", err)
 	}
 }
