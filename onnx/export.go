@@ -67,22 +67,22 @@ const maxProtoBytes = math.MaxInt32
 type Option struct{ apply func(*config) }
 
 type config struct {
-	mean, std         []float32
-	outMean, outStd   []float32
-	meta              map[string]string
-	normSet, denormOn bool
+	norm, denorm    bool // Normalize, Denormalize given
+	mean, std       []float32
+	outMean, outStd []float32
+	meta            map[string]string
 }
 
 // Normalize adds nodes in front of the network that map each value v of
-// input channel c to (v - mean[c]) / std[c], as data.Normalization.Apply
-// does in training; a channel is the first dimension of a sample (the
+// input channel c to (v - mean[c]) / std[c] (as Sub and Mul by the float32
+// reciprocal, the arithmetic of data.Normalization.Apply in training); a channel is the first dimension of a sample (the
 // colour channel of a [C, H, W] image, each feature of a [F] row). With it
 // the exported model takes the raw input: pixels scaled to [0, 1] for an
 // image model, unstandardised features for a table. mean and std must have
 // one value per channel, and std values must be positive.
 func Normalize(mean, std []float32) Option {
 	mean, std = slices.Clone(mean), slices.Clone(std)
-	return Option{func(c *config) { c.mean, c.std, c.normSet = mean, std, true }}
+	return Option{func(c *config) { c.mean, c.std, c.norm = mean, std, true }}
 }
 
 // Denormalize adds nodes after the network that map each output value y
@@ -92,7 +92,7 @@ func Normalize(mean, std []float32) Option {
 // or one value for all.
 func Denormalize(mean, std []float32) Option {
 	mean, std = slices.Clone(mean), slices.Clone(std)
-	return Option{func(c *config) { c.outMean, c.outStd, c.denormOn = mean, std, true }}
+	return Option{func(c *config) { c.outMean, c.outStd, c.denorm = mean, std, true }}
 }
 
 // Metadata stores the key-value pairs in the model's metadata_props, for
@@ -110,7 +110,8 @@ func Metadata(m map[string]string) Option {
 
 // Export writes model as an ONNX ModelProto to w. inputShape is one
 // sample's shape, without the batch dimension ([C, H, W] for images, [F]
-// for a table's rows, [L] for a sequence of token indices). Every layer
+// for a table's rows, [L] for a sequence of token indices); nil means the
+// shape a Sequential was built for (its InputShape). Every layer
 // must be one of those backprop defines (see Convert); an unsupported
 // layer makes Export fail, naming the layer's index and type. Export does
 // not change the model, and writes nothing when it fails.
@@ -154,6 +155,9 @@ func Convert(model nn.Module, inputShape []int, opts ...Option) (*pb.ModelProto,
 	if model == nil {
 		return nil, errors.New("onnx: nil model")
 	}
+	if s, ok := model.(*nn.SequentialModule); ok && inputShape == nil {
+		inputShape = s.InputShape
+	}
 	if len(inputShape) == 0 {
 		return nil, errors.New("onnx: empty input shape: give one sample's shape, such as [1, 28, 28]")
 	}
@@ -168,7 +172,7 @@ func Convert(model nn.Module, inputShape []int, opts ...Option) (*pb.ModelProto,
 		inType = pb.TensorProto_INT64
 	}
 	x := value{name: InputName, shape: slices.Clone(inputShape), dtype: inType}
-	if c.normSet {
+	if c.norm {
 		var err error
 		if x, err = g.normalize(x, c.mean, c.std); err != nil {
 			return nil, err
@@ -178,7 +182,7 @@ func Convert(model nn.Module, inputShape []int, opts ...Option) (*pb.ModelProto,
 	if err != nil {
 		return nil, err
 	}
-	if c.denormOn {
+	if c.denorm {
 		if x, err = g.denormalize(x, c.outMean, c.outStd); err != nil {
 			return nil, err
 		}
@@ -548,13 +552,13 @@ func (g *graph) layer(path string, m nn.Module, x value, out []int) (string, err
 		return node("Mul", []string{node("Mul", []string{in, half}), node("Add", []string{inner, one})}), nil
 	case *nn.SoftplusModule:
 		// log(1+e^(beta·x))/beta, and x itself where beta·x > threshold.
-		bx := in
+		bx, sp := in, ""
 		if l.Beta != 1 {
-			bx = node("Mul", []string{in, g.scalar(path, "beta", l.Beta)})
-		}
-		sp := node("Softplus", []string{bx})
-		if l.Beta != 1 {
-			sp = node("Div", []string{sp, g.scalar(path, "beta", l.Beta)})
+			beta := g.scalar(path, "beta", l.Beta)
+			bx = node("Mul", []string{in, beta})
+			sp = node("Div", []string{node("Softplus", []string{bx}), beta})
+		} else {
+			sp = node("Softplus", []string{bx})
 		}
 		above := node("Greater", []string{bx, g.scalar(path, "threshold", l.Threshold)})
 		return node("Where", []string{above, in, sp}), nil

@@ -144,7 +144,7 @@ func exportCases() []exportCase {
 		cases = append(cases, exportCase{name: act, shape: []int{3, 8}, model: build(act, []int{3, 8}), scale: 4})
 	}
 	for _, pool := range []string{"maxpool(2)", "maxpool(3,stride=2,pad=1)", "maxpool(3,stride=2,ceil=1)", "maxpool(3,stride=2,pad=1,ceil=1)",
-		"maxpool(2,dilation=2)", "maxpool(3,stride=1,pad=1,dilation=2)", "maxpool(2,stride=3,ceil=1)",
+		"maxpool(2,dilation=2)", "maxpool(2,stride=2,dilation=3,ceil=1)", "maxpool(3,stride=4,pad=1,dilation=2,ceil=1)", "maxpool(3,stride=1,pad=1,dilation=2)", "maxpool(2,stride=3,ceil=1)",
 		"avgpool(2)", "avgpool(3,stride=2,pad=1)", "avgpool(3,stride=2,pad=1,include_pad=0)", "avgpool(3,stride=2,ceil=1)",
 		"avgpool(3,stride=2,pad=1,ceil=1)", "avgpool(3,stride=2,pad=1,ceil=1,include_pad=0)", "avgpool(2,ceil=1)", "avgpool(2,stride=3,ceil=1)"} {
 		cases = append(cases, exportCase{name: pool, shape: img, model: build(pool, img)})
@@ -409,9 +409,10 @@ func TestExportParsesBack(t *testing.T) {
 	if !found {
 		t.Error("no initializer 1.running_var with the first BatchNorm's running variance")
 	}
-	// The same model gives the same bytes.
+	// The same model gives the same bytes, and Build's input shape is the
+	// default.
 	var again bytes.Buffer
-	if err := onnx.Export(&again, m, []int{1, 28, 28}, onnx.Metadata(map[string]string{"classes": classes})); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
+	if err := onnx.Export(&again, m, nil, onnx.Metadata(map[string]string{"classes": classes})); err != nil || !bytes.Equal(again.Bytes(), buf.Bytes()) {
 		t.Errorf("a second export differs (err %v)", err)
 	}
 }
@@ -436,7 +437,7 @@ func TestExportRefuses(t *testing.T) {
 		{"batchnorm without running stats", nn.Sequential(nn.BatchNorm1d(4, nn.NoRunningStats())), []int{4}, nil,
 			[]string{"layer 0", "*nn.BatchNormModule", "running statistics"}},
 		{"wrong input shape", mlp(), []int{1, 28, 27}, nil, []string{"layer 1", "linear(256)", "cannot take its input"}},
-		{"empty input shape", mlp(), nil, nil, []string{"empty input shape"}},
+		{"empty input shape", nn.Sequential(nn.ReLU()), nil, nil, []string{"empty input shape"}},
 		{"normalize channels", mlp(), []int{1, 28, 28}, []onnx.Option{onnx.Normalize([]float32{0, 0}, []float32{1, 1})},
 			[]string{"2 means", "1 input channels"}},
 		{"normalize zero std", mlp(), []int{1, 28, 28}, []onnx.Option{onnx.Normalize([]float32{0}, []float32{0})}, []string{"positive"}},
