@@ -104,6 +104,9 @@ func closeTo(t *testing.T, what string, got, want []float32) {
 	}
 }
 
+// exportRun exports run to file and checks the file with
+// onnx.checker.check_model(full_check=True) when Debian's python3-onnx is
+// there.
 func exportRun(t *testing.T, run, file string) {
 	t.Helper()
 	stdout, stderr, code := inProcess(t, runExport, run, "--onnx", file)
@@ -111,6 +114,15 @@ func exportRun(t *testing.T, run, file string) {
 		t.Fatalf("export exit %d: %s", code, stderr)
 	}
 	oneLine(t, stdout, "wrote "+file, "opset 17", `"input"`, `"output"`)
+	if exec.Command("/usr/bin/python3", "-c", "import onnx").Run() != nil {
+		t.Log("no onnx.checker check: /usr/bin/python3 cannot import onnx (Debian's python3-onnx)")
+		return
+	}
+	out, err := exec.Command("/usr/bin/python3", filepath.Join("..", "..", "onnx", "testdata", "check_models.py"), file).Output()
+	var res map[string]string
+	if err != nil || json.Unmarshal(out, &res) != nil || res[file] != "" {
+		t.Errorf("onnx.checker on %s: %s (%v)", file, out, err)
+	}
 }
 
 func TestExportCSVClassifier(t *testing.T) {
