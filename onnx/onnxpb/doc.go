@@ -9,6 +9,8 @@
 package onnxpb
 
 // Regenerate with protoc and protoc-gen-go on PATH
-// (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12):
+// (go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12). The
+// schema registers as onnx/onnxpb/onnx.proto, a path less likely than
+// onnx.proto to clash with another copy linked into the same program:
 //
-//go:generate protoc --go_out=. --go_opt=paths=source_relative onnx.proto
+//go:generate protoc -I ../.. --go_out=../.. --go_opt=module=github.com/backprop-go/backprop onnx/onnxpb/onnx.proto
