@@ -422,6 +422,22 @@ func (g *graph) module(path string, m nn.Module, x value) (value, error) {
 		}
 		return x, nil
 	}
+	if r, ok := m.(*nn.ResidualModule); ok {
+		// y = x + body(x), the body's weights under PATH.body as in the
+		// state dict.
+		body := "body"
+		if path != "" {
+			body = path + ".body"
+		}
+		y, err := g.module(body, r.Body, x)
+		if err != nil {
+			return x, err
+		}
+		if !slices.Equal(y.shape, x.shape) {
+			return x, unsupported(path, m, fmt.Sprintf("its body turns [N %v] into [N %v]; a residual needs the same shape", x.shape, y.shape))
+		}
+		return value{name: g.node(path, "Add", []string{x.name, y.name}), shape: x.shape, dtype: y.dtype}, nil
+	}
 	si, ok := m.(nn.ShapeInferrer)
 	if !ok || m == nil {
 		return x, unsupported(path, m, noForm)

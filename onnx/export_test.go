@@ -23,12 +23,9 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// forward runs m on x in evaluation form without building a graph. It is
-// the one place the tests call autograd's no-grad mode.
+// forward runs m on x without building a graph.
 func forward(m nn.Module, x *tensor.Tensor) *tensor.Tensor {
-	var y *tensor.Tensor
-	ag.NoGrad(func() { y = m.Forward(ag.Const(x)).Data })
-	return y
+	return m.Forward(ag.NoGraph(x)).Data
 }
 
 // exportCase is a model to export and compare with ONNX Runtime.
@@ -72,7 +69,7 @@ func withStats(f func() nn.Module) func() nn.Module {
 	return func() nn.Module {
 		m := f()
 		r := rand.New(rand.NewPCG(3, 4))
-		nn.Walk(m, func(_ string, sub nn.Module) bool {
+		nn.Walk(m, func(_ string, sub any) bool {
 			if bn, ok := sub.(*nn.BatchNormModule); ok {
 				for i := range bn.NumFeatures {
 					bn.RunningMean.Data()[i] = float32(r.NormFloat64() * 0.5)
@@ -109,6 +106,8 @@ func exportCases() []exportCase {
 		{name: "batchnorm1d over length", shape: []int{4, 6}, model: withStats(build("batchnorm(eps=0.001) flatten linear(3)", []int{4, 6}))},
 		{name: "batchnorm no affine", shape: img, model: withStats(build("conv(4,3,pad=1,bias=0) batchnorm(affine=0) relu", img))},
 		{name: "layernorm", shape: []int{8}, model: build("linear(16) layernorm gelu linear(3)", []int{8})},
+		{name: "residual", shape: []int{8}, model: build("linear(16) residual(layernorm linear(32) gelu linear(16)) residual(relu linear(16)) linear(3)", []int{8})},
+		{name: "residual conv", shape: img, model: withStats(build("conv(4,3,pad=1) residual(batchnorm relu conv(4,3,pad=1)) globalavgpool linear(2)", img))},
 		{name: "layernorm two dims", shape: []int{3, 4, 5}, model: build("layernorm(dims=2,eps=0.0001) flatten linear(2)", []int{3, 4, 5})},
 		{name: "layernorm no affine", shape: []int{6}, model: build("layernorm(affine=0)", []int{6})},
 		{name: "conv stride dilation groups", shape: []int{3, 12, 12}, model: build("conv(6,3,stride=2,pad=2,dilation=2,groups=3,bias=0) relu conv(4,2)", []int{3, 12, 12})},

@@ -21,9 +21,7 @@ import (
 // exportForward runs a saved model on a batch without building a graph,
 // as predict does.
 func exportForward(m *savedModel, x []float32, n int) []float32 {
-	var y *tensor.Tensor
-	ag.NoGrad(func() { y = m.model.Forward(ag.Const(tensor.New(x, append([]int{n}, m.shape...)...))).Data })
-	return y.Data()
+	return m.model.Forward(ag.NoGraph(tensor.New(x, append([]int{n}, m.shape...)...))).Data.Data()
 }
 
 // readONNX parses an exported file and returns it with its metadata.
