@@ -126,12 +126,12 @@ func MaxAllGrad(x *Tensor, m, g float32) *Tensor {
 // running = (1-momentum)·running + momentum·batch, with the unbiased
 // variance (Count/(Count-1) times the biased one st holds).
 func UpdateRunningStats(mean, variance *Tensor, st NormStats, momentum float32) {
-	if len(mean.data) != len(st.Mean) || len(variance.data) != len(st.Var) {
-		panic(fmt.Sprintf("tensor.UpdateRunningStats: running statistics %v and %v for %d channels", mean.shape, variance.shape, len(st.Mean)))
-	}
 	if st.Mean64 != nil || mean.dtype != Float32 {
 		updateRunningStats64(mean, variance, st, momentum)
 		return
+	}
+	if len(mean.data) != len(st.Mean) || len(variance.data) != len(st.Var) {
+		panic(fmt.Sprintf("tensor.UpdateRunningStats: running statistics %v and %v for %d channels", mean.shape, variance.shape, len(st.Mean)))
 	}
 	unbias := float32(st.Count) / float32(max(st.Count-1, 1))
 	rm, rv := mean.data, variance.data

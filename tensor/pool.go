@@ -72,7 +72,7 @@ func newPoolGeom(op string, x *Tensor, p PoolParams) poolGeom {
 	}
 	r := x.Dims()
 	g := poolGeom{h: x.shape[r-2], w: x.shape[r-1], p: p}
-	g.nc = len(x.data) / max(1, g.h*g.w)
+	g.nc = x.Size() / max(1, g.h*g.w)
 	g.oh = PoolOutSize(g.h, p.Kernel[0], p.Stride[0], p.Padding[0], p.Dilation[0], p.CeilMode)
 	g.ow = PoolOutSize(g.w, p.Kernel[1], p.Stride[1], p.Padding[1], p.Dilation[1], p.CeilMode)
 	if g.oh < 1 || g.ow < 1 {
