@@ -179,6 +179,37 @@ var gradCases = []gradCase{
 	{op: "MatMulTN", name: "2-D", inputs: shapes(rn(4, 3), rn(4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 	{op: "MatMulTN", name: "batched", inputs: shapes(rn(2, 4, 3), rn(2, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 	{op: "MatMulTN", name: "batched broadcast", inputs: shapes(rn(4, 3), rn(3, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	// The indexing ops: indices and masks are Int64 tensors.
+	{op: "Gather", name: "dim 1, repeats", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Gather(v[0], 1, tensor.FromInts([]int{0, 3, 3, 1, 2, 0, 0, 0, 1}, 3, 3))
+		}},
+	{op: "IndexSelect", name: "dim -1, repeats", inputs: shapes(rn(2, 3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.IndexSelect(v[0], -1, tensor.FromInts([]int{3, 0, 3}, 3)) }},
+	{op: "MaskedFill", name: "broadcast mask", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.MaskedFill(v[0], tensor.FromInts([]int{1, 0, 0, 1}, 4), -1.5) }},
+	{op: "Where", name: "broadcast", inputs: shapes(rn(3, 4), rn(4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Where(tensor.FromInts([]int{1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0}, 3, 4), v[0], v[1])
+		}},
+	{op: "Clamp", inputs: shapes(nz(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Clamp(v[0], -0.5, 0.7) }},
+	{op: "Maximum", name: "broadcast", inputs: shapes(distinct(3, 4), distinct(4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.Maximum(v[0], v[1]) }},
+	{op: "Stack", name: "dim 1", inputs: shapes(rn(2, 3), rn(2, 3)),
+		f: func(v []*ag.Value) *ag.Value { return ag.Stack(1, v[0], v[1], v[0]) }},
+	{op: "Cumsum", name: "dim 0", inputs: shapes(rn(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Cumsum(v[0], 0) }},
+	// Row 3, the padding row, is not looked up: a looked-up padding row gets
+	// no gradient by design (PyTorch's semantics, checked by the golden case).
+	{op: "EmbeddingT", name: "int64, padding", inputs: shapes(rn(5, 3)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.EmbeddingT(v[0], tensor.FromInts([]int{1, 4, 1, 0, 2, 0}, 2, 3), 3)
+		}},
+	{op: "CrossEntropyT", name: "sequence [N,C,T], ignore", inputs: shapes(rn(2, 3, 4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.CrossEntropyT(v[0], tensor.FromInts([]int{0, 2, -100, 1, 1, -100, 2, 0}, 2, 4))
+		}},
+	{op: "NLLLossT", name: "int64 targets", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.NLLLossT(v[0], tensor.FromInts([]int{3, 0, 1}, 3)) }},
 }
 
 func tensorZeros(s ...int) func(r *rand.Rand) *tensor.Tensor {

@@ -61,30 +61,6 @@ func sign64(x float64) float64 {
 	return 0
 }
 
-// storage returns t's storage as a slice of its element type E (which
-// must match its dtype), for the code written once for every dtype.
-func storage[E float32 | float64 | int64](t *Tensor) []E {
-	switch s := any(&t.data).(type) {
-	case *[]E:
-		if t.dtype == Float32 {
-			return *s
-		}
-	}
-	switch s := any(&t.f64).(type) {
-	case *[]E:
-		if t.dtype == Float64 {
-			return *s
-		}
-	}
-	switch s := any(&t.i64).(type) {
-	case *[]E:
-		if t.dtype == Int64 {
-			return *s
-		}
-	}
-	panic(fmt.Sprintf("tensor: storage of a %v tensor requested as another type", t.dtype))
-}
-
 // permuteG writes the permutation of src (shape in, source strides srcStrides
 // per output dimension) into dst of outShape.
 func permuteG[E float32 | float64 | int64](dst, src []E, outShape, srcStrides []int) {
