@@ -2,6 +2,7 @@ package autograd_test
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 
@@ -38,6 +39,7 @@ func TestGolden(t *testing.T) {
 type goldenArgs struct {
 	vals  map[string]*ag.Value
 	intIn map[string][]int
+	intT  map[string]*tensor.Tensor // int64 inputs as tensors
 	shape map[string][]int
 	order []*ag.Value // float inputs in order
 	attrs map[string]any
@@ -253,11 +255,26 @@ var goldenOps = map[string]func(a *goldenArgs) *ag.Value{
 		return ag.LayerNorm(a.order[0], a.ints("normalized_shape"), a.v("weight"), a.v("bias"), float32(a.float("eps", 1e-5)))
 	},
 	"embedding": func(a *goldenArgs) *ag.Value {
-		return ag.Embedding(a.v("weight"), a.intIn["indices"], a.shape["indices"], a.int("padding_idx", -1))
+		return ag.EmbeddingT(a.v("weight"), a.intT["indices"], a.int("padding_idx", -1))
 	},
 	"cross_entropy": func(a *goldenArgs) *ag.Value {
+		if t, ok := a.intT["target"]; ok {
+			return ag.CrossEntropyT(a.order[0], t, a.lossOpts()...)
+		}
 		return ag.CrossEntropy(a.order[0], a.firstInts(), a.lossOpts()...)
 	},
+	"gather":       func(a *goldenArgs) *ag.Value { return ag.Gather(a.v("x"), a.int("dim", 0), a.intT["index"]) },
+	"index_select": func(a *goldenArgs) *ag.Value { return ag.IndexSelect(a.v("x"), a.int("dim", 0), a.intT["index"]) },
+	"masked_fill": func(a *goldenArgs) *ag.Value {
+		return ag.MaskedFill(a.v("x"), a.intT["mask"], a.float("value", 0))
+	},
+	"where": func(a *goldenArgs) *ag.Value { return ag.Where(a.intT["condition"], a.v("a"), a.v("b")) },
+	"clamp": func(a *goldenArgs) *ag.Value {
+		return ag.Clamp(a.order[0], a.float("min", math.Inf(-1)), a.float("max", math.Inf(1)))
+	},
+	"maximum": func(a *goldenArgs) *ag.Value { return ag.Maximum(a.v("a"), a.v("b")) },
+	"stack":   func(a *goldenArgs) *ag.Value { return ag.Stack(a.int("dim", 0), a.order...) },
+	"cumsum":  func(a *goldenArgs) *ag.Value { return ag.Cumsum(a.order[0], a.int("dim", 0)) },
 	"nll_loss": func(a *goldenArgs) *ag.Value {
 		return ag.NLLLoss(a.order[0], a.firstInts(), a.lossOpts()...)
 	},
@@ -303,7 +320,7 @@ func runGoldenCase(c golden.Case) (err error) {
 	if !ok {
 		return fmt.Errorf("unknown op %q", c.Op)
 	}
-	a := &goldenArgs{vals: map[string]*ag.Value{}, intIn: map[string][]int{}, shape: map[string][]int{}, attrs: c.Attrs, used: map[string]bool{}}
+	a := &goldenArgs{vals: map[string]*ag.Value{}, intIn: map[string][]int{}, intT: map[string]*tensor.Tensor{}, shape: map[string][]int{}, attrs: c.Attrs, used: map[string]bool{}}
 	for _, in := range c.Inputs {
 		a.shape[in.Name] = in.Shape
 		switch in.Dtype {
@@ -313,6 +330,7 @@ func runGoldenCase(c golden.Case) (err error) {
 			a.order = append(a.order, v)
 		case "int64":
 			a.intIn[in.Name] = in.Ints()
+			a.intT[in.Name] = tensor.FromInts(in.Ints(), in.Shape...)
 		default:
 			return fmt.Errorf("input %s: unsupported dtype %s", in.Name, in.Dtype)
 		}

@@ -1,6 +1,7 @@
 package autograd_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -178,71 +179,176 @@ var gradCases = []gradCase{
 	{op: "MatMulTN", name: "2-D", inputs: shapes(rn(4, 3), rn(4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 	{op: "MatMulTN", name: "batched", inputs: shapes(rn(2, 4, 3), rn(2, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
 	{op: "MatMulTN", name: "batched broadcast", inputs: shapes(rn(4, 3), rn(3, 4, 5)), f: func(v []*ag.Value) *ag.Value { return ag.MatMulTN(v[0], v[1]) }},
+	// The indexing ops: indices and masks are Int64 tensors.
+	{op: "Gather", name: "dim 1, repeats", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Gather(v[0], 1, tensor.FromInts([]int{0, 3, 3, 1, 2, 0, 0, 0, 1}, 3, 3))
+		}},
+	{op: "IndexSelect", name: "dim -1, repeats", inputs: shapes(rn(2, 3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.IndexSelect(v[0], -1, tensor.FromInts([]int{3, 0, 3}, 3)) }},
+	{op: "MaskedFill", name: "broadcast mask", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.MaskedFill(v[0], tensor.FromInts([]int{1, 0, 0, 1}, 4), -1.5) }},
+	{op: "Where", name: "broadcast", inputs: shapes(rn(3, 4), rn(4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.Where(tensor.FromInts([]int{1, 0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 0}, 3, 4), v[0], v[1])
+		}},
+	{op: "Clamp", inputs: shapes(nz(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Clamp(v[0], -0.5, 0.7) }},
+	{op: "Maximum", name: "broadcast", inputs: shapes(distinct(3, 4), distinct(4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.Maximum(v[0], v[1]) }},
+	{op: "Stack", name: "dim 1", inputs: shapes(rn(2, 3), rn(2, 3)),
+		f: func(v []*ag.Value) *ag.Value { return ag.Stack(1, v[0], v[1], v[0]) }},
+	{op: "Cumsum", name: "dim 0", inputs: shapes(rn(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Cumsum(v[0], 0) }},
+	// Row 3, the padding row, is not looked up: a looked-up padding row gets
+	// no gradient by design (PyTorch's semantics, checked by the golden case).
+	{op: "EmbeddingT", name: "int64, padding", inputs: shapes(rn(5, 3)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.EmbeddingT(v[0], tensor.FromInts([]int{1, 4, 1, 0, 2, 0}, 2, 3), 3)
+		}},
+	{op: "CrossEntropyT", name: "sequence [N,C,T], ignore", inputs: shapes(rn(2, 3, 4)),
+		f: func(v []*ag.Value) *ag.Value {
+			return ag.CrossEntropyT(v[0], tensor.FromInts([]int{0, 2, -100, 1, 1, -100, 2, 0}, 2, 4))
+		}},
+	{op: "NLLLossT", name: "int64 targets", inputs: shapes(rn(3, 4)),
+		f: func(v []*ag.Value) *ag.Value { return ag.NLLLossT(v[0], tensor.FromInts([]int{3, 0, 1}, 3)) }},
 }
 
 func tensorZeros(s ...int) func(r *rand.Rand) *tensor.Tensor {
 	return func(*rand.Rand) *tensor.Tensor { return tensor.Zeros(s...) }
 }
 
+// checkPrecision is the step and tolerance of a finite-difference check in
+// one dtype: float32 can afford only a coarse step and a loose tolerance
+// (a rule 1% wrong passes it); float64 takes a step of 1e-6 and a relative
+// tolerance of 1e-6, which no wrong rule passes.
+type checkPrecision struct {
+	dtype    tensor.DType
+	eps      float64
+	rel, abs float64
+}
+
+// precisions are the checks TestGradCheck runs on every case.
+var precisions = []checkPrecision{check32, check64}
+
+var (
+	check32 = checkPrecision{dtype: tensor.Float32, eps: 1e-2, rel: 2e-2, abs: 2e-2}
+	check64 = checkPrecision{dtype: tensor.Float64, eps: 1e-6, rel: 1e-6, abs: 1e-8}
+)
+
+// gradMismatches runs case c (index i of its list, which seeds its draws)
+// in precision p: it compares the backward pass with central finite
+// differences of L = Σ f(x)·w for a random w, and returns one line per
+// element that differs by more than the tolerance. The inputs are drawn as
+// float32 and converted, so both precisions check the same points.
+func gradMismatches(t *testing.T, c gradCase, i int, p checkPrecision) []string {
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	ins := c.inputs(r)
+	vals := make([]*ag.Value, len(ins))
+	for j, in := range ins {
+		vals[j] = ag.Param(in.To(p.dtype))
+	}
+	out := c.f(vals)
+	if out.Data.DType() != p.dtype {
+		t.Fatalf("%v inputs give a %v output", p.dtype, out.Data.DType())
+	}
+	w := randn(r, out.Shape()...).To(p.dtype)
+	out.BackwardWith(w)
+	// The perturbed forwards share the parameters' data but build
+	// no graph: their inputs are marked NoGraph.
+	plain := make([]*ag.Value, len(vals))
+	for j, v := range vals {
+		plain[j] = ag.Detached(v)
+		if v.Grad != nil && v.Grad.DType() != p.dtype {
+			t.Fatalf("input %d: %v gradient for a %v value", j, v.Grad.DType(), p.dtype)
+		}
+	}
+	loss := func() float64 {
+		var s float64
+		y := c.f(plain)
+		if y.RequiresGrad() || !y.NoGraph() {
+			t.Fatalf("a forward from NoGraph inputs records a graph")
+		}
+		for k := range y.Data.Size() {
+			s += y.Data.Float(k) * w.Float(k)
+		}
+		return s
+	}
+	var bad []string
+	for j, v := range vals {
+		n := v.Data.Size()
+		for k := range n {
+			orig := v.Data.Float(k)
+			set(v.Data, k, orig+p.eps)
+			up := loss()
+			set(v.Data, k, orig-p.eps)
+			down := loss()
+			set(v.Data, k, orig)
+			num := (up - down) / (2 * p.eps)
+			var got float64
+			if v.Grad != nil {
+				got = v.Grad.Float(k)
+			}
+			if math.Abs(got-num) > p.abs+p.rel*math.Abs(num) {
+				bad = append(bad, fmt.Sprintf("input %d element %d: backward %.9g, finite difference %.9g", j, k, got, num))
+			}
+		}
+	}
+	return bad
+}
+
+// set writes v at flat index k of a float tensor of either dtype.
+func set(t *tensor.Tensor, k int, v float64) {
+	if t.DType() == tensor.Float64 {
+		t.Data64()[k] = v
+	} else {
+		t.Data()[k] = float32(v)
+	}
+}
+
 // TestGradCheck compares every op's backward pass with central finite
-// differences of L = Σ f(x)·w for a random w.
+// differences, in float32 (the second guard, at the working precision)
+// and in float64 (the tight check).
 func TestGradCheck(t *testing.T) {
-	for i, c := range gradCases {
-		t.Run(c.op+"/"+c.name, func(t *testing.T) {
-			r := rand.New(rand.NewPCG(uint64(i), 7))
-			ins := c.inputs(r)
-			vals := make([]*ag.Value, len(ins))
-			for j, in := range ins {
-				vals[j] = ag.Param(in)
-			}
-			out := c.f(vals)
-			w := randn(r, out.Shape()...)
-			out.BackwardWith(w)
-			// The perturbed forwards share the parameters' data but build
-			// no graph: their inputs are marked NoGraph.
-			plain := make([]*ag.Value, len(vals))
-			for j, v := range vals {
-				plain[j] = ag.Detached(v)
-			}
-			loss := func() float64 {
-				var s float64
-				y := c.f(plain)
-				if y.RequiresGrad() || !y.NoGraph() {
-					t.Fatalf("a forward from NoGraph inputs records a graph")
+	for _, p := range precisions {
+		for i, c := range gradCases {
+			t.Run(p.dtype.String()+"/"+c.op+"/"+c.name, func(t *testing.T) {
+				for _, m := range gradMismatches(t, c, i, p) {
+					t.Error(m)
 				}
-				for k, v := range y.Data.Data() {
-					s += float64(v) * float64(w.Data()[k])
-				}
-				return s
-			}
-			const eps = 1e-2
-			for j, v := range vals {
-				data := v.Data.Data()
-				for k := range data {
-					orig := data[k]
-					data[k] = orig + eps
-					up := loss()
-					data[k] = orig - eps
-					down := loss()
-					data[k] = orig
-					num := (up - down) / (2 * eps)
-					var got float64
-					if v.Grad != nil {
-						got = float64(v.Grad.Data()[k])
-					}
-					if math.Abs(got-num) > 2e-2+2e-2*math.Abs(num) {
-						t.Errorf("input %d element %d: backward %.5f, finite difference %.5f", j, k, got, num)
-					}
-				}
-			}
-		})
+			})
+		}
+	}
+}
+
+// TestFloat64CheckCatchesOnePercent installs a backward rule 1% off (a
+// test-only op, Exp whose gradient is scaled by 1.01) and shows that the
+// float64 check fails it while the float32 check, at its 2% tolerance,
+// lets it through: the reason the float64 check exists.
+func TestFloat64CheckCatchesOnePercent(t *testing.T) {
+	c := gradCase{op: "WrongExp", inputs: shapes(rn(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.WrongExp(v[0], 1.01) }}
+	if bad := gradMismatches(t, c, 0, check32); len(bad) != 0 {
+		t.Errorf("the float32 check should miss a 1%% error (that is its weakness), but it flags: %v", bad)
+	}
+	bad := gradMismatches(t, c, 0, check64)
+	if len(bad) != 12 {
+		t.Errorf("the float64 check flags %d of 12 elements of a rule 1%% wrong, want all: %v", len(bad), bad)
+	}
+	right := gradCase{op: "WrongExp", inputs: shapes(rn(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.WrongExp(v[0], 1) }}
+	if bad := gradMismatches(t, right, 0, check64); len(bad) != 0 {
+		t.Errorf("the float64 check flags the correct rule: %v", bad)
 	}
 }
 
 // TestEveryOpHasGradCheck lists the package's exported functions that
 // return a *Value and fails for any without a finite-difference case.
 func TestEveryOpHasGradCheck(t *testing.T) {
-	checked := map[string]bool{}
+	has64 := false
+	for _, p := range precisions {
+		has64 = has64 || (p.dtype == tensor.Float64 && p.eps <= 1e-5 && p.rel <= 1e-6)
+	}
+	if !has64 {
+		t.Fatal("TestGradCheck runs no float64 check at the tight tolerance: every op needs one")
+	}
+	checked := map[string]bool{} // every case runs in every precision
 	for _, c := range gradCases {
 		checked[c.op] = true
 	}
@@ -274,5 +380,45 @@ func TestEveryOpHasGradCheck(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFloat32MatchesFloat64 runs every case's forward and backward pass in
+// both dtypes on the same inputs and compares them: the float64 check
+// validates the float64 kernels, and this ties the float32 kernels (the
+// fast ones training uses) to them, value for value.
+func TestFloat32MatchesFloat64(t *testing.T) {
+	for i, c := range gradCases {
+		t.Run(c.op+"/"+c.name, func(t *testing.T) {
+			var outs [2]*ag.Value
+			var vals [2][]*ag.Value
+			for d, dt := range []tensor.DType{tensor.Float32, tensor.Float64} {
+				r := rand.New(rand.NewPCG(uint64(i), 7))
+				for _, in := range c.inputs(r) {
+					vals[d] = append(vals[d], ag.Param(in.To(dt)))
+				}
+				outs[d] = c.f(vals[d])
+				outs[d].BackwardWith(randn(r, outs[d].Shape()...).To(dt))
+			}
+			close := func(what string, a, b *tensor.Tensor) {
+				if a == nil || b == nil {
+					if (a == nil) != (b == nil) {
+						t.Errorf("%s: float32 %v, float64 %v", what, a, b)
+					}
+					return
+				}
+				for k := range a.Size() {
+					x, y := a.Float(k), b.Float(k)
+					if math.Abs(x-y) > 1e-4+1e-4*math.Abs(y) {
+						t.Errorf("%s element %d: float32 %.7g, float64 %.7g", what, k, x, y)
+						return
+					}
+				}
+			}
+			close("output", outs[0].Data, outs[1].Data)
+			for j := range vals[0] {
+				close(fmt.Sprintf("gradient %d", j), vals[0][j].Grad, vals[1][j].Grad)
+			}
+		})
 	}
 }

@@ -133,7 +133,7 @@ func CrossEntropy(logits *Value, targets []int, opts ...LossOption) *Value {
 // is that of the unfused ops, term for term, so the results are the same.
 func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 	m, nc := logits.Shape()[0], logits.Shape()[1]
-	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
+	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc, logits.Data.DType())
 	logp := tensor.LogSoftmax(logits.Data, 1)
 	per := tensor.NLLRows(logp, targets, c.ignoreIndex, c.weight)
 	y, scale := reduceRows(per, c.reduction, den)
@@ -153,12 +153,18 @@ func crossEntropyRows(logits *Value, targets []int, c lossConfig) *Value {
 
 // rowCoefs returns each row's class weight times the reduction's factor
 // (0 for rows whose target is ignored): what the gradient of a row's loss
-// is scaled by.
-func (c lossConfig) rowCoefs(targets []int, g *tensor.Tensor, scale func(g *tensor.Tensor, i int) float32) []float32 {
-	coef := make([]float32, len(targets))
+// is scaled by. For float32 losses the product is taken in float32 (as
+// before dtypes, bit for bit) and stored exactly in the float64 result.
+func (c lossConfig) rowCoefs(targets []int, g *tensor.Tensor, scale func(g *tensor.Tensor, i int) float64) []float64 {
+	coef := make([]float64, len(targets))
 	for i, t := range targets {
-		if t != c.ignoreIndex {
-			coef[i] = c.classWeight(t) * scale(g, i)
+		if t == c.ignoreIndex {
+			continue
+		}
+		if g.DType() == tensor.Float32 {
+			coef[i] = float64(c.classWeight(t) * float32(scale(g, i)))
+		} else {
+			coef[i] = c.classWeight64(t) * scale(g, i)
 		}
 	}
 	return coef
@@ -185,9 +191,19 @@ func (c lossConfig) classWeight(t int) float32 {
 	return c.weight.Data()[t]
 }
 
+// classWeight64 is classWeight for float64 losses (the weights may be of
+// either float dtype).
+func (c lossConfig) classWeight64(t int) float64 {
+	if c.weight == nil {
+		return 1
+	}
+	return c.weight.Float(t)
+}
+
 // nllDenominator checks the targets and returns the mean reduction's
-// divisor: the summed weights of the targets not ignored.
-func (c lossConfig) nllDenominator(op string, targets []int, m, nc int) float32 {
+// divisor: the summed weights of the targets not ignored, added in float32
+// for a float32 loss.
+func (c lossConfig) nllDenominator(op string, targets []int, m, nc int, dt tensor.DType) float64 {
 	if len(targets) != m {
 		panic(fmt.Sprintf("%s: %d targets for %d samples", op, len(targets), m))
 	}
@@ -195,6 +211,7 @@ func (c lossConfig) nllDenominator(op string, targets []int, m, nc int) float32 
 		panic(fmt.Sprintf("%s: class weights of shape %v for %d classes", op, c.weight.Shape(), nc))
 	}
 	var den float32
+	var den64 float64
 	for _, t := range targets {
 		if t == c.ignoreIndex {
 			continue
@@ -202,32 +219,50 @@ func (c lossConfig) nllDenominator(op string, targets []int, m, nc int) float32 
 		if t < 0 || t >= nc {
 			panic(fmt.Sprintf("%s: target %d out of range for %d classes", op, t, nc))
 		}
-		den += c.classWeight(t)
+		if dt == tensor.Float32 {
+			den += c.classWeight(t)
+		} else {
+			den64 += c.classWeight64(t)
+		}
 	}
-	return den
+	if dt == tensor.Float32 {
+		return float64(den)
+	}
+	return den64
 }
 
 // reduceRows applies the reduction to per-row losses and returns the result
 // with the factor each row's gradient is scaled by (per row for ReduceNone).
-func reduceRows(per []float32, r Reduction, den float32) (*tensor.Tensor, func(g *tensor.Tensor, i int) float32) {
+// A float32 loss is reduced and scaled in float32 arithmetic.
+func reduceRows(per *tensor.Tensor, r Reduction, den float64) (*tensor.Tensor, func(g *tensor.Tensor, i int) float64) {
+	if per.DType() != tensor.Float32 {
+		switch r {
+		case ReduceNone:
+			return per, func(g *tensor.Tensor, i int) float64 { return g.Float(i) }
+		case ReduceSum:
+			return tensor.Sum(per), func(g *tensor.Tensor, _ int) float64 { return g.Item64() }
+		}
+		return tensor.ScalarOf(tensor.Float64, tensor.Sum(per).Item64()/den), func(g *tensor.Tensor, _ int) float64 { return g.Item64() / den }
+	}
+	d32 := float32(den)
 	switch r {
 	case ReduceNone:
-		return tensor.New(per, len(per)), func(g *tensor.Tensor, i int) float32 { return g.Data()[i] }
+		return per, func(g *tensor.Tensor, i int) float64 { return float64(g.Data()[i]) }
 	case ReduceSum:
-		return tensor.Scalar(float32(tensor.SumInOrder64(per))), func(g *tensor.Tensor, _ int) float32 { return g.Item() }
+		return tensor.Scalar(float32(tensor.SumInOrder64(per.Data()))), func(g *tensor.Tensor, _ int) float64 { return float64(g.Item()) }
 	}
-	return tensor.Scalar(float32(tensor.SumInOrder64(per) / float64(den))), func(g *tensor.Tensor, _ int) float32 { return g.Item() / den }
+	return tensor.Scalar(float32(tensor.SumInOrder64(per.Data()) / float64(d32))), func(g *tensor.Tensor, _ int) float64 { return float64(g.Item() / d32) }
 }
 
 // nllRows is NLLLoss on rows [M,C]; ReduceNone gives [M].
 func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
-	den := c.nllDenominator(op, targets, m, nc)
+	den := c.nllDenominator(op, targets, m, nc, logp.Data.DType())
 	y, scale := reduceRows(tensor.NLLRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
 		// d(-w·logp[t])/dlogp[t] = -w, scaled by the reduction
-		logp.addGrad(tensor.NLLGrad(m, nc, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale)))
+		logp.addGrad(tensor.NLLGrad(logp.Data.DType(), m, nc, targets, c.ignoreIndex, c.rowCoefs(targets, out.Grad, scale)))
 	})
 	return out
 }
@@ -236,16 +271,16 @@ func nllRows(op string, logp *Value, targets []int, c lossConfig) *Value {
 // Σ_c -w_c·logp_c per row, reduced with nll's denominator.
 func smoothRows(logp *Value, targets []int, c lossConfig) *Value {
 	m, nc := logp.Shape()[0], logp.Shape()[1]
-	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc)
+	den := c.nllDenominator("autograd.CrossEntropy", targets, m, nc, logp.Data.DType())
 	y, scale := reduceRows(tensor.SmoothRows(logp.Data, targets, c.ignoreIndex, c.weight), c.reduction, den)
 	out := result(y, logp)
 	out.onBackward(func() {
-		rs := make([]float32, m)
+		rs := make([]float64, m)
 		for i := range rs {
 			rs[i] = scale(out.Grad, i)
 		}
 		// d(Σ -w_c·logp_c)/dlogp_c = -w_c, scaled by the reduction
-		logp.addGrad(tensor.SmoothGrad(m, nc, targets, c.ignoreIndex, c.weight, rs))
+		logp.addGrad(tensor.SmoothGrad(logp.Data.DType(), m, nc, targets, c.ignoreIndex, c.weight, rs))
 	})
 	return out
 }
@@ -259,8 +294,8 @@ func sameShape(op string, input, target *Value) {
 
 // pointwiseLoss builds a loss from the per-element losses and their
 // derivatives with respect to input and target (package tensor's *Elems).
-func pointwiseLoss(input, target *Value, c lossConfig, per, dx, dt []float32) *Value {
-	y, scale := reduceRows(per, c.reduction, float32(len(per)))
+func pointwiseLoss(input, target *Value, c lossConfig, per, dx, dt *tensor.Tensor) *Value {
+	y, scale := reduceRows(tensor.Reshape(per, -1), c.reduction, float64(per.Size()))
 	if c.reduction == ReduceNone {
 		y = tensor.Reshape(y, input.Shape()...)
 	}
@@ -270,16 +305,19 @@ func pointwiseLoss(input, target *Value, c lossConfig, per, dx, dt []float32) *V
 		// value per element for ReduceNone, the reduction's factor otherwise.
 		for _, p := range []struct {
 			v *Value
-			d []float32
+			d *tensor.Tensor
 		}{{input, dx}, {target, dt}} {
 			if !p.v.requiresGrad {
 				continue
 			}
-			d := tensor.New(p.d, input.Shape()...)
-			if c.reduction == ReduceNone {
+			d := p.d
+			switch {
+			case c.reduction == ReduceNone:
 				p.v.addGrad(tensor.Mul(d, out.Grad))
-			} else {
-				p.v.addGrad(tensor.Scale(d, scale(out.Grad, 0)))
+			case d.DType() == tensor.Float32:
+				p.v.addGrad(tensor.Scale(d, float32(scale(out.Grad, 0))))
+			default:
+				p.v.addGrad(tensor.Mul(d, tensor.ScalarOf(d.DType(), scale(out.Grad, 0))))
 			}
 		}
 	})
@@ -321,10 +359,10 @@ func BCEWithLogits(input, target *Value, opts ...LossOption) *Value {
 	shape := input.Shape()
 	var w, pw *tensor.Tensor
 	if c.weight != nil {
-		w = tensor.BroadcastTo(c.weight, shape...)
+		w = tensor.BroadcastTo(c.weight.To(input.Data.DType()), shape...)
 	}
 	if c.posWeight != nil {
-		pw = tensor.BroadcastTo(c.posWeight, shape...)
+		pw = tensor.BroadcastTo(c.posWeight.To(input.Data.DType()), shape...)
 	}
 	// dl/dx = w·((1-t) - k·σ(-x)); dl/dt = w·(-x + (pw-1)·softplus(-x))
 	per, dx, dt := tensor.BCEWithLogitsElems(input.Data, target.Data, w, pw)

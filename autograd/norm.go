@@ -124,7 +124,7 @@ func Dropout(x *Value, p float32, training bool, rng *rand.Rand) *Value {
 			return 0
 		}
 		return scale
-	}, x.Shape()...)
+	}, x.Shape()...).To(x.Data.DType())
 	out := fresh(tensor.Mul(x.Data, mask), x)
 	out.onBackward(func() {
 		x.addGradOwned(tensor.Mul(out.Grad, mask)) // d(x·mask)/dx = mask

@@ -11,13 +11,21 @@ import (
 func Sum(x *Value) *Value {
 	out := result(tensor.Sum(x.Data), x)
 	out.onBackward(func() {
-		x.addGrad(tensor.Full(out.Grad.Item(), x.Shape()...)) // d(Σx)/dx = 1
+		x.addGrad(tensor.FullOf(x.Data.DType(), out.Grad.Item64(), x.Shape()...)) // d(Σx)/dx = 1
 	})
 	return out
 }
 
 // Mean returns the mean of all elements of x as a scalar.
 func Mean(x *Value) *Value {
+	if x.Data.DType() != tensor.Float32 {
+		n := float64(max(1, x.Data.Size()))
+		out := result(tensor.ScalarOf(x.Data.DType(), tensor.Sum(x.Data).Item64()/n), x)
+		out.onBackward(func() {
+			x.addGrad(tensor.FullOf(x.Data.DType(), out.Grad.Item64()/n, x.Shape()...)) // d(mean x)/dx = 1/n
+		})
+		return out
+	}
 	n := float32(max(1, x.Data.Size()))
 	out := result(tensor.Scalar(tensor.Sum(x.Data).Item()/n), x)
 	out.onBackward(func() {
@@ -100,6 +108,14 @@ func MeanDims(x *Value, dims []int, keepdim bool) *Value {
 func Max(x *Value) *Value {
 	if x.Data.Size() == 0 {
 		panic(fmt.Sprintf("autograd.Max: empty tensor of shape %v", x.Shape()))
+	}
+	if x.Data.DType() != tensor.Float32 {
+		m := tensor.MaxAll64(x.Data)
+		out := result(tensor.ScalarOf(x.Data.DType(), m), x)
+		out.onBackward(func() {
+			x.addGrad(tensor.MaxAllGrad64(x.Data, m, out.Grad.Item64())) // d(max)/dx = 1/ties at the maximum
+		})
+		return out
 	}
 	m := tensor.MaxAll(x.Data)
 	out := result(tensor.Scalar(m), x)

@@ -81,7 +81,7 @@ func Narrow(x *Value, dim, start, length int) *Value {
 		if s < 0 {
 			s += x.Shape()[d]
 		}
-		g := tensor.Zeros(x.Shape()...)
+		g := tensor.ZerosOf(x.Data.DType(), x.Shape()...)
 		tensor.NarrowInto(g, out.Grad, d, s) // the slice gets the gradient, the rest 0
 		x.addGrad(g)
 	})

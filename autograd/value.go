@@ -240,7 +240,7 @@ func (v *Value) Backward() {
 	if v.Data.Size() != 1 {
 		panic(fmt.Sprintf("autograd.Backward: called on a value of shape %v; use BackwardWith for non-scalars", v.Data.Shape()))
 	}
-	v.BackwardWith(tensor.Full(1, v.Data.Shape()...))
+	v.BackwardWith(tensor.FullOf(v.Data.DType(), 1, v.Data.Shape()...))
 }
 
 // BackwardWith runs the backward pass from v with the given upstream
@@ -270,7 +270,7 @@ func (v *Value) BackwardRelease() {
 	if v.Data.Size() != 1 {
 		panic(fmt.Sprintf("autograd.BackwardRelease: called on a value of shape %v; it needs a single element", v.Data.Shape()))
 	}
-	v.backwardWith(tensor.Full(1, v.Data.Shape()...), true)
+	v.backwardWith(tensor.FullOf(v.Data.DType(), 1, v.Data.Shape()...), true)
 }
 
 func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {

@@ -2,7 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"math"
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/tensor"
@@ -38,18 +37,13 @@ func Embedding(num, dim int, opts ...Option) *EmbeddingModule {
 	return &EmbeddingModule{Num: num, Dim: dim, PaddingIdx: c.paddingIdx, Weight: ag.Param(w)}
 }
 
-// Forward looks up x's elements, which must be whole numbers in [0, Num),
-// returning shape [x's shape..., Dim]. Module's Forward takes a Value, so
-// indices arrive as float32 (exact up to 2²⁴); Lookup takes ints.
+// Forward looks up x's elements, which must be in [0, Num), returning
+// shape [x's shape..., Dim]. The indices are best an Int64 tensor
+// (tensor.NewInt64, tensor.FromInts); float ones are still taken and
+// converted, each of which must be a whole number (float32 is exact up to
+// 2²⁴). Lookup takes ints.
 func (l *EmbeddingModule) Forward(x *ag.Value) *ag.Value {
-	d := x.Data.Data()
-	idx := make([]int, len(d))
-	for i, v := range d {
-		if v != float32(math.Trunc(float64(v))) {
-			panic(fmt.Sprintf("nn.Embedding: index %v at position %d is not a whole number", v, i))
-		}
-		idx[i] = int(v)
-	}
+	idx := x.Data.Ints("nn.Embedding")
 	if x.NoGraph() {
 		// The indices carry the no-graph mark, but the op sees only the
 		// weight: look up in a marked view of it so that nothing records.

@@ -43,16 +43,40 @@ func TestLayerGradients(t *testing.T) {
 				nn.Flatten(), nn.Linear(8, 3, nn.Seed(14)), nn.GELU())
 		}, []int{2, 1, 4, 4}, 0},
 	}
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	// float32 is the second guard at the working precision; float64 is
+	// the tight check (a step of 1e-6, 1e-6 relative), with the model
+	// converted by nn.Convert and Embedding fed Int64 indices.
+	precisions := []struct {
+		dtype    tensor.DType
+		eps      float64
+		rel, abs float64
+	}{{tensor.Float32, 1e-2, 2e-2, 2e-2}, {tensor.Float64, 1e-6, 1e-6, 1e-8}}
+	for _, p := range precisions {
+		for i, c := range cases {
+			t.Run(p.dtype.String()+"/"+c.name, func(t *testing.T) {
+				layerGradCheck(t, i, c.layer, c.input, c.ints, p.dtype, p.eps, p.rel, p.abs)
+			})
+		}
+	}
+}
+
+// layerGradCheck is one case of TestLayerGradients in one precision.
+func layerGradCheck(t *testing.T, i int, layer func() nn.Module, input []int, ints int, dt tensor.DType, eps, rel, abs float64) {
+	{
+		{
 			r := rand.New(rand.NewPCG(uint64(i), 99))
-			m := c.layer()
+			m := layer()
+			nn.Convert(m, dt)
 			nn.Train(m)
+			c := struct{ ints int }{ints}
 			var x *tensor.Tensor
 			if c.ints > 0 {
-				x = tensor.FromFunc(func(int) float32 { return float32(r.IntN(c.ints)) }, c.input...)
+				x = tensor.FromFunc(func(int) float32 { return float32(r.IntN(c.ints)) }, input...)
+				if dt == tensor.Float64 {
+					x = x.To(tensor.Int64)
+				}
 			} else {
-				x = randn(r, c.input...)
+				x = randn(r, input...).To(dt)
 			}
 			in := ag.Param(x)
 			if c.ints > 0 {
@@ -62,33 +86,41 @@ func TestLayerGradients(t *testing.T) {
 			// Forward; they do not enter the training-mode output, so the
 			// finite differences are unaffected.
 			out := m.Forward(in)
-			w := randn(r, out.Shape()...)
+			if out.Data.DType() != dt {
+				t.Fatalf("a %v model gives a %v output", dt, out.Data.DType())
+			}
+			w := randn(r, out.Shape()...).To(dt)
 			out.BackwardWith(w)
 			loss := func() float64 {
 				y := m.Forward(ag.Detached(in))
 				s := 0.0
-				for k, v := range y.Data.Data() {
-					s += float64(v) * float64(w.Data()[k])
+				for k := range y.Data.Size() {
+					s += y.Data.Float(k) * w.Float(k)
 				}
 				return s
+			}
+			set := func(t *tensor.Tensor, k int, v float64) {
+				if dt == tensor.Float64 {
+					t.Data64()[k] = v
+				} else {
+					t.Data()[k] = float32(v)
+				}
 			}
 			check := func(what string, v *ag.Value) {
 				if v.Grad == nil {
 					t.Fatalf("%s: no gradient", what)
 				}
-				const eps = 1e-2
-				d := v.Data.Data()
-				for k := range d {
-					orig := d[k]
-					d[k] = orig + eps
+				for k := range v.Data.Size() {
+					orig := v.Data.Float(k)
+					set(v.Data, k, orig+eps)
 					up := loss()
-					d[k] = orig - eps
+					set(v.Data, k, orig-eps)
 					down := loss()
-					d[k] = orig
+					set(v.Data, k, orig)
 					num := (up - down) / (2 * eps)
-					got := float64(v.Grad.Data()[k])
-					if math.Abs(got-num) > 2e-2+2e-2*math.Abs(num) {
-						t.Errorf("%s element %d: backward %.5f, finite difference %.5f", what, k, got, num)
+					got := v.Grad.Float(k)
+					if math.Abs(got-num) > abs+rel*math.Abs(num) {
+						t.Errorf("%s element %d: backward %.9g, finite difference %.9g", what, k, got, num)
 					}
 				}
 			}
@@ -102,7 +134,7 @@ func TestLayerGradients(t *testing.T) {
 			for _, p := range params {
 				check(p.Name, p.Value)
 			}
-		})
+		}
 	}
 }
 

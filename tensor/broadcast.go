@@ -78,6 +78,22 @@ func forEachBroadcast(out, sa, sb []int, f func(i, ia, ib int)) {
 // BroadcastTo returns a copy of t expanded to shape (which t must broadcast
 // to).
 func BroadcastTo(t *Tensor, shape ...int) *Tensor {
+	if t.dtype != Float32 {
+		got := BroadcastShapes("tensor.BroadcastTo", t.shape, shape)
+		if !EqualShapes(got, shape) {
+			panic(fmt.Sprintf("tensor.BroadcastTo: shape %v does not broadcast to %v", t.shape, shape))
+		}
+		out := ZerosOf(t.dtype, shape...)
+		forEachBroadcast(shape, t.shape, shape, func(i, ia, _ int) {
+			switch t.dtype {
+			case Float64:
+				out.f64[i] = t.f64[ia]
+			case Int64:
+				out.i64[i] = t.i64[ia]
+			}
+		})
+		return out
+	}
 	got := BroadcastShapes("tensor.BroadcastTo", t.shape, shape)
 	if !EqualShapes(got, shape) {
 		panic(fmt.Sprintf("tensor.BroadcastTo: shape %v does not broadcast to %v", t.shape, shape))
@@ -91,6 +107,18 @@ func BroadcastTo(t *Tensor, shape ...int) *Tensor {
 // from shape, returning a tensor of shape: the reverse of broadcasting, used
 // to send a gradient back to a broadcast operand.
 func SumTo(t *Tensor, shape ...int) *Tensor {
+	if is64("tensor.SumTo", t) {
+		if EqualShapes(t.shape, shape) {
+			return t.Clone()
+		}
+		got := BroadcastShapes("tensor.SumTo", shape, t.shape)
+		if !EqualShapes(got, t.shape) {
+			panic(fmt.Sprintf("tensor.SumTo: shape %v is not a broadcast of %v", t.shape, shape))
+		}
+		out := new64(shape...)
+		forEachBroadcast(t.shape, shape, t.shape, func(i, io, _ int) { out.f64[io] += t.f64[i] })
+		return out
+	}
 	if EqualShapes(t.shape, shape) {
 		return t.Clone()
 	}

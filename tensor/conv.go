@@ -72,6 +72,9 @@ func newConvGeom(x, w *Tensor, p ConvParams) convGeom {
 // torch.nn.functional.conv2d, lowered to GEMM through im2col over whole
 // chunks of the batch.
 func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
+	if is64("tensor.Conv2d", x, w, bias) {
+		return conv64(x, w, bias, p, false)
+	}
 	out, _ := conv2d(x, w, bias, p, false, false)
 	return out
 }
@@ -95,6 +98,9 @@ func (c *ConvCols) Release() {
 // Conv2dGradsKeep. The columns are nil when the batch took several
 // lowering chunks (the backward pass then builds them chunk by chunk).
 func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	if is64("tensor.Conv2d", x, w, bias) {
+		return conv64(x, w, bias, p, false), nil
+	}
 	return conv2d(x, w, bias, p, true, false)
 }
 
@@ -103,6 +109,9 @@ func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
 // without a separate pass over the output. Its backward pass is
 // Conv2dReLUGradsKeep.
 func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	if is64("tensor.Conv2d", x, w, bias) {
+		return conv64(x, w, bias, p, true), nil
+	}
 	return conv2d(x, w, bias, p, true, true)
 }
 
@@ -115,6 +124,10 @@ func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
 // and the pooling's input pass over memory once instead of three times.
 // Its backward pass is Conv2dReLUMaxPool2GradsKeep.
 func Conv2dReLUMaxPool2Keep(x, w, bias *Tensor, p ConvParams) (pooled *Tensor, arg []int32, cols *ConvCols) {
+	if is64("tensor.Conv2d", x, w, bias) {
+		pooled, arg = maxPool64(conv64(x, w, bias, p, true), PoolParams{Kernel: [2]int{2, 2}})
+		return pooled, arg, nil
+	}
 	g := newConvGeom(x, w, p)
 	ph, pw := g.oh/2, g.ow/2
 	if ph < 1 || pw < 1 {
@@ -133,6 +146,18 @@ func Conv2dReLUMaxPool2Keep(x, w, bias *Tensor, p ConvParams) (pooled *Tensor, a
 // it, bit for bit, directly in the GEMM's layout. It releases saved (not
 // arg).
 func Conv2dReLUMaxPool2GradsKeep(x, w, pooled, gp *Tensor, arg []int32, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	if is64("tensor.Conv2dReLUMaxPool2GradsKeep", x, w, pooled, gp) {
+		g := newConvGeom(x, w, p)
+		// the pooling's gradient at the argmax, where ReLU passed it (y > 0)
+		masked := zip64("tensor.Conv2dReLUMaxPool2GradsKeep", gp, pooled, func(g, y float64) float64 {
+			if y > 0 {
+				return g
+			}
+			return 0
+		})
+		gy := maxPoolBackward64(new64(g.n, g.o, g.oh, g.ow), masked, arg)
+		return convGrads64(x, w, gy, p, wantX, wantW, wantB)
+	}
 	g := newConvGeom(x, w, p)
 	ph, pw := g.oh/2, g.ow/2
 	if !EqualShapes(gp.shape, []int{g.n, g.o, ph, pw}) || !EqualShapes(pooled.shape, gp.shape) || len(arg) != len(gp.data) {
@@ -391,6 +416,10 @@ func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, 
 // Conv2dGradsKeep is Conv2dGrads reusing the columns that Conv2dKeep built
 // for the same x, w and p (nil builds them); it releases them.
 func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	if is64("tensor.Conv2dGradsKeep", x, w, gy) {
+		checkGradShape(x, w, gy, p)
+		return convGrads64(x, w, gy, p, wantX, wantW, wantB)
+	}
 	checkGradShape(x, w, gy, p)
 	return conv2dGrads(x, w, &convGrad{gy: gy.data}, p, saved, wantX, wantW, wantB)
 }
@@ -409,6 +438,10 @@ func checkGradShape(x, w, gy *Tensor, p ConvParams) {
 // mask is applied while gy is rearranged for the GEMMs, with no pass of its
 // own. It releases saved.
 func Conv2dReLUGradsKeep(x, w, y, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	if is64("tensor.Conv2dReLUGradsKeep", x, w, y, gy) {
+		checkGradShape(x, w, gy, p)
+		return convGrads64(x, w, ReLUGrad(gy, y), p, wantX, wantW, wantB) // G·[y > 0]
+	}
 	if !EqualShapes(y.shape, gy.shape) {
 		panic(fmt.Sprintf("tensor.Conv2dReLUGradsKeep: output %v and gradient %v differ in shape", y.shape, gy.shape))
 	}

@@ -26,26 +26,41 @@ func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
 
 // Add returns a+b with broadcasting.
 func Add(a, b *Tensor) *Tensor {
+	if is64("tensor.Add", a, b) {
+		return binary64("tensor.Add", a, b, func(x, y float64) float64 { return x + y })
+	}
 	return binary("tensor.Add", a, b, func(x, y float32) float32 { return x + y })
 }
 
 // Sub returns a-b with broadcasting.
 func Sub(a, b *Tensor) *Tensor {
+	if is64("tensor.Sub", a, b) {
+		return binary64("tensor.Sub", a, b, func(x, y float64) float64 { return x - y })
+	}
 	return binary("tensor.Sub", a, b, func(x, y float32) float32 { return x - y })
 }
 
 // Mul returns a*b element-wise with broadcasting.
 func Mul(a, b *Tensor) *Tensor {
+	if is64("tensor.Mul", a, b) {
+		return binary64("tensor.Mul", a, b, func(x, y float64) float64 { return x * y })
+	}
 	return binary("tensor.Mul", a, b, func(x, y float32) float32 { return x * y })
 }
 
 // Div returns a/b element-wise with broadcasting.
 func Div(a, b *Tensor) *Tensor {
+	if is64("tensor.Div", a, b) {
+		return binary64("tensor.Div", a, b, func(x, y float64) float64 { return x / y })
+	}
 	return binary("tensor.Div", a, b, func(x, y float32) float32 { return x / y })
 }
 
 // Pow returns a**b element-wise with broadcasting.
 func Pow(a, b *Tensor) *Tensor {
+	if is64("tensor.Pow", a, b) {
+		return binary64("tensor.Pow", a, b, func(x, y float64) float64 { return math.Pow(x, y) })
+	}
 	return binary("tensor.Pow", a, b, func(x, y float32) float32 {
 		return float32(math.Pow(float64(x), float64(y)))
 	})
@@ -53,6 +68,7 @@ func Pow(a, b *Tensor) *Tensor {
 
 // Map returns f applied to every element of t.
 func Map(t *Tensor, f func(x float32) float32) *Tensor {
+	only32("tensor.Map", t)
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -64,6 +80,7 @@ func Map(t *Tensor, f func(x float32) float32) *Tensor {
 // Map2 returns f(a[i], b[i]) for tensors of equal size (no broadcasting);
 // the result has a's shape.
 func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	only32("tensor.Map2", a, b)
 	if len(a.data) != len(b.data) {
 		panic(fmt.Sprintf("tensor.Map2: shapes %v and %v differ in size", a.shape, b.shape))
 	}
@@ -77,6 +94,9 @@ func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 
 // Scale returns t*s.
 func Scale(t *Tensor, s float32) *Tensor {
+	if is64("tensor.Scale", t) {
+		return map64(t, func(x float64) float64 { return x * float64(s) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, x := range t.data[lo:][:len(dst)] {
 			dst[i] = x * s
@@ -86,6 +106,9 @@ func Scale(t *Tensor, s float32) *Tensor {
 
 // AddScalar returns t+s.
 func AddScalar(t *Tensor, s float32) *Tensor {
+	if is64("tensor.AddScalar", t) {
+		return map64(t, func(x float64) float64 { return x + float64(s) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -102,6 +125,9 @@ func Neg(t *Tensor) *Tensor { return Scale(t, -1) }
 
 // Exp returns e**t element-wise.
 func Exp(t *Tensor) *Tensor {
+	if is64("tensor.Exp", t) {
+		return map64(t, func(x float64) float64 { return math.Exp(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -112,6 +138,9 @@ func Exp(t *Tensor) *Tensor {
 
 // Log returns the natural logarithm of t element-wise.
 func Log(t *Tensor) *Tensor {
+	if is64("tensor.Log", t) {
+		return map64(t, func(x float64) float64 { return math.Log(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -122,6 +151,9 @@ func Log(t *Tensor) *Tensor {
 
 // Sqrt returns the square root of t element-wise.
 func Sqrt(t *Tensor) *Tensor {
+	if is64("tensor.Sqrt", t) {
+		return map64(t, func(x float64) float64 { return math.Sqrt(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -132,6 +164,9 @@ func Sqrt(t *Tensor) *Tensor {
 
 // Abs returns |t| element-wise.
 func Abs(t *Tensor) *Tensor {
+	if is64("tensor.Abs", t) {
+		return map64(t, func(x float64) float64 { return math.Abs(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -142,6 +177,9 @@ func Abs(t *Tensor) *Tensor {
 
 // Tanh returns tanh(t) element-wise.
 func Tanh(t *Tensor) *Tensor {
+	if is64("tensor.Tanh", t) {
+		return map64(t, func(x float64) float64 { return math.Tanh(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -152,6 +190,9 @@ func Tanh(t *Tensor) *Tensor {
 
 // Sigmoid returns 1/(1+e**-t) element-wise.
 func Sigmoid(t *Tensor) *Tensor {
+	if is64("tensor.Sigmoid", t) {
+		return map64(t, func(x float64) float64 { return sigmoid64(x) })
+	}
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
 	for i, x := range t.data {
@@ -162,6 +203,9 @@ func Sigmoid(t *Tensor) *Tensor {
 
 // ReLU returns max(t, 0) element-wise (NaN stays NaN).
 func ReLU(t *Tensor) *Tensor {
+	if is64("tensor.ReLU", t) {
+		return map64(t, func(x float64) float64 { return relu64(x) })
+	}
 	out := emptyLike(t)
 	parallelFor(len(t.data), 1<<15, func(lo, hi int) {
 		// max(x+0, 0) = max(x, 0) for every x (vectorised there).
@@ -173,6 +217,12 @@ func ReLU(t *Tensor) *Tensor {
 // ReLUInPlace sets t to max(t, 0) element-wise, bit for bit ReLU(t), in
 // place: for fused ops that own t.
 func ReLUInPlace(t *Tensor) {
+	if is64("tensor.ReLUInPlace", t) {
+		for i, x := range t.f64 {
+			t.f64[i] = relu64(x)
+		}
+		return
+	}
 	parallelFor(len(t.data), 1<<15, func(lo, hi int) {
 		biasReLU(t.data[lo:hi], t.data[lo:hi], 1, 0, false, true)
 	})
@@ -183,6 +233,17 @@ func ReLUInPlace(t *Tensor) {
 // as autograd's ReLU computes it. The result comes from the pool that
 // Recycle fills.
 func ReLUGrad(g, y *Tensor) *Tensor {
+	if is64("tensor.ReLUGrad", g, y) {
+		if !EqualShapes(g.shape, y.shape) {
+			panic(fmt.Sprintf("tensor.ReLUGrad: gradient %v and output %v differ in shape", g.shape, y.shape))
+		}
+		return zip64("tensor.ReLUGrad", g, y, func(g, y float64) float64 {
+			if y > 0 {
+				return g
+			}
+			return 0
+		})
+	}
 	if !EqualShapes(g.shape, y.shape) {
 		panic(fmt.Sprintf("tensor.ReLUGrad: gradient %v and output %v differ in shape", g.shape, y.shape))
 	}

@@ -37,6 +37,9 @@ func checkSizes(op string, g *Tensor, ts ...*Tensor) {
 
 // PowScalar returns t**p element-wise, computed in float64.
 func PowScalar(t *Tensor, p float32) *Tensor {
+	if is64("tensor.PowScalar", t) {
+		return map64(t, func(x float64) float64 { return math.Pow(x, float64(p)) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			dst[i] = float32(math.Pow(float64(v), float64(p)))
@@ -47,6 +50,9 @@ func PowScalar(t *Tensor, p float32) *Tensor {
 // PowScalarGrad returns g·p·x^(p-1), the gradient through y = x**p (0 for
 // p = 0, g·0 keeping NaNs).
 func PowScalarGrad(g, x *Tensor, p float32) *Tensor {
+	if is64("tensor.PowScalarGrad", g, x) {
+		return zip64("tensor.PowScalarGrad", g, x, func(g, x float64) float64 { return g * float64(p) * math.Pow(x, float64(p)-1) }) // d(x^p)/dx = p·x^(p-1)
+	}
 	checkSizes("tensor.PowScalarGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -62,6 +68,9 @@ func PowScalarGrad(g, x *Tensor, p float32) *Tensor {
 
 // NegGrad returns -g, the gradient through y = -x.
 func NegGrad(g *Tensor) *Tensor {
+	if is64("tensor.NegGrad", g) {
+		return map64(g, func(g float64) float64 { return -g })
+	}
 	return mapInto(g, func(lo int, dx []float32) {
 		for i, v := range g.data[lo:][:len(dx)] {
 			dx[i] = -v // d(-x)/dx = -1
@@ -71,6 +80,9 @@ func NegGrad(g *Tensor) *Tensor {
 
 // ExpGrad returns g·y, the gradient through y = e**x.
 func ExpGrad(g, y *Tensor) *Tensor {
+	if is64("tensor.ExpGrad", g, y) {
+		return zip64("tensor.ExpGrad", g, y, func(g, y float64) float64 { return g * y })
+	}
 	checkSizes("tensor.ExpGrad", g, y)
 	return mapInto(g, func(lo int, dx []float32) {
 		yd := y.data[lo:][:len(dx)]
@@ -82,6 +94,9 @@ func ExpGrad(g, y *Tensor) *Tensor {
 
 // LogGrad returns g·(1/x), the gradient through y = ln x.
 func LogGrad(g, x *Tensor) *Tensor {
+	if is64("tensor.LogGrad", g, x) {
+		return zip64("tensor.LogGrad", g, x, func(g, x float64) float64 { return g / x })
+	}
 	checkSizes("tensor.LogGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -93,6 +108,9 @@ func LogGrad(g, x *Tensor) *Tensor {
 
 // SqrtGrad returns g·(0.5/y), the gradient through y = √x.
 func SqrtGrad(g, y *Tensor) *Tensor {
+	if is64("tensor.SqrtGrad", g, y) {
+		return zip64("tensor.SqrtGrad", g, y, func(g, y float64) float64 { return g * 0.5 / y })
+	}
 	checkSizes("tensor.SqrtGrad", g, y)
 	return mapInto(g, func(lo int, dx []float32) {
 		yd := y.data[lo:][:len(dx)]
@@ -105,6 +123,9 @@ func SqrtGrad(g, y *Tensor) *Tensor {
 // AbsGrad returns g·sign(x), the gradient through y = |x| (0 at 0, as in
 // PyTorch).
 func AbsGrad(g, x *Tensor) *Tensor {
+	if is64("tensor.AbsGrad", g, x) {
+		return zip64("tensor.AbsGrad", g, x, func(g, x float64) float64 { return g * sign64(x) })
+	}
 	checkSizes("tensor.AbsGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -127,6 +148,9 @@ func Sign32(x float32) float32 {
 
 // TanhGrad returns g·(1-y²), the gradient through y = tanh x.
 func TanhGrad(g, y *Tensor) *Tensor {
+	if is64("tensor.TanhGrad", g, y) {
+		return zip64("tensor.TanhGrad", g, y, func(g, y float64) float64 { return g * (1 - y*y) })
+	}
 	checkSizes("tensor.TanhGrad", g, y)
 	return mapInto(g, func(lo int, dx []float32) {
 		yd := y.data[lo:][:len(dx)]
@@ -138,6 +162,9 @@ func TanhGrad(g, y *Tensor) *Tensor {
 
 // SigmoidGrad returns g·y(1-y), the gradient through y = σ(x).
 func SigmoidGrad(g, y *Tensor) *Tensor {
+	if is64("tensor.SigmoidGrad", g, y) {
+		return zip64("tensor.SigmoidGrad", g, y, func(g, y float64) float64 { return g * y * (1 - y) })
+	}
 	checkSizes("tensor.SigmoidGrad", g, y)
 	return mapInto(g, func(lo int, dx []float32) {
 		yd := y.data[lo:][:len(dx)]
@@ -149,6 +176,9 @@ func SigmoidGrad(g, y *Tensor) *Tensor {
 
 // LeakyReLU returns x for x > 0 and slope·x otherwise.
 func LeakyReLU(t *Tensor, slope float32) *Tensor {
+	if is64("tensor.LeakyReLU", t) {
+		return map64(t, func(x float64) float64 { return leaky64(x, float64(slope)) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			if v > 0 {
@@ -162,6 +192,14 @@ func LeakyReLU(t *Tensor, slope float32) *Tensor {
 
 // LeakyReLUGrad returns g where x > 0 and g·slope elsewhere.
 func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
+	if is64("tensor.LeakyReLUGrad", g, x) {
+		return zip64("tensor.LeakyReLUGrad", g, x, func(g, x float64) float64 {
+			if x > 0 {
+				return g
+			}
+			return g * float64(slope)
+		})
+	}
 	checkSizes("tensor.LeakyReLUGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -177,6 +215,9 @@ func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
 
 // ELU returns x for x > 0 and alpha·(e**x - 1) otherwise.
 func ELU(t *Tensor, alpha float32) *Tensor {
+	if is64("tensor.ELU", t) {
+		return map64(t, func(x float64) float64 { return elu64(x, float64(alpha)) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			if v > 0 {
@@ -190,6 +231,14 @@ func ELU(t *Tensor, alpha float32) *Tensor {
 
 // ELUGrad returns g where x > 0 and g·(y + alpha) elsewhere, y = ELU(x).
 func ELUGrad(g, x, y *Tensor, alpha float32) *Tensor {
+	if is64("tensor.ELUGrad", g, x, y) {
+		return zip64("tensor.ELUGrad", g, x, func(g, x float64) float64 {
+			if x > 0 {
+				return g
+			}
+			return g * float64(alpha) * math.Exp(x) // alpha·e^x
+		})
+	}
 	checkSizes("tensor.ELUGrad", g, x, y)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd, yd := x.data[lo:][:len(dx)], y.data[lo:][:len(dx)]
@@ -207,6 +256,9 @@ func ELUGrad(g, x, y *Tensor, alpha float32) *Tensor {
 // tanhApprox, PyTorch's approximate="tanh" form
 // 0.5x(1+tanh(√(2/π)(x+0.044715x³))).
 func GELU(t *Tensor, tanhApprox bool) *Tensor {
+	if is64("tensor.GELU", t) {
+		return map64(t, func(x float64) float64 { return gelu64(x, tanhApprox) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			v := float64(v)
@@ -221,6 +273,9 @@ func GELU(t *Tensor, tanhApprox bool) *Tensor {
 
 // GELUGrad returns g·dGELU/dx at x, in the form GELU(x, tanhApprox) uses.
 func GELUGrad(g, x *Tensor, tanhApprox bool) *Tensor {
+	if is64("tensor.GELUGrad", g, x) {
+		return zip64("tensor.GELUGrad", g, x, func(g, x float64) float64 { return g * geluGrad64(x, tanhApprox) })
+	}
 	checkSizes("tensor.GELUGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -244,6 +299,9 @@ func geluInner(v float64) float64 { return math.Sqrt(2/math.Pi) * (v + 0.044715*
 
 // SiLU returns x·σ(x) element-wise.
 func SiLU(t *Tensor) *Tensor {
+	if is64("tensor.SiLU", t) {
+		return map64(t, func(x float64) float64 { return x * sigmoid64(x) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			dst[i] = v * Sigmoid32(v)
@@ -253,6 +311,9 @@ func SiLU(t *Tensor) *Tensor {
 
 // SiLUGrad returns g·σ(x)(1 + x(1-σ(x))), the gradient through y = x·σ(x).
 func SiLUGrad(g, x *Tensor) *Tensor {
+	if is64("tensor.SiLUGrad", g, x) {
+		return zip64("tensor.SiLUGrad", g, x, func(g, x float64) float64 { s := sigmoid64(x); return g * s * (1 + x*(1-s)) })
+	}
 	checkSizes("tensor.SiLUGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]
@@ -265,6 +326,9 @@ func SiLUGrad(g, x *Tensor) *Tensor {
 
 // Softplus returns log(1+e**(beta·x))/beta, and x where beta·x > threshold.
 func Softplus(t *Tensor, beta, threshold float32) *Tensor {
+	if is64("tensor.Softplus", t) {
+		return map64(t, func(x float64) float64 { return softplusB64(x, float64(beta), float64(threshold)) })
+	}
 	return mapInto(t, func(lo int, dst []float32) {
 		for i, v := range t.data[lo:][:len(dst)] {
 			if beta*v > threshold {
@@ -278,6 +342,9 @@ func Softplus(t *Tensor, beta, threshold float32) *Tensor {
 
 // SoftplusGrad returns g·σ(beta·x), and g where beta·x > threshold.
 func SoftplusGrad(g, x *Tensor, beta, threshold float32) *Tensor {
+	if is64("tensor.SoftplusGrad", g, x) {
+		return zip64("tensor.SoftplusGrad", g, x, func(g, x float64) float64 { return g * softplusGrad64(x, float64(beta), float64(threshold)) })
+	}
 	checkSizes("tensor.SoftplusGrad", g, x)
 	return mapInto(g, func(lo int, dx []float32) {
 		xd := x.data[lo:][:len(dx)]

@@ -64,7 +64,7 @@ func TestElementwiseGrads(t *testing.T) {
 func TestCrossEntropyGrad(t *testing.T) {
 	logits := New([]float32{1, 2, 3, 0, 0, 0, 5, -1, 2}, 3, 3)
 	logp := LogSoftmax(logits, 1)
-	targets, coef := []int{2, -100, 0}, []float32{0.5, 7, 2}
+	targets, coef := []int{2, -100, 0}, []float64{0.5, 7, 2}
 	got := CrossEntropyGrad(logp, targets, -100, coef).Data()
 	p := Softmax(logits, 1).Data()
 	for i := range 3 {

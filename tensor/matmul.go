@@ -6,6 +6,7 @@ import "fmt"
 // or Xᵀ; op(A) is m×k, op(B) k×n, C m×n, with row strides lda, ldb, ldc.
 // It is the seam between the tensor maths and the GEMM kernels.
 func Gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+
 	sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -34,6 +35,15 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	}
 	batchA, batchB := a.shape[:ar-2], b.shape[:br-2]
 	batch := BroadcastShapes("tensor.MatMul", batchA, batchB)
+	if is64("tensor.MatMul", a, b) {
+		out := new64(append(append([]int(nil), batch...), m, n)...)
+		lda, ldb := a.shape[ar-1], b.shape[br-1]
+		sa, sb := a.shape[ar-2]*a.shape[ar-1], b.shape[br-2]*b.shape[br-1]
+		forEachBroadcast(batch, batchA, batchB, func(i, ia, ib int) {
+			gemm64(transA, transB, m, n, k, a.f64[ia*sa:(ia+1)*sa], lda, b.f64[ib*sb:(ib+1)*sb], ldb, false, out.f64[i*m*n:(i+1)*m*n], n)
+		})
+		return out
+	}
 	out := Zeros(append(append([]int(nil), batch...), m, n)...)
 	lda, ldb := a.shape[ar-1], b.shape[br-1]
 	sa, sb := a.shape[ar-2]*a.shape[ar-1], b.shape[br-2]*b.shape[br-1]
@@ -50,6 +60,9 @@ func Linear(x, w, b *Tensor) *Tensor {
 	xs, ws := x.shape, w.shape
 	if len(xs) < 1 || len(ws) != 2 || xs[len(xs)-1] != ws[1] || (b != nil && (len(b.shape) != 1 || b.shape[0] != ws[0])) {
 		panic(fmt.Sprintf("tensor.Linear: input %v, weight %v, bias %v", xs, ws, shapeOf(b)))
+	}
+	if is64("tensor.Linear", x, w, b) {
+		return linear64(x, w, b)
 	}
 	in, outF := ws[1], ws[0]
 	m := len(x.data) / max(in, 1)
@@ -70,6 +83,9 @@ func Linear(x, w, b *Tensor) *Tensor {
 // sums of G (rows added in order), each only when asked for (nil
 // otherwise), in fresh storage from the pool that Recycle fills.
 func LinearBackward(x, w, g *Tensor, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	if is64("tensor.LinearBackward", x, w, g) {
+		return linearBackward64(x, w, g, wantX, wantW, wantB)
+	}
 	in, outF := w.shape[1], w.shape[0]
 	m := len(x.data) / max(in, 1)
 	if len(g.data) != m*outF {

@@ -14,6 +14,9 @@ type NormStats struct {
 	Var []float32
 	// Count is the number of elements in each group.
 	Count int
+	// Mean64, InvStd64 and Var64 hold the statistics of a float64 input
+	// (Mean, InvStd and Var are nil then).
+	Mean64, InvStd64, Var64 []float64
 }
 
 // bnLayout views x [N,C,*] as N blocks of C channels of S elements.
@@ -41,6 +44,9 @@ func checkChannels(op string, name string, t *Tensor, c int) {
 // summed in one fixed order, so the result is the same for any thread
 // count.
 func BatchStats(x *Tensor, eps float32) NormStats {
+	if is64("tensor.BatchNorm", x) {
+		return batchStats64(x, eps)
+	}
 	n, c, s := bnLayout("tensor.BatchNorm", x)
 	st := NormStats{Mean: make([]float32, c), InvStd: make([]float32, c), Var: make([]float32, c), Count: n * s}
 	parallelFor(c, bnMinChannels(n*s), func(c0, c1 int) {
@@ -108,6 +114,9 @@ func sumSq64(x []float32, mean float64) float64 {
 // RunningStats returns NormStats for evaluation mode from running mean and
 // variance tensors.
 func RunningStats(mean, variance *Tensor, eps float32) NormStats {
+	if is64("tensor.BatchNorm", mean, variance) {
+		return runningStats64(mean, variance, eps)
+	}
 	st := NormStats{Mean: mean.data, Var: variance.data, InvStd: make([]float32, len(variance.data))}
 	for i, v := range variance.data {
 		st.InvStd[i] = float32(1 / math.Sqrt(float64(v)+float64(eps)))
@@ -119,6 +128,9 @@ func RunningStats(mean, variance *Tensor, eps float32) NormStats {
 // [N,C,*] with the given statistics. weight and bias may be nil (1 and 0).
 // The result comes from the pool that Recycle fills.
 func BatchNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	if is64("tensor.BatchNorm", x, weight, bias) {
+		return batchNorm64(x, weight, bias, st)
+	}
 	n, c, s := bnLayout("tensor.BatchNorm", x)
 	checkChannels("tensor.BatchNorm", "weight", weight, c)
 	checkChannels("tensor.BatchNorm", "bias", bias, c)
@@ -152,6 +164,9 @@ func BatchNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
 // and depend on x; otherwise they are constants. Channels are spread over
 // goroutines as in BatchStats; dx comes from the pool that Recycle fills.
 func BatchNormBackward(x, weight, gy *Tensor, st NormStats, training bool) (dx, dw, db *Tensor) {
+	if is64("tensor.BatchNormBackward", x, weight, gy) {
+		return batchNormBackward64(x, weight, gy, st, training)
+	}
 	n, c, s := bnLayout("tensor.BatchNormBackward", x)
 	dx, dw, db = emptyLike(x), Zeros(c), Zeros(c)
 	m := float64(n * s)
@@ -217,6 +232,9 @@ func sumGradXhat(xs, gs []float32, mean, inv float32) (sg, sgx float64) {
 // LayerNormStats returns the mean and invstd of each group of the last d
 // elements of x (d = the product of the normalised shape).
 func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
+	if is64("tensor.LayerNorm", x) {
+		return layerNormStats64(x, d, eps)
+	}
 	if d == 0 || len(x.data)%d != 0 {
 		panic(fmt.Sprintf("tensor.LayerNorm: shape %v does not end in %d elements", x.shape, d))
 	}
@@ -243,6 +261,9 @@ func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
 // LayerNorm returns (x - mean)·invstd·weight + bias over each group of the
 // last d elements; weight and bias (d elements each) may be nil.
 func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	if is64("tensor.LayerNorm", x, weight, bias) {
+		return layerNorm64(x, weight, bias, st)
+	}
 	d := st.Count
 	out := Zeros(x.shape...)
 	for r := range st.Mean {
@@ -265,6 +286,9 @@ func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
 // LayerNormBackward returns the gradients of LayerNorm with respect to x,
 // weight and bias (the last two shaped like the normalised part, flat).
 func LayerNormBackward(x, weight, gy *Tensor, st NormStats) (dx, dw, db *Tensor) {
+	if is64("tensor.LayerNormBackward", x, weight, gy) {
+		return layerNormBackward64(x, weight, gy, st)
+	}
 	d := st.Count
 	dx, dw, db = Zeros(x.shape...), Zeros(d), Zeros(d)
 	dxh := make([]float32, d)

@@ -72,7 +72,7 @@ func newPoolGeom(op string, x *Tensor, p PoolParams) poolGeom {
 	}
 	r := x.Dims()
 	g := poolGeom{h: x.shape[r-2], w: x.shape[r-1], p: p}
-	g.nc = len(x.data) / max(1, g.h*g.w)
+	g.nc = x.Size() / max(1, g.h*g.w)
 	g.oh = PoolOutSize(g.h, p.Kernel[0], p.Stride[0], p.Padding[0], p.Dilation[0], p.CeilMode)
 	g.ow = PoolOutSize(g.w, p.Kernel[1], p.Stride[1], p.Padding[1], p.Dilation[1], p.CeilMode)
 	if g.oh < 1 || g.ow < 1 {
@@ -93,6 +93,9 @@ func (g poolGeom) outShape(x *Tensor) []int {
 // comes from the pool that RecycleInt32s fills. Planes are pooled in
 // parallel, each by one goroutine.
 func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
+	if is64("tensor.MaxPool2d", x) {
+		return maxPool64(x, p)
+	}
 	g := newPoolGeom("tensor.MaxPool2d", x, p)
 	out := Empty(g.outShape(x)...)
 	arg := Int32s(len(out.data))
@@ -203,6 +206,9 @@ func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
 // goroutine, its outputs added in order, so overlapping windows give the same
 // sums whatever the thread count.
 func MaxPool2dBackward(x, gy *Tensor, arg []int32) *Tensor {
+	if is64("tensor.MaxPool2dBackward", x, gy) {
+		return maxPoolBackward64(x, gy, arg)
+	}
 	dx := emptyLike(x)
 	r := x.Dims()
 	hw := x.shape[r-2] * x.shape[r-1]
@@ -245,6 +251,12 @@ func (g poolGeom) avgWindow(oy, ox int) (y0, y1, x0, x1 int, div float32) {
 // AvgPool2d returns the mean over each pooling window of x ([N,C,H,W] or
 // [C,H,W]). Dilation is not part of average pooling and must be 1.
 func AvgPool2d(x *Tensor, p PoolParams) *Tensor {
+	if is64("tensor.AvgPool2d", x) {
+		if p.withDefaults().Dilation != [2]int{1, 1} {
+			panic(fmt.Sprintf("tensor.AvgPool2d: dilation %v is not supported (PyTorch has none)", p.Dilation))
+		}
+		return avgPool64(x, nil, p)
+	}
 	g := newPoolGeom("tensor.AvgPool2d", x, p)
 	if g.p.Dilation != [2]int{1, 1} {
 		panic(fmt.Sprintf("tensor.AvgPool2d: dilation %v is not supported (PyTorch has none)", g.p.Dilation))
@@ -271,6 +283,9 @@ func AvgPool2d(x *Tensor, p PoolParams) *Tensor {
 // AvgPool2dBackward spreads gy evenly back over each window:
 // d(mean)/dx = 1/divisor for every x in the window.
 func AvgPool2dBackward(x, gy *Tensor, p PoolParams) *Tensor {
+	if is64("tensor.AvgPool2dBackward", x, gy) {
+		return avgPool64(x, gy, p)
+	}
 	g := newPoolGeom("tensor.AvgPool2d", x, p)
 	dx := Zeros(x.shape...)
 	for c := range g.nc {

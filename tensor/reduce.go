@@ -29,6 +29,9 @@ func reducedShape(shape []int, d int, keepdim bool) []int {
 // SumDim sums t along dimension d (negative counts from the end). The sum
 // runs in index order, so results do not depend on threading.
 func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
+	if is64("tensor.SumDim", t) && t.Dims() > 0 {
+		return sumDim64(t, NormDim("tensor.SumDim", d, t.Dims()), keepdim)
+	}
 	if t.Dims() == 0 {
 		return t.Clone()
 	}
@@ -50,6 +53,13 @@ func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
 // Sum returns the sum of all elements as a 0-d tensor, accumulated in
 // float64 for accuracy.
 func Sum(t *Tensor) *Tensor {
+	if is64("tensor.Sum", t) {
+		var s float64
+		for _, x := range t.f64 {
+			s += x
+		}
+		return ScalarOf(Float64, s)
+	}
 	var s float64
 	for _, x := range t.data {
 		s += float64(x)
@@ -60,6 +70,17 @@ func Sum(t *Tensor) *Tensor {
 // MaxDim returns the maximum along dimension d and, for each output element,
 // the index along d where it was found (the first, on ties).
 func MaxDim(t *Tensor, d int, keepdim bool) (*Tensor, []int) {
+	if is64("tensor.MaxDim", t) && t.Dims() > 0 {
+		d = NormDim("tensor.MaxDim", d, t.Dims())
+		outer, n, inner := splitAt(t.shape, d)
+		if n == 0 {
+			panic(fmt.Sprintf("tensor.MaxDim: dimension %d of shape %v is empty", d, t.shape))
+		}
+		out := new64(reducedShape(t.shape, d, keepdim)...)
+		arg := make([]int, outer*inner)
+		maxDimG(out.f64, t.f64, arg, outer, n, inner)
+		return out, arg
+	}
 	if t.Dims() == 0 {
 		return t.Clone(), []int{0}
 	}
@@ -89,6 +110,9 @@ func MaxDim(t *Tensor, d int, keepdim bool) (*Tensor, []int) {
 // LogSumExpDim returns log(sum(exp(t))) along d, computed stably as
 // m + log(sum(exp(t-m))) with m the maximum.
 func LogSumExpDim(t *Tensor, d int, keepdim bool) *Tensor {
+	if is64("tensor.LogSumExpDim", t) && t.Dims() > 0 {
+		return logSumExp64(t, NormDim("tensor.LogSumExpDim", d, t.Dims()), keepdim)
+	}
 	if t.Dims() == 0 {
 		return t.Clone()
 	}
@@ -118,6 +142,9 @@ func LogSumExpDim(t *Tensor, d int, keepdim bool) *Tensor {
 // Softmax returns exp(t)/sum(exp(t)) along d, shifted by the maximum for
 // stability.
 func Softmax(t *Tensor, d int) *Tensor {
+	if is64("tensor.Softmax", t) {
+		return map64(LogSoftmax(t, d), math.Exp)
+	}
 	out := LogSoftmax(t, d)
 	for i, v := range out.data {
 		out.data[i] = exp32(v)
@@ -127,6 +154,13 @@ func Softmax(t *Tensor, d int) *Tensor {
 
 // LogSoftmax returns t - logsumexp(t) along d.
 func LogSoftmax(t *Tensor, d int) *Tensor {
+	if is64("tensor.LogSoftmax", t) {
+		if t.Dims() == 0 {
+			return new64()
+		}
+		d = NormDim("tensor.LogSoftmax", d, t.Dims())
+		return Sub(t, logSumExp64(t, d, true)) // x - logsumexp(x)
+	}
 	if t.Dims() == 0 {
 		return Zeros()
 	}
@@ -209,19 +243,29 @@ func logSoftmaxRows(dst, src []float32, n int) {
 	}
 }
 
-// NLLRows returns -w[t]·logp[i, t] for each row i of logp [M, C] and its
-// target t (w the class weights, 1 when weight is nil), and 0 for rows whose
-// target is ignoreIndex: the per-sample negative log-likelihood. The
-// targets must be in range (the caller checks).
-func NLLRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) []float32 {
+// NLLRows returns, as a [M] tensor of logp's dtype, -w[t]·logp[i, t] for
+// each row i of logp [M, C] and its target t (w the class weights, 1 when
+// weight is nil), and 0 for rows whose target is ignoreIndex: the
+// per-sample negative log-likelihood. The targets must be in range (the
+// caller checks).
+func NLLRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *Tensor {
 	m, nc := rowsCols("tensor.NLLRows", logp, targets)
+	if is64("tensor.NLLRows", logp) {
+		per := new64(m)
+		for i, t := range targets {
+			if t != ignoreIndex {
+				per.f64[i] = -classWeight64(weight, t) * logp.f64[i*nc+t]
+			}
+		}
+		return per
+	}
 	per := make([]float32, m)
 	for i, t := range targets {
 		if t != ignoreIndex {
 			per[i] = -classWeight(weight, t) * logp.data[i*nc+t]
 		}
 	}
-	return per
+	return New(per, m)
 }
 
 // classWeight is weight[t], or 1 without weights.
@@ -229,7 +273,16 @@ func classWeight(weight *Tensor, t int) float32 {
 	if weight == nil {
 		return 1
 	}
-	return weight.data[t]
+	return weight.Data()[t]
+}
+
+// classWeight64 is classWeight for float64 losses; the weights may be of
+// either float dtype.
+func classWeight64(weight *Tensor, t int) float64 {
+	if weight == nil {
+		return 1
+	}
+	return weight.Float(t)
 }
 
 func rowsCols(op string, t *Tensor, targets []int) (m, n int) {
@@ -242,11 +295,26 @@ func rowsCols(op string, t *Tensor, targets []int) (m, n int) {
 // CrossEntropyGrad returns coef[i]·(softmax(row i) - onehot(targets[i]))
 // for the log-probabilities logp [M, C], and zero rows where the target is
 // ignoreIndex: the gradient of a cross-entropy with respect to the logits,
-// coef[i] being the row's class weight times the reduction's factor.
-func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float32) *Tensor {
+// coef[i] being the row's class weight times the reduction's factor. For a
+// float32 logp the coefficients are used as float32 (they are float32
+// values then).
+func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float64) *Tensor {
 	m, nc := rowsCols("tensor.CrossEntropyGrad", logp, targets)
 	if len(coef) != m {
 		panic(fmt.Sprintf("tensor.CrossEntropyGrad: %d coefficients for %d rows", len(coef), m))
+	}
+	if is64("tensor.CrossEntropyGrad", logp) {
+		dx := new64(m, nc)
+		for i, t := range targets {
+			if t == ignoreIndex {
+				continue
+			}
+			for j, v := range logp.f64[i*nc:][:nc] {
+				dx.f64[i*nc+j] = math.Exp(v) * coef[i]
+			}
+			dx.f64[i*nc+t] -= coef[i]
+		}
+		return dx
 	}
 	dx := Empty(m, nc)
 	for i, t := range targets {
@@ -256,7 +324,7 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float
 			continue
 		}
 		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
-		c := coef[i]
+		c := float32(coef[i])
 		for j, v := range row {
 			dst[j] = float32(math.Exp(float64(v))) * c
 		}
@@ -265,48 +333,65 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float
 	return dx
 }
 
-// NLLGrad returns the [M, C] gradient of the per-row losses -w·logp[i, t]
-// with respect to logp: -coef[i] at (i, targets[i]), 0 elsewhere and on
-// rows whose target is ignoreIndex; coef[i] is the row's class weight times
-// the reduction's factor.
-func NLLGrad(m, nc int, targets []int, ignoreIndex int, coef []float32) *Tensor {
+// NLLGrad returns the [M, C] gradient, of dtype dt, of the per-row losses
+// -w·logp[i, t] with respect to logp: -coef[i] at (i, targets[i]), 0
+// elsewhere and on rows whose target is ignoreIndex; coef[i] is the row's
+// class weight times the reduction's factor.
+func NLLGrad(dt DType, m, nc int, targets []int, ignoreIndex int, coef []float64) *Tensor {
 	if len(targets) != m || len(coef) != m {
 		panic(fmt.Sprintf("tensor.NLLGrad: %d targets and %d coefficients for %d rows", len(targets), len(coef), m))
 	}
-	d := Zeros(m, nc)
+	d := ZerosOf(dt, m, nc)
 	for i, t := range targets { // d(-w·logp[t])/dlogp[t] = -w
 		if t != ignoreIndex {
-			d.data[i*nc+t] = -coef[i]
+			setFloat(d, i*nc+t, -coef[i])
 		}
 	}
 	return d
 }
 
-// SmoothGrad returns the [M, C] gradient of the per-row label-smoothing
-// terms Σ_c -w_c·logp[i, c] with respect to logp: -w_c·scale[i] on every
-// row whose target is not ignoreIndex (w the class weights, 1 when weight
-// is nil), 0 on the others.
-func SmoothGrad(m, nc int, targets []int, ignoreIndex int, weight *Tensor, scale []float32) *Tensor {
+// SmoothGrad returns the [M, C] gradient, of dtype dt, of the per-row
+// label-smoothing terms Σ_c -w_c·logp[i, c] with respect to logp:
+// -w_c·scale[i] on every row whose target is not ignoreIndex (w the class
+// weights, 1 when weight is nil), 0 on the others. For float32 the product
+// is taken in float32.
+func SmoothGrad(dt DType, m, nc int, targets []int, ignoreIndex int, weight *Tensor, scale []float64) *Tensor {
 	if len(targets) != m || len(scale) != m {
 		panic(fmt.Sprintf("tensor.SmoothGrad: %d targets and %d scales for %d rows", len(targets), len(scale), m))
 	}
-	d := Zeros(m, nc)
+	d := ZerosOf(dt, m, nc)
 	for i, t := range targets { // d(Σ -w_c·logp_c)/dlogp_c = -w_c
 		if t == ignoreIndex {
 			continue
 		}
 		for k := range nc {
-			d.data[i*nc+k] = -classWeight(weight, k) * scale[i]
+			if dt == Float64 {
+				d.f64[i*nc+k] = -classWeight64(weight, k) * scale[i]
+			} else {
+				d.data[i*nc+k] = -classWeight(weight, k) * float32(scale[i])
+			}
 		}
 	}
 	return d
 }
 
-// SmoothRows returns Σ_c -w_c·logp[i, c] for each row i of logp [M, C]
-// whose target is not ignoreIndex, and 0 for the others: the per-sample
-// label-smoothing term of a cross-entropy.
-func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) []float32 {
+// SmoothRows returns, as a [M] tensor of logp's dtype, Σ_c -w_c·logp[i, c]
+// for each row i of logp [M, C] whose target is not ignoreIndex, and 0 for
+// the others: the per-sample label-smoothing term of a cross-entropy.
+func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *Tensor {
 	m, nc := rowsCols("tensor.SmoothRows", logp, targets)
+	if is64("tensor.SmoothRows", logp) {
+		per := new64(m)
+		for i, t := range targets {
+			if t == ignoreIndex {
+				continue
+			}
+			for k := range nc {
+				per.f64[i] -= classWeight64(weight, k) * logp.f64[i*nc+k]
+			}
+		}
+		return per
+	}
 	per := make([]float32, m)
 	for i, t := range targets {
 		if t == ignoreIndex {
@@ -318,5 +403,5 @@ func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) []
 		}
 		per[i] = s
 	}
-	return per
+	return New(per, m)
 }

@@ -86,7 +86,7 @@ func emptyLike(t *Tensor) *Tensor { return Empty(t.shape...) }
 // obtained from Data. Package autograd recycles the gradients and
 // temporaries that it alone holds.
 func Recycle(t *Tensor) {
-	if t == nil || t.data == nil {
+	if t == nil || t.data == nil || t.dtype != Float32 {
 		return
 	}
 	putFloats(t.data)

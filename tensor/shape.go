@@ -33,7 +33,7 @@ func InferShape(op string, shape []int, n int) []int {
 // Reshape returns a view of t with a new shape holding the same number of
 // elements; one dimension may be -1 to be inferred. The view shares t's data.
 func Reshape(t *Tensor, shape ...int) *Tensor {
-	return &Tensor{shape: InferShape("tensor.Reshape", shape, len(t.data)), data: t.data}
+	return &Tensor{shape: InferShape("tensor.Reshape", shape, t.Size()), data: t.data, f64: t.f64, i64: t.i64, dtype: t.dtype}
 }
 
 // Permute returns a copy of t with its dimensions reordered: output
@@ -59,6 +59,9 @@ func Permute(t *Tensor, dims ...int) *Tensor {
 	for i, d := range perm {
 		outShape[i] = t.shape[d]
 		srcStrides[i] = inStrides[d]
+	}
+	if t.dtype != Float32 {
+		return permuteAny(t, outShape, srcStrides)
 	}
 	out := Zeros(outShape...)
 	if len(out.data) == 0 {
@@ -135,6 +138,30 @@ func Concat(d int, ts ...*Tensor) *Tensor {
 		}
 		shape[d] += t.shape[d]
 	}
+	if ts[0].dtype != Float32 {
+		sameDType("tensor.Concat", ts...)
+		out := ZerosOf(ts[0].dtype, shape...)
+		outer, total, inner := splitAt(shape, d)
+		sizes := make([]int, len(ts))
+		for i, t := range ts {
+			sizes[i] = t.shape[d]
+		}
+		if out.dtype == Float64 {
+			srcs := make([][]float64, len(ts))
+			for i, t := range ts {
+				srcs[i] = t.f64
+			}
+			concatG(out.f64, srcs, sizes, outer, total, inner)
+		} else {
+			srcs := make([][]int64, len(ts))
+			for i, t := range ts {
+				srcs[i] = t.i64
+			}
+			concatG(out.i64, srcs, sizes, outer, total, inner)
+		}
+		return out
+	}
+	only32("tensor.Concat", ts...)
 	out := Zeros(shape...)
 	outer, total, inner := splitAt(shape, d)
 	off := 0
@@ -160,6 +187,16 @@ func Narrow(t *Tensor, d, start, length int) *Tensor {
 	}
 	shape := append([]int(nil), t.shape...)
 	shape[d] = length
+	if t.dtype != Float32 {
+		out := ZerosOf(t.dtype, shape...)
+		outer, n, inner := splitAt(t.shape, d)
+		if t.dtype == Float64 {
+			narrowG(out.f64, t.f64, outer, n, inner, start, length)
+		} else {
+			narrowG(out.i64, t.i64, outer, n, inner, start, length)
+		}
+		return out
+	}
 	out := Zeros(shape...)
 	outer, n, inner := splitAt(t.shape, d)
 	for o := range outer {
@@ -173,6 +210,12 @@ func Narrow(t *Tensor, d, start, length int) *Tensor {
 func NarrowInto(dst, src *Tensor, d, start int) {
 	outer, n, inner := splitAt(dst.shape, d)
 	length := src.shape[d]
+	if is64("tensor.NarrowInto", dst, src) {
+		for o := range outer {
+			addInto(dst.f64[(o*n+start)*inner:(o*n+start+length)*inner], src.f64[o*length*inner:(o+1)*length*inner])
+		}
+		return
+	}
 	for o := range outer {
 		dd := dst.data[(o*n+start)*inner : (o*n+start+length)*inner]
 		sd := src.data[o*length*inner : (o+1)*length*inner]

@@ -1,8 +1,32 @@
-// Package tensor holds dense, row-major float32 n-dimensional arrays and the
-// maths on them: element-wise operations with NumPy/PyTorch broadcasting,
+// Package tensor holds dense, row-major n-dimensional arrays and the maths
+// on them: element-wise operations with NumPy/PyTorch broadcasting,
 // reductions, matrix products, convolution, pooling and normalisation.
 //
 // It knows nothing of gradients; package autograd builds on it.
+//
+// # Element types
+//
+// A tensor has a DType. Float32 is the working type: every constructor and
+// accessor that existed before dtypes (New, Zeros, Data, At, Item, ...)
+// makes and reads float32 tensors, and the float32 code paths (the GEMM
+// kernels, im2col, the vectorised loops, the pooled scratch storage) are
+// the same as before, bit for bit. Float64 exists for gradient checks and
+// for users who want it: New64, Zeros64, Data64 and To(Float64) make and
+// read it, and every function that package autograd calls accepts it,
+// through plain Go code written for correctness rather than speed (a
+// straightforward triple-loop GEMM, direct convolution, closures per
+// element); a float64 operation returns float64 tensors. Int64 tensors
+// (NewInt64, Int64s) hold indices, class labels, token ids and masks
+// (0/1); they take part in no arithmetic, only in the functions that index
+// with them (Gather, IndexSelect, MaskedFill, Where, and autograd's
+// Embedding and losses).
+//
+// The element types never mix implicitly: an operation given tensors of
+// different float dtypes panics with a message naming the operation and
+// both dtypes, and Data on a non-float32 tensor panics rather than hand out
+// a converted copy that writes would not reach. Convert with To. Results of
+// float64 operations never come from the float32 scratch pool; Recycle
+// ignores tensors that are not float32.
 //
 // Errors and panics: functions that take data from outside (New with a data
 // slice of the wrong length, shapes parsed from files) are checked and report
@@ -16,15 +40,20 @@ import (
 	"strings"
 )
 
-// Tensor is a dense row-major float32 array. The zero value is not useful;
-// build tensors with New, Zeros, Full, Scalar or FromFunc.
+// Tensor is a dense row-major array of one DType (float32 unless made
+// otherwise). The zero value is not useful; build tensors with New, Zeros,
+// Full, Scalar or FromFunc (float32), New64, Zeros64 (float64), NewInt64
+// (int64), or ZerosOf and To for any dtype.
 //
 // A Tensor returned by Reshape shares its data with the original: writing
 // through one is seen through the other. Every other operation returns a
 // tensor with data of its own.
 type Tensor struct {
 	shape []int
-	data  []float32
+	data  []float32 // the storage of a Float32 tensor
+	f64   []float64 // the storage of a Float64 tensor
+	i64   []int64   // the storage of an Int64 tensor
+	dtype DType
 }
 
 // New returns a tensor of the given shape that uses data as its storage
@@ -92,25 +121,44 @@ func (t *Tensor) Dims() int { return len(t.shape) }
 func (t *Tensor) Dim(d int) int { return t.shape[NormDim("Dim", d, len(t.shape))] }
 
 // Size returns the number of elements.
-func (t *Tensor) Size() int { return len(t.data) }
+func (t *Tensor) Size() int {
+	switch t.dtype {
+	case Float64:
+		return len(t.f64)
+	case Int64:
+		return len(t.i64)
+	}
+	return len(t.data)
+}
 
-// Data returns the underlying storage in row-major order. Writes through it
-// change the tensor.
-func (t *Tensor) Data() []float32 { return t.data }
+// Data returns the underlying float32 storage in row-major order. Writes
+// through it change the tensor. It panics for a tensor of another dtype
+// (use Data64, Int64s or To).
+func (t *Tensor) Data() []float32 {
+	if t.dtype != Float32 {
+		panic(fmt.Sprintf("tensor.Data: tensor of shape %v is %v, not float32 (use Data64, Int64s or To)", t.shape, t.dtype))
+	}
+	return t.data
+}
 
-// Item returns the value of a one-element tensor. It panics otherwise.
+// Item returns the value of a one-element float32 tensor. It panics
+// otherwise (Item64 reads any dtype).
 func (t *Tensor) Item() float32 {
+	if t.dtype != Float32 {
+		panic(fmt.Sprintf("tensor.Item: tensor of shape %v is %v, not float32 (use Item64)", t.shape, t.dtype))
+	}
 	if len(t.data) != 1 {
 		panic(fmt.Sprintf("tensor.Item: tensor of shape %v has %d elements, want 1", t.shape, len(t.data)))
 	}
 	return t.data[0]
 }
 
-// At returns the element at the given index, one coordinate per dimension.
-func (t *Tensor) At(idx ...int) float32 { return t.data[t.offset("At", idx)] }
+// At returns the element at the given index, one coordinate per dimension,
+// of a float32 tensor.
+func (t *Tensor) At(idx ...int) float32 { return t.Data()[t.offset("At", idx)] }
 
-// Set writes v at the given index.
-func (t *Tensor) Set(v float32, idx ...int) { t.data[t.offset("Set", idx)] = v }
+// Set writes v at the given index of a float32 tensor.
+func (t *Tensor) Set(v float32, idx ...int) { t.Data()[t.offset("Set", idx)] = v }
 
 func (t *Tensor) offset(op string, idx []int) int {
 	if len(idx) != len(t.shape) {
@@ -126,24 +174,39 @@ func (t *Tensor) offset(op string, idx []int) int {
 	return off
 }
 
-// Clone returns a deep copy.
+// Clone returns a deep copy, of the same dtype.
 func (t *Tensor) Clone() *Tensor {
+	switch t.dtype {
+	case Float64:
+		return &Tensor{shape: append([]int(nil), t.shape...), f64: append([]float64(nil), t.f64...), dtype: Float64}
+	case Int64:
+		return &Tensor{shape: append([]int(nil), t.shape...), i64: append([]int64(nil), t.i64...), dtype: Int64}
+	}
 	return &Tensor{shape: append([]int(nil), t.shape...), data: append([]float32(nil), t.data...)}
 }
 
 // CopyFrom copies src's elements into t. The shapes must hold the same number
-// of elements.
+// of elements and the dtypes must agree.
 func (t *Tensor) CopyFrom(src *Tensor) {
-	if len(src.data) != len(t.data) {
+	sameDType("tensor.CopyFrom", t, src)
+	if src.Size() != t.Size() {
 		panic(fmt.Sprintf("tensor.CopyFrom: shapes %v and %v differ in size", t.shape, src.shape))
 	}
 	copy(t.data, src.data)
+	copy(t.f64, src.f64)
+	copy(t.i64, src.i64)
 }
 
-// Fill sets every element to v.
+// Fill sets every element to v (converted to t's dtype).
 func (t *Tensor) Fill(v float32) {
 	for i := range t.data {
 		t.data[i] = v
+	}
+	for i := range t.f64 {
+		t.f64[i] = float64(v)
+	}
+	for i := range t.i64 {
+		t.i64[i] = int64(v)
 	}
 }
 
@@ -180,16 +243,35 @@ func NormDim(op string, d, rank int) int {
 
 // String formats small tensors in full and large ones by shape.
 func (t *Tensor) String() string {
-	if len(t.data) > 64 {
-		return fmt.Sprintf("Tensor%v", t.shape)
+	dt := ""
+	if t.dtype != Float32 {
+		dt = "(" + t.dtype.String() + ")"
+	}
+	if t.Size() > 64 {
+		return fmt.Sprintf("Tensor%s%v", dt, t.shape)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Tensor%v%v", t.shape, t.data)
+	switch t.dtype {
+	case Float64:
+		fmt.Fprintf(&b, "Tensor%s%v%v", dt, t.shape, t.f64)
+	case Int64:
+		fmt.Fprintf(&b, "Tensor%s%v%v", dt, t.shape, t.i64)
+	default:
+		fmt.Fprintf(&b, "Tensor%v%v", t.shape, t.data)
+	}
 	return b.String()
 }
 
 // AddInPlace adds src to dst element-wise; the shapes must have equal sizes.
 func AddInPlace(dst, src *Tensor) {
+	if dst.dtype != Float32 || src.dtype != Float32 {
+		sameDType("tensor.AddInPlace", dst, src)
+		if dst.Size() != src.Size() {
+			panic(fmt.Sprintf("tensor.AddInPlace: shapes %v and %v differ in size", dst.shape, src.shape))
+		}
+		addInto(dst.f64, src.f64)
+		return
+	}
 	if len(dst.data) != len(src.data) {
 		panic(fmt.Sprintf("tensor.AddInPlace: shapes %v and %v differ in size", dst.shape, src.shape))
 	}
