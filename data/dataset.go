@@ -101,7 +101,7 @@ type Dataset interface {
 // fields every Dataset has.
 type Field struct {
 	Name  string
-	Int   bool // integer values (token ids, sequence targets); float32 otherwise
+	Int   bool // int64 values (token ids, sequence targets), an Int64 tensor in Batch.Ints; float32 otherwise
 	Shape []int
 }
 
@@ -110,7 +110,7 @@ type Field struct {
 // Field's Shape elements.
 type FieldValues struct {
 	Floats map[string][]float32
-	Ints   map[string][]int
+	Ints   map[string][]int64
 }
 
 // FieldDataset is a Dataset whose samples carry named fields besides the

@@ -29,11 +29,12 @@ type LoaderConfig struct {
 // the Loader: they are valid only until the loop body that received it
 // returns. Use Clone to keep one longer.
 //
-// X, Labels and Targets are the fields every Dataset gives. A
-// [FieldDataset] adds named fields: float tensors in Floats (a second
-// input, an attention mask, per-token weights) and integer ones in Ints
+// X, Labels and Targets are the fields every Dataset gives; LabelTensor
+// is Labels as an Int64 tensor, for the losses that take one. A
+// [FieldDataset] adds named fields: float32 tensors in Floats (a second
+// input, an attention mask, per-token weights) and Int64 tensors in Ints
 // (token ids, sequence targets, lengths), each with the batch dimension
-// first.
+// first, so that indices never travel as floats.
 type Batch struct {
 	X       *tensor.Tensor // features, [B, shape...]
 	Labels  []int          // class index per sample; nil for regression
@@ -43,17 +44,14 @@ type Batch struct {
 	Number  int            // the batch's position in its epoch, from 0
 
 	// Floats and Ints hold a FieldDataset's named fields, [B, shape...]
-	// each; nil for a plain Dataset.
+	// each; nil for a plain Dataset. Floats are float32 tensors, Ints
+	// Int64 ones (tensor.Int64; read them with Int64s).
 	Floats map[string]*tensor.Tensor
-	Ints   map[string]*IntTensor
-}
+	Ints   map[string]*tensor.Tensor
 
-// IntTensor is a batch of integer values with a shape (row-major), for
-// fields that are indices: token ids, class labels per position, lengths.
-// Integer tensors are not yet a tensor dtype; this is their batch form.
-type IntTensor struct {
-	Data  []int
-	Shape []int
+	// labels is Labels as an Int64 tensor over the Loader's buffer, filled
+	// with Labels; nil for a Batch made by hand (LabelTensor builds one).
+	labels *tensor.Tensor
 }
 
 // Len returns the number of samples in the batch.
@@ -71,16 +69,29 @@ func (b *Batch) Float(name string) *tensor.Tensor {
 	return b.Floats[name]
 }
 
-// Int returns the named integer field: "labels" is Labels (shape [B]), any
-// other name is looked up in Ints. It returns nil when there is none.
-func (b *Batch) Int(name string) *IntTensor {
+// Int returns the named Int64 field: "labels" is LabelTensor (shape [B]),
+// any other name is looked up in Ints. It returns nil when there is none.
+func (b *Batch) Int(name string) *tensor.Tensor {
 	if name == "labels" {
-		if b.Labels == nil {
-			return nil
-		}
-		return &IntTensor{Data: b.Labels, Shape: []int{len(b.Labels)}}
+		return b.LabelTensor()
 	}
 	return b.Ints[name]
+}
+
+// LabelTensor returns Labels as an Int64 tensor of shape [B], as
+// ag.CrossEntropyT and ag.NLLLossT take them, or nil when there are no
+// labels (regression). For a Loader's batch it is the Loader's own reused
+// buffer, filled alongside Labels (no allocation; valid as long as the
+// batch, and it does not follow later changes to Labels); for a Batch made
+// by hand it is a new tensor built from Labels.
+func (b *Batch) LabelTensor() *tensor.Tensor {
+	if b.Labels == nil {
+		return nil
+	}
+	if b.labels != nil && b.labels.Size() == len(b.Labels) {
+		return b.labels
+	}
+	return tensor.FromInts(b.Labels, len(b.Labels))
 }
 
 // Clone returns a deep copy of b that the Loader will not overwrite.
@@ -93,6 +104,7 @@ func (b *Batch) Clone() *Batch {
 	}
 	if b.Labels != nil {
 		c.Labels = append([]int(nil), b.Labels...)
+		c.labels = tensor.FromInts(c.Labels, len(c.Labels))
 	}
 	if b.Targets != nil {
 		c.Targets = tensor.New(append([]float32(nil), b.Targets.Data()...), b.Targets.Shape()...)
@@ -104,9 +116,9 @@ func (b *Batch) Clone() *Batch {
 		}
 	}
 	if b.Ints != nil {
-		c.Ints = make(map[string]*IntTensor, len(b.Ints))
+		c.Ints = make(map[string]*tensor.Tensor, len(b.Ints))
 		for k, v := range b.Ints {
-			c.Ints[k] = &IntTensor{Data: append([]int(nil), v.Data...), Shape: append([]int(nil), v.Shape...)}
+			c.Ints[k] = v.Clone()
 		}
 	}
 	return c
@@ -151,8 +163,9 @@ type Loader struct {
 type slot struct {
 	x, t     []float32
 	floats   [][]float32 // per field (float fields only)
-	ints     [][]int     // per field (integer fields only)
+	ints     [][]int64   // per field (integer fields only)
 	labels   []int
+	labels64 []int64 // labels again, under Batch.LabelTensor
 	idx      []int
 	full     Batch // tensors over the whole buffers
 	part     Batch // tensors for the last, partial batch
@@ -192,16 +205,17 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	partial := ds.Len() % bs
 	for range cfg.Prefetch + 1 {
 		s := &slot{
-			x:      make([]float32, bs*l.size),
-			t:      make([]float32, bs*l.tsize),
-			labels: make([]int, bs),
-			idx:    make([]int, bs),
+			x:        make([]float32, bs*l.size),
+			t:        make([]float32, bs*l.tsize),
+			labels:   make([]int, bs),
+			labels64: make([]int64, bs),
+			idx:      make([]int, bs),
 		}
 		if l.fields != nil {
-			s.floats, s.ints = make([][]float32, len(l.fields)), make([][]int, len(l.fields))
+			s.floats, s.ints = make([][]float32, len(l.fields)), make([][]int64, len(l.fields))
 			for j, f := range l.fields {
 				if f.Int {
-					s.ints[j] = make([]int, bs*l.fsize[j])
+					s.ints[j] = make([]int64, bs*l.fsize[j])
 				} else {
 					s.floats[j] = make([]float32, bs*l.fsize[j])
 				}
@@ -225,13 +239,14 @@ func (l *Loader) header(s *slot, n int) Batch {
 		b.Targets = tensor.New(s.t[:n*l.tsize], n, l.tsize)
 	} else {
 		b.Labels = s.labels[:n]
+		b.labels = tensor.NewInt64(s.labels64[:n], n)
 	}
 	if l.fields != nil {
-		b.Floats, b.Ints = map[string]*tensor.Tensor{}, map[string]*IntTensor{}
+		b.Floats, b.Ints = map[string]*tensor.Tensor{}, map[string]*tensor.Tensor{}
 		for j, f := range l.fields {
 			shape := append([]int{n}, f.Shape...)
 			if f.Int {
-				b.Ints[f.Name] = &IntTensor{Data: s.ints[j][:n*l.fsize[j]], Shape: shape}
+				b.Ints[f.Name] = tensor.NewInt64(s.ints[j][:n*l.fsize[j]], shape...)
 			} else {
 				b.Floats[f.Name] = tensor.New(s.floats[j][:n*l.fsize[j]], shape...)
 			}
@@ -413,7 +428,7 @@ func (l *Loader) work(jobs <-chan job, cancel *atomic.Bool) {
 	var fv FieldValues
 	if l.fields != nil {
 		fd = l.ds.(FieldDataset)
-		fv = FieldValues{Floats: map[string][]float32{}, Ints: map[string][]int{}}
+		fv = FieldValues{Floats: map[string][]float32{}, Ints: map[string][]int64{}}
 	}
 	for j := range jobs {
 		s := j.s
@@ -447,7 +462,7 @@ func (l *Loader) work(jobs <-chan job, cancel *atomic.Bool) {
 				s.mu.Unlock()
 				break
 			}
-			s.labels[k] = label
+			s.labels[k], s.labels64[k] = label, int64(label)
 		}
 		s.pending.Done()
 	}

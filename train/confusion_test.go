@@ -135,3 +135,68 @@ func TestEvaluateRegressionInTargetUnits(t *testing.T) {
 		t.Fatal("a 3-output model was evaluated against 1 target")
 	}
 }
+
+// TestMeterAddTargets checks Meter.AddTargets against Add: logits [N, C]
+// with Int64 targets [N] are Add with the same labels, and a sequence's
+// logits [N, C, T] with targets [N, T] are Add on the N·T rows of each
+// position's C logits; negative targets (padding) are left out of every
+// figure, and mismatched shapes or float targets panic.
+func TestMeterAddTargets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n, c, steps = 3, 4, 5
+	logits := tensor.Zeros(n, c, steps)
+	for i := range logits.Data() {
+		logits.Data()[i] = float32(rng.NormFloat64())
+	}
+	ids := make([]int, n*steps)
+	for i := range ids {
+		ids[i] = rng.IntN(c)
+	}
+	ids[7] = -100                           // padding
+	rows := tensor.Permute(logits, 0, 2, 1) // [N, T, C]: position (n, t) is row n·T+t
+	var kept []int
+	var keptRows []float32
+	for i, y := range ids {
+		if y >= 0 {
+			kept = append(kept, y)
+			keptRows = append(keptRows, rows.Data()[i*c:(i+1)*c]...)
+		}
+	}
+	flat := tensor.Reshape(rows.Clone(), n*steps, c)
+	for _, tc := range []struct {
+		name    string
+		logits  *tensor.Tensor
+		targets *tensor.Tensor
+		rows    *tensor.Tensor // the same figures through Add
+		labels  []int
+	}{
+		{"rows", flat, tensor.FromInts(ids, n*steps), tensor.New(keptRows, len(kept), c), kept},
+		{"sequence", logits, tensor.FromInts(ids, n, steps), tensor.New(keptRows, len(kept), c), kept},
+	} {
+		got, want := &Meter{K: 2, Classes: c}, &Meter{K: 2, Classes: c}
+		got.AddTargets(0.5, tc.logits, tc.targets)
+		want.Add(0.5, tc.rows, tc.labels)
+		if got.Samples() != n*steps-1 || got.Samples() != want.Samples() || got.Loss() != want.Loss() ||
+			got.Accuracy() != want.Accuracy() || got.TopK() != want.TopK() || !slices.EqualFunc(got.Confusion(), want.Confusion(), slices.Equal) {
+			t.Errorf("%s: %d samples, loss %v, accuracy %v, top-2 %v; Add gives %d, %v, %v, %v", tc.name, got.Samples(), got.Loss(),
+				got.Accuracy(), got.TopK(), want.Samples(), want.Loss(), want.Accuracy(), want.TopK())
+		}
+		if got.Accuracy() == 0 || got.Accuracy() == 1 {
+			t.Errorf("%s: accuracy %v proves nothing", tc.name, got.Accuracy())
+		}
+	}
+	for name, f := range map[string]func(){
+		"targets of the wrong shape": func() { (&Meter{}).AddTargets(1, logits, tensor.FromInts(ids, n*steps)) },
+		"float targets":              func() { (&Meter{}).AddTargets(1, flat, tensor.New(make([]float32, n*steps), n*steps)) },
+		"logits without classes":     func() { (&Meter{}).AddTargets(1, tensor.Zeros(c), tensor.FromInts([]int{1})) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math/rand/v2"
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
@@ -70,4 +71,48 @@ func ExampleFit() {
 	}
 	last := history[len(history)-1]
 	fmt.Printf("validation accuracy %.2f%%\n", 100*last.ValAccuracy)
+}
+
+// counting is a FieldDataset of token sequences in which each token is
+// followed by the next one modulo 5: field "ids" holds the tokens and
+// "next" their successors, both int64.
+type counting struct{}
+
+func (counting) Len() int                                                  { return 40 }
+func (counting) Shape() []int                                              { return []int{1} }
+func (counting) Classes() []string                                         { return nil }
+func (counting) TargetSize() int                                           { return 0 }
+func (counting) Sample(int, *rand.Rand, []float32, []float32) (int, error) { return -1, nil }
+func (counting) Fields() []data.Field {
+	return []data.Field{{Name: "ids", Int: true, Shape: []int{6}}, {Name: "next", Int: true, Shape: []int{6}}}
+}
+func (counting) SampleFields(i int, _ *rand.Rand, _, _ []float32, f data.FieldValues) (int, error) {
+	for j := range 6 {
+		f.Ints["ids"][j], f.Ints["next"][j] = int64((i+j)%5), int64((i+j+1)%5)
+	}
+	return -1, nil
+}
+
+// A language model trained on Int64 token ids with NextTokenStep: the
+// batches' "ids" go into the model, which returns logits [N, T, vocabulary]
+// (here an embedding table, a bigram model), and the loss is the
+// cross-entropy against "next". Perplexity falls from about the
+// vocabulary's size towards 1.
+func ExampleNextTokenStep() {
+	model := nn.Embedding(5, 5, nn.Seed(1))
+	step := train.NextTokenStep("ids", "next")
+	hist, err := train.Fit(context.Background(), model, counting{}, train.Config{
+		Epochs: 5, BatchSize: 8, Task: train.TaskLanguageModel, Step: step,
+		Optimizer: optim.Adam(nn.Parameters(model), optim.LR(0.3)),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := train.Evaluate(model, counting{}, train.EvalConfig{Task: train.TaskLanguageModel, Step: step})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("perplexity above 2 at first: %v, below 1.5 at the end: %v; next-token accuracy %.0f%% over %d tokens\n",
+		hist[0].TrainPerplexity > 2, res.Perplexity < 1.5, 100*res.Accuracy, res.Samples)
+	// Output: perplexity above 2 at first: true, below 1.5 at the end: true; next-token accuracy 100% over 240 tokens
 }

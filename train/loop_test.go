@@ -155,8 +155,8 @@ func TestAfterBackwardRunsBeforeClipping(t *testing.T) {
 }
 
 // sequences is a FieldDataset of token sequences following a fixed
-// successor table (token k is followed by succ[k]), with integer ids and
-// next-token targets.
+// successor table (token k is followed by (3k+1) mod vocab), with Int64 ids
+// and next-token targets.
 type sequences struct {
 	n, seq, vocab int
 }
@@ -173,25 +173,31 @@ func (d sequences) Fields() []data.Field {
 	return []data.Field{{Name: "ids", Int: true, Shape: []int{d.seq}}, {Name: "next", Int: true, Shape: []int{d.seq}}}
 }
 func (d sequences) SampleFields(i int, rng *rand.Rand, x, t []float32, f data.FieldValues) (int, error) {
-	tok := i % d.vocab
+	tok := int64(i % d.vocab)
 	for j := range d.seq {
 		f.Ints["ids"][j] = tok
-		tok = (tok*3 + 1) % d.vocab
+		tok = (tok*3 + 1) % int64(d.vocab)
 		f.Ints["next"][j] = tok
 	}
 	return d.Sample(i, rng, x, t)
 }
 
 // bigramStep is a custom step: the model is an embedding table whose row
-// for a token holds the logits of the next one.
-func bigramStep(_ context.Context, model nn.Module, b *data.Batch) (StepOutput, error) {
+// for a token holds the logits of the next one. The Int64 ids [N, T] look
+// up logits [N, T, V], turned into the sequence form [N, V, T] that
+// ag.CrossEntropyT scores against the Int64 targets [N, T], and that the
+// metrics read with those targets.
+func bigramStep(ctx context.Context, model nn.Module, b *data.Batch) (StepOutput, error) {
 	ids, next := b.Int("ids"), b.Int("next")
 	if ids == nil || next == nil {
 		return StepOutput{}, errors.New("batch without ids or next")
 	}
-	emb := model.(*nn.EmbeddingModule)
-	logits := emb.Lookup(ids.Data, []int{len(ids.Data)})
-	return StepOutput{Loss: ag.CrossEntropy(logits, next.Data), Output: logits, Labels: next.Data}, nil
+	w := model.(*nn.EmbeddingModule).Weight
+	if Evaluating(ctx) {
+		w = ag.Detached(w)
+	}
+	logits := ag.Permute(ag.EmbeddingT(w, ids, -1), 0, 2, 1)
+	return StepOutput{Loss: ag.CrossEntropyT(logits, next), Output: logits, Targets: next}, nil
 }
 
 // TestLanguageModelTask trains a bigram model through a custom step on
@@ -229,6 +235,59 @@ func TestLanguageModelTask(t *testing.T) {
 	}
 	if _, err := Fit(context.Background(), model, ds, Config{Task: TaskLanguageModel, Optimizer: optim.SGD(nn.Parameters(model))}); err == nil {
 		t.Error("TaskLanguageModel without a Step accepted")
+	}
+}
+
+// TestNextTokenStep trains the bigram model through NextTokenStep (the
+// Int64 ids into nn.Embedding's Forward, logits [N, T, V] scored as rows)
+// and through the custom sequence-form step from the same start: the two
+// losses are the same function, so the runs agree to float rounding, and
+// the model learns the successors. Missing fields and a model of the
+// wrong output shape are errors.
+func TestNextTokenStep(t *testing.T) {
+	const vocab = 7
+	ds := sequences{n: 48, seq: 4, vocab: vocab}
+	fit := func(step StepFunc) (History, *nn.EmbeddingModule) {
+		model := nn.Embedding(vocab, vocab, nn.Seed(4))
+		hist, err := Fit(context.Background(), model, ds, Config{
+			Epochs: 6, BatchSize: 16, Seed: 3, Task: TaskLanguageModel, Step: step, Val: ds,
+			Optimizer: optim.Adam(nn.Parameters(model), optim.LR(0.3)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hist, model
+	}
+	rows, mr := fit(NextTokenStep("ids", "next"))
+	seq, ms := fit(bigramStep)
+	for e := range rows {
+		if math.Abs(rows[e].TrainLoss-seq[e].TrainLoss) > 1e-5 || math.Abs(rows[e].ValLoss-seq[e].ValLoss) > 1e-5 {
+			t.Errorf("epoch %d: rows losses %v, %v (val); sequence form %v, %v", e+1, rows[e].TrainLoss, rows[e].ValLoss, seq[e].TrainLoss, seq[e].ValLoss)
+		}
+	}
+	for i, w := range mr.Weight.Data.Data() {
+		if v := ms.Weight.Data.Data()[i]; math.Abs(float64(w-v)) > 1e-4*max(1, math.Abs(float64(w))) {
+			t.Fatalf("weight %d: %v through NextTokenStep, %v through the sequence form", i, w, v)
+		}
+	}
+	if first, last := rows[0], rows[len(rows)-1]; first.TrainPerplexity < 2 || last.ValPerplexity > 1.3 {
+		t.Errorf("perplexity %v → %v (val): want it to fall from near the vocabulary's %d towards 1", first.TrainPerplexity, last.ValPerplexity, vocab)
+	}
+	res, err := Evaluate(mr, ds, EvalConfig{Task: TaskLanguageModel, Step: NextTokenStep("ids", "next")})
+	if err != nil || res.Samples != 48*4 || res.Accuracy != 1 {
+		t.Errorf("Evaluate: %v, %d tokens, next-token accuracy %v; want %d and 1", err, res.Samples, res.Accuracy, 48*4)
+	}
+	for _, c := range []struct {
+		name  string
+		model nn.Module
+		step  StepFunc
+	}{
+		{"missing field", mr, NextTokenStep("ids", "labels")},
+		{"output not [N, T, V]", nn.Sequential(nn.Embedding(vocab, 3), nn.Flatten()), NextTokenStep("ids", "next")},
+	} {
+		if _, err := Evaluate(c.model, ds, EvalConfig{Task: TaskLanguageModel, Step: c.step}); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
 	}
 }
 

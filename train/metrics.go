@@ -53,7 +53,39 @@ func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 	if labels == nil {
 		return
 	}
-	c := logits.Size() / max(b, 1)
+	classify(m, logits.Data(), labels, logits.Size()/max(b, 1), 1)
+}
+
+// AddTargets records a batch whose targets are an Int64 tensor, as the
+// losses take them (ag.CrossEntropyT): logits [N, C] with targets [N], or
+// logits [N, C, d...] (a sequence's, [N, C, T]) with targets [N, d...].
+// Each target counts as one sample (a token, for a language model), with
+// meanLoss the mean over them, except negative ones: padding marked with a
+// negative ignore index (PyTorch's default, -100, is ag's too), which the
+// loss leaves out as well, is neither a sample nor a prediction. It panics
+// when the shapes do not match or targets is not Int64.
+func (m *Meter) AddTargets(meanLoss float32, logits, targets *tensor.Tensor) {
+	ls, ts := logits.Shape(), targets.Shape()
+	if len(ls) < 2 || !slices.Equal(ts, append([]int{ls[0]}, ls[2:]...)) {
+		panic(fmt.Sprintf("train.Meter.AddTargets: targets of shape %v for logits %v, want the logits' shape without dimension 1", ts, ls))
+	}
+	ids := targets.Int64s()
+	n := 0
+	for _, y := range ids {
+		if y >= 0 {
+			n++
+		}
+	}
+	m.samples += n
+	m.lossSum += float64(meanLoss) * float64(n)
+	classify(m, logits.Data(), ids, ls[1], logits.Size()/max(ls[0]*ls[1], 1))
+}
+
+// classify counts the right, top-k and confused predictions of labels
+// against logits laid out [N, C, D] (D positions per sample after the
+// class dimension, 1 for [N, C]): label i belongs to sample i/D at
+// position i%D.
+func classify[L int | int64](m *Meter, d []float32, labels []L, c, positions int) {
 	k := m.K
 	if k == 0 {
 		k = 5
@@ -68,13 +100,26 @@ func (m *Meter) Add(meanLoss float32, logits *tensor.Tensor, labels []int) {
 	case m.Classes > DenseConfusionClasses && m.pairs == nil:
 		m.pairs = map[[2]int32]int{}
 	}
-	d := logits.Data()
-	for i, y := range labels {
-		row := d[i*c : (i+1)*c]
+	var gathered []float32 // one position's logits, when they are strided
+	if positions > 1 {
+		gathered = make([]float32, c)
+	}
+	for i, label := range labels {
+		var row []float32
+		if positions == 1 {
+			row = d[i*c : (i+1)*c]
+		} else {
+			base := (i/positions)*c*positions + i%positions
+			for j := range gathered {
+				gathered[j] = d[base+j*positions]
+			}
+			row = gathered
+		}
 		pred := Argmax(row)
-		if y < 0 || y >= c {
+		if label < 0 || label >= L(c) {
 			continue // a class the model has no output for: wrong
 		}
+		y := int(label)
 		rank := 0
 		for _, v := range row {
 			if v > row[y] {

@@ -28,11 +28,13 @@ const (
 	TaskRegression
 	// TaskLanguageModel reports perplexity and bits per token from the
 	// mean cross-entropy per token, and next-token accuracy. The loss is
-	// averaged over tokens: a step returns the logits of every predicted
-	// token as StepOutput.Output [N, vocabulary] and their targets as
-	// StepOutput.Labels (N token ids). It needs a Config.Step (or
-	// EvalConfig.Step): there is no default input→logits step for token
-	// sequences.
+	// averaged over tokens: a step returns the logits as StepOutput.Output,
+	// [N, vocabulary] for N predicted tokens or a sequence's
+	// [N, vocabulary, T], and the target token ids as an Int64
+	// StepOutput.Targets ([N] or [N, T], from Batch.Ints): what
+	// ag.CrossEntropyT takes. It needs a Config.Step (or EvalConfig.Step),
+	// such as NextTokenStep: there is no default input→logits step for
+	// token sequences.
 	TaskLanguageModel
 )
 
@@ -97,19 +99,24 @@ type StepOutput struct {
 	Loss *ag.Value
 	// Output, when set, is what the metrics are computed from: logits
 	// [N, C] for classification and language models (N is the batch size,
-	// or the number of predicted tokens), predictions of the targets'
-	// size for regression. Nil: only the loss is recorded.
+	// or the number of predicted tokens), or [N, C, d...] with Int64
+	// Targets [N, d...] (a sequence's logits [N, C, T], as the losses take
+	// them); predictions of the targets' size for regression. Nil: only
+	// the loss is recorded.
 	Output *ag.Value
-	// Labels are the classes (token ids) of Output's rows; nil means the
-	// batch's Labels.
+	// Labels are the classes (token ids) of Output's rows [N, C]; nil
+	// means Targets when it is an Int64 tensor, else the batch's Labels.
 	Labels []int
-	// Targets are the regression targets of Output; nil means the batch's
-	// Targets.
+	// Targets are Output's targets: for regression float ones (nil means
+	// the batch's Targets); for classification and language models an
+	// Int64 tensor of class (token) ids shaped like Output without its
+	// class dimension, the tensor given to ag.CrossEntropyT: each of its
+	// elements counts as one sample in the metrics.
 	Targets *tensor.Tensor
 }
 
 // StepFunc computes a model's loss on a batch: the forward pass of a model
-// that is not input→logits (several inputs, a mask, integer token ids from
+// that is not input→logits (several inputs, a mask, Int64 token ids from
 // Batch.Ints, a returned state), and the loss. Fit runs the backward pass
 // and the update; Evaluate calls it too, and then a step should feed its
 // inputs through ag.NoGraph so that no graph is built (Evaluating says
@@ -127,6 +134,39 @@ func ForwardStep(loss LossFunc) StepFunc {
 		}
 		out := model.Forward(x)
 		return StepOutput{Loss: loss(out, b), Output: out}, nil
+	}
+}
+
+// NextTokenStep returns a step for language models: the model takes the
+// Int64 token ids of the batch's field input ([N, T]) and returns logits
+// [N, T, vocabulary], and the loss is the cross-entropy against the Int64
+// field target ([N, T], the next token at each position), averaged over
+// the N·T tokens, with opts (label smoothing, ag.IgnoreIndex for padding:
+// a negative one, such as the default -100, is also left out of the
+// metrics) as ag.CrossEntropyT takes them. The token ids reach the model and the
+// loss as Int64 tensors, never as floats. The logits are scored as N·T rows
+// of [N·T, vocabulary] (views, no copy), which is the loss of the sequence
+// form [N, vocabulary, T] with targets [N, T].
+func NextTokenStep(input, target string, opts ...ag.LossOption) StepFunc {
+	return func(ctx context.Context, model nn.Module, b *data.Batch) (StepOutput, error) {
+		ids, next := b.Int(input), b.Int(target)
+		if ids == nil || next == nil {
+			return StepOutput{}, fmt.Errorf("train: NextTokenStep: the batch has no integer field %q or %q", input, target)
+		}
+		if !tensor.EqualShapes(ids.Shape(), next.Shape()) || ids.Dims() != 2 {
+			return StepOutput{}, fmt.Errorf("train: NextTokenStep: inputs %v and targets %v, want both [N, T]", ids.Shape(), next.Shape())
+		}
+		x := ag.Const(ids)
+		if Evaluating(ctx) {
+			x = ag.NoGraph(ids)
+		}
+		logits := model.Forward(x)
+		if s := logits.Shape(); len(s) != 3 || s[0] != ids.Dim(0) || s[1] != ids.Dim(1) {
+			return StepOutput{}, fmt.Errorf("train: NextTokenStep: the model returned logits %v for tokens %v, want [N, T, vocabulary]", s, ids.Shape())
+		}
+		rows := ag.Reshape(logits, -1, logits.Shape()[2])
+		flat := tensor.Reshape(next, -1)
+		return StepOutput{Loss: ag.CrossEntropyT(rows, flat, opts...), Output: rows, Targets: flat}, nil
 	}
 }
 
@@ -187,6 +227,11 @@ func (mt *metrics) record(loss float32, so StepOutput, b *data.Batch) int {
 		return 0
 	}
 	labels := so.Labels
+	if labels == nil && so.Targets != nil && so.Targets.DType() == tensor.Int64 {
+		before := mt.m.samples
+		mt.m.AddTargets(loss, so.Output.Data, so.Targets)
+		return mt.m.samples - before
+	}
 	if labels == nil {
 		labels = b.Labels
 	}
