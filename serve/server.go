@@ -68,7 +68,11 @@ type Config struct {
 	MaxBodyBytes int64          // largest request body; default 16 MiB (413 above)
 	MaxPixels    int            // largest image, width × height; default data.DefaultMaxPixels (413 above)
 	MaxRows      int            // most inputs in one request; default 1024 (413 above)
-	CSVLimits    data.CSVLimits // line and field limits of CSV bodies; default data's
+	// CSVLimits bounds a CSV body's lines and fields; by default a line
+	// of 64 bytes a column (4 KiB to 1 MiB) and twice the table's columns
+	// and 16 more fields, so that a row of the wrong width is reported as
+	// such and the reader's buffer stays small.
+	CSVLimits data.CSVLimits
 	QueueLen     int            // jobs waiting for the batcher before requests block; default 64 × Workers
 
 	// The http.Server limits used by HTTPServer and Serve.
@@ -140,6 +144,15 @@ func New(m Model, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if m.CSV != nil {
+		cols := len(m.CSV.Columns)
+		if cfg.CSVLimits.MaxLineBytes <= 0 {
+			cfg.CSVLimits.MaxLineBytes = min(max(64*cols, 4<<10), data.DefaultMaxLineBytes)
+		}
+		if cfg.CSVLimits.MaxFields <= 0 {
+			cfg.CSVLimits.MaxFields = 2*cols + 16
+		}
+	}
 	s := &Server{model: m, cfg: cfg, size: size, stop: make(chan struct{}), finished: make(chan struct{})}
 	out, err := s.forward(make([]float32, size), 1)
 	if err != nil {
