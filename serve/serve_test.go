@@ -326,38 +326,50 @@ func TestInputFormatsAgree(t *testing.T) {
 // the outputs agree within 1e-6 (relative); the GEMM kernels choose
 // their blocking by the number of rows, so the last bits may differ.
 func TestBatchingKeepsResults(t *testing.T) {
-	for _, m := range []Model{imageModel(t), csvModel(t, true)} {
+	mlp, err := nn.Build("flatten linear(256) relu linear(128) relu linear(10)", []int{1, 28, 28}, nn.Seed(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Eval(mlp)
+	cnn, err := nn.Build("conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten dropout(0.25) linear(128) relu linear(10)", []int{1, 28, 28}, nn.Seed(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nn.Eval(cnn)
+	for _, m := range []Model{imageModel(t), csvModel(t, true), {Module: mlp, Arch: "an mlp", InputShape: []int{1, 28, 28}}, {Module: cnn, Arch: "a cnn", InputShape: []int{1, 28, 28}}} {
 		s, err := New(m, Config{Workers: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		r := rand.New(rand.NewPCG(9, 9))
-		const n = 32
+		const n = 64
 		x := make([]float32, n*s.size)
 		for i := range x {
 			x[i] = float32(r.NormFloat64())
 		}
-		batched, err := s.forward(x, n)
-		if err != nil {
-			t.Fatal(err)
-		}
 		differ := 0
-		for i := range n {
-			alone, err := s.forward(x[i*s.size:(i+1)*s.size], 1)
+		for _, size := range []int{7, 32, 64} {
+			batched, err := s.forward(x[:size*s.size], size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for j, v := range alone {
-				b := batched[i*s.outSize+j]
-				if v != b {
-					differ++
+			for i := range size {
+				alone, err := s.forward(x[i*s.size:(i+1)*s.size], 1)
+				if err != nil {
+					t.Fatal(err)
 				}
-				if math.Abs(float64(v-b)) > 1e-6*math.Max(1, math.Abs(float64(v))) {
-					t.Errorf("%s: input %d output %d: %v alone, %v in a batch of %d", m.Arch, i, j, v, b, n)
+				for j, v := range alone {
+					b := batched[i*s.outSize+j]
+					if v != b {
+						differ++
+					}
+					if math.Abs(float64(v-b)) > 1e-6*math.Max(1, math.Abs(float64(v))) {
+						t.Errorf("%s: input %d output %d: %v alone, %v in a batch of %d", m.Arch, i, j, v, b, size)
+					}
 				}
 			}
 		}
-		t.Logf("%s: %d of %d outputs differ in their last bits between batch 1 and %d", m.Arch, differ, n*s.outSize, n)
+		t.Logf("%s: %d of %d outputs differ in their last bits between batch 1 and batches of 7, 32 and 64", m.Arch, differ, (7+32+64)*s.outSize)
 		s.Close()
 	}
 }
