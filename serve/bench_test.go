@@ -13,7 +13,7 @@ import (
 func BenchmarkForward(b *testing.B) {
 	for _, arch := range []struct{ name, spec string }{
 		{"mlp", "flatten linear(256) relu linear(128) relu linear(10)"},
-		{"cnn", "conv(32,3,pad=1) relu maxpool(2) conv(64,3,pad=1) relu maxpool(2) flatten linear(128) relu linear(10)"},
+		{"cnn", "conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten linear(128) relu dropout(0.25) linear(10)"},
 	} {
 		m, err := nn.Build(arch.spec, []int{1, 28, 28}, nn.Seed(1))
 		if err != nil {

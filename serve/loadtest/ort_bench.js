@@ -11,7 +11,7 @@ const path = require('path');
 
 async function main() {
   const [modules, model, shapeArg, secondsArg, threadsArg] = process.argv.slice(2);
-  const ort = require(path.join(modules, 'onnxruntime-node'));
+  const ort = require(path.resolve(modules, 'onnxruntime-node'));
   const sample = shapeArg.split(',').map(Number);
   const seconds = Number(secondsArg || 3);
   const threads = Number(threadsArg || 0);
