@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
+	bpserve "github.com/backprop-go/backprop/serve"
 	"github.com/backprop-go/backprop/tensor"
 )
 
@@ -35,10 +34,8 @@ type prediction struct {
 	Value []jsonFloat `json:"value,omitempty"` // regression output, in the target's units
 }
 
-type classProb struct {
-	Class       string    `json:"class"`
-	Probability jsonFloat `json:"probability"`
-}
+// classProb is a class and its probability; serve answers the same.
+type classProb = bpserve.ClassProb
 
 func runPredict(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
@@ -303,30 +300,8 @@ func featureNames(s *data.CSVSpec) []string {
 	return out
 }
 
-// topClasses returns the k most probable classes under softmax(logits).
+// topClasses returns the k most probable classes under softmax(logits):
+// the list backprop serve answers, from the same function.
 func topClasses(logits []float32, classes []string, k int) []classProb {
-	m := math.Inf(-1)
-	for _, v := range logits {
-		m = math.Max(m, float64(v))
-	}
-	var sum float64
-	probs := make([]float64, len(logits))
-	for i, v := range logits {
-		probs[i] = math.Exp(float64(v) - m)
-		sum += probs[i]
-	}
-	idx := make([]int, len(logits))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return probs[idx[a]] > probs[idx[b]] })
-	var out []classProb
-	for _, i := range idx[:min(max(k, 0), len(idx))] {
-		name := strconv.Itoa(i)
-		if i < len(classes) {
-			name = classes[i]
-		}
-		out = append(out, classProb{Class: name, Probability: jsonFloat(probs[i] / sum)})
-	}
-	return out
+	return bpserve.TopClasses(logits, classes, k)
 }
