@@ -84,6 +84,12 @@ func seqGradCases() []gradCase {
 	gru2 := ag.RNNConfig{Cell: ag.CellGRU, Layers: 2}
 	tanhBi := ag.RNNConfig{Cell: ag.CellTanh, Bidirectional: true, BatchFirst: true}
 	return []gradCase{
+		// The middle part is not used: its slice of the gradient stays 0.
+		{op: "Split", name: "dim 1, a part unused, a part used twice", inputs: shapes(rn(2, 6, 3)),
+			f: func(v []*ag.Value) *ag.Value {
+				p := ag.Split(v[0], 1, 2, 1, 3)
+				return ag.Concat(1, ag.Mul(p[0], p[0]), p[2], p[0])
+			}},
 		{op: "RNN", name: "LSTM 2 layers bidirectional batch_first", inputs: rnnInputs(ag.CellLSTM, true, 2, 3, 2, 2, 2, 2, true), f: runRNN(lstm2bi, true)},
 		{op: "RNN", name: "GRU 2 layers time-major", inputs: rnnInputs(ag.CellGRU, false, 2, 3, 2, 3, 2, 1, true), f: runRNN(gru2, true)},
 		{op: "RNN", name: "tanh bidirectional no bias", inputs: rnnInputs(ag.CellTanh, true, 2, 4, 3, 2, 1, 2, false), f: runRNN(tanhBi, false)},

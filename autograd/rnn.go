@@ -169,13 +169,14 @@ func RNN(x, h0, c0 *Value, w []RNNWeights, cfg RNNConfig) (out, hn, cn *Value) {
 			if cfg.Cell == CellLSTM {
 				c = state(c0, k)
 			}
+			xs := Split(proj, 0, repeat(1, T)...)
 			steps := make([]*Value, T)
 			for s := range T {
 				t := s
 				if d == 1 {
 					t = T - 1 - s
 				}
-				xt := Reshape(Narrow(proj, 0, t, 1), N, G*H)
+				xt := Reshape(xs[t], N, G*H)
 				h, c = cellStep(cfg.Cell, xt, h, c, wk.HH, wk.BiasHH, H)
 				steps[t] = h
 			}
@@ -214,17 +215,15 @@ func cellStep(cell Cell, xp, h, c, whh, bhh *Value, H int) (*Value, *Value) {
 	case CellReLU:
 		return ReLU(Add(xp, hp)), nil
 	case CellLSTM:
-		g := Add(xp, hp)
-		i := Sigmoid(Narrow(g, 1, 0, H))
-		f := Sigmoid(Narrow(g, 1, H, H))
-		gg := Tanh(Narrow(g, 1, 2*H, H))
-		o := Sigmoid(Narrow(g, 1, 3*H, H))
+		g := Split(Add(xp, hp), 1, H, H, H, H)
+		i, f, gg, o := Sigmoid(g[0]), Sigmoid(g[1]), Tanh(g[2]), Sigmoid(g[3])
 		c2 := Add(Mul(f, c), Mul(i, gg)) // c' = f·c + i·g
 		return Mul(o, Tanh(c2)), c2      // h' = o·tanh(c')
 	case CellGRU:
-		r := Sigmoid(Add(Narrow(xp, 1, 0, H), Narrow(hp, 1, 0, H)))
-		z := Sigmoid(Add(Narrow(xp, 1, H, H), Narrow(hp, 1, H, H)))
-		n := Tanh(Add(Narrow(xp, 1, 2*H, H), Mul(r, Narrow(hp, 1, 2*H, H))))
+		xg, hg := Split(xp, 1, H, H, H), Split(hp, 1, H, H, H)
+		r := Sigmoid(Add(xg[0], hg[0]))
+		z := Sigmoid(Add(xg[1], hg[1]))
+		n := Tanh(Add(xg[2], Mul(r, hg[2])))
 		return Add(n, Mul(z, Sub(h, n))), nil // h' = (1-z)·n + z·h
 	}
 	panic(fmt.Sprintf("autograd.RNN: unknown cell %v", cell))
@@ -252,4 +251,52 @@ func RNNCell(x, h *Value, w RNNWeights, relu bool) *Value {
 	}
 	h2, _ := cellStep(cell, Linear(x, w.IH, w.BiasIH), h, nil, w.HH, w.BiasHH, h.Shape()[1])
 	return h2
+}
+
+// Split returns the consecutive slices of x along dim with the given
+// sizes, which must add up to x's size there, as torch.split with a list
+// of sizes. The slices' gradients are gathered into one buffer of x's
+// shape, so that cutting a sequence into its T steps costs one pass
+// backward, where T Narrows would each carry a gradient of x's full size.
+func Split(x *Value, dim int, sizes ...int) []*Value {
+	d := tensor.NormDim("autograd.Split", dim, x.Data.Dims())
+	total := 0
+	for _, n := range sizes {
+		if n < 0 {
+			panic(fmt.Sprintf("autograd.Split: negative size in %v", sizes))
+		}
+		total += n
+	}
+	if total != x.Shape()[d] {
+		panic(fmt.Sprintf("autograd.Split: sizes %v do not add up to dimension %d of shape %v", sizes, d, x.Shape()))
+	}
+	// joint is x itself (the identity) holding the gathered gradient,
+	// which every part writes its slice into; x gets it when joint's rule
+	// runs, after all the parts' (they are joint's only consumers).
+	joint := result(x.Data, x)
+	joint.onBackward(func() { x.addGradView(joint.Grad, joint) }) // d/dx of the identity is 1
+	outs := make([]*Value, len(sizes))
+	start := 0
+	for i, n := range sizes {
+		s := start
+		out := fresh(tensor.Narrow(x.Data, d, s, n), joint)
+		out.onBackward(func() {
+			if joint.Grad == nil {
+				joint.Grad, joint.gradOwned = tensor.ZerosOf(x.Data.DType(), x.Shape()...), true
+			}
+			tensor.NarrowInto(joint.Grad, out.Grad, d, s) // the slice's gradient, in its place
+		})
+		outs[i] = out
+		start += n
+	}
+	return outs
+}
+
+// repeat returns n copies of v.
+func repeat(v, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
 }
