@@ -3,6 +3,7 @@ package nn_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -266,4 +267,22 @@ print(json.dumps(y.flatten().tolist()))
 			}
 		})
 	}
+}
+
+// An LSTM over a batch of sequences: the output sequence, the final
+// states, and PyTorch's state_dict names.
+func ExampleLSTM() {
+	lstm := nn.LSTM(3, 4, nn.RNNOptions{NumLayers: 2}, nn.Seed(1))
+	x := ag.Const(tensor.Zeros(2, 5, 3)) // [N, T, features]
+	out, hn, cn := lstm.ForwardState(x, nil, nil)
+	fmt.Println(out.Shape(), hn.Shape(), cn.Shape())
+	for _, p := range nn.NamedParameters(lstm)[:4] {
+		fmt.Println(p.Name, p.Value.Shape())
+	}
+	// Output:
+	// [2 5 4] [2 2 4] [2 2 4]
+	// weight_ih_l0 [16 3]
+	// weight_hh_l0 [16 4]
+	// bias_ih_l0 [16]
+	// bias_hh_l0 [16]
 }
