@@ -42,6 +42,24 @@ func TestLayerGradients(t *testing.T) {
 			return nn.Sequential(nn.Conv2d(1, 2, 3, nn.Padding(1), nn.Seed(13)), nn.Tanh(), nn.AvgPool2d(2),
 				nn.Flatten(), nn.Linear(8, 3, nn.Seed(14)), nn.GELU())
 		}, []int{2, 1, 4, 4}, 0},
+		// Appended: a case's input is seeded by its index.
+		{"LSTM/2-layer-bidirectional", func() nn.Module {
+			return nn.LSTM(3, 2, nn.RNNOptions{NumLayers: 2, Bidirectional: true}, nn.Seed(15))
+		}, []int{2, 3, 3}, 0},
+		{"GRU", func() nn.Module { return nn.GRU(2, 3, nn.RNNOptions{}, nn.Seed(16)) }, []int{2, 3, 2}, 0},
+		{"RNN/time-major-no-bias", func() nn.Module {
+			return nn.RNN(2, 3, nn.RNNOptions{TimeMajor: true, NoBias: true}, nn.Seed(17))
+		}, []int{3, 2, 2}, 0},
+		{"MultiheadAttention/causal", func() nn.Module {
+			return randomBiases(nn.MultiheadAttention(4, 2, nn.AttentionOptions{Causal: true}, nn.Seed(18)), 19)
+		}, []int{2, 3, 4}, 0},
+		{"TransformerEncoderLayer/pre-norm-gelu-causal", func() nn.Module {
+			return randomBiases(nn.TransformerEncoderLayer(4, 2, 6, nn.TransformerOptions{NormFirst: true, Activation: "gelu", Causal: true}, nn.Seed(20)), 21)
+		}, []int{2, 3, 4}, 0},
+		// A draw with no ReLU input within the float32 step of its kink.
+		{"TransformerEncoderLayer/post-norm-relu", func() nn.Module {
+			return randomBiases(nn.TransformerEncoderLayer(4, 1, 5, nn.TransformerOptions{}, nn.Seed(24)), 25)
+		}, []int{2, 3, 4}, 0},
 	}
 	// float32 is the second guard at the working precision; float64 is
 	// the tight check (a step of 1e-6, 1e-6 relative), with the model
@@ -145,6 +163,21 @@ func randomAffine(m nn.Module, seed uint64) nn.Module {
 	for _, p := range nn.Parameters(m) {
 		for i := range p.Data.Data() {
 			p.Data.Data()[i] = float32(0.5 + r.Float64())
+		}
+	}
+	return m
+}
+
+// randomBiases draws the parameters that start at 0 or 1 (attention
+// biases, layer norms) from N(0, 0.5²)·(1 + ...), so that their gradients
+// are checked away from a special point.
+func randomBiases(m nn.Module, seed uint64) nn.Module {
+	r := rand.New(rand.NewPCG(seed, 1))
+	for _, p := range nn.Parameters(m) {
+		if p.Data.Dims() == 1 {
+			for i := range p.Data.Data() {
+				p.Data.Data()[i] += float32(0.5 * r.NormFloat64())
+			}
 		}
 	}
 	return m
