@@ -59,14 +59,20 @@ func Zoo(name string, numClasses int, opts ...Option) (Module, error) {
 
 // ResNet18 returns torchvision's resnet18 (11,689,512 parameters with 1000
 // classes). Options: WithRNG, Seed.
-func ResNet18(numClasses int, opts ...Option) *ResNetModule { return mustZoo("resnet18", numClasses, opts).(*ResNetModule) }
+func ResNet18(numClasses int, opts ...Option) *ResNetModule {
+	return mustZoo("resnet18", numClasses, opts).(*ResNetModule)
+}
 
 // ResNet34 returns torchvision's resnet34. Options: WithRNG, Seed.
-func ResNet34(numClasses int, opts ...Option) *ResNetModule { return mustZoo("resnet34", numClasses, opts).(*ResNetModule) }
+func ResNet34(numClasses int, opts ...Option) *ResNetModule {
+	return mustZoo("resnet34", numClasses, opts).(*ResNetModule)
+}
 
 // ResNet50 returns torchvision's resnet50 (Bottleneck blocks, stride on
 // the 3×3 convolution: ResNet v1.5). Options: WithRNG, Seed.
-func ResNet50(numClasses int, opts ...Option) *ResNetModule { return mustZoo("resnet50", numClasses, opts).(*ResNetModule) }
+func ResNet50(numClasses int, opts ...Option) *ResNetModule {
+	return mustZoo("resnet50", numClasses, opts).(*ResNetModule)
+}
 
 // MobileNetV2 returns torchvision's mobilenet_v2 (width 1.0). Options:
 // WithRNG, Seed.
