@@ -36,6 +36,7 @@ type config struct {
 	paddingIdx     int
 	maxSize        int
 	noRunningStats bool
+	outputPadding  int
 	given          []string
 }
 
