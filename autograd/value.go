@@ -55,6 +55,9 @@ type Value struct {
 	// is shared with no other value (not a reshape view), so
 	// BackwardRelease may recycle it.
 	ownsData bool
+	// base is the value whose Data this value's Data is a view of
+	// (Reshape, Transpose, Permute, Narrow, Expand), nil otherwise.
+	base     *Value
 	parents  []*Value
 	backward func() // sends Grad to parents; nil for leaves
 }
@@ -179,6 +182,15 @@ func fresh(data *tensor.Tensor, inputs ...*Value) *Value {
 	return out
 }
 
+// view is result for ops whose output is a view of x's data (nothing is
+// copied): the output does not own its data, and it remembers x so that
+// BackwardRelease does not recycle storage that the root still reads.
+func view(data *tensor.Tensor, x *Value) *Value {
+	out := result(data, x)
+	out.base = x
+	return out
+}
+
 // addGrad accumulates g into v's gradient. g must have v's shape; g may be
 // kept by v, so callers pass a tensor they no longer use. g may share
 // storage with other tensors, so v never recycles it.
@@ -212,14 +224,21 @@ func (v *Value) addGradOwned(g *tensor.Tensor) {
 	tensor.Recycle(g)
 }
 
-// addGradView gives v the gradient g, a view of from's gradient (a reshape
-// moves no values). When v takes the storage, ownership moves with it, so
-// that from does not recycle storage that v still uses.
+// addGradView gives v the gradient g, a view of from's gradient (a reshape,
+// transpose or slice moves no values). When v takes the storage, ownership
+// moves with it, so that from does not recycle storage that v still uses;
+// package tensor never recycles a strided or sliced view itself, so such
+// storage then goes to the garbage collector. A leaf (a parameter, read by
+// optimisers) gets a packed copy of a strided view instead.
 func (v *Value) addGradView(g *tensor.Tensor, from *Value) {
 	if v == nil || !v.requiresGrad {
 		return
 	}
 	checkGradShape(v, g)
+	if !g.IsContiguous() && v.backward == nil && v.Grad == nil {
+		v.Grad, v.gradOwned = g.Contiguous(), true
+		return
+	}
 	if v.Grad == nil {
 		v.Grad, v.gradOwned = g, from.gradOwned
 		from.gradOwned = false
@@ -281,6 +300,12 @@ func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 		panic("autograd.Backward: the value does not require a gradient (no Param in its graph, or computed from a NoGraph input)")
 	}
 	order := topoSort(v)
+	if release {
+		// v keeps its data: if it is a view, so must the values it views.
+		for b := v.base; b != nil; b = b.base {
+			b.ownsData = false
+		}
+	}
 	v.addGrad(grad.Clone())
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
