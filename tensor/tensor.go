@@ -251,10 +251,8 @@ func (t *Tensor) CopyFrom(src *Tensor) {
 		panic(fmt.Sprintf("tensor.CopyFrom: shapes %v and %v differ in size", t.shape, src.shape))
 	}
 	src = contig(src)
-	if v := t.view; v != nil {
-		scatterStrided(v.data, src.data, t.shape, v.strides, v.off)
-		scatterStrided(v.f64, src.f64, t.shape, v.strides, v.off)
-		scatterStrided(v.i64, src.i64, t.shape, v.strides, v.off)
+	if t.view != nil {
+		writeThrough(t, func(c *Tensor) { c.CopyFrom(src) })
 		return
 	}
 	copy(t.data, src.data)
