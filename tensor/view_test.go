@@ -214,7 +214,7 @@ func TestWritesThroughViews(t *testing.T) {
 	}
 	for _, c := range cases {
 		base := FromFunc(func(i int) float32 { return float32(i) }, 2, 3) // [[0 1 2] [3 4 5]]
-		v := Transpose(Narrow(base, 1, 1, 2), 0, 1)                      // [[1 4] [2 5]]
+		v := Transpose(Narrow(base, 1, 1, 2), 0, 1)                       // [[1 4] [2 5]]
 		c.write(v)
 		for i, w := range c.want {
 			if base.Data()[i] != w {
