@@ -24,6 +24,17 @@
 // goroutines, on different models; a model's parameters must not be read by
 // one goroutine while another's optimiser updates them.
 //
+// Views: Reshape, Flatten, Transpose, Permute, Narrow and Expand return
+// values whose Data is a view of their input's (package tensor, Views), so
+// MatMul(a, Transpose(b, -2, -1)) is MatMulNT(a, b) with no copy of b,
+// forward or backward, and the element-wise ops read expanded and
+// transposed operands in place. Their backward rules are views of the
+// output's gradient (Reshape, Transpose, Permute, Concat's slices) or
+// scatter into a zero gradient (Narrow) or sum (Expand); a parameter's
+// gradient is always a contiguous tensor. No op writes its inputs' data.
+// BackwardRelease recycles only storage an op made fresh, never a view's,
+// and keeps the storage that a root view reads.
+//
 // Errors and panics: ops panic on mismatched shapes with a message that names
 // the op and the shapes, since that is a programming error; nothing here
 // reads files or user input, so nothing returns an error.
@@ -200,6 +211,10 @@ func (v *Value) addGrad(g *tensor.Tensor) {
 	}
 	checkGradShape(v, g)
 	if v.Grad == nil {
+		if v.backward == nil && !g.IsContiguous() { // a leaf's gradient is read by optimisers: pack it
+			v.Grad, v.gradOwned = g.Contiguous(), true
+			return
+		}
 		v.Grad, v.gradOwned = g, false
 		return
 	}
@@ -303,7 +318,9 @@ func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 	if release {
 		// v keeps its data: if it is a view, so must the values it views.
 		for b := v.base; b != nil; b = b.base {
-			b.ownsData = false
+			if b.ownsData { // only values of this graph own data; leave shared leaves unwritten
+				b.ownsData = false
+			}
 		}
 	}
 	v.addGrad(grad.Clone())

@@ -182,3 +182,23 @@ func TestBackwardReleaseKeepsTheStorageARootViewReads(t *testing.T) {
 		t.Fatalf("gradient %v, want [0 4 0]", g)
 	}
 }
+
+// TestAParameterOverAViewGetsAContiguousGradient: a leaf whose data is a
+// strided view (a transposed weight) still gets a packed gradient, equal
+// to the one its packed copy gets.
+func TestAParameterOverAViewGetsAContiguousGradient(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	x, w := randT(r, 3, 4), randT(r, 5, 4)
+	var grads []*tensor.Tensor
+	for _, wt := range []*tensor.Tensor{tensor.Transpose(w, 0, 1), tensor.Transpose(w, 0, 1).Contiguous()} {
+		p := ag.Param(wt)
+		ag.Sum(ag.Tanh(ag.MatMul(ag.Const(x), p))).Backward()
+		if !p.Grad.IsContiguous() {
+			t.Fatal("a parameter's gradient is a strided view")
+		}
+		grads = append(grads, p.Grad)
+	}
+	if !sameBits(grads[0], grads[1]) {
+		t.Fatalf("gradient through a view parameter %v, through its copy %v", grads[0], grads[1])
+	}
+}

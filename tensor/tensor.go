@@ -28,6 +28,44 @@
 // float64 operations never come from the float32 scratch pool; Recycle
 // ignores tensors that are not float32.
 //
+// # Views
+//
+// A tensor is a shape over storage. Transpose, Permute, Narrow and Expand
+// return views that share their input's storage and copy nothing; Reshape
+// does too whenever the layout allows (always for a contiguous tensor),
+// and copies otherwise, as torch.reshape. A view whose elements happen to
+// lie row-major in one stretch of the storage (a batch narrowed along
+// dimension 0, a transpose of a dimension of size 1) is an ordinary
+// contiguous tensor over that stretch; any other view is strided: it holds
+// per-dimension strides (0 along the dimensions Expand repeats) and the
+// offset of its first element, and IsContiguous reports false.
+//
+// Consumers read views as follows. MatMul and MatMulT feed a view that
+// transposes the last two dimensions of contiguous matrices to the GEMM
+// through its transposed flag, so A·Bᵀ written with Transpose copies
+// nothing; the element-wise binaries (Add, Sub, Mul, Div, Pow) walk both
+// operands by their strides, so an expanded operand is read with stride 0
+// rather than materialised. Every other function calls Contiguous on its
+// inputs at entry, which costs nothing for contiguous tensors and packs a
+// strided view into a temporary copy. Results are those of the packed
+// copy, bit for bit, whichever way a view is read.
+//
+// Aliasing: writes through a view reach the storage it shares, as in
+// PyTorch. Set, Fill, CopyFrom, AddInPlace, NarrowInto, ReLUInPlace and
+// UpdateRunningStats write through strided views; writing through an
+// Expand view writes the one element each repeated position shares. Data
+// (and Data64, Int64s) cannot hand out a strided view's elements as one
+// row-major slice: it packs the view into storage of its own first, after
+// which the tensor no longer aliases its base (Data on a contiguous view,
+// such as a Reshape or a batch Narrow, returns the shared storage).
+// No function of this package writes its inputs, except those named for
+// it (…InPlace, …Into, CopyFrom, Fill, Set, UpdateRunningStats).
+//
+// Storage recycling: a view never owns its storage. Recycle ignores views
+// (IsView) other than a Reshape of a contiguous tensor, which package
+// autograd hands ownership to explicitly; recycling a base while a view of
+// it is alive is the caller's bug, as before.
+//
 // Errors and panics: functions that take data from outside (New with a data
 // slice of the wrong length, shapes parsed from files) are checked and report
 // through a panic naming the function and the shapes, because a mismatch is a
@@ -45,9 +83,10 @@ import (
 // Full, Scalar or FromFunc (float32), New64, Zeros64 (float64), NewInt64
 // (int64), or ZerosOf and To for any dtype.
 //
-// A Tensor returned by Reshape shares its data with the original: writing
-// through one is seen through the other. Every other operation returns a
-// tensor with data of its own.
+// A Tensor returned by Reshape, Transpose, Permute, Narrow or Expand is a
+// view that shares its storage with the original: writing through one is
+// seen through the other (see the package comment, Views). Every other
+// operation returns a tensor with data of its own.
 type Tensor struct {
 	shape []int
 	data  []float32 // the storage of a Float32 tensor
