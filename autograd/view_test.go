@@ -84,6 +84,9 @@ func TestMatMulOfATransposeMakesNoCopy(t *testing.T) {
 	if !grads[0].IsContiguous() {
 		t.Fatal("the parameter's gradient is a strided view")
 	}
+	if raceEnabled {
+		return // allocations are not measurable under the race detector
+	}
 	if forward["view"] > forward["materialised"]-bSize/2 {
 		t.Errorf("forward: the view allocates %.0f bytes, the materialised transpose %.0f; want at least %.0f fewer", forward["view"], forward["materialised"], bSize/2)
 	}
