@@ -29,6 +29,9 @@ func reducedShape(shape []int, d int, keepdim bool) []int {
 // SumDim sums t along dimension d (negative counts from the end). The sum
 // runs in index order, so results do not depend on threading.
 func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
+	if t.view != nil && t.dtype != Int64 {
+		return sumDimView(t, NormDim("tensor.SumDim", d, t.Dims()), keepdim)
+	}
 	t = contig(t)
 	if is64("tensor.SumDim", t) && t.Dims() > 0 {
 		return sumDim64(t, NormDim("tensor.SumDim", d, t.Dims()), keepdim)
@@ -54,6 +57,14 @@ func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
 // Sum returns the sum of all elements as a 0-d tensor, accumulated in
 // float64 for accuracy.
 func Sum(t *Tensor) *Tensor {
+	if t.view != nil && t.dtype != Int64 {
+		// A view is summed in place, in row-major order as its packed copy.
+		all := make([]int, t.Dims())
+		for i := range all {
+			all[i] = i
+		}
+		return Reshape(sumDimsView(t, all), []int{}...)
+	}
 	t = contig(t)
 	if is64("tensor.Sum", t) {
 		var s float64
@@ -415,4 +426,40 @@ func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *T
 		per[i] = s
 	}
 	return New(per, m)
+}
+
+// sumDimView is SumDim for a strided view, read in place: the view is
+// walked in row-major order, so each output element adds its terms in the
+// same order as SumDim on the packed copy, bit for bit.
+func sumDimView(t *Tensor, d int, keepdim bool) *Tensor {
+	out := sumDimsView(t, []int{d})
+	return Reshape(out, reducedShape(t.shape, d, keepdim)...)
+}
+
+// sumDimsView sums a strided float view over dims, returning the kept
+// shape (1 along dims).
+func sumDimsView(t *Tensor, dims []int) *Tensor {
+	kept := append([]int(nil), t.shape...)
+	for _, d := range dims {
+		kept[d] = 1
+	}
+	outSt := stridesOf(kept)
+	for _, d := range dims {
+		outSt[d] = 0
+	}
+	v := t.view
+	if t.dtype == Float64 {
+		out := ZerosOf(Float64, kept...)
+		forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, io int) { out.f64[io] += v.f64[ia] })
+		return out
+	}
+	if len(dims) == len(t.shape) && len(dims) > 0 {
+		// Sum of everything accumulates in float64, as Sum does.
+		var acc float64
+		forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, _ int) { acc += float64(v.data[ia]) })
+		return Full(float32(acc), kept...)
+	}
+	out := Zeros(kept...)
+	forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, io int) { out.data[io] += v.data[ia] })
+	return out
 }

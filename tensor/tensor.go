@@ -45,7 +45,9 @@
 // through its transposed flag, so A·Bᵀ written with Transpose copies
 // nothing; the element-wise binaries (Add, Sub, Mul, Div, Pow) walk both
 // operands by their strides, so an expanded operand is read with stride 0
-// rather than materialised. Every other function calls Contiguous on its
+// rather than materialised; Sum and SumDim walk a view in row-major order,
+// adding each output's terms in the packed copy's order. Every other
+// function calls Contiguous on its
 // inputs at entry, which costs nothing for contiguous tensors and packs a
 // strided view into a temporary copy. Results are those of the packed
 // copy, bit for bit, whichever way a view is read.

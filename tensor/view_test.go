@@ -138,6 +138,8 @@ func TestKernelsReadViewsBitIdentical(t *testing.T) {
 		{"Exp", func(v, _ *Tensor) *Tensor { return Exp(v) }, all},
 		{"Sum", func(v, _ *Tensor) *Tensor { return Sum(v) }, all},
 		{"SumDim 0", func(v, _ *Tensor) *Tensor { return SumDim(v, 0, false) }, all},
+		{"SumDim -1 keepdim", func(v, _ *Tensor) *Tensor { return SumDim(v, -1, true) }, all},
+		{"SumDim 1", func(v, _ *Tensor) *Tensor { return SumDim(v, 1, false) }, mat},
 		{"Softmax", func(v, _ *Tensor) *Tensor { return Softmax(v, -1) }, all},
 		{"Clone", func(v, _ *Tensor) *Tensor { return v.Clone() }, all},
 		{"Concat", func(v, o *Tensor) *Tensor { return Concat(0, v, o) }, all},
