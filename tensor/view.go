@@ -51,9 +51,12 @@ func (t *Tensor) Strides() []int {
 	return stridesOf(t.shape)
 }
 
-// IsView reports whether t shares storage that belongs to another tensor
-// (a Transpose, Permute, Narrow or Expand of it, or a Reshape of such a
-// view). Recycle leaves such tensors alone.
+// IsView reports whether t's storage belongs to another tensor: t is a
+// Transpose, Permute, Narrow or Expand of it, or a Reshape of such a view.
+// Recycle leaves such tensors alone. A Reshape of a contiguous tensor
+// shares its storage too but is not marked, as before views existed:
+// whoever recycles one of the two promises that the other is dead
+// (package autograd passes that ownership along explicitly).
 func (t *Tensor) IsView() bool { return t.borrowed }
 
 // layout returns where t's elements lie: the offset of element 0 and the
