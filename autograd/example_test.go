@@ -34,3 +34,31 @@ func ExampleMatMulNT() {
 	fmt.Println(scores.Shape(), scores.Data.Data())
 	// Output: [2 3] [1 3 5 2 4 6]
 }
+
+// Transpose returns a view: fed to MatMul it is read in place by the GEMM,
+// so A·Bᵀ copies neither b nor its gradient.
+func ExampleTranspose() {
+	a := ag.Param(tensor.New([]float32{1, 2, 3, 4}, 2, 2))
+	b := ag.Param(tensor.New([]float32{1, 0, 1, 1, 0, 2}, 3, 2))
+	bt := ag.Transpose(b, 0, 1)
+	y := ag.MatMul(a, bt) // a·bᵀ, [2, 3]
+	fmt.Println(bt.Data.IsContiguous(), y.Data.Data())
+	ag.Sum(y).Backward()
+	fmt.Println(b.Grad.Data())
+	// Output:
+	// false [1 3 4 3 7 8]
+	// [4 6 4 6 4 6]
+}
+
+// Expand broadcasts without copying: the addition reads the expanded row
+// with stride 0, and the gradient sums over the copies.
+func ExampleExpand() {
+	row := ag.Param(tensor.New([]float32{1, 2, 3}, 1, 3))
+	y := ag.Add(ag.Expand(row, 2, 3), ag.Const(tensor.Ones(2, 3)))
+	fmt.Println(y.Data.Data())
+	ag.Sum(y).Backward()
+	fmt.Println(row.Grad.Data())
+	// Output:
+	// [2 3 4 2 3 4]
+	// [2 2 2]
+}

@@ -210,6 +210,26 @@ var gradCases = []gradCase{
 		}},
 	{op: "NLLLossT", name: "int64 targets", inputs: shapes(rn(3, 4)),
 		f: func(v []*ag.Value) *ag.Value { return ag.NLLLossT(v[0], tensor.FromInts([]int{3, 0, 1}, 3)) }},
+	// Views feeding other ops (appended: a case's inputs are seeded by its index).
+	{op: "Narrow", name: "strided, into SumDims", inputs: shapes(rn(3, 5)), f: func(v []*ag.Value) *ag.Value { return ag.SumDims(ag.Narrow(v[0], 1, 1, 3), []int{0}, false) }},
+	{op: "Narrow", name: "of a transpose, into Exp", inputs: shapes(rn(3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Exp(ag.Narrow(ag.Transpose(v[0], 0, 1), 0, 1, 2)) }},
+	{op: "Expand", inputs: shapes(rn(3, 1)), f: func(v []*ag.Value) *ag.Value { return ag.Expand(v[0], 2, -1, 4) }},
+	{op: "Expand", name: "into Mul with a transpose", inputs: shapes(rn(1, 4), rn(4, 3)), f: func(v []*ag.Value) *ag.Value {
+		return ag.Mul(ag.Expand(v[0], 3, 4), ag.Transpose(v[1], 0, 1))
+	}},
+	{op: "Transpose", name: "into MatMul as B", inputs: shapes(rn(2, 3), rn(4, 3)), f: func(v []*ag.Value) *ag.Value { return ag.MatMul(v[0], ag.Transpose(v[1], 0, 1)) }},
+	{op: "Transpose", name: "batched, into MatMul as A", inputs: shapes(rn(2, 3, 4), rn(2, 3, 5)), f: func(v []*ag.Value) *ag.Value {
+		return ag.MatMul(ag.Transpose(v[0], -1, -2), v[1])
+	}},
+	{op: "Transpose", name: "twice, gradient accumulated into a view", inputs: shapes(rn(3, 3)), f: func(v []*ag.Value) *ag.Value {
+		u := ag.Transpose(v[0], 0, 1)
+		return ag.Mul(ag.Transpose(u, 0, 1), ag.Tanh(u))
+	}},
+	{op: "Permute", name: "into Add and Reshape", inputs: shapes(rn(2, 3, 4), rn(4, 2, 3)), f: func(v []*ag.Value) *ag.Value {
+		return ag.Reshape(ag.Add(ag.Permute(v[0], 2, 0, 1), v[1]), 8, 3)
+	}},
+	{op: "Reshape", name: "of a permute (copies)", inputs: shapes(rn(2, 3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Reshape(ag.Permute(v[0], 0, 2, 1), 2, 12) }},
+	{op: "Reshape", name: "of a transpose (stays a view)", inputs: shapes(rn(2, 3, 4)), f: func(v []*ag.Value) *ag.Value { return ag.Reshape(ag.Transpose(v[0], 0, 1), 3, 2, 2, 2) }},
 }
 
 func tensorZeros(s ...int) func(r *rand.Rand) *tensor.Tensor {

@@ -27,13 +27,41 @@ func MatMul(a, b *Value) *Value {
 	out := fresh(tensor.MatMul(a.Data, b.Data), a, b)
 	out.onBackward(func() {
 		if a.requiresGrad {
-			a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, true), a.Shape()...)) // dA = G·Bᵀ
+			if transposedView(a.Data) { // dAᵀ = B·Gᵀ, in the layout of the matrices a transposes
+				a.addGrad(viewBack(tensor.MatMulT(b.Data, out.Grad, false, true), a))
+			} else {
+				a.addGrad(tensor.SumTo(tensor.MatMulT(out.Grad, b.Data, false, true), a.Shape()...)) // dA = G·Bᵀ
+			}
 		}
 		if b.requiresGrad {
-			b.addGrad(tensor.SumTo(tensor.MatMulT(a.Data, out.Grad, true, false), b.Shape()...)) // dB = Aᵀ·G
+			if transposedView(b.Data) { // dBᵀ = Gᵀ·A, likewise
+				b.addGrad(viewBack(tensor.MatMulT(out.Grad, a.Data, true, false), b))
+			} else {
+				b.addGrad(tensor.SumTo(tensor.MatMulT(a.Data, out.Grad, true, false), b.Shape()...)) // dB = Aᵀ·G
+			}
 		}
 	})
 	return out
+}
+
+// transposedView reports whether t is a strided view that transposes the
+// last two dimensions of contiguous matrices (an operand made by
+// Transpose(x, -2, -1)): MatMul then computes its gradient in the layout
+// of those matrices, so that Transpose's backward rule sends it on without
+// a copy.
+func transposedView(t *tensor.Tensor) bool {
+	return t.Dims() >= 2 && !t.IsContiguous() && tensor.Transpose(t, -2, -1).IsContiguous()
+}
+
+// viewBack turns gt, the transposed gradient of a transposedView operand
+// x, into x's gradient: a transposed view of gt, or, when x's batch
+// dimensions were broadcast, gt transposed and summed over them.
+func viewBack(gt *tensor.Tensor, x *Value) *tensor.Tensor {
+	g := tensor.Transpose(gt, -2, -1)
+	if tensor.EqualShapes(g.Shape(), x.Shape()) {
+		return g
+	}
+	return tensor.SumTo(g, x.Shape()...)
 }
 
 // MatMulNT returns a·bᵀ, with bᵀ the transpose of b's last two dimensions,

@@ -9,7 +9,7 @@ import (
 // Reshape returns x with a new shape of the same size; one dimension may be
 // -1 to be inferred. The data is shared, not copied.
 func Reshape(x *Value, shape ...int) *Value {
-	out := result(tensor.Reshape(x.Data, shape...), x)
+	out := view(tensor.Reshape(x.Data, shape...), x)
 	out.onBackward(func() {
 		x.addGradView(tensor.Reshape(out.Grad, x.Shape()...), out) // reshape moves no values
 	})
@@ -26,11 +26,12 @@ func Flatten(x *Value) *Value {
 }
 
 // Permute reorders the dimensions of x: output dimension i is input
-// dimension dims[i].
+// dimension dims[i]. The result is a view of x's data (nothing is copied)
+// and so is the gradient sent back.
 func Permute(x *Value, dims ...int) *Value {
-	out := result(tensor.Permute(x.Data, dims...), x)
+	out := view(tensor.Permute(x.Data, dims...), x)
 	out.onBackward(func() {
-		x.addGrad(tensor.Permute(out.Grad, tensor.InversePermutation(normAll(dims, x.Data.Dims()))...)) // undo the permutation
+		x.addGradView(tensor.Permute(out.Grad, tensor.InversePermutation(normAll(dims, x.Data.Dims()))...), out) // undo the permutation
 	})
 	return out
 }
@@ -43,11 +44,26 @@ func normAll(dims []int, rank int) []int {
 	return out
 }
 
-// Transpose swaps dimensions d0 and d1 of x.
+// Transpose swaps dimensions d0 and d1 of x, as a view: MatMul reads a
+// transposed matrix in place (MatMul(a, Transpose(b, -2, -1)) is
+// MatMulNT(a, b), with no copy of b), the element-wise ops read it through
+// its strides, and other ops copy it at entry.
 func Transpose(x *Value, d0, d1 int) *Value {
-	out := result(tensor.Transpose(x.Data, d0, d1), x)
+	out := view(tensor.Transpose(x.Data, d0, d1), x)
 	out.onBackward(func() {
-		x.addGrad(tensor.Transpose(out.Grad, d0, d1)) // a swap is its own inverse
+		x.addGradView(tensor.Transpose(out.Grad, d0, d1), out) // a swap is its own inverse
+	})
+	return out
+}
+
+// Expand broadcasts x to shape without copying, as torch.Tensor.expand:
+// dimensions of size 1 grow to any size, new leading dimensions may be
+// added, and -1 keeps a dimension. The element-wise ops read the view as it
+// is (stride 0 along the expanded dimensions).
+func Expand(x *Value, shape ...int) *Value {
+	out := view(tensor.Expand(x.Data, shape...), x)
+	out.onBackward(func() {
+		x.addGrad(tensor.SumTo(out.Grad, x.Shape()...)) // every copy of an element sends its gradient back: sum them
 	})
 	return out
 }
@@ -64,7 +80,7 @@ func Concat(dim int, xs ...*Value) *Value {
 		start := 0
 		for _, x := range xs { // each input gets its own slice of the gradient
 			n := x.Shape()[d]
-			x.addGrad(tensor.Narrow(out.Grad, d, start, n))
+			x.addGradView(tensor.Narrow(out.Grad, d, start, n), out)
 			start += n
 		}
 	})
@@ -72,9 +88,10 @@ func Concat(dim int, xs ...*Value) *Value {
 }
 
 // Narrow returns the slice [start, start+length) of x along dim; a negative
-// start counts from the end.
+// start counts from the end. The result is a view of x's data; the
+// gradient is scattered into the slice of a zero gradient for x.
 func Narrow(x *Value, dim, start, length int) *Value {
-	out := result(tensor.Narrow(x.Data, dim, start, length), x)
+	out := view(tensor.Narrow(x.Data, dim, start, length), x)
 	out.onBackward(func() {
 		d := tensor.NormDim("autograd.Narrow", dim, x.Data.Dims())
 		s := start

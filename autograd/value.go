@@ -24,6 +24,17 @@
 // goroutines, on different models; a model's parameters must not be read by
 // one goroutine while another's optimiser updates them.
 //
+// Views: Reshape, Flatten, Transpose, Permute, Narrow and Expand return
+// values whose Data is a view of their input's (package tensor, Views), so
+// MatMul(a, Transpose(b, -2, -1)) is MatMulNT(a, b) with no copy of b,
+// forward or backward, and the element-wise ops read expanded and
+// transposed operands in place. Their backward rules are views of the
+// output's gradient (Reshape, Transpose, Permute, Concat's slices) or
+// scatter into a zero gradient (Narrow) or sum (Expand); a parameter's
+// gradient is always a contiguous tensor. No op writes its inputs' data.
+// BackwardRelease recycles only storage an op made fresh, never a view's,
+// and keeps the storage that a root view reads.
+//
 // Errors and panics: ops panic on mismatched shapes with a message that names
 // the op and the shapes, since that is a programming error; nothing here
 // reads files or user input, so nothing returns an error.
@@ -55,6 +66,9 @@ type Value struct {
 	// is shared with no other value (not a reshape view), so
 	// BackwardRelease may recycle it.
 	ownsData bool
+	// base is the value whose Data this value's Data is a view of
+	// (Reshape, Transpose, Permute, Narrow, Expand), nil otherwise.
+	base     *Value
 	parents  []*Value
 	backward func() // sends Grad to parents; nil for leaves
 }
@@ -179,6 +193,15 @@ func fresh(data *tensor.Tensor, inputs ...*Value) *Value {
 	return out
 }
 
+// view is result for ops whose output is a view of x's data (nothing is
+// copied): the output does not own its data, and it remembers x so that
+// BackwardRelease does not recycle storage that the root still reads.
+func view(data *tensor.Tensor, x *Value) *Value {
+	out := result(data, x)
+	out.base = x
+	return out
+}
+
 // addGrad accumulates g into v's gradient. g must have v's shape; g may be
 // kept by v, so callers pass a tensor they no longer use. g may share
 // storage with other tensors, so v never recycles it.
@@ -188,6 +211,10 @@ func (v *Value) addGrad(g *tensor.Tensor) {
 	}
 	checkGradShape(v, g)
 	if v.Grad == nil {
+		if v.backward == nil && !g.IsContiguous() { // a leaf's gradient is read by optimisers: pack it
+			v.Grad, v.gradOwned = g.Contiguous(), true
+			return
+		}
 		v.Grad, v.gradOwned = g, false
 		return
 	}
@@ -212,14 +239,21 @@ func (v *Value) addGradOwned(g *tensor.Tensor) {
 	tensor.Recycle(g)
 }
 
-// addGradView gives v the gradient g, a view of from's gradient (a reshape
-// moves no values). When v takes the storage, ownership moves with it, so
-// that from does not recycle storage that v still uses.
+// addGradView gives v the gradient g, a view of from's gradient (a reshape,
+// transpose or slice moves no values). When v takes the storage, ownership
+// moves with it, so that from does not recycle storage that v still uses;
+// package tensor never recycles a strided or sliced view itself, so such
+// storage then goes to the garbage collector. A leaf (a parameter, read by
+// optimisers) gets a packed copy of a strided view instead.
 func (v *Value) addGradView(g *tensor.Tensor, from *Value) {
 	if v == nil || !v.requiresGrad {
 		return
 	}
 	checkGradShape(v, g)
+	if !g.IsContiguous() && v.backward == nil && v.Grad == nil {
+		v.Grad, v.gradOwned = g.Contiguous(), true
+		return
+	}
 	if v.Grad == nil {
 		v.Grad, v.gradOwned = g, from.gradOwned
 		from.gradOwned = false
@@ -281,6 +315,14 @@ func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 		panic("autograd.Backward: the value does not require a gradient (no Param in its graph, or computed from a NoGraph input)")
 	}
 	order := topoSort(v)
+	if release {
+		// v keeps its data: if it is a view, so must the values it views.
+		for b := v.base; b != nil; b = b.base {
+			if b.ownsData { // only values of this graph own data; leave shared leaves unwritten
+				b.ownsData = false
+			}
+		}
+	}
 	v.addGrad(grad.Clone())
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]

@@ -55,9 +55,18 @@ func forEachBroadcast(out, sa, sb []int, f func(i, ia, ib int)) {
 	if n == 0 {
 		return
 	}
-	stA, stB := broadcastStrides(sa, out), broadcastStrides(sb, out)
+	forEachStrided(out, broadcastStrides(sa, out), broadcastStrides(sb, out), 0, 0, f)
+}
+
+// forEachStrided is forEachBroadcast for operands given by their strides
+// over the output shape (0 along broadcast dimensions) and the storage
+// offsets of their first elements: views read in place.
+func forEachStrided(out, stA, stB []int, ia, ib int, f func(i, ia, ib int)) {
+	n := checkShape("broadcast", out)
+	if n == 0 {
+		return
+	}
 	idx := make([]int, len(out))
-	ia, ib := 0, 0
 	for i := range n {
 		f(i, ia, ib)
 		// Advance the multi-index like an odometer, keeping offsets in step.
@@ -75,9 +84,28 @@ func forEachBroadcast(out, sa, sb []int, f func(i, ia, ib int)) {
 	}
 }
 
+// operandStrides returns the storage of t (its base's, for a view), the
+// offset of its first element and its strides over the broadcast shape
+// out: t's own strides aligned from the right, 0 along the dimensions that
+// broadcasting (or Expand) repeats.
+func operandStrides(t *Tensor, out []int) (off int, st []int) {
+	if t.view == nil {
+		return 0, broadcastStrides(t.shape, out)
+	}
+	st = make([]int, len(out))
+	lead := len(out) - len(t.shape)
+	for i := lead; i < len(out); i++ {
+		if t.shape[i-lead] != 1 {
+			st[i] = t.view.strides[i-lead]
+		}
+	}
+	return t.view.off, st
+}
+
 // BroadcastTo returns a copy of t expanded to shape (which t must broadcast
 // to).
 func BroadcastTo(t *Tensor, shape ...int) *Tensor {
+	t = contig(t)
 	if t.dtype != Float32 {
 		got := BroadcastShapes("tensor.BroadcastTo", t.shape, shape)
 		if !EqualShapes(got, shape) {
@@ -107,6 +135,7 @@ func BroadcastTo(t *Tensor, shape ...int) *Tensor {
 // from shape, returning a tensor of shape: the reverse of broadcasting, used
 // to send a gradient back to a broadcast operand.
 func SumTo(t *Tensor, shape ...int) *Tensor {
+	t = contig(t)
 	if is64("tensor.SumTo", t) {
 		if EqualShapes(t.shape, shape) {
 			return t.Clone()

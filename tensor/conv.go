@@ -72,6 +72,7 @@ func newConvGeom(x, w *Tensor, p ConvParams) convGeom {
 // torch.nn.functional.conv2d, lowered to GEMM through im2col over whole
 // chunks of the batch.
 func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
+	x, w, bias = contig(x), contig(w), contig(bias)
 	if is64("tensor.Conv2d", x, w, bias) {
 		return conv64(x, w, bias, p, false)
 	}
@@ -98,6 +99,7 @@ func (c *ConvCols) Release() {
 // Conv2dGradsKeep. The columns are nil when the batch took several
 // lowering chunks (the backward pass then builds them chunk by chunk).
 func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	x, w, bias = contig(x), contig(w), contig(bias)
 	if is64("tensor.Conv2d", x, w, bias) {
 		return conv64(x, w, bias, p, false), nil
 	}
@@ -109,6 +111,7 @@ func Conv2dKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
 // without a separate pass over the output. Its backward pass is
 // Conv2dReLUGradsKeep.
 func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	x, w, bias = contig(x), contig(w), contig(bias)
 	if is64("tensor.Conv2d", x, w, bias) {
 		return conv64(x, w, bias, p, true), nil
 	}
@@ -124,6 +127,7 @@ func Conv2dReLUKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
 // and the pooling's input pass over memory once instead of three times.
 // Its backward pass is Conv2dReLUMaxPool2GradsKeep.
 func Conv2dReLUMaxPool2Keep(x, w, bias *Tensor, p ConvParams) (pooled *Tensor, arg []int32, cols *ConvCols) {
+	x, w, bias = contig(x), contig(w), contig(bias)
 	if is64("tensor.Conv2d", x, w, bias) {
 		pooled, arg = maxPool64(conv64(x, w, bias, p, true), PoolParams{Kernel: [2]int{2, 2}})
 		return pooled, arg, nil
@@ -146,6 +150,7 @@ func Conv2dReLUMaxPool2Keep(x, w, bias *Tensor, p ConvParams) (pooled *Tensor, a
 // it, bit for bit, directly in the GEMM's layout. It releases saved (not
 // arg).
 func Conv2dReLUMaxPool2GradsKeep(x, w, pooled, gp *Tensor, arg []int32, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	x, w, pooled, gp = contig(x), contig(w), contig(pooled), contig(gp)
 	if is64("tensor.Conv2dReLUMaxPool2GradsKeep", x, w, pooled, gp) {
 		g := newConvGeom(x, w, p)
 		// the pooling's gradient at the argmax, where ReLU passed it (y > 0)
@@ -397,6 +402,7 @@ func (g *convGeom) posMajor() bool {
 // weight, given the upstream gradient gy [N,O,oh,ow]. A gradient not asked
 // for is nil. The bias gradient is gy summed over N, oh and ow.
 func Conv2dBackward(x, w, gy *Tensor, p ConvParams, wantX, wantW bool) (dx, dw *Tensor) {
+	x, w, gy = contig(x), contig(w), contig(gy)
 	dx, dw, _ = Conv2dGrads(x, w, gy, p, wantX, wantW, false)
 	return dx, dw
 }
@@ -410,12 +416,14 @@ func Conv2dBackward(x, w, gy *Tensor, p ConvParams, wantX, wantW bool) (dx, dw *
 // first, then over images in order. Every sum runs in a fixed order, so the
 // results do not depend on the thread count.
 func Conv2dGrads(x, w, gy *Tensor, p ConvParams, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	x, w, gy = contig(x), contig(w), contig(gy)
 	return Conv2dGradsKeep(x, w, gy, p, nil, wantX, wantW, wantB)
 }
 
 // Conv2dGradsKeep is Conv2dGrads reusing the columns that Conv2dKeep built
 // for the same x, w and p (nil builds them); it releases them.
 func Conv2dGradsKeep(x, w, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	x, w, gy = contig(x), contig(w), contig(gy)
 	if is64("tensor.Conv2dGradsKeep", x, w, gy) {
 		checkGradShape(x, w, gy, p)
 		return convGrads64(x, w, gy, p, wantX, wantW, wantB)
@@ -438,6 +446,7 @@ func checkGradShape(x, w, gy *Tensor, p ConvParams) {
 // mask is applied while gy is rearranged for the GEMMs, with no pass of its
 // own. It releases saved.
 func Conv2dReLUGradsKeep(x, w, y, gy *Tensor, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	x, w, y, gy = contig(x), contig(w), contig(y), contig(gy)
 	if is64("tensor.Conv2dReLUGradsKeep", x, w, y, gy) {
 		checkGradShape(x, w, gy, p)
 		return convGrads64(x, w, ReLUGrad(gy, y), p, wantX, wantW, wantB) // G·[y > 0]

@@ -123,6 +123,9 @@ func (t *Tensor) Data64() []float64 {
 	if t.dtype != Float64 {
 		panic(fmt.Sprintf("tensor.Data64: tensor of shape %v is %v, not float64 (use To(tensor.Float64))", t.shape, t.dtype))
 	}
+	if t.view != nil {
+		t.materialise() // as Data does
+	}
 	return t.f64
 }
 
@@ -132,6 +135,9 @@ func (t *Tensor) Int64s() []int64 {
 	if t.dtype != Int64 {
 		panic(fmt.Sprintf("tensor.Int64s: tensor of shape %v is %v, not int64 (use To(tensor.Int64))", t.shape, t.dtype))
 	}
+	if t.view != nil {
+		t.materialise() // as Data does
+	}
 	return t.i64
 }
 
@@ -140,6 +146,7 @@ func (t *Tensor) Int64s() []int64 {
 // as floats. Every element must be a whole number then; it panics
 // otherwise, naming op.
 func (t *Tensor) Ints(op string) []int {
+	t = contig(t)
 	out := make([]int, t.Size())
 	for i := range out {
 		v := t.Float(i)
@@ -157,6 +164,20 @@ func (t *Tensor) Ints(op string) []int {
 // Float returns element i (row-major) of a tensor of any dtype as a
 // float64.
 func (t *Tensor) Float(i int) float64 {
+	if v := t.view; v != nil {
+		s := v.off // unravel i over the shape, following the strides
+		for d := len(t.shape) - 1; d >= 0; d-- {
+			s += (i % t.shape[d]) * v.strides[d]
+			i /= t.shape[d]
+		}
+		switch t.dtype {
+		case Float64:
+			return v.f64[s]
+		case Int64:
+			return float64(v.i64[s])
+		}
+		return float64(v.data[s])
+	}
 	switch t.dtype {
 	case Float64:
 		return t.f64[i]
@@ -181,6 +202,7 @@ func (t *Tensor) To(dt DType) *Tensor {
 	if t.dtype == dt {
 		return t
 	}
+	t = contig(t)
 	out := ZerosOf(dt, t.shape...)
 	n := t.Size()
 	for i := range n {

@@ -8,6 +8,19 @@ import (
 // binary applies f element-wise over a and b broadcast together. The common
 // case of equal shapes runs a plain loop.
 func binary(op string, a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	if a.view != nil || b.view != nil {
+		// Views (an Expand's stride 0, a transpose) are read in place.
+		shape := BroadcastShapes(op, a.shape, b.shape)
+		out := Empty(shape...)
+		offA, stA := operandStrides(a, shape)
+		offB, stB := operandStrides(b, shape)
+		sa, _ := a.store32()
+		sb, _ := b.store32()
+		forEachStrided(shape, stA, stB, offA, offB, func(i, ia, ib int) {
+			out.data[i] = f(sa[ia], sb[ib])
+		})
+		return out
+	}
 	if EqualShapes(a.shape, b.shape) {
 		out := emptyLike(a)
 		ad, bd, od := a.data, b.data[:len(a.data)], out.data[:len(a.data)]
@@ -68,6 +81,7 @@ func Pow(a, b *Tensor) *Tensor {
 
 // Map returns f applied to every element of t.
 func Map(t *Tensor, f func(x float32) float32) *Tensor {
+	t = contig(t)
 	only32("tensor.Map", t)
 	out := emptyLike(t)
 	od := out.data[:len(t.data)]
@@ -80,6 +94,7 @@ func Map(t *Tensor, f func(x float32) float32) *Tensor {
 // Map2 returns f(a[i], b[i]) for tensors of equal size (no broadcasting);
 // the result has a's shape.
 func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
+	a, b = contig(a), contig(b)
 	only32("tensor.Map2", a, b)
 	if len(a.data) != len(b.data) {
 		panic(fmt.Sprintf("tensor.Map2: shapes %v and %v differ in size", a.shape, b.shape))
@@ -94,6 +109,7 @@ func Map2(a, b *Tensor, f func(x, y float32) float32) *Tensor {
 
 // Scale returns t*s.
 func Scale(t *Tensor, s float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.Scale", t) {
 		return map64(t, func(x float64) float64 { return x * float64(s) })
 	}
@@ -106,6 +122,7 @@ func Scale(t *Tensor, s float32) *Tensor {
 
 // AddScalar returns t+s.
 func AddScalar(t *Tensor, s float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.AddScalar", t) {
 		return map64(t, func(x float64) float64 { return x + float64(s) })
 	}
@@ -125,6 +142,7 @@ func Neg(t *Tensor) *Tensor { return Scale(t, -1) }
 
 // Exp returns e**t element-wise.
 func Exp(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Exp", t) {
 		return map64(t, func(x float64) float64 { return math.Exp(x) })
 	}
@@ -138,6 +156,7 @@ func Exp(t *Tensor) *Tensor {
 
 // Log returns the natural logarithm of t element-wise.
 func Log(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Log", t) {
 		return map64(t, func(x float64) float64 { return math.Log(x) })
 	}
@@ -151,6 +170,7 @@ func Log(t *Tensor) *Tensor {
 
 // Sqrt returns the square root of t element-wise.
 func Sqrt(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Sqrt", t) {
 		return map64(t, func(x float64) float64 { return math.Sqrt(x) })
 	}
@@ -164,6 +184,7 @@ func Sqrt(t *Tensor) *Tensor {
 
 // Abs returns |t| element-wise.
 func Abs(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Abs", t) {
 		return map64(t, func(x float64) float64 { return math.Abs(x) })
 	}
@@ -177,6 +198,7 @@ func Abs(t *Tensor) *Tensor {
 
 // Tanh returns tanh(t) element-wise.
 func Tanh(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Tanh", t) {
 		return map64(t, func(x float64) float64 { return math.Tanh(x) })
 	}
@@ -190,6 +212,7 @@ func Tanh(t *Tensor) *Tensor {
 
 // Sigmoid returns 1/(1+e**-t) element-wise.
 func Sigmoid(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Sigmoid", t) {
 		return map64(t, func(x float64) float64 { return sigmoid64(x) })
 	}
@@ -203,6 +226,7 @@ func Sigmoid(t *Tensor) *Tensor {
 
 // ReLU returns max(t, 0) element-wise (NaN stays NaN).
 func ReLU(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.ReLU", t) {
 		return map64(t, func(x float64) float64 { return relu64(x) })
 	}
@@ -217,6 +241,10 @@ func ReLU(t *Tensor) *Tensor {
 // ReLUInPlace sets t to max(t, 0) element-wise, bit for bit ReLU(t), in
 // place: for fused ops that own t.
 func ReLUInPlace(t *Tensor) {
+	if t.view != nil {
+		writeThrough(t, ReLUInPlace)
+		return
+	}
 	if is64("tensor.ReLUInPlace", t) {
 		for i, x := range t.f64 {
 			t.f64[i] = relu64(x)
@@ -233,6 +261,7 @@ func ReLUInPlace(t *Tensor) {
 // as autograd's ReLU computes it. The result comes from the pool that
 // Recycle fills.
 func ReLUGrad(g, y *Tensor) *Tensor {
+	g, y = contig(g), contig(y)
 	if is64("tensor.ReLUGrad", g, y) {
 		if !EqualShapes(g.shape, y.shape) {
 			panic(fmt.Sprintf("tensor.ReLUGrad: gradient %v and output %v differ in shape", g.shape, y.shape))

@@ -37,8 +37,11 @@ func zip64(op string, g, x *Tensor, f func(g, x float64) float64) *Tensor {
 func binary64(op string, a, b *Tensor, f func(x, y float64) float64) *Tensor {
 	shape := BroadcastShapes(op, a.shape, b.shape)
 	out := new64(shape...)
-	forEachBroadcast(shape, a.shape, b.shape, func(i, ia, ib int) {
-		out.f64[i] = f(a.f64[ia], b.f64[ib])
+	offA, stA := operandStrides(a, shape)
+	offB, stB := operandStrides(b, shape)
+	sa, sb := a.store64(), b.store64()
+	forEachStrided(shape, stA, stB, offA, offB, func(i, ia, ib int) {
+		out.f64[i] = f(sa[ia], sb[ib])
 	})
 	return out
 }
@@ -61,41 +64,6 @@ func sign64(x float64) float64 {
 	return 0
 }
 
-// permuteG writes the permutation of src (shape in, source strides srcStrides
-// per output dimension) into dst of outShape.
-func permuteG[E float32 | float64 | int64](dst, src []E, outShape, srcStrides []int) {
-	if len(dst) == 0 {
-		return
-	}
-	r := len(outShape)
-	idx := make([]int, r)
-	off := 0
-	for i := range dst {
-		dst[i] = src[off]
-		for d := r - 1; d >= 0; d-- {
-			idx[d]++
-			off += srcStrides[d]
-			if idx[d] < outShape[d] {
-				break
-			}
-			off -= srcStrides[d] * outShape[d]
-			idx[d] = 0
-		}
-	}
-}
-
-// permuteAny is Permute for tensors that are not float32.
-func permuteAny(t *Tensor, outShape, srcStrides []int) *Tensor {
-	out := ZerosOf(t.dtype, outShape...)
-	switch t.dtype {
-	case Float64:
-		permuteG(out.f64, t.f64, outShape, srcStrides)
-	case Int64:
-		permuteG(out.i64, t.i64, outShape, srcStrides)
-	}
-	return out
-}
-
 // concatG copies each source block into dst: the body of Concat.
 func concatG[E float32 | float64 | int64](dst []E, srcs [][]E, sizes []int, outer, total, inner int) {
 	off := 0
@@ -105,14 +73,6 @@ func concatG[E float32 | float64 | int64](dst []E, srcs [][]E, sizes []int, oute
 			copy(dst[o*total*inner+off:], s[o*n:(o+1)*n])
 		}
 		off += n
-	}
-}
-
-// narrowG copies the slice [start, start+length) along the middle dimension
-// of src viewed as [outer, n, inner].
-func narrowG[E float32 | float64 | int64](dst, src []E, outer, n, inner, start, length int) {
-	for o := range outer {
-		copy(dst[o*length*inner:(o+1)*length*inner], src[(o*n+start)*inner:(o*n+start+length)*inner])
 	}
 }
 

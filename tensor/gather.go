@@ -9,6 +9,7 @@ import (
 // [shape..., D] (shape holds len(indices) elements): an embedding lookup.
 // It panics on an index outside [0, V).
 func GatherRows(weight *Tensor, indices []int, shape []int) *Tensor {
+	weight = contig(weight)
 	if weight.Dims() != 2 {
 		panic(fmt.Sprintf("tensor.GatherRows: weight %v must be 2-D", weight.shape))
 	}
@@ -35,6 +36,7 @@ func GatherRows(weight *Tensor, indices []int, shape []int) *Tensor {
 // accumulates its result row's gradient, in the order of the indices;
 // indices equal to skip (an embedding's padding index) contribute nothing.
 func ScatterAddRows(g *Tensor, indices []int, rows, skip int) *Tensor {
+	g = contig(g)
 	if g.Dims() == 0 || g.Size() != len(indices)*g.shape[g.Dims()-1] {
 		panic(fmt.Sprintf("tensor.ScatterAddRows: gradient %v for %d indices", g.shape, len(indices)))
 	}
@@ -65,6 +67,7 @@ func ScatterAddRows(g *Tensor, indices []int, rows, skip int) *Tensor {
 // x of the given shape: each element of g goes to the position arg chose
 // along d, 0 elsewhere.
 func MaxDimGrad(g *Tensor, arg []int, shape []int, d int) *Tensor {
+	g = contig(g)
 	d = NormDim("tensor.MaxDimGrad", d, len(shape))
 	_, n, inner := splitAt(shape, d)
 	if is64("tensor.MaxDimGrad", g) {
@@ -87,6 +90,7 @@ func MaxDimGrad(g *Tensor, arg []int, shape []int, d int) *Tensor {
 // first NaN met wins, as the comparison with NaN fails). t must not be
 // empty.
 func MaxAll(t *Tensor) float32 {
+	t = contig(t)
 	only32("tensor.MaxAll", t)
 	if len(t.data) == 0 {
 		panic(fmt.Sprintf("tensor.MaxAll: empty tensor of shape %v", t.shape))
@@ -104,6 +108,7 @@ func MaxAll(t *Tensor) float32 {
 // gradient g: g shared evenly among the elements equal to m, as in
 // PyTorch, 0 elsewhere.
 func MaxAllGrad(x *Tensor, m, g float32) *Tensor {
+	x = contig(x)
 	only32("tensor.MaxAllGrad", x)
 	ties := 0
 	for _, v := range x.data {
@@ -126,6 +131,12 @@ func MaxAllGrad(x *Tensor, m, g float32) *Tensor {
 // running = (1-momentum)·running + momentum·batch, with the unbiased
 // variance (Count/(Count-1) times the biased one st holds).
 func UpdateRunningStats(mean, variance *Tensor, st NormStats, momentum float32) {
+	if mean.view != nil || variance.view != nil {
+		writeThrough(mean, func(m *Tensor) {
+			writeThrough(variance, func(v *Tensor) { UpdateRunningStats(m, v, st, momentum) })
+		})
+		return
+	}
 	if st.Mean64 != nil || mean.dtype != Float32 {
 		updateRunningStats64(mean, variance, st, momentum)
 		return
@@ -143,6 +154,7 @@ func UpdateRunningStats(mean, variance *Tensor, st NormStats, momentum float32) 
 
 // MaxAll64 is MaxAll for a float tensor of either dtype, as a float64.
 func MaxAll64(t *Tensor) float64 {
+	t = contig(t)
 	if !is64("tensor.MaxAll64", t) {
 		return float64(MaxAll(t))
 	}
@@ -161,6 +173,7 @@ func MaxAll64(t *Tensor) float64 {
 // MaxAllGrad64 is MaxAllGrad for a float64 x: g shared evenly among the
 // elements equal to m.
 func MaxAllGrad64(x *Tensor, m, g float64) *Tensor {
+	x = contig(x)
 	if !is64("tensor.MaxAllGrad64", x) {
 		return MaxAllGrad(x, float32(m), float32(g))
 	}

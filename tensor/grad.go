@@ -37,6 +37,7 @@ func checkSizes(op string, g *Tensor, ts ...*Tensor) {
 
 // PowScalar returns t**p element-wise, computed in float64.
 func PowScalar(t *Tensor, p float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.PowScalar", t) {
 		return map64(t, func(x float64) float64 { return math.Pow(x, float64(p)) })
 	}
@@ -50,6 +51,7 @@ func PowScalar(t *Tensor, p float32) *Tensor {
 // PowScalarGrad returns g·p·x^(p-1), the gradient through y = x**p (0 for
 // p = 0, g·0 keeping NaNs).
 func PowScalarGrad(g, x *Tensor, p float32) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.PowScalarGrad", g, x) {
 		return zip64("tensor.PowScalarGrad", g, x, func(g, x float64) float64 { return g * float64(p) * math.Pow(x, float64(p)-1) }) // d(x^p)/dx = p·x^(p-1)
 	}
@@ -68,6 +70,7 @@ func PowScalarGrad(g, x *Tensor, p float32) *Tensor {
 
 // NegGrad returns -g, the gradient through y = -x.
 func NegGrad(g *Tensor) *Tensor {
+	g = contig(g)
 	if is64("tensor.NegGrad", g) {
 		return map64(g, func(g float64) float64 { return -g })
 	}
@@ -80,6 +83,7 @@ func NegGrad(g *Tensor) *Tensor {
 
 // ExpGrad returns g·y, the gradient through y = e**x.
 func ExpGrad(g, y *Tensor) *Tensor {
+	g, y = contig(g), contig(y)
 	if is64("tensor.ExpGrad", g, y) {
 		return zip64("tensor.ExpGrad", g, y, func(g, y float64) float64 { return g * y })
 	}
@@ -94,6 +98,7 @@ func ExpGrad(g, y *Tensor) *Tensor {
 
 // LogGrad returns g·(1/x), the gradient through y = ln x.
 func LogGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.LogGrad", g, x) {
 		return zip64("tensor.LogGrad", g, x, func(g, x float64) float64 { return g / x })
 	}
@@ -108,6 +113,7 @@ func LogGrad(g, x *Tensor) *Tensor {
 
 // SqrtGrad returns g·(0.5/y), the gradient through y = √x.
 func SqrtGrad(g, y *Tensor) *Tensor {
+	g, y = contig(g), contig(y)
 	if is64("tensor.SqrtGrad", g, y) {
 		return zip64("tensor.SqrtGrad", g, y, func(g, y float64) float64 { return g * 0.5 / y })
 	}
@@ -123,6 +129,7 @@ func SqrtGrad(g, y *Tensor) *Tensor {
 // AbsGrad returns g·sign(x), the gradient through y = |x| (0 at 0, as in
 // PyTorch).
 func AbsGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.AbsGrad", g, x) {
 		return zip64("tensor.AbsGrad", g, x, func(g, x float64) float64 { return g * sign64(x) })
 	}
@@ -148,6 +155,7 @@ func Sign32(x float32) float32 {
 
 // TanhGrad returns g·(1-y²), the gradient through y = tanh x.
 func TanhGrad(g, y *Tensor) *Tensor {
+	g, y = contig(g), contig(y)
 	if is64("tensor.TanhGrad", g, y) {
 		return zip64("tensor.TanhGrad", g, y, func(g, y float64) float64 { return g * (1 - y*y) })
 	}
@@ -162,6 +170,7 @@ func TanhGrad(g, y *Tensor) *Tensor {
 
 // SigmoidGrad returns g·y(1-y), the gradient through y = σ(x).
 func SigmoidGrad(g, y *Tensor) *Tensor {
+	g, y = contig(g), contig(y)
 	if is64("tensor.SigmoidGrad", g, y) {
 		return zip64("tensor.SigmoidGrad", g, y, func(g, y float64) float64 { return g * y * (1 - y) })
 	}
@@ -176,6 +185,7 @@ func SigmoidGrad(g, y *Tensor) *Tensor {
 
 // LeakyReLU returns x for x > 0 and slope·x otherwise.
 func LeakyReLU(t *Tensor, slope float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.LeakyReLU", t) {
 		return map64(t, func(x float64) float64 { return leaky64(x, float64(slope)) })
 	}
@@ -192,6 +202,7 @@ func LeakyReLU(t *Tensor, slope float32) *Tensor {
 
 // LeakyReLUGrad returns g where x > 0 and g·slope elsewhere.
 func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.LeakyReLUGrad", g, x) {
 		return zip64("tensor.LeakyReLUGrad", g, x, func(g, x float64) float64 {
 			if x > 0 {
@@ -215,6 +226,7 @@ func LeakyReLUGrad(g, x *Tensor, slope float32) *Tensor {
 
 // ELU returns x for x > 0 and alpha·(e**x - 1) otherwise.
 func ELU(t *Tensor, alpha float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.ELU", t) {
 		return map64(t, func(x float64) float64 { return elu64(x, float64(alpha)) })
 	}
@@ -231,6 +243,7 @@ func ELU(t *Tensor, alpha float32) *Tensor {
 
 // ELUGrad returns g where x > 0 and g·(y + alpha) elsewhere, y = ELU(x).
 func ELUGrad(g, x, y *Tensor, alpha float32) *Tensor {
+	g, x, y = contig(g), contig(x), contig(y)
 	if is64("tensor.ELUGrad", g, x, y) {
 		return zip64("tensor.ELUGrad", g, x, func(g, x float64) float64 {
 			if x > 0 {
@@ -256,6 +269,7 @@ func ELUGrad(g, x, y *Tensor, alpha float32) *Tensor {
 // tanhApprox, PyTorch's approximate="tanh" form
 // 0.5x(1+tanh(√(2/π)(x+0.044715x³))).
 func GELU(t *Tensor, tanhApprox bool) *Tensor {
+	t = contig(t)
 	if is64("tensor.GELU", t) {
 		return map64(t, func(x float64) float64 { return gelu64(x, tanhApprox) })
 	}
@@ -273,6 +287,7 @@ func GELU(t *Tensor, tanhApprox bool) *Tensor {
 
 // GELUGrad returns g·dGELU/dx at x, in the form GELU(x, tanhApprox) uses.
 func GELUGrad(g, x *Tensor, tanhApprox bool) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.GELUGrad", g, x) {
 		return zip64("tensor.GELUGrad", g, x, func(g, x float64) float64 { return g * geluGrad64(x, tanhApprox) })
 	}
@@ -299,6 +314,7 @@ func geluInner(v float64) float64 { return math.Sqrt(2/math.Pi) * (v + 0.044715*
 
 // SiLU returns x·σ(x) element-wise.
 func SiLU(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.SiLU", t) {
 		return map64(t, func(x float64) float64 { return x * sigmoid64(x) })
 	}
@@ -311,6 +327,7 @@ func SiLU(t *Tensor) *Tensor {
 
 // SiLUGrad returns g·σ(x)(1 + x(1-σ(x))), the gradient through y = x·σ(x).
 func SiLUGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.SiLUGrad", g, x) {
 		return zip64("tensor.SiLUGrad", g, x, func(g, x float64) float64 { s := sigmoid64(x); return g * s * (1 + x*(1-s)) })
 	}
@@ -326,6 +343,7 @@ func SiLUGrad(g, x *Tensor) *Tensor {
 
 // Softplus returns log(1+e**(beta·x))/beta, and x where beta·x > threshold.
 func Softplus(t *Tensor, beta, threshold float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.Softplus", t) {
 		return map64(t, func(x float64) float64 { return softplusB64(x, float64(beta), float64(threshold)) })
 	}
@@ -342,6 +360,7 @@ func Softplus(t *Tensor, beta, threshold float32) *Tensor {
 
 // SoftplusGrad returns g·σ(beta·x), and g where beta·x > threshold.
 func SoftplusGrad(g, x *Tensor, beta, threshold float32) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.SoftplusGrad", g, x) {
 		return zip64("tensor.SoftplusGrad", g, x, func(g, x float64) float64 { return g * softplusGrad64(x, float64(beta), float64(threshold)) })
 	}

@@ -65,6 +65,7 @@ func gatherOffsets(op string, x, index *Tensor, d int, f func(i, src int)) {
 // Gather returns out[..., i, ...] = x[..., index[..., i, ...], ...] along
 // dimension d, shaped like index, as torch.gather.
 func Gather(x *Tensor, d int, index *Tensor) *Tensor {
+	x, index = contig(x), contig(index)
 	floatOperand("tensor.Gather", x)
 	d = NormDim("tensor.Gather", d, x.Dims())
 	out := ZerosOf(x.dtype, index.shape...)
@@ -76,6 +77,7 @@ func Gather(x *Tensor, d int, index *Tensor) *Tensor {
 // element of g is added at the position Gather(·, d, index) read it from:
 // the gradient of Gather.
 func ScatterAdd(g *Tensor, d int, index *Tensor, shape []int) *Tensor {
+	g, index = contig(g), contig(index)
 	floatOperand("tensor.ScatterAdd", g)
 	out := ZerosOf(g.dtype, shape...)
 	d = NormDim("tensor.ScatterAdd", d, len(shape))
@@ -86,6 +88,7 @@ func ScatterAdd(g *Tensor, d int, index *Tensor, shape []int) *Tensor {
 // IndexSelect returns the slices of x at the positions of the 1-D index
 // along dimension d, as torch.index_select.
 func IndexSelect(x *Tensor, d int, index *Tensor) *Tensor {
+	x, index = contig(x), contig(index)
 	floatOperand("tensor.IndexSelect", x)
 	if index.Dims() != 1 {
 		panic(fmt.Sprintf("tensor.IndexSelect: index %v must be 1-D", index.shape))
@@ -110,6 +113,7 @@ func IndexSelect(x *Tensor, d int, index *Tensor) *Tensor {
 // IndexAdd returns a zero tensor of the given shape with each slice j of g
 // along d added at slice index[j]: the gradient of IndexSelect.
 func IndexAdd(g *Tensor, d int, index *Tensor, shape []int) *Tensor {
+	g, index = contig(g), contig(index)
 	floatOperand("tensor.IndexAdd", g)
 	d = NormDim("tensor.IndexAdd", d, len(shape))
 	outer, n, inner := splitAt(shape, d)
@@ -130,6 +134,7 @@ func IndexAdd(g *Tensor, d int, index *Tensor, shape []int) *Tensor {
 // Where returns a where cond is true (not 0) and b elsewhere, the three
 // broadcast together, as torch.where; a and b share a float dtype.
 func Where(cond, a, b *Tensor) *Tensor {
+	cond, a, b = contig(cond), contig(a), contig(b)
 	sameDType("tensor.Where", a, b)
 	floatOperand("tensor.Where", a)
 	ab := BroadcastShapes("tensor.Where", a.shape, b.shape)
@@ -150,6 +155,7 @@ func Where(cond, a, b *Tensor) *Tensor {
 // Cumsum returns the running sums of x along d, as torch.cumsum, or, with
 // reverse, the sums from each element to the end (the gradient of Cumsum).
 func Cumsum(x *Tensor, d int, reverse bool) *Tensor {
+	x = contig(x)
 	floatOperand("tensor.Cumsum", x)
 	if x.Dims() == 0 {
 		return x.Clone()
@@ -176,6 +182,7 @@ func Cumsum(x *Tensor, d int, reverse bool) *Tensor {
 
 // Clamp returns x limited to [lo, hi], as torch.clamp.
 func Clamp(x *Tensor, lo, hi float64) *Tensor {
+	x = contig(x)
 	floatOperand("tensor.Clamp", x)
 	out := ZerosOf(x.dtype, x.shape...)
 	for i := range x.Size() {
@@ -187,6 +194,7 @@ func Clamp(x *Tensor, lo, hi float64) *Tensor {
 // ClampGrad returns g where lo <= x <= hi and 0 elsewhere: the gradient
 // through Clamp (PyTorch passes it at the bounds too).
 func ClampGrad(g, x *Tensor, lo, hi float64) *Tensor {
+	g, x = contig(g), contig(x)
 	out := ZerosOf(g.dtype, g.shape...)
 	for i := range g.Size() {
 		if v := x.Float(i); v >= lo && v <= hi {
@@ -199,6 +207,7 @@ func ClampGrad(g, x *Tensor, lo, hi float64) *Tensor {
 // Maximum returns the element-wise maximum of a and b with broadcasting,
 // as torch.maximum (NaN wins).
 func Maximum(a, b *Tensor) *Tensor {
+	a, b = contig(a), contig(b)
 	sameDType("tensor.Maximum", a, b)
 	floatOperand("tensor.Maximum", a)
 	shape := BroadcastShapes("tensor.Maximum", a.shape, b.shape)
@@ -218,6 +227,7 @@ func Maximum(a, b *Tensor) *Tensor {
 // that Maximum(a, b) sends to a: all of it where a > b, half where they tie
 // (as PyTorch), none where b wins. The share of b is MaximumGrad(g, b, a).
 func MaximumGrad(g, a, b *Tensor) *Tensor {
+	g, a, b = contig(g), contig(a), contig(b)
 	out := ZerosOf(g.dtype, g.shape...)
 	forEachBroadcast(g.shape, a.shape, b.shape, func(i, ia, ib int) {
 		switch x, y := a.Float(ia), b.Float(ib); {

@@ -32,6 +32,7 @@ func elemLoss(op string, x, t *Tensor, f func(x, t float32, i int) (l, dx, dt fl
 
 // MSEElems returns (x-t)² per element and its derivatives 2(x-t), -2(x-t).
 func MSEElems(x, t *Tensor) (per, dx, dt *Tensor) {
+	x, t = contig(x), contig(t)
 	return elemLoss("tensor.MSEElems", x, t, func(x, t float32, _ int) (float32, float32, float32) {
 		d := x - t
 		return d * d, 2 * d, -2 * d // d(x-t)²/dx = 2(x-t)
@@ -44,6 +45,7 @@ func MSEElems(x, t *Tensor) (per, dx, dt *Tensor) {
 // L1Elems returns |x-t| per element and its derivatives sign(x-t),
 // -sign(x-t).
 func L1Elems(x, t *Tensor) (per, dx, dt *Tensor) {
+	x, t = contig(x), contig(t)
 	return elemLoss("tensor.L1Elems", x, t, func(x, t float32, _ int) (float32, float32, float32) {
 		d := x - t
 		return float32(math.Abs(float64(d))), Sign32(d), -Sign32(d) // d|x-t|/dx = sign(x-t)
@@ -56,6 +58,7 @@ func L1Elems(x, t *Tensor) (per, dx, dt *Tensor) {
 // HuberElems returns ½d² where |d| < delta and delta·(|d| - ½delta)
 // elsewhere, d = x-t, per element, and its derivatives.
 func HuberElems(x, t *Tensor, delta float32) (per, dx, dt *Tensor) {
+	x, t = contig(x), contig(t)
 	return elemLoss("tensor.HuberElems", x, t, func(x, t float32, _ int) (float32, float32, float32) {
 		d := x - t
 		ad := float32(math.Abs(float64(d)))
@@ -78,6 +81,7 @@ func HuberElems(x, t *Tensor, delta float32) (per, dx, dt *Tensor) {
 // weight pw of x's shape (nil meaning 1), and its derivatives
 // w·((1-t) - k·σ(-x)) and w·(-x + (pw-1)·softplus(-x)), k = 1+(pw-1)·t.
 func BCEWithLogitsElems(x, t, weight, posWeight *Tensor) (per, dx, dt *Tensor) {
+	x, t, weight, posWeight = contig(x), contig(t), contig(weight), contig(posWeight)
 	for _, w := range []*Tensor{weight, posWeight} {
 		if w != nil && w.Size() != x.Size() {
 			panic(fmt.Sprintf("tensor.BCEWithLogitsElems: weight %v for input %v", w.shape, x.shape))

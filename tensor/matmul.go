@@ -21,6 +21,8 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	if a.Dims() < 2 || b.Dims() < 2 {
 		panic(fmt.Sprintf("tensor.MatMul: shapes %v and %v: both need rank >= 2", a.shape, b.shape))
 	}
+	a, transA = matOperand(a, transA)
+	b, transB = matOperand(b, transB)
 	ar, br := a.Dims(), b.Dims()
 	m, k := a.shape[ar-2], a.shape[ar-1]
 	if transA {
@@ -53,10 +55,31 @@ func MatMulT(a, b *Tensor, transA, transB bool) *Tensor {
 	return out
 }
 
+// matOperand readies an operand of MatMulT: a contiguous tensor as it is;
+// a view whose last two dimensions are the transpose of contiguous
+// matrices (Transpose(x, -2, -1) of a contiguous x, say) as those matrices
+// with the transposed flag flipped, so that the GEMM reads them in place;
+// any other view as a packed copy.
+func matOperand(t *Tensor, trans bool) (*Tensor, bool) {
+	if t.view == nil {
+		return t, trans
+	}
+	r := len(t.shape)
+	shape := append([]int(nil), t.shape...)
+	st := append([]int(nil), t.view.strides...)
+	shape[r-2], shape[r-1] = shape[r-1], shape[r-2]
+	st[r-2], st[r-1] = st[r-1], st[r-2]
+	if rowMajor(shape, st) {
+		return viewOf(t, shape, st, t.view.off), !trans
+	}
+	return t.pack(), trans
+}
+
 // Linear returns x·wᵀ + b for x [..., in], w [out, in] and b [out] (b may
 // be nil): the bias is laid into every row first and the GEMM adds the
 // product to it, so no transpose of w is made.
 func Linear(x, w, b *Tensor) *Tensor {
+	x, w, b = contig(x), contig(w), contig(b)
 	xs, ws := x.shape, w.shape
 	if len(xs) < 1 || len(ws) != 2 || xs[len(xs)-1] != ws[1] || (b != nil && (len(b.shape) != 1 || b.shape[0] != ws[0])) {
 		panic(fmt.Sprintf("tensor.Linear: input %v, weight %v, bias %v", xs, ws, shapeOf(b)))
@@ -83,6 +106,7 @@ func Linear(x, w, b *Tensor) *Tensor {
 // sums of G (rows added in order), each only when asked for (nil
 // otherwise), in fresh storage from the pool that Recycle fills.
 func LinearBackward(x, w, g *Tensor, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
+	x, w, g = contig(x), contig(w), contig(g)
 	if is64("tensor.LinearBackward", x, w, g) {
 		return linearBackward64(x, w, g, wantX, wantW, wantB)
 	}

@@ -44,6 +44,7 @@ func checkChannels(op string, name string, t *Tensor, c int) {
 // summed in one fixed order, so the result is the same for any thread
 // count.
 func BatchStats(x *Tensor, eps float32) NormStats {
+	x = contig(x)
 	if is64("tensor.BatchNorm", x) {
 		return batchStats64(x, eps)
 	}
@@ -114,6 +115,7 @@ func sumSq64(x []float32, mean float64) float64 {
 // RunningStats returns NormStats for evaluation mode from running mean and
 // variance tensors.
 func RunningStats(mean, variance *Tensor, eps float32) NormStats {
+	mean, variance = contig(mean), contig(variance)
 	if is64("tensor.BatchNorm", mean, variance) {
 		return runningStats64(mean, variance, eps)
 	}
@@ -128,6 +130,7 @@ func RunningStats(mean, variance *Tensor, eps float32) NormStats {
 // [N,C,*] with the given statistics. weight and bias may be nil (1 and 0).
 // The result comes from the pool that Recycle fills.
 func BatchNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	x, weight, bias = contig(x), contig(weight), contig(bias)
 	if is64("tensor.BatchNorm", x, weight, bias) {
 		return batchNorm64(x, weight, bias, st)
 	}
@@ -164,6 +167,7 @@ func BatchNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
 // and depend on x; otherwise they are constants. Channels are spread over
 // goroutines as in BatchStats; dx comes from the pool that Recycle fills.
 func BatchNormBackward(x, weight, gy *Tensor, st NormStats, training bool) (dx, dw, db *Tensor) {
+	x, weight, gy = contig(x), contig(weight), contig(gy)
 	if is64("tensor.BatchNormBackward", x, weight, gy) {
 		return batchNormBackward64(x, weight, gy, st, training)
 	}
@@ -232,6 +236,7 @@ func sumGradXhat(xs, gs []float32, mean, inv float32) (sg, sgx float64) {
 // LayerNormStats returns the mean and invstd of each group of the last d
 // elements of x (d = the product of the normalised shape).
 func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
+	x = contig(x)
 	if is64("tensor.LayerNorm", x) {
 		return layerNormStats64(x, d, eps)
 	}
@@ -261,6 +266,7 @@ func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
 // LayerNorm returns (x - mean)·invstd·weight + bias over each group of the
 // last d elements; weight and bias (d elements each) may be nil.
 func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
+	x, weight, bias = contig(x), contig(weight), contig(bias)
 	if is64("tensor.LayerNorm", x, weight, bias) {
 		return layerNorm64(x, weight, bias, st)
 	}
@@ -286,6 +292,7 @@ func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
 // LayerNormBackward returns the gradients of LayerNorm with respect to x,
 // weight and bias (the last two shaped like the normalised part, flat).
 func LayerNormBackward(x, weight, gy *Tensor, st NormStats) (dx, dw, db *Tensor) {
+	x, weight, gy = contig(x), contig(weight), contig(gy)
 	if is64("tensor.LayerNormBackward", x, weight, gy) {
 		return layerNormBackward64(x, weight, gy, st)
 	}

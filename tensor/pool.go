@@ -93,6 +93,7 @@ func (g poolGeom) outShape(x *Tensor) []int {
 // comes from the pool that RecycleInt32s fills. Planes are pooled in
 // parallel, each by one goroutine.
 func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
+	x = contig(x)
 	if is64("tensor.MaxPool2d", x) {
 		return maxPool64(x, p)
 	}
@@ -206,6 +207,7 @@ func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
 // goroutine, its outputs added in order, so overlapping windows give the same
 // sums whatever the thread count.
 func MaxPool2dBackward(x, gy *Tensor, arg []int32) *Tensor {
+	x, gy = contig(x), contig(gy)
 	if is64("tensor.MaxPool2dBackward", x, gy) {
 		return maxPoolBackward64(x, gy, arg)
 	}
@@ -251,6 +253,7 @@ func (g poolGeom) avgWindow(oy, ox int) (y0, y1, x0, x1 int, div float32) {
 // AvgPool2d returns the mean over each pooling window of x ([N,C,H,W] or
 // [C,H,W]). Dilation is not part of average pooling and must be 1.
 func AvgPool2d(x *Tensor, p PoolParams) *Tensor {
+	x = contig(x)
 	if is64("tensor.AvgPool2d", x) {
 		if p.withDefaults().Dilation != [2]int{1, 1} {
 			panic(fmt.Sprintf("tensor.AvgPool2d: dilation %v is not supported (PyTorch has none)", p.Dilation))
@@ -283,6 +286,7 @@ func AvgPool2d(x *Tensor, p PoolParams) *Tensor {
 // AvgPool2dBackward spreads gy evenly back over each window:
 // d(mean)/dx = 1/divisor for every x in the window.
 func AvgPool2dBackward(x, gy *Tensor, p PoolParams) *Tensor {
+	x, gy = contig(x), contig(gy)
 	if is64("tensor.AvgPool2dBackward", x, gy) {
 		return avgPool64(x, gy, p)
 	}

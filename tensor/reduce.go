@@ -29,6 +29,10 @@ func reducedShape(shape []int, d int, keepdim bool) []int {
 // SumDim sums t along dimension d (negative counts from the end). The sum
 // runs in index order, so results do not depend on threading.
 func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
+	if t.view != nil && t.dtype != Int64 {
+		return sumDimView(t, NormDim("tensor.SumDim", d, t.Dims()), keepdim)
+	}
+	t = contig(t)
 	if is64("tensor.SumDim", t) && t.Dims() > 0 {
 		return sumDim64(t, NormDim("tensor.SumDim", d, t.Dims()), keepdim)
 	}
@@ -53,6 +57,15 @@ func SumDim(t *Tensor, d int, keepdim bool) *Tensor {
 // Sum returns the sum of all elements as a 0-d tensor, accumulated in
 // float64 for accuracy.
 func Sum(t *Tensor) *Tensor {
+	if t.view != nil && t.dtype != Int64 {
+		// A view is summed in place, in row-major order as its packed copy.
+		all := make([]int, t.Dims())
+		for i := range all {
+			all[i] = i
+		}
+		return Reshape(sumDimsView(t, all), []int{}...)
+	}
+	t = contig(t)
 	if is64("tensor.Sum", t) {
 		var s float64
 		for _, x := range t.f64 {
@@ -70,6 +83,7 @@ func Sum(t *Tensor) *Tensor {
 // MaxDim returns the maximum along dimension d and, for each output element,
 // the index along d where it was found (the first, on ties).
 func MaxDim(t *Tensor, d int, keepdim bool) (*Tensor, []int) {
+	t = contig(t)
 	if is64("tensor.MaxDim", t) && t.Dims() > 0 {
 		d = NormDim("tensor.MaxDim", d, t.Dims())
 		outer, n, inner := splitAt(t.shape, d)
@@ -110,6 +124,7 @@ func MaxDim(t *Tensor, d int, keepdim bool) (*Tensor, []int) {
 // LogSumExpDim returns log(sum(exp(t))) along d, computed stably as
 // m + log(sum(exp(t-m))) with m the maximum.
 func LogSumExpDim(t *Tensor, d int, keepdim bool) *Tensor {
+	t = contig(t)
 	if is64("tensor.LogSumExpDim", t) && t.Dims() > 0 {
 		return logSumExp64(t, NormDim("tensor.LogSumExpDim", d, t.Dims()), keepdim)
 	}
@@ -142,6 +157,7 @@ func LogSumExpDim(t *Tensor, d int, keepdim bool) *Tensor {
 // Softmax returns exp(t)/sum(exp(t)) along d, shifted by the maximum for
 // stability.
 func Softmax(t *Tensor, d int) *Tensor {
+	t = contig(t)
 	if is64("tensor.Softmax", t) {
 		return map64(LogSoftmax(t, d), math.Exp)
 	}
@@ -154,6 +170,7 @@ func Softmax(t *Tensor, d int) *Tensor {
 
 // LogSoftmax returns t - logsumexp(t) along d.
 func LogSoftmax(t *Tensor, d int) *Tensor {
+	t = contig(t)
 	if is64("tensor.LogSoftmax", t) {
 		if t.Dims() == 0 {
 			return new64()
@@ -191,6 +208,7 @@ func LogSoftmax(t *Tensor, d int) *Tensor {
 // ExpandDim repeats t (whose dimension d was reduced with keepdim) n times
 // along d: the reverse of a reduction, used to send a gradient back.
 func ExpandDim(t *Tensor, d, n int) *Tensor {
+	t = contig(t)
 	shape := append([]int(nil), t.shape...)
 	shape[d] = n
 	return BroadcastTo(t, shape...)
@@ -249,6 +267,7 @@ func logSoftmaxRows(dst, src []float32, n int) {
 // per-sample negative log-likelihood. The targets must be in range (the
 // caller checks).
 func NLLRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *Tensor {
+	logp, weight = contig(logp), contig(weight)
 	m, nc := rowsCols("tensor.NLLRows", logp, targets)
 	if is64("tensor.NLLRows", logp) {
 		per := new64(m)
@@ -299,6 +318,7 @@ func rowsCols(op string, t *Tensor, targets []int) (m, n int) {
 // float32 logp the coefficients are used as float32 (they are float32
 // values then).
 func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float64) *Tensor {
+	logp = contig(logp)
 	m, nc := rowsCols("tensor.CrossEntropyGrad", logp, targets)
 	if len(coef) != m {
 		panic(fmt.Sprintf("tensor.CrossEntropyGrad: %d coefficients for %d rows", len(coef), m))
@@ -356,6 +376,7 @@ func NLLGrad(dt DType, m, nc int, targets []int, ignoreIndex int, coef []float64
 // weights, 1 when weight is nil), 0 on the others. For float32 the product
 // is taken in float32.
 func SmoothGrad(dt DType, m, nc int, targets []int, ignoreIndex int, weight *Tensor, scale []float64) *Tensor {
+	weight = contig(weight)
 	if len(targets) != m || len(scale) != m {
 		panic(fmt.Sprintf("tensor.SmoothGrad: %d targets and %d scales for %d rows", len(targets), len(scale), m))
 	}
@@ -379,6 +400,7 @@ func SmoothGrad(dt DType, m, nc int, targets []int, ignoreIndex int, weight *Ten
 // for each row i of logp [M, C] whose target is not ignoreIndex, and 0 for
 // the others: the per-sample label-smoothing term of a cross-entropy.
 func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *Tensor {
+	logp, weight = contig(logp), contig(weight)
 	m, nc := rowsCols("tensor.SmoothRows", logp, targets)
 	if is64("tensor.SmoothRows", logp) {
 		per := new64(m)
@@ -404,4 +426,40 @@ func SmoothRows(logp *Tensor, targets []int, ignoreIndex int, weight *Tensor) *T
 		per[i] = s
 	}
 	return New(per, m)
+}
+
+// sumDimView is SumDim for a strided view, read in place: the view is
+// walked in row-major order, so each output element adds its terms in the
+// same order as SumDim on the packed copy, bit for bit.
+func sumDimView(t *Tensor, d int, keepdim bool) *Tensor {
+	out := sumDimsView(t, []int{d})
+	return Reshape(out, reducedShape(t.shape, d, keepdim)...)
+}
+
+// sumDimsView sums a strided float view over dims, returning the kept
+// shape (1 along dims).
+func sumDimsView(t *Tensor, dims []int) *Tensor {
+	kept := append([]int(nil), t.shape...)
+	for _, d := range dims {
+		kept[d] = 1
+	}
+	outSt := stridesOf(kept)
+	for _, d := range dims {
+		outSt[d] = 0
+	}
+	v := t.view
+	if t.dtype == Float64 {
+		out := ZerosOf(Float64, kept...)
+		forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, io int) { out.f64[io] += v.f64[ia] })
+		return out
+	}
+	if len(dims) == len(t.shape) && len(dims) > 0 {
+		// Sum of everything accumulates in float64, as Sum does.
+		var acc float64
+		forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, _ int) { acc += float64(v.data[ia]) })
+		return Full(float32(acc), kept...)
+	}
+	out := Zeros(kept...)
+	forEachStrided(t.shape, v.strides, outSt, v.off, 0, func(_, ia, io int) { out.data[io] += v.data[ia] })
+	return out
 }

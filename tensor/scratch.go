@@ -84,9 +84,10 @@ func emptyLike(t *Tensor) *Tensor { return Empty(t.shape...) }
 // this package draw from, and empties t. The caller promises that nothing
 // else uses that storage: not t, not a Reshape view of it, not a slice
 // obtained from Data. Package autograd recycles the gradients and
-// temporaries that it alone holds.
+// temporaries that it alone holds. Views (IsView) never own their storage
+// and are left alone: only a base's storage is recycled.
 func Recycle(t *Tensor) {
-	if t == nil || t.data == nil || t.dtype != Float32 {
+	if t == nil || t.data == nil || t.dtype != Float32 || t.borrowed {
 		return
 	}
 	putFloats(t.data)

@@ -30,58 +30,47 @@ func InferShape(op string, shape []int, n int) []int {
 	return out
 }
 
-// Reshape returns a view of t with a new shape holding the same number of
-// elements; one dimension may be -1 to be inferred. The view shares t's data.
+// Reshape returns a tensor with a new shape holding the same number of
+// elements; one dimension may be -1 to be inferred. It shares t's storage
+// whenever the layout allows: always for a contiguous tensor, and for a
+// strided view when the dimensions merged or split are contiguous with
+// each other (PyTorch's view rule); otherwise it returns a packed copy, as
+// torch.reshape does.
 func Reshape(t *Tensor, shape ...int) *Tensor {
-	return &Tensor{shape: InferShape("tensor.Reshape", shape, t.Size()), data: t.data, f64: t.f64, i64: t.i64, dtype: t.dtype}
+	shape = InferShape("tensor.Reshape", shape, t.Size())
+	if t.view == nil {
+		return &Tensor{shape: shape, data: t.data, f64: t.f64, i64: t.i64, dtype: t.dtype, borrowed: t.borrowed}
+	}
+	if st, ok := reshapeStrides(t.shape, t.view.strides, shape); ok {
+		return viewOf(t, shape, st, t.view.off)
+	}
+	c := t.pack()
+	c.shape = shape
+	return c
 }
 
-// Permute returns a copy of t with its dimensions reordered: output
-// dimension i is input dimension dims[i]. Negative dims count from the end.
+// Permute returns a view of t with its dimensions reordered: output
+// dimension i is input dimension dims[i]. Negative dims count from the
+// end. Nothing is copied: the view shares t's storage, with permuted
+// strides.
 func Permute(t *Tensor, dims ...int) *Tensor {
 	r := t.Dims()
 	if len(dims) != r {
 		panic(fmt.Sprintf("tensor.Permute: %d dims %v for shape %v", len(dims), dims, t.shape))
 	}
 	seen := make([]bool, r)
-	perm := make([]int, r)
+	off, inStrides := t.layout()
+	outShape := make([]int, r)
+	outStrides := make([]int, r)
 	for i, d := range dims {
 		d = NormDim("tensor.Permute", d, r)
 		if seen[d] {
 			panic(fmt.Sprintf("tensor.Permute: dims %v repeat a dimension (shape %v)", dims, t.shape))
 		}
 		seen[d] = true
-		perm[i] = d
+		outShape[i], outStrides[i] = t.shape[d], inStrides[d]
 	}
-	inStrides := stridesOf(t.shape)
-	outShape := make([]int, r)
-	srcStrides := make([]int, r)
-	for i, d := range perm {
-		outShape[i] = t.shape[d]
-		srcStrides[i] = inStrides[d]
-	}
-	if t.dtype != Float32 {
-		return permuteAny(t, outShape, srcStrides)
-	}
-	out := Zeros(outShape...)
-	if len(out.data) == 0 {
-		return out
-	}
-	idx := make([]int, r)
-	src := 0
-	for i := range out.data {
-		out.data[i] = t.data[src]
-		for d := r - 1; d >= 0; d-- {
-			idx[d]++
-			src += srcStrides[d]
-			if idx[d] < outShape[d] {
-				break
-			}
-			src -= srcStrides[d] * outShape[d]
-			idx[d] = 0
-		}
-	}
-	return out
+	return viewOf(t, outShape, outStrides, off)
 }
 
 // InversePermutation returns the dims that undo Permute(t, dims...).
@@ -96,7 +85,8 @@ func InversePermutation(dims []int) []int {
 	return inv
 }
 
-// Transpose returns a copy of t with dimensions d0 and d1 swapped.
+// Transpose returns a view of t with dimensions d0 and d1 swapped (see
+// Permute).
 func Transpose(t *Tensor, d0, d1 int) *Tensor {
 	dims := make([]int, t.Dims())
 	for i := range dims {
@@ -123,6 +113,7 @@ func Concat(d int, ts ...*Tensor) *Tensor {
 	if len(ts) == 0 {
 		panic("tensor.Concat: no tensors")
 	}
+	ts = contigAll(ts)
 	r := ts[0].Dims()
 	d = NormDim("tensor.Concat", d, r)
 	shape := append([]int(nil), ts[0].shape...)
@@ -175,8 +166,11 @@ func Concat(d int, ts ...*Tensor) *Tensor {
 	return out
 }
 
-// Narrow returns a copy of the slice [start, start+length) of t along d.
-// A negative start counts from the end.
+// Narrow returns a view of the slice [start, start+length) of t along d;
+// a negative start counts from the end. Nothing is copied. The view is
+// contiguous (an ordinary tensor over part of t's storage) when every
+// dimension before d has size 1, as for a batch narrowed along dimension
+// 0, and strided otherwise.
 func Narrow(t *Tensor, d, start, length int) *Tensor {
 	d = NormDim("tensor.Narrow", d, t.Dims())
 	if start < 0 {
@@ -187,27 +181,18 @@ func Narrow(t *Tensor, d, start, length int) *Tensor {
 	}
 	shape := append([]int(nil), t.shape...)
 	shape[d] = length
-	if t.dtype != Float32 {
-		out := ZerosOf(t.dtype, shape...)
-		outer, n, inner := splitAt(t.shape, d)
-		if t.dtype == Float64 {
-			narrowG(out.f64, t.f64, outer, n, inner, start, length)
-		} else {
-			narrowG(out.i64, t.i64, outer, n, inner, start, length)
-		}
-		return out
-	}
-	out := Zeros(shape...)
-	outer, n, inner := splitAt(t.shape, d)
-	for o := range outer {
-		copy(out.data[o*length*inner:(o+1)*length*inner], t.data[(o*n+start)*inner:(o*n+start+length)*inner])
-	}
-	return out
+	off, st := t.layout()
+	return viewOf(t, shape, append([]int(nil), st...), off+start*st[d])
 }
 
 // NarrowInto adds src into the slice [start, start+src.Dim(d)) of dst along
 // d: the reverse of Narrow, used to send a gradient back.
 func NarrowInto(dst, src *Tensor, d, start int) {
+	src = contig(src)
+	if dst.view != nil {
+		writeThrough(dst, func(c *Tensor) { NarrowInto(c, src, d, start) })
+		return
+	}
 	outer, n, inner := splitAt(dst.shape, d)
 	length := src.shape[d]
 	if is64("tensor.NarrowInto", dst, src) {

@@ -28,6 +28,46 @@
 // float64 operations never come from the float32 scratch pool; Recycle
 // ignores tensors that are not float32.
 //
+// # Views
+//
+// A tensor is a shape over storage. Transpose, Permute, Narrow and Expand
+// return views that share their input's storage and copy nothing; Reshape
+// does too whenever the layout allows (always for a contiguous tensor),
+// and copies otherwise, as torch.reshape. A view whose elements happen to
+// lie row-major in one stretch of the storage (a batch narrowed along
+// dimension 0, a transpose of a dimension of size 1) is an ordinary
+// contiguous tensor over that stretch; any other view is strided: it holds
+// per-dimension strides (0 along the dimensions Expand repeats) and the
+// offset of its first element, and IsContiguous reports false.
+//
+// Consumers read views as follows. MatMul and MatMulT feed a view that
+// transposes the last two dimensions of contiguous matrices to the GEMM
+// through its transposed flag, so A·Bᵀ written with Transpose copies
+// nothing; the element-wise binaries (Add, Sub, Mul, Div, Pow) walk both
+// operands by their strides, so an expanded operand is read with stride 0
+// rather than materialised; Sum and SumDim walk a view in row-major order,
+// adding each output's terms in the packed copy's order. Every other
+// function calls Contiguous on its
+// inputs at entry, which costs nothing for contiguous tensors and packs a
+// strided view into a temporary copy. Results are those of the packed
+// copy, bit for bit, whichever way a view is read.
+//
+// Aliasing: writes through a view reach the storage it shares, as in
+// PyTorch. Set, Fill, CopyFrom, AddInPlace, NarrowInto, ReLUInPlace and
+// UpdateRunningStats write through strided views; writing through an
+// Expand view writes the one element each repeated position shares. Data
+// (and Data64, Int64s) cannot hand out a strided view's elements as one
+// row-major slice: it packs the view into storage of its own first, after
+// which the tensor no longer aliases its base (Data on a contiguous view,
+// such as a Reshape or a batch Narrow, returns the shared storage).
+// No function of this package writes its inputs, except those named for
+// it (…InPlace, …Into, CopyFrom, Fill, Set, UpdateRunningStats).
+//
+// Storage recycling: a view never owns its storage. Recycle ignores views
+// (IsView) other than a Reshape of a contiguous tensor, which package
+// autograd hands ownership to explicitly; recycling a base while a view of
+// it is alive is the caller's bug, as before.
+//
 // Errors and panics: functions that take data from outside (New with a data
 // slice of the wrong length, shapes parsed from files) are checked and report
 // through a panic naming the function and the shapes, because a mismatch is a
@@ -45,15 +85,24 @@ import (
 // Full, Scalar or FromFunc (float32), New64, Zeros64 (float64), NewInt64
 // (int64), or ZerosOf and To for any dtype.
 //
-// A Tensor returned by Reshape shares its data with the original: writing
-// through one is seen through the other. Every other operation returns a
-// tensor with data of its own.
+// A Tensor returned by Reshape, Transpose, Permute, Narrow or Expand is a
+// view that shares its storage with the original: writing through one is
+// seen through the other (see the package comment, Views). Every other
+// operation returns a tensor with data of its own.
 type Tensor struct {
 	shape []int
 	data  []float32 // the storage of a Float32 tensor
 	f64   []float64 // the storage of a Float64 tensor
 	i64   []int64   // the storage of an Int64 tensor
 	dtype DType
+	// view is set for a strided view, whose elements are not row-major in
+	// storage of their own; data, f64 and i64 are nil then, so that a
+	// kernel that forgot to call contig fails loudly instead of reading
+	// the wrong elements.
+	view *strided
+	// borrowed marks storage that belongs to another tensor (any view but a
+	// Reshape of a contiguous tensor): Recycle leaves it alone.
+	borrowed bool
 }
 
 // New returns a tensor of the given shape that uses data as its storage
@@ -122,6 +171,9 @@ func (t *Tensor) Dim(d int) int { return t.shape[NormDim("Dim", d, len(t.shape))
 
 // Size returns the number of elements.
 func (t *Tensor) Size() int {
+	if t.view != nil {
+		return checkShape("Size", t.shape)
+	}
 	switch t.dtype {
 	case Float64:
 		return len(t.f64)
@@ -134,9 +186,18 @@ func (t *Tensor) Size() int {
 // Data returns the underlying float32 storage in row-major order. Writes
 // through it change the tensor. It panics for a tensor of another dtype
 // (use Data64, Int64s or To).
+//
+// A strided view (IsContiguous false) has no such storage: Data first
+// gives it a packed copy of its own, after which t is an ordinary tensor
+// that no longer aliases its base. Write through a view with Set, Fill or
+// CopyFrom instead. Because Data may change t, it must not be called on a
+// strided view that other goroutines read.
 func (t *Tensor) Data() []float32 {
 	if t.dtype != Float32 {
 		panic(fmt.Sprintf("tensor.Data: tensor of shape %v is %v, not float32 (use Data64, Int64s or To)", t.shape, t.dtype))
+	}
+	if t.view != nil {
+		t.materialise()
 	}
 	return t.data
 }
@@ -147,35 +208,72 @@ func (t *Tensor) Item() float32 {
 	if t.dtype != Float32 {
 		panic(fmt.Sprintf("tensor.Item: tensor of shape %v is %v, not float32 (use Item64)", t.shape, t.dtype))
 	}
-	if len(t.data) != 1 {
-		panic(fmt.Sprintf("tensor.Item: tensor of shape %v has %d elements, want 1", t.shape, len(t.data)))
+	if t.Size() != 1 {
+		panic(fmt.Sprintf("tensor.Item: tensor of shape %v has %d elements, want 1", t.shape, t.Size()))
 	}
-	return t.data[0]
+	s, off := t.store32()
+	return s[off]
 }
 
 // At returns the element at the given index, one coordinate per dimension,
-// of a float32 tensor.
-func (t *Tensor) At(idx ...int) float32 { return t.Data()[t.offset("At", idx)] }
+// of a float32 tensor (a view reads its base's storage).
+func (t *Tensor) At(idx ...int) float32 {
+	if t.dtype != Float32 {
+		panic(fmt.Sprintf("tensor.At: tensor of shape %v is %v, not float32", t.shape, t.dtype))
+	}
+	s, off := t.store32()
+	return s[off+t.offset("At", idx)]
+}
 
-// Set writes v at the given index of a float32 tensor.
-func (t *Tensor) Set(v float32, idx ...int) { t.Data()[t.offset("Set", idx)] = v }
+// Set writes v at the given index of a float32 tensor; on a view it writes
+// through to the storage shared with the base.
+func (t *Tensor) Set(v float32, idx ...int) {
+	if t.dtype != Float32 {
+		panic(fmt.Sprintf("tensor.Set: tensor of shape %v is %v, not float32", t.shape, t.dtype))
+	}
+	s, off := t.store32()
+	s[off+t.offset("Set", idx)] = v
+}
 
+// store32 returns the float32 storage that t's offsets index and the
+// offset of element 0 in it.
+func (t *Tensor) store32() ([]float32, int) {
+	if t.view != nil {
+		return t.view.data, t.view.off
+	}
+	return t.data, 0
+}
+
+// offset returns the storage offset of idx relative to element 0,
+// following t's strides.
 func (t *Tensor) offset(op string, idx []int) int {
 	if len(idx) != len(t.shape) {
 		panic(fmt.Sprintf("tensor.%s: index %v for shape %v", op, idx, t.shape))
+	}
+	var st []int
+	if t.view != nil {
+		st = t.view.strides
 	}
 	off := 0
 	for i, v := range idx {
 		if v < 0 || v >= t.shape[i] {
 			panic(fmt.Sprintf("tensor.%s: index %v out of range for shape %v", op, idx, t.shape))
 		}
-		off = off*t.shape[i] + v
+		if st != nil {
+			off += v * st[i]
+		} else {
+			off = off*t.shape[i] + v
+		}
 	}
 	return off
 }
 
-// Clone returns a deep copy, of the same dtype.
+// Clone returns a deep copy, of the same dtype; the copy of a view is an
+// ordinary contiguous tensor.
 func (t *Tensor) Clone() *Tensor {
+	if t.view != nil {
+		return t.pack()
+	}
 	switch t.dtype {
 	case Float64:
 		return &Tensor{shape: append([]int(nil), t.shape...), f64: append([]float64(nil), t.f64...), dtype: Float64}
@@ -185,20 +283,31 @@ func (t *Tensor) Clone() *Tensor {
 	return &Tensor{shape: append([]int(nil), t.shape...), data: append([]float32(nil), t.data...)}
 }
 
-// CopyFrom copies src's elements into t. The shapes must hold the same number
-// of elements and the dtypes must agree.
+// CopyFrom copies src's elements (in row-major order) into t. The shapes
+// must hold the same number of elements and the dtypes must agree. When t
+// is a view the elements are written through to its base's storage.
 func (t *Tensor) CopyFrom(src *Tensor) {
 	sameDType("tensor.CopyFrom", t, src)
 	if src.Size() != t.Size() {
 		panic(fmt.Sprintf("tensor.CopyFrom: shapes %v and %v differ in size", t.shape, src.shape))
+	}
+	src = contig(src)
+	if t.view != nil {
+		writeThrough(t, func(c *Tensor) { c.CopyFrom(src) })
+		return
 	}
 	copy(t.data, src.data)
 	copy(t.f64, src.f64)
 	copy(t.i64, src.i64)
 }
 
-// Fill sets every element to v (converted to t's dtype).
+// Fill sets every element to v (converted to t's dtype); on a view it
+// writes through to the base's storage.
 func (t *Tensor) Fill(v float32) {
+	if t.view != nil {
+		writeThrough(t, func(c *Tensor) { c.Fill(v) })
+		return
+	}
 	for i := range t.data {
 		t.data[i] = v
 	}
@@ -250,6 +359,7 @@ func (t *Tensor) String() string {
 	if t.Size() > 64 {
 		return fmt.Sprintf("Tensor%s%v", dt, t.shape)
 	}
+	t = contig(t)
 	var b strings.Builder
 	switch t.dtype {
 	case Float64:
@@ -264,6 +374,11 @@ func (t *Tensor) String() string {
 
 // AddInPlace adds src to dst element-wise; the shapes must have equal sizes.
 func AddInPlace(dst, src *Tensor) {
+	src = contig(src)
+	if dst.view != nil {
+		writeThrough(dst, func(c *Tensor) { AddInPlace(c, src) })
+		return
+	}
 	if dst.dtype != Float32 || src.dtype != Float32 {
 		sameDType("tensor.AddInPlace", dst, src)
 		if dst.Size() != src.Size() {

@@ -1,0 +1,7 @@
+//go:build race
+
+package autograd_test
+
+// raceEnabled: the race detector's runtime makes sync.Pool drop buffers at
+// random, so allocation counts are not measured under it.
+const raceEnabled = true
