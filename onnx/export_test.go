@@ -63,6 +63,16 @@ func preset(name string, shape []int, outputs int) func() nn.Module {
 	return build(spec, shape)
 }
 
+func zoo(name string, classes int) func() nn.Module {
+	return func() nn.Module {
+		m, err := nn.Zoo(name, classes, nn.Seed(7))
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+}
+
 // withStats gives every BatchNorm of the model non-trivial running
 // statistics and affine weights, as after training.
 func withStats(f func() nn.Module) func() nn.Module {
@@ -136,10 +146,42 @@ func exportCases() []exportCase {
 				}
 			}},
 	}
+	// The vision layers and the zoo (at a small image to keep them fast).
+	small := []int{3, 32, 32}
+	cases = append(cases,
+		exportCase{name: "resnet18", shape: small, model: withStats(zoo("resnet18", 5))},
+		exportCase{name: "resnet50", shape: small, model: withStats(zoo("resnet50", 3))},
+		exportCase{name: "mobilenet_v2", shape: small, model: withStats(zoo("mobilenet_v2", 4))},
+		exportCase{name: "groupnorm", shape: []int{6, 5, 4}, model: build("conv(8,3,pad=1) groupnorm(4) relu6 conv(6,3) groupnorm(3,affine=0,eps=0.001)", []int{6, 5, 4})},
+		exportCase{name: "groupnorm trained affine", shape: []int{4, 3, 3}, model: func() nn.Module {
+			gn := nn.GroupNorm(2, 4)
+			r := rand.New(rand.NewPCG(5, 6))
+			for i := range 4 {
+				gn.Weight.Data.Data()[i] = float32(0.5 + r.Float64())
+				gn.Bias.Data.Data()[i] = float32(r.NormFloat64())
+			}
+			return nn.Sequential(gn)
+		}},
+		exportCase{name: "rmsnorm", shape: []int{3, 8}, model: build("rmsnorm rmsnorm(dims=1,eps=0.01,affine=0)", []int{3, 8})},
+		exportCase{name: "rmsnorm trained", shape: []int{6}, model: func() nn.Module {
+			l := nn.RMSNorm([]int{6})
+			for i := range 6 {
+				l.Weight.Data.Data()[i] = float32(i) - 2.5
+			}
+			return nn.Sequential(l)
+		}},
+		exportCase{name: "adaptiveavgpool", shape: []int{3, 12, 8}, model: build("adaptiveavgpool(3,2) conv(2,1) adaptiveavgpool(1) flatten", []int{3, 12, 8})},
+		exportCase{name: "convtranspose", shape: []int{3, 5, 6}, model: build("convtranspose(4,3) relu convtranspose(4,3,stride=2,pad=1,outpad=1) convtranspose(6,2,stride=3,dilation=2,groups=2,bias=0)", []int{3, 5, 6})},
+	)
+	for _, up := range []string{"upsample", "upsample(3)", "upsample(1.5)", "upsample(h=7,w=13)", "upsample(mode=nearest_exact)", "upsample(1.5,mode=nearest_exact)",
+		"upsample(h=9,w=5,mode=nearest_exact)", "upsample(mode=bilinear)", "upsample(1.5,mode=bilinear)", "upsample(h=7,w=13,mode=bilinear)",
+		"upsample(mode=bilinear,align_corners=1)", "upsample(h=7,w=3,mode=bilinear,align_corners=1)"} {
+		cases = append(cases, exportCase{name: up, shape: []int{2, 4, 5}, model: build(up, []int{2, 4, 5})})
+	}
 	// Every activation, on inputs spread wide enough to reach both sides
 	// of each one's kinks and thresholds.
 	for _, act := range []string{"relu", "leakyrelu", "leakyrelu(0.2)", "tanh", "sigmoid", "gelu", "gelu(tanh=1)",
-		"silu", "elu", "elu(0.5)", "softplus", "softplus(beta=2,threshold=3)", "softplus(threshold=-1)"} {
+		"silu", "elu", "elu(0.5)", "relu6", "hardtanh", "hardtanh(min=-2,max=3)", "hardswish", "hardsigmoid", "mish", "softplus", "softplus(beta=2,threshold=3)", "softplus(threshold=-1)"} {
 		cases = append(cases, exportCase{name: act, shape: []int{3, 8}, model: build(act, []int{3, 8}), scale: 4})
 	}
 	for _, pool := range []string{"maxpool(2)", "maxpool(3,stride=2,pad=1)", "maxpool(3,stride=2,ceil=1)", "maxpool(3,stride=2,pad=1,ceil=1)",
