@@ -406,7 +406,7 @@ func unsupported(path string, m nn.Module, why string) error {
 	return fmt.Errorf("onnx: %s (%s): %s", where, desc, why)
 }
 
-const noForm = "no ONNX form (supported: Sequential, Residual, ResNet and MobileNetV2 with their blocks, Linear, Conv2d, ConvTranspose2d, BatchNorm, LayerNorm, GroupNorm, RMSNorm, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, Upsample, Flatten, Dropout, Embedding and the activations; not yet the RNN, attention and transformer layers)"
+const noForm = "no ONNX form (supported: Sequential, Residual, ResNet and MobileNetV2 with their blocks, Linear, Conv2d, ConvTranspose2d, BatchNorm, LayerNorm, GroupNorm, RMSNorm, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, Upsample, Flatten, Dropout, Embedding and the activations, LSTM, GRU and RNN; not yet MultiheadAttention and the transformer layers)"
 
 // module adds the nodes of m, at path in the model, applied to x.
 func (g *graph) module(path string, m nn.Module, x value) (value, error) {
@@ -642,6 +642,8 @@ func (g *graph) layer(path string, m nn.Module, x value, out []int) (string, err
 			attrInt("group", max(p.Groups, 1))), nil
 	case *nn.UpsampleModule:
 		return g.resize(path, l, x, out)
+	case *nn.RNNModule:
+		return g.rnn(path, l, x)
 
 	case *nn.EmbeddingModule:
 		idx := in
@@ -869,4 +871,83 @@ func (g *graph) resize(path string, l *nn.UpsampleModule, x value, out []int) (s
 	batch := g.node(path, "Shape", []string{x.name}, attrInt("start", 0), attrInt("end", 1))
 	sizes := g.node(path, "Concat", []string{batch, g.int64s(path, "size", []int64{int64(out[0]), int64(out[1]), int64(out[2])})}, attrInt("axis", 0))
 	return g.node(path, "Resize", []string{x.name, "", "", sizes}, attrs...), nil
+}
+
+// rnn writes an LSTM, GRU or RNN (batch first, as in a Sequential) as one
+// ONNX LSTM, GRU or RNN operator per layer, on the time-major sequence
+// (a Transpose before and after: ONNX Runtime does not run layout=1).
+// The gates are reordered from PyTorch's (LSTM i f g o, GRU r z n) to
+// ONNX's (i o f c, z r h); a GRU applies its hidden bias before the reset
+// gate, linear_before_reset=1. Each layer's [T, dirs, N, H] output becomes
+// the next layer's [T, N, dirs·H] input.
+func (g *graph) rnn(path string, l *nn.RNNModule, x value) (string, error) {
+	if l.TimeMajor {
+		return "", unsupported(path, l, "a time-major layer in a Sequential has no batch dimension first; export a batch-first one")
+	}
+	var op string
+	var order []int
+	var attrs []*pb.AttributeProto
+	dirs, h := 1, l.HiddenSize
+	if l.Bidirectional {
+		dirs = 2
+		attrs = append(attrs, &pb.AttributeProto{Name: proto.String("direction"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("bidirectional")})
+	}
+	switch l.Cell {
+	case ag.CellLSTM:
+		op, order = "LSTM", []int{0, 3, 1, 2}
+	case ag.CellGRU:
+		op, order = "GRU", []int{1, 0, 2}
+		attrs = append(attrs, attrInt("linear_before_reset", 1))
+	default:
+		op, order = "RNN", []int{0}
+		act := "Tanh"
+		if l.Cell == ag.CellReLU {
+			act = "Relu"
+		}
+		a := &pb.AttributeProto{Name: proto.String("activations"), Type: pb.AttributeProto_STRINGS.Enum()}
+		for range dirs {
+			a.Strings = append(a.Strings, []byte(act))
+		}
+		attrs = append(attrs, a)
+	}
+	attrs = append(attrs, attrInt("hidden_size", h))
+	gates := len(order)
+	// reorder stacks the gate blocks of a PyTorch [gates·H, ...] tensor
+	// in ONNX's order.
+	reorder := func(v []float32) []float32 {
+		blk := len(v) / gates
+		out := make([]float32, 0, len(v))
+		for _, gi := range order {
+			out = append(out, v[gi*blk:(gi+1)*blk]...)
+		}
+		return out
+	}
+	seq := g.node(path, "Transpose", []string{x.name}, attrInts("perm", 1, 0, 2))
+	in := l.InputSize
+	for layer := range l.NumLayers {
+		var w, r, b []float32
+		for d := range dirs {
+			wk := l.Weights[layer*dirs+d]
+			w = append(w, reorder(wk.IH.Data.Data())...)
+			r = append(r, reorder(wk.HH.Data.Data())...)
+			if wk.BiasIH != nil {
+				b = append(b, reorder(wk.BiasIH.Data.Data())...)
+				b = append(b, reorder(wk.BiasHH.Data.Data())...)
+			}
+		}
+		suffix := fmt.Sprintf("_l%d", layer)
+		inputs := []string{seq, g.floats(path, "W"+suffix, []int{dirs, gates * h, in}, w), g.floats(path, "R"+suffix, []int{dirs, gates * h, h}, r)}
+		if b != nil {
+			inputs = append(inputs, g.floats(path, "B"+suffix, []int{dirs, 2 * gates * h}, b))
+		}
+		y := g.node(path, op, inputs, attrs...) // [T, dirs, N, H]
+		if dirs == 1 {
+			seq = g.node(path, "Squeeze", []string{y, g.int64s(path, "axis"+suffix, []int64{1})})
+		} else {
+			t := g.node(path, "Transpose", []string{y}, attrInts("perm", 0, 2, 1, 3))
+			seq = g.node(path, "Reshape", []string{t, g.int64s(path, "shape"+suffix, []int64{0, 0, int64(dirs * h)})})
+		}
+		in = dirs * h
+	}
+	return g.node(path, "Transpose", []string{seq}, attrInts("perm", 1, 0, 2)), nil
 }

@@ -173,6 +173,13 @@ func exportCases() []exportCase {
 		exportCase{name: "adaptiveavgpool", shape: []int{3, 12, 8}, model: build("adaptiveavgpool(3,2) conv(2,1) adaptiveavgpool(1) flatten", []int{3, 12, 8})},
 		exportCase{name: "convtranspose", shape: []int{3, 5, 6}, model: build("convtranspose(4,3) relu convtranspose(4,3,stride=2,pad=1,outpad=1) convtranspose(6,2,stride=3,dilation=2,groups=2,bias=0)", []int{3, 5, 6})},
 	)
+	for _, rnn := range []string{"lstm(6)", "gru(6)", "rnn(5)", "rnn(5,nonlinearity=relu,bias=0)", "lstm(4,layers=2,bidirectional=1)",
+		"gru(4,layers=3,bidirectional=1,bias=0)", "lstm(3,layers=2)", "gru(5,bidirectional=1)", "rnn(4,layers=2,bidirectional=1)"} {
+		cases = append(cases, exportCase{name: rnn, shape: []int{6, 3}, model: build(rnn+" flatten linear(2)", []int{6, 3})})
+	}
+	cases = append(cases, exportCase{name: "embedding lstm", shape: []int{5}, tokens: 9, model: func() nn.Module {
+		return nn.Sequential(nn.Embedding(9, 4, nn.Seed(3)), nn.LSTM(4, 3, nn.RNNOptions{Bidirectional: true}, nn.Seed(4)), nn.LayerNorm([]int{6}))
+	}})
 	for _, up := range []string{"upsample", "upsample(3)", "upsample(1.5)", "upsample(h=7,w=13)", "upsample(mode=nearest_exact)", "upsample(1.5,mode=nearest_exact)",
 		"upsample(h=9,w=5,mode=nearest_exact)", "upsample(mode=bilinear)", "upsample(1.5,mode=bilinear)", "upsample(h=7,w=13,mode=bilinear)",
 		"upsample(mode=bilinear,align_corners=1)", "upsample(h=7,w=3,mode=bilinear,align_corners=1)"} {
