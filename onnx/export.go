@@ -406,7 +406,7 @@ func unsupported(path string, m nn.Module, why string) error {
 	return fmt.Errorf("onnx: %s (%s): %s", where, desc, why)
 }
 
-const noForm = "no ONNX form (supported: Sequential, Residual, ResNet and MobileNetV2 with their blocks, Linear, Conv2d, ConvTranspose2d, BatchNorm, LayerNorm, GroupNorm, RMSNorm, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, Upsample, Flatten, Dropout, Embedding and the activations, LSTM, GRU and RNN; not yet MultiheadAttention and the transformer layers)"
+const noForm = "no ONNX form (supported: Sequential, Residual, ResNet and MobileNetV2 with their blocks, Linear, Conv2d, ConvTranspose2d, BatchNorm, LayerNorm, GroupNorm, RMSNorm, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, Upsample, Flatten, Dropout, Embedding and the activations, LSTM, GRU, RNN, MultiheadAttention and TransformerEncoderLayer)"
 
 // module adds the nodes of m, at path in the model, applied to x.
 func (g *graph) module(path string, m nn.Module, x value) (value, error) {
@@ -644,6 +644,12 @@ func (g *graph) layer(path string, m nn.Module, x value, out []int) (string, err
 		return g.resize(path, l, x, out)
 	case *nn.RNNModule:
 		return g.rnn(path, l, x)
+	case *nn.MultiheadAttentionModule:
+		y, err := g.mha(path, l, x)
+		return y.name, err
+	case *nn.TransformerEncoderLayerModule:
+		y, err := g.transformer(path, l, x)
+		return y.name, err
 
 	case *nn.EmbeddingModule:
 		idx := in
@@ -950,4 +956,96 @@ func (g *graph) rnn(path string, l *nn.RNNModule, x value) (string, error) {
 		in = dirs * h
 	}
 	return g.node(path, "Transpose", []string{seq}, attrInts("perm", 1, 0, 2)), nil
+}
+
+// mha writes self-attention over x [N, T, E] from MatMul, Softmax, Reshape
+// and Transpose: q, k and v from the three row blocks of in_proj_weight,
+// scores q·kᵀ/√hd (plus a constant causal mask of -inf above the
+// diagonal), softmax, the weighted values, the heads joined and out_proj.
+// T is fixed at the exported input's length (the reshapes and the mask
+// name it); N stays dynamic.
+func (g *graph) mha(path string, l *nn.MultiheadAttentionModule, x value) (value, error) {
+	T, E, H := x.shape[0], l.EmbedDim, l.NumHeads
+	hd := E / H
+	w := l.InProjWeight.Data.Data()
+	heads := g.int64s(path, "heads_shape", []int64{0, int64(T), int64(H), int64(hd)})
+	proj := func(i int, perm ...int) string {
+		name := []string{"q", "k", "v"}[i]
+		wt := transpose(w[i*E*E:(i+1)*E*E], E, E)
+		y := g.node(path, "MatMul", []string{x.name, g.floats(path, "in_proj_weight_"+name+"_t", []int{E, E}, wt)})
+		if l.InProjBias != nil {
+			y = g.node(path, "Add", []string{y, g.floats(path, "in_proj_bias_"+name, []int{E}, l.InProjBias.Data.Data()[i*E:(i+1)*E])})
+		}
+		return g.node(path, "Transpose", []string{g.node(path, "Reshape", []string{y, heads})}, attrInts("perm", perm...))
+	}
+	q, k, v := proj(0, 0, 2, 1, 3), proj(1, 0, 2, 3, 1), proj(2, 0, 2, 1, 3)
+	scores := g.node(path, "Mul", []string{g.node(path, "MatMul", []string{q, k}), g.scalar(path, "scale", float32(1/math.Sqrt(float64(hd))))})
+	if l.Causal {
+		mask := make([]float32, T*T)
+		for i := range T {
+			for j := i + 1; j < T; j++ {
+				mask[i*T+j] = float32(math.Inf(-1))
+			}
+		}
+		scores = g.node(path, "Add", []string{scores, g.floats(path, "causal_mask", []int{T, T}, mask)})
+	}
+	att := g.node(path, "MatMul", []string{g.node(path, "Softmax", []string{scores}, attrInt("axis", -1)), v})
+	joined := g.node(path, "Reshape", []string{g.node(path, "Transpose", []string{att}, attrInts("perm", 0, 2, 1, 3)),
+		g.int64s(path, "joined_shape", []int64{0, int64(T), int64(E)})})
+	return g.module(sub(path, "out_proj"), l.OutProj, value{name: joined, shape: []int{T, E}, dtype: pb.TensorProto_FLOAT})
+}
+
+// transformer writes a TransformerEncoderLayer (post-norm or pre-norm) from
+// its parts, under their state_dict names; see mha for the fixed length.
+func (g *graph) transformer(path string, t *nn.TransformerEncoderLayerModule, x value) (value, error) {
+	add := func(a, b value) value {
+		a.name = g.node(path, "Add", []string{a.name, b.name})
+		return a
+	}
+	sa := func(h value) (value, error) { return g.mha(sub(path, "self_attn"), t.SelfAttn, h) }
+	var act nn.Module = nn.ReLU()
+	if t.Activation == "gelu" {
+		act = nn.GELU()
+	}
+	ff := func(h value) (value, error) {
+		h, err := g.module(sub(path, "linear1"), t.Linear1, h)
+		if err == nil {
+			h, err = g.module(sub(path, "activation"), act, h)
+		}
+		if err == nil {
+			h, err = g.module(sub(path, "linear2"), t.Linear2, h)
+		}
+		return h, err
+	}
+	norm := func(name string, l *nn.LayerNormModule, h value) (value, error) {
+		return g.module(sub(path, name), l, h)
+	}
+	if t.NormFirst {
+		h, err := norm("norm1", t.Norm1, x)
+		if err == nil {
+			h, err = sa(h)
+		}
+		if err != nil {
+			return x, err
+		}
+		x = add(x, h)
+		if h, err = norm("norm2", t.Norm2, x); err == nil {
+			h, err = ff(h)
+		}
+		if err != nil {
+			return x, err
+		}
+		return add(x, h), nil
+	}
+	h, err := sa(x)
+	if err == nil {
+		x, err = norm("norm1", t.Norm1, add(x, h))
+	}
+	if err == nil {
+		h, err = ff(x)
+	}
+	if err != nil {
+		return x, err
+	}
+	return norm("norm2", t.Norm2, add(x, h))
 }

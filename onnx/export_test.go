@@ -180,6 +180,10 @@ func exportCases() []exportCase {
 	cases = append(cases, exportCase{name: "embedding lstm", shape: []int{5}, tokens: 9, model: func() nn.Module {
 		return nn.Sequential(nn.Embedding(9, 4, nn.Seed(3)), nn.LSTM(4, 3, nn.RNNOptions{Bidirectional: true}, nn.Seed(4)), nn.LayerNorm([]int{6}))
 	}})
+	for _, att := range []string{"attention(2)", "attention(4,causal=1)", "attention(1,bias=0)", "transformer(2,ff=16)",
+		"transformer(2,ff=12,causal=1,norm_first=1,activation=gelu,eps=0.001)", "transformer(4,ff=8) transformer(2,ff=8,causal=1)"} {
+		cases = append(cases, exportCase{name: att, shape: []int{5, 8}, model: build(att+" flatten linear(3)", []int{5, 8})})
+	}
 	for _, up := range []string{"upsample", "upsample(3)", "upsample(1.5)", "upsample(h=7,w=13)", "upsample(mode=nearest_exact)", "upsample(1.5,mode=nearest_exact)",
 		"upsample(h=9,w=5,mode=nearest_exact)", "upsample(mode=bilinear)", "upsample(1.5,mode=bilinear)", "upsample(h=7,w=13,mode=bilinear)",
 		"upsample(mode=bilinear,align_corners=1)", "upsample(h=7,w=3,mode=bilinear,align_corners=1)"} {
