@@ -148,6 +148,32 @@ func Export(w io.Writer, model nn.Module, inputShape []int, opts ...Option) erro
 //	Softplus            Softplus of beta·x over beta, and x where beta·x > threshold
 //	Softmax, LogSoftmax Softmax, LogSoftmax (axis = Dim)
 //	Embedding           Gather (Cast to int64 first when not the first layer)
+//	ReLU6, Hardtanh     Clip
+//	Hardsigmoid, Hardswish  HardSigmoid (alpha 1/6, beta 1/2), HardSwish
+//	Mish                x·Tanh(Softplus(x)) (opset 17 has no Mish)
+//	GroupNorm           Reshape to [N, G, -1], InstanceNormalization, Reshape back, per-channel Mul and Add
+//	RMSNorm             x·Pow(ReduceMean(x·x) + eps, -½), times the weight
+//	AdaptiveAvgPool2d   GlobalAveragePool for 1×1; AveragePool when the input divides evenly; refused otherwise
+//	ConvTranspose2d     ConvTranspose (pads, output_padding, strides, dilations, group)
+//	Upsample            Resize: nearest as asymmetric/floor, nearest-exact as half_pixel/round_prefer_ceil,
+//	                    bilinear as linear with pytorch_half_pixel or align_corners; a scale factor as
+//	                    scales, a size as sizes with the batch dimension read by Shape
+//	Residual            the body and Add
+//	ResNet, ResNetBlock the stem, BasicBlock or Bottleneck (with the downsample shortcut), Add and Relu, pool, fc
+//	MobileNetV2, InvertedResidual  the features, GlobalAveragePool, Flatten, the classifier
+//	LSTM, GRU, RNN      one ONNX LSTM, GRU or RNN per layer between Transposes to time-major, gates
+//	                    reordered (LSTM i f g o to i o f c, GRU r z n to z r h), GRU linear_before_reset=1,
+//	                    bidirectional outputs joined as [T, N, 2H]; batch-first layers only
+//	MultiheadAttention  MatMul per q, k, v, Reshape/Transpose to heads, MatMul, scale, Softmax, MatMul,
+//	                    out_proj; a causal layer adds a constant -inf mask above the diagonal before Softmax
+//	TransformerEncoderLayer  the attention, Add, LayerNormalization and the feed-forward (post- or pre-norm)
+//
+// A model with MultiheadAttention or TransformerEncoderLayer takes
+// [N, T, E] with N dynamic but T fixed at the length of inputShape: the
+// reshapes into heads and the causal mask name it, so the exported model
+// runs only on sequences of that length (export once per length served, or
+// pad). The recurrent layers take any batch and the exported length only
+// too, as every input's shape is fixed but N.
 func Convert(model nn.Module, inputShape []int, opts ...Option) (*pb.ModelProto, error) {
 	var c config
 	for _, o := range opts {
