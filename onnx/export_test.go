@@ -537,3 +537,32 @@ func TestExportKeepsTrainingMode(t *testing.T) {
 		t.Errorf("Export changed the model: training %t, running mean %v (was %v)", bn.Training(), bn.RunningMean.Data(), before)
 	}
 }
+
+// The zoo's weights keep their state_dict names (layer1.0.conv1.weight,
+// features.1.conv.0.0.weight, ...) in the exported file.
+func TestExportZooNames(t *testing.T) {
+	for _, name := range []string{"resnet18", "mobilenet_v2"} {
+		m := withStats(zoo(name, 3))()
+		mp, err := onnx.Convert(m, []int{3, 32, 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inits := map[string][]float32{}
+		for _, in := range mp.GetGraph().GetInitializer() {
+			inits[in.GetName()] = in.GetFloatData()
+		}
+		n := 0
+		for k, v := range nn.StateDict(m) {
+			if strings.HasSuffix(k, "num_batches_tracked") {
+				continue
+			}
+			if got, ok := inits[k]; !ok || !slices.Equal(got, v.Data()) {
+				t.Errorf("%s: state %s is not an initializer of that name and value (present %t)", name, k, ok)
+			}
+			n++
+		}
+		if n < 50 {
+			t.Errorf("%s: only %d state entries checked", name, n)
+		}
+	}
+}
