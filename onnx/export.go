@@ -35,6 +35,7 @@ import (
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/nn"
 	pb "github.com/backprop-go/backprop/onnx/onnxpb"
+	"github.com/backprop-go/backprop/tensor"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -147,6 +148,32 @@ func Export(w io.Writer, model nn.Module, inputShape []int, opts ...Option) erro
 //	Softplus            Softplus of beta·x over beta, and x where beta·x > threshold
 //	Softmax, LogSoftmax Softmax, LogSoftmax (axis = Dim)
 //	Embedding           Gather (Cast to int64 first when not the first layer)
+//	ReLU6, Hardtanh     Clip
+//	Hardsigmoid, Hardswish  HardSigmoid (alpha 1/6, beta 1/2), HardSwish
+//	Mish                x·Tanh(Softplus(x)) (opset 17 has no Mish)
+//	GroupNorm           Reshape to [N, G, -1], InstanceNormalization, Reshape back, per-channel Mul and Add
+//	RMSNorm             x·Pow(ReduceMean(x·x) + eps, -½), times the weight
+//	AdaptiveAvgPool2d   GlobalAveragePool for 1×1; AveragePool when the input divides evenly; refused otherwise
+//	ConvTranspose2d     ConvTranspose (pads, output_padding, strides, dilations, group)
+//	Upsample            Resize: nearest as asymmetric/floor, nearest-exact as half_pixel/round_prefer_ceil,
+//	                    bilinear as linear with pytorch_half_pixel or align_corners; a scale factor as
+//	                    scales, a size as sizes with the batch dimension read by Shape
+//	Residual            the body and Add
+//	ResNet, ResNetBlock the stem, BasicBlock or Bottleneck (with the downsample shortcut), Add and Relu, pool, fc
+//	MobileNetV2, InvertedResidual  the features, GlobalAveragePool, Flatten, the classifier
+//	LSTM, GRU, RNN      one ONNX LSTM, GRU or RNN per layer between Transposes to time-major, gates
+//	                    reordered (LSTM i f g o to i o f c, GRU r z n to z r h), GRU linear_before_reset=1,
+//	                    bidirectional outputs joined as [T, N, 2H]; batch-first layers only
+//	MultiheadAttention  MatMul per q, k, v, Reshape/Transpose to heads, MatMul, scale, Softmax, MatMul,
+//	                    out_proj; a causal layer adds a constant -inf mask above the diagonal before Softmax
+//	TransformerEncoderLayer  the attention, Add, LayerNormalization and the feed-forward (post- or pre-norm)
+//
+// A model with MultiheadAttention or TransformerEncoderLayer takes
+// [N, T, E] with N dynamic but T fixed at the length of inputShape: the
+// reshapes into heads and the causal mask name it, so the exported model
+// runs only on sequences of that length (export once per length served, or
+// pad). The recurrent layers take any batch and the exported length only
+// too, as every input's shape is fixed but N.
 func Convert(model nn.Module, inputShape []int, opts ...Option) (*pb.ModelProto, error) {
 	var c config
 	for _, o := range opts {
@@ -405,7 +432,7 @@ func unsupported(path string, m nn.Module, why string) error {
 	return fmt.Errorf("onnx: %s (%s): %s", where, desc, why)
 }
 
-const noForm = "no ONNX form (supported: Sequential of Linear, Conv2d, BatchNorm, LayerNorm, MaxPool2d, AvgPool2d, GlobalAvgPool2d, Flatten, Dropout, Embedding and the activations)"
+const noForm = "no ONNX form (supported: Sequential, Residual, ResNet and MobileNetV2 with their blocks, Linear, Conv2d, ConvTranspose2d, BatchNorm, LayerNorm, GroupNorm, RMSNorm, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d, Upsample, Flatten, Dropout, Embedding and the activations, LSTM, GRU, RNN, MultiheadAttention and TransformerEncoderLayer)"
 
 // module adds the nodes of m, at path in the model, applied to x.
 func (g *graph) module(path string, m nn.Module, x value) (value, error) {
@@ -437,6 +464,9 @@ func (g *graph) module(path string, m nn.Module, x value) (value, error) {
 			return x, unsupported(path, m, fmt.Sprintf("its body turns [N %v] into [N %v]; a residual needs the same shape", x.shape, y.shape))
 		}
 		return value{name: g.node(path, "Add", []string{x.name, y.name}), shape: x.shape, dtype: y.dtype}, nil
+	}
+	if y, ok, err := g.composite(path, m, x); ok || err != nil {
+		return y, err
 	}
 	si, ok := m.(nn.ShapeInferrer)
 	if !ok || m == nil {
@@ -583,6 +613,70 @@ func (g *graph) layer(path string, m nn.Module, x value, out []int) (string, err
 	case *nn.LogSoftmaxModule:
 		return node("LogSoftmax", []string{in}, attrInt("axis", l.Dim)), nil
 
+	case *nn.ReLU6Module:
+		return node("Clip", []string{in, g.scalar(path, "min", 0), g.scalar(path, "max", 6)}), nil
+	case *nn.HardtanhModule:
+		return node("Clip", []string{in, g.scalar(path, "min", l.Min), g.scalar(path, "max", l.Max)}), nil
+	case *nn.HardsigmoidModule:
+		// relu6(x+3)/6 = max(0, min(1, x/6 + 1/2)).
+		return node("HardSigmoid", []string{in}, attrFloat("alpha", 1.0/6), attrFloat("beta", 0.5)), nil
+	case *nn.HardswishModule:
+		return node("HardSwish", []string{in}), nil
+	case *nn.MishModule:
+		// Opset 17 has no Mish (it came in opset 18): x·tanh(softplus(x)).
+		return node("Mul", []string{in, node("Tanh", []string{node("Softplus", []string{in})})}), nil
+	case *nn.GroupNormModule:
+		return g.groupNorm(path, l, x), nil
+	case *nn.RMSNormModule:
+		// x·(mean(x²) + eps)^-½ over the last len(Shape) dimensions, then
+		// the weight: the arithmetic of autograd.RMSNorm.
+		k := len(l.Shape)
+		axes := make([]int, k)
+		for i := range axes {
+			axes[i] = len(x.shape) + 1 - k + i
+		}
+		ms := node("ReduceMean", []string{node("Mul", []string{in, in})}, attrInts("axes", axes...), attrInt("keepdims", 1))
+		r := node("Pow", []string{node("Add", []string{ms, g.scalar(path, "eps", l.Eps)}), g.scalar(path, "minus_half", -0.5)})
+		y := node("Mul", []string{in, r})
+		if l.Weight != nil {
+			y = node("Mul", []string{y, g.floats(path, "weight", l.Shape, l.Weight.Data.Data())})
+		}
+		return y, nil
+	case *nn.AdaptiveAvgPool2dModule:
+		if l.H == 1 && l.W == 1 {
+			return node("GlobalAveragePool", []string{in}), nil
+		}
+		h, w := x.shape[1], x.shape[2]
+		if h%l.H != 0 || w%l.W != 0 {
+			return "", unsupported(path, m, fmt.Sprintf("an input of %dx%d does not divide into %dx%d windows; ONNX has no adaptive pooling (export at an input size that divides evenly)", h, w, l.H, l.W))
+		}
+		kh, kw := h/l.H, w/l.W
+		return node("AveragePool", []string{in}, attrInts("kernel_shape", kh, kw), attrInts("strides", kh, kw)), nil
+	case *nn.ConvTranspose2dModule:
+		w := l.Weight.Data
+		p := l.Params
+		inputs := []string{in, g.floats(path, "weight", w.Shape(), w.Data())}
+		if l.Bias != nil {
+			inputs = append(inputs, g.floats(path, "bias", l.Bias.Data.Shape(), l.Bias.Data.Data()))
+		}
+		return node("ConvTranspose", inputs,
+			attrInts("kernel_shape", l.Kernel, l.Kernel),
+			attrInts("pads", p.Padding[0], p.Padding[1], p.Padding[0], p.Padding[1]),
+			attrInts("output_padding", p.OutputPadding[0], p.OutputPadding[1]),
+			attrInts("strides", max(p.Stride[0], 1), max(p.Stride[1], 1)),
+			attrInts("dilations", max(p.Dilation[0], 1), max(p.Dilation[1], 1)),
+			attrInt("group", max(p.Groups, 1))), nil
+	case *nn.UpsampleModule:
+		return g.resize(path, l, x, out)
+	case *nn.RNNModule:
+		return g.rnn(path, l, x)
+	case *nn.MultiheadAttentionModule:
+		y, err := g.mha(path, l, x)
+		return y.name, err
+	case *nn.TransformerEncoderLayerModule:
+		y, err := g.transformer(path, l, x)
+		return y.name, err
+
 	case *nn.EmbeddingModule:
 		idx := in
 		if x.dtype != pb.TensorProto_INT64 {
@@ -665,4 +759,319 @@ func transpose(a []float32, rows, cols int) []float32 {
 		}
 	}
 	return t
+}
+
+// sub is the path of a child named name of the layer at path.
+func sub(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// composite adds the nodes of the zoo's models and blocks, whose children
+// are written under their state_dict names; ok is false for other layers.
+func (g *graph) composite(path string, m nn.Module, x value) (y value, ok bool, err error) {
+	type part struct {
+		Name   string
+		Module nn.Module
+	}
+	chain := func(x value, parts ...part) (value, error) {
+		for _, p := range parts {
+			var err error
+			if x, err = g.module(sub(path, p.Name), p.Module, x); err != nil {
+				return x, err
+			}
+		}
+		return x, nil
+	}
+	relu := func(v value) value {
+		v.name = g.node(path, "Relu", []string{v.name})
+		return v
+	}
+	named := func(name string, m nn.Module) part { return part{name, m} }
+	switch b := m.(type) {
+	case *nn.ResNetBlock:
+		// relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut), the Bottleneck
+		// with a third convolution.
+		y, err := chain(x, named("conv1", b.Conv1), named("bn1", b.BN1))
+		if err == nil {
+			y, err = chain(relu(y), named("conv2", b.Conv2), named("bn2", b.BN2))
+		}
+		if err == nil && b.Conv3 != nil {
+			y, err = chain(relu(y), named("conv3", b.Conv3), named("bn3", b.BN3))
+		}
+		short := x
+		if err == nil && b.Downsample != nil {
+			short, err = g.module(sub(path, "downsample"), b.Downsample, x)
+		}
+		if err != nil {
+			return x, true, err
+		}
+		if !slices.Equal(y.shape, short.shape) {
+			return x, true, unsupported(path, m, fmt.Sprintf("the residual branch gives [N %v], the shortcut [N %v]", y.shape, short.shape))
+		}
+		y.name = g.node(path, "Add", []string{y.name, short.name})
+		return relu(y), true, nil
+	case *nn.ResNetModule:
+		y, err := chain(x, named("conv1", b.Conv1), named("bn1", b.BN1), named("relu", b.ReLU), named("maxpool", b.MaxPool))
+		for i, l := range b.Layers {
+			if err == nil {
+				y, err = g.module(sub(path, fmt.Sprintf("layer%d", i+1)), l, y)
+			}
+		}
+		if err == nil {
+			y, err = chain(y, named("avgpool", b.AvgPool), named("flatten", nn.Flatten()), named("fc", b.FC))
+		}
+		return y, true, err
+	case *nn.InvertedResidual:
+		y, err := g.module(sub(path, "conv"), b.Conv, x)
+		if err != nil || !b.UseResidual {
+			return y, true, err
+		}
+		if !slices.Equal(y.shape, x.shape) {
+			return x, true, unsupported(path, m, fmt.Sprintf("its body turns [N %v] into [N %v]; a residual needs the same shape", x.shape, y.shape))
+		}
+		y.name = g.node(path, "Add", []string{x.name, y.name})
+		return y, true, nil
+	case *nn.MobileNetV2Module:
+		y, err := g.module(sub(path, "features"), b.Features, x)
+		if err == nil {
+			y, err = chain(y, named("pool", nn.AdaptiveAvgPool2d(1, 1)), named("flatten", nn.Flatten()), named("classifier", b.Classifier))
+		}
+		return y, true, err
+	}
+	return x, false, nil
+}
+
+// groupNorm writes GroupNorm as InstanceNormalization (opset 17 has no
+// GroupNormalization) of x seen as [N, G, C/G·rest], the channel affine
+// after it.
+func (g *graph) groupNorm(path string, l *nn.GroupNormModule, x value) string {
+	G := l.NumGroups
+	grouped := g.node(path, "Reshape", []string{x.name, g.int64s(path, "grouped_shape", []int64{0, int64(G), -1})})
+	normed := g.node(path, "InstanceNormalization", []string{grouped,
+		g.floats(path, "group_scale", []int{G}, filled(G, 1)), g.floats(path, "group_bias", []int{G}, make([]float32, G))},
+		attrFloat("epsilon", l.Eps))
+	back := make([]int64, len(x.shape)+1)
+	for i, d := range x.shape {
+		back[i+1] = int64(d)
+	}
+	y := g.node(path, "Reshape", []string{normed, g.int64s(path, "shape", back)})
+	cs := channelShape(x.shape)
+	if l.Weight != nil {
+		y = g.node(path, "Mul", []string{y, g.floats(path, "weight", cs, l.Weight.Data.Data())})
+	}
+	if l.Bias != nil {
+		y = g.node(path, "Add", []string{y, g.floats(path, "bias", cs, l.Bias.Data.Data())})
+	}
+	return y
+}
+
+// resize writes Upsample as Resize with the coordinate transformation of
+// PyTorch's mode: nearest is asymmetric with floor, nearest-exact
+// half_pixel with round_prefer_ceil (floor((i+½)/scale)), bilinear
+// pytorch_half_pixel or align_corners. A scale factor goes in as Resize's
+// scales (so that the coordinates map through 1/scale, as PyTorch's do); a
+// size as its sizes, the batch dimension taken from the input's shape.
+func (g *graph) resize(path string, l *nn.UpsampleModule, x value, out []int) (string, error) {
+	p := l.Params
+	attrs := []*pb.AttributeProto{}
+	str := func(name, v string) *pb.AttributeProto {
+		return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_STRING.Enum(), S: []byte(v)}
+	}
+	switch p.Mode {
+	case tensor.Nearest:
+		attrs = append(attrs, str("mode", "nearest"), str("coordinate_transformation_mode", "asymmetric"), str("nearest_mode", "floor"))
+	case tensor.NearestExact:
+		attrs = append(attrs, str("mode", "nearest"), str("coordinate_transformation_mode", "half_pixel"), str("nearest_mode", "round_prefer_ceil"))
+	case tensor.Bilinear:
+		ct := "pytorch_half_pixel"
+		if p.AlignCorners {
+			ct = "align_corners"
+		} else if out[1] == 1 || out[2] == 1 {
+			return "", unsupported(path, l, "bilinear resizing to a single row or column maps coordinates differently in ONNX")
+		}
+		attrs = append(attrs, str("mode", "linear"), str("coordinate_transformation_mode", ct))
+	default:
+		return "", unsupported(path, l, fmt.Sprintf("interpolation mode %v has no ONNX form", p.Mode))
+	}
+	if p.Size == [2]int{} {
+		scales := g.floats(path, "scales", []int{4}, []float32{1, 1, float32(p.Scale[0]), float32(p.Scale[1])})
+		return g.node(path, "Resize", []string{x.name, "", scales}, attrs...), nil
+	}
+	batch := g.node(path, "Shape", []string{x.name}, attrInt("start", 0), attrInt("end", 1))
+	sizes := g.node(path, "Concat", []string{batch, g.int64s(path, "size", []int64{int64(out[0]), int64(out[1]), int64(out[2])})}, attrInt("axis", 0))
+	return g.node(path, "Resize", []string{x.name, "", "", sizes}, attrs...), nil
+}
+
+// rnn writes an LSTM, GRU or RNN (batch first, as in a Sequential) as one
+// ONNX LSTM, GRU or RNN operator per layer, on the time-major sequence
+// (a Transpose before and after: ONNX Runtime does not run layout=1).
+// The gates are reordered from PyTorch's (LSTM i f g o, GRU r z n) to
+// ONNX's (i o f c, z r h); a GRU applies its hidden bias before the reset
+// gate, linear_before_reset=1. Each layer's [T, dirs, N, H] output becomes
+// the next layer's [T, N, dirs·H] input.
+func (g *graph) rnn(path string, l *nn.RNNModule, x value) (string, error) {
+	if l.TimeMajor {
+		return "", unsupported(path, l, "a time-major layer in a Sequential has no batch dimension first; export a batch-first one")
+	}
+	var op string
+	var order []int
+	var attrs []*pb.AttributeProto
+	dirs, h := 1, l.HiddenSize
+	if l.Bidirectional {
+		dirs = 2
+		attrs = append(attrs, &pb.AttributeProto{Name: proto.String("direction"), Type: pb.AttributeProto_STRING.Enum(), S: []byte("bidirectional")})
+	}
+	switch l.Cell {
+	case ag.CellLSTM:
+		op, order = "LSTM", []int{0, 3, 1, 2}
+	case ag.CellGRU:
+		op, order = "GRU", []int{1, 0, 2}
+		attrs = append(attrs, attrInt("linear_before_reset", 1))
+	default:
+		op, order = "RNN", []int{0}
+		act := "Tanh"
+		if l.Cell == ag.CellReLU {
+			act = "Relu"
+		}
+		a := &pb.AttributeProto{Name: proto.String("activations"), Type: pb.AttributeProto_STRINGS.Enum()}
+		for range dirs {
+			a.Strings = append(a.Strings, []byte(act))
+		}
+		attrs = append(attrs, a)
+	}
+	attrs = append(attrs, attrInt("hidden_size", h))
+	gates := len(order)
+	// reorder stacks the gate blocks of a PyTorch [gates·H, ...] tensor
+	// in ONNX's order.
+	reorder := func(v []float32) []float32 {
+		blk := len(v) / gates
+		out := make([]float32, 0, len(v))
+		for _, gi := range order {
+			out = append(out, v[gi*blk:(gi+1)*blk]...)
+		}
+		return out
+	}
+	seq := g.node(path, "Transpose", []string{x.name}, attrInts("perm", 1, 0, 2))
+	in := l.InputSize
+	for layer := range l.NumLayers {
+		var w, r, b []float32
+		for d := range dirs {
+			wk := l.Weights[layer*dirs+d]
+			w = append(w, reorder(wk.IH.Data.Data())...)
+			r = append(r, reorder(wk.HH.Data.Data())...)
+			if wk.BiasIH != nil {
+				b = append(b, reorder(wk.BiasIH.Data.Data())...)
+				b = append(b, reorder(wk.BiasHH.Data.Data())...)
+			}
+		}
+		suffix := fmt.Sprintf("_l%d", layer)
+		inputs := []string{seq, g.floats(path, "W"+suffix, []int{dirs, gates * h, in}, w), g.floats(path, "R"+suffix, []int{dirs, gates * h, h}, r)}
+		if b != nil {
+			inputs = append(inputs, g.floats(path, "B"+suffix, []int{dirs, 2 * gates * h}, b))
+		}
+		y := g.node(path, op, inputs, attrs...) // [T, dirs, N, H]
+		if dirs == 1 {
+			seq = g.node(path, "Squeeze", []string{y, g.int64s(path, "axis"+suffix, []int64{1})})
+		} else {
+			t := g.node(path, "Transpose", []string{y}, attrInts("perm", 0, 2, 1, 3))
+			seq = g.node(path, "Reshape", []string{t, g.int64s(path, "shape"+suffix, []int64{0, 0, int64(dirs * h)})})
+		}
+		in = dirs * h
+	}
+	return g.node(path, "Transpose", []string{seq}, attrInts("perm", 1, 0, 2)), nil
+}
+
+// mha writes self-attention over x [N, T, E] from MatMul, Softmax, Reshape
+// and Transpose: q, k and v from the three row blocks of in_proj_weight,
+// scores q·kᵀ/√hd (plus a constant causal mask of -inf above the
+// diagonal), softmax, the weighted values, the heads joined and out_proj.
+// T is fixed at the exported input's length (the reshapes and the mask
+// name it); N stays dynamic.
+func (g *graph) mha(path string, l *nn.MultiheadAttentionModule, x value) (value, error) {
+	T, E, H := x.shape[0], l.EmbedDim, l.NumHeads
+	hd := E / H
+	w := l.InProjWeight.Data.Data()
+	heads := g.int64s(path, "heads_shape", []int64{0, int64(T), int64(H), int64(hd)})
+	proj := func(i int, perm ...int) string {
+		name := []string{"q", "k", "v"}[i]
+		wt := transpose(w[i*E*E:(i+1)*E*E], E, E)
+		y := g.node(path, "MatMul", []string{x.name, g.floats(path, "in_proj_weight_"+name+"_t", []int{E, E}, wt)})
+		if l.InProjBias != nil {
+			y = g.node(path, "Add", []string{y, g.floats(path, "in_proj_bias_"+name, []int{E}, l.InProjBias.Data.Data()[i*E:(i+1)*E])})
+		}
+		return g.node(path, "Transpose", []string{g.node(path, "Reshape", []string{y, heads})}, attrInts("perm", perm...))
+	}
+	q, k, v := proj(0, 0, 2, 1, 3), proj(1, 0, 2, 3, 1), proj(2, 0, 2, 1, 3)
+	scores := g.node(path, "Mul", []string{g.node(path, "MatMul", []string{q, k}), g.scalar(path, "scale", float32(1/math.Sqrt(float64(hd))))})
+	if l.Causal {
+		mask := make([]float32, T*T)
+		for i := range T {
+			for j := i + 1; j < T; j++ {
+				mask[i*T+j] = float32(math.Inf(-1))
+			}
+		}
+		scores = g.node(path, "Add", []string{scores, g.floats(path, "causal_mask", []int{T, T}, mask)})
+	}
+	att := g.node(path, "MatMul", []string{g.node(path, "Softmax", []string{scores}, attrInt("axis", -1)), v})
+	joined := g.node(path, "Reshape", []string{g.node(path, "Transpose", []string{att}, attrInts("perm", 0, 2, 1, 3)),
+		g.int64s(path, "joined_shape", []int64{0, int64(T), int64(E)})})
+	return g.module(sub(path, "out_proj"), l.OutProj, value{name: joined, shape: []int{T, E}, dtype: pb.TensorProto_FLOAT})
+}
+
+// transformer writes a TransformerEncoderLayer (post-norm or pre-norm) from
+// its parts, under their state_dict names; see mha for the fixed length.
+func (g *graph) transformer(path string, t *nn.TransformerEncoderLayerModule, x value) (value, error) {
+	add := func(a, b value) value {
+		a.name = g.node(path, "Add", []string{a.name, b.name})
+		return a
+	}
+	sa := func(h value) (value, error) { return g.mha(sub(path, "self_attn"), t.SelfAttn, h) }
+	var act nn.Module = nn.ReLU()
+	if t.Activation == "gelu" {
+		act = nn.GELU()
+	}
+	ff := func(h value) (value, error) {
+		h, err := g.module(sub(path, "linear1"), t.Linear1, h)
+		if err == nil {
+			h, err = g.module(sub(path, "activation"), act, h)
+		}
+		if err == nil {
+			h, err = g.module(sub(path, "linear2"), t.Linear2, h)
+		}
+		return h, err
+	}
+	norm := func(name string, l *nn.LayerNormModule, h value) (value, error) {
+		return g.module(sub(path, name), l, h)
+	}
+	if t.NormFirst {
+		h, err := norm("norm1", t.Norm1, x)
+		if err == nil {
+			h, err = sa(h)
+		}
+		if err != nil {
+			return x, err
+		}
+		x = add(x, h)
+		if h, err = norm("norm2", t.Norm2, x); err == nil {
+			h, err = ff(h)
+		}
+		if err != nil {
+			return x, err
+		}
+		return add(x, h), nil
+	}
+	h, err := sa(x)
+	if err == nil {
+		x, err = norm("norm1", t.Norm1, add(x, h))
+	}
+	if err == nil {
+		h, err = ff(x)
+	}
+	if err != nil {
+		return x, err
+	}
+	return norm("norm2", t.Norm2, add(x, h))
 }

@@ -63,6 +63,16 @@ func preset(name string, shape []int, outputs int) func() nn.Module {
 	return build(spec, shape)
 }
 
+func zoo(name string, classes int) func() nn.Module {
+	return func() nn.Module {
+		m, err := nn.Zoo(name, classes, nn.Seed(7))
+		if err != nil {
+			panic(err)
+		}
+		return m
+	}
+}
+
 // withStats gives every BatchNorm of the model non-trivial running
 // statistics and affine weights, as after training.
 func withStats(f func() nn.Module) func() nn.Module {
@@ -136,10 +146,53 @@ func exportCases() []exportCase {
 				}
 			}},
 	}
+	// The vision layers and the zoo (at a small image to keep them fast).
+	small := []int{3, 32, 32}
+	cases = append(cases,
+		exportCase{name: "resnet18", shape: small, model: withStats(zoo("resnet18", 5))},
+		exportCase{name: "resnet50", shape: small, model: withStats(zoo("resnet50", 3))},
+		exportCase{name: "mobilenet_v2", shape: small, model: withStats(zoo("mobilenet_v2", 4))},
+		exportCase{name: "groupnorm", shape: []int{6, 5, 4}, model: build("conv(8,3,pad=1) groupnorm(4) relu6 conv(6,3) groupnorm(3,affine=0,eps=0.001)", []int{6, 5, 4})},
+		exportCase{name: "groupnorm trained affine", shape: []int{4, 3, 3}, model: func() nn.Module {
+			gn := nn.GroupNorm(2, 4)
+			r := rand.New(rand.NewPCG(5, 6))
+			for i := range 4 {
+				gn.Weight.Data.Data()[i] = float32(0.5 + r.Float64())
+				gn.Bias.Data.Data()[i] = float32(r.NormFloat64())
+			}
+			return nn.Sequential(gn)
+		}},
+		exportCase{name: "rmsnorm", shape: []int{3, 8}, model: build("rmsnorm rmsnorm(dims=1,eps=0.01,affine=0)", []int{3, 8})},
+		exportCase{name: "rmsnorm trained", shape: []int{6}, model: func() nn.Module {
+			l := nn.RMSNorm([]int{6})
+			for i := range 6 {
+				l.Weight.Data.Data()[i] = float32(i) - 2.5
+			}
+			return nn.Sequential(l)
+		}},
+		exportCase{name: "adaptiveavgpool", shape: []int{3, 12, 8}, model: build("adaptiveavgpool(3,2) conv(2,1) adaptiveavgpool(1) flatten", []int{3, 12, 8})},
+		exportCase{name: "convtranspose", shape: []int{3, 5, 6}, model: build("convtranspose(4,3) relu convtranspose(4,3,stride=2,pad=1,outpad=1) convtranspose(6,2,stride=3,dilation=2,groups=2,bias=0)", []int{3, 5, 6})},
+	)
+	for _, rnn := range []string{"lstm(6)", "gru(6)", "rnn(5)", "rnn(5,nonlinearity=relu,bias=0)", "lstm(4,layers=2,bidirectional=1)",
+		"gru(4,layers=3,bidirectional=1,bias=0)", "lstm(3,layers=2)", "gru(5,bidirectional=1)", "rnn(4,layers=2,bidirectional=1)"} {
+		cases = append(cases, exportCase{name: rnn, shape: []int{6, 3}, model: build(rnn+" flatten linear(2)", []int{6, 3})})
+	}
+	cases = append(cases, exportCase{name: "embedding lstm", shape: []int{5}, tokens: 9, model: func() nn.Module {
+		return nn.Sequential(nn.Embedding(9, 4, nn.Seed(3)), nn.LSTM(4, 3, nn.RNNOptions{Bidirectional: true}, nn.Seed(4)), nn.LayerNorm([]int{6}))
+	}})
+	for _, att := range []string{"attention(2)", "attention(4,causal=1)", "attention(1,bias=0)", "transformer(2,ff=16)",
+		"transformer(2,ff=12,causal=1,norm_first=1,activation=gelu,eps=0.001)", "transformer(4,ff=8) transformer(2,ff=8,causal=1)"} {
+		cases = append(cases, exportCase{name: att, shape: []int{5, 8}, model: build(att+" flatten linear(3)", []int{5, 8})})
+	}
+	for _, up := range []string{"upsample", "upsample(3)", "upsample(1.5)", "upsample(h=7,w=13)", "upsample(mode=nearest_exact)", "upsample(1.5,mode=nearest_exact)",
+		"upsample(h=9,w=5,mode=nearest_exact)", "upsample(mode=bilinear)", "upsample(1.5,mode=bilinear)", "upsample(h=7,w=13,mode=bilinear)",
+		"upsample(mode=bilinear,align_corners=1)", "upsample(h=7,w=3,mode=bilinear,align_corners=1)"} {
+		cases = append(cases, exportCase{name: up, shape: []int{2, 4, 5}, model: build(up, []int{2, 4, 5})})
+	}
 	// Every activation, on inputs spread wide enough to reach both sides
 	// of each one's kinks and thresholds.
 	for _, act := range []string{"relu", "leakyrelu", "leakyrelu(0.2)", "tanh", "sigmoid", "gelu", "gelu(tanh=1)",
-		"silu", "elu", "elu(0.5)", "softplus", "softplus(beta=2,threshold=3)", "softplus(threshold=-1)"} {
+		"silu", "elu", "elu(0.5)", "relu6", "hardtanh", "hardtanh(min=-2,max=3)", "hardswish", "hardsigmoid", "mish", "softplus", "softplus(beta=2,threshold=3)", "softplus(threshold=-1)"} {
 		cases = append(cases, exportCase{name: act, shape: []int{3, 8}, model: build(act, []int{3, 8}), scale: 4})
 	}
 	for _, pool := range []string{"maxpool(2)", "maxpool(3,stride=2,pad=1)", "maxpool(3,stride=2,ceil=1)", "maxpool(3,stride=2,pad=1,ceil=1)",
@@ -436,6 +489,14 @@ func TestExportRefuses(t *testing.T) {
 		{"batchnorm without running stats", nn.Sequential(nn.BatchNorm1d(4, nn.NoRunningStats())), []int{4}, nil,
 			[]string{"layer 0", "*nn.BatchNormModule", "running statistics"}},
 		{"wrong input shape", mlp(), []int{1, 28, 27}, nil, []string{"layer 1", "linear(256)", "cannot take its input"}},
+		{"adaptive pool uneven", nn.Sequential(nn.AdaptiveAvgPool2d(2, 2)), []int{1, 5, 4}, nil,
+			[]string{"layer 0", "*nn.AdaptiveAvgPool2dModule", "5x4", "2x2"}},
+		{"time-major lstm", nn.Sequential(nn.LSTM(3, 4, nn.RNNOptions{TimeMajor: true})), []int{5, 3}, nil,
+			[]string{"layer 0", "*nn.RNNModule", "time-major"}},
+		{"bilinear to one row", nn.Sequential(nn.Upsample(ag.InterpParams{Mode: tensor.Bilinear, Size: [2]int{1, 4}})), []int{1, 3, 3}, nil,
+			[]string{"layer 0", "*nn.UpsampleModule", "single row"}},
+		{"zoo block inside", nn.Sequential(nn.Sequential(nn.ReLU(), nn.Func("odd", func(x *ag.Value) *ag.Value { return x }))), []int{4}, nil,
+			[]string{"layer 0.1", `"odd"`}},
 		{"empty input shape", nn.Sequential(nn.ReLU()), nil, nil, []string{"empty input shape"}},
 		{"normalize channels", mlp(), []int{1, 28, 28}, []onnx.Option{onnx.Normalize([]float32{0, 0}, []float32{1, 1})},
 			[]string{"2 means", "1 input channels"}},
@@ -474,5 +535,34 @@ func TestExportKeepsTrainingMode(t *testing.T) {
 	bn := m.(*nn.SequentialModule).Layers[1].(*nn.BatchNormModule)
 	if !bn.Training() || !slices.Equal(bn.RunningMean.Data(), before) {
 		t.Errorf("Export changed the model: training %t, running mean %v (was %v)", bn.Training(), bn.RunningMean.Data(), before)
+	}
+}
+
+// The zoo's weights keep their state_dict names (layer1.0.conv1.weight,
+// features.1.conv.0.0.weight, ...) in the exported file.
+func TestExportZooNames(t *testing.T) {
+	for _, name := range []string{"resnet18", "mobilenet_v2"} {
+		m := withStats(zoo(name, 3))()
+		mp, err := onnx.Convert(m, []int{3, 32, 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inits := map[string][]float32{}
+		for _, in := range mp.GetGraph().GetInitializer() {
+			inits[in.GetName()] = in.GetFloatData()
+		}
+		n := 0
+		for k, v := range nn.StateDict(m) {
+			if strings.HasSuffix(k, "num_batches_tracked") {
+				continue
+			}
+			if got, ok := inits[k]; !ok || !slices.Equal(got, v.Data()) {
+				t.Errorf("%s: state %s is not an initializer of that name and value (present %t)", name, k, ok)
+			}
+			n++
+		}
+		if n < 50 {
+			t.Errorf("%s: only %d state entries checked", name, n)
+		}
 	}
 }
