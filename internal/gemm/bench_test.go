@@ -10,7 +10,7 @@ import (
 // layers, the MNIST MLP at batch 64, and convolutions lowered to GEMM.
 var benchShapes = []shape{
 	{128, 128, 128}, {256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048},
-	{64, 256, 784}, {64, 128, 256}, {12544, 64, 288}, {50176, 64, 288}, {1, 256, 784},
+	{64, 256, 784}, {64, 128, 256}, {12544, 64, 288}, {50176, 64, 288}, {1, 256, 784}, {1, 128, 256}, {4, 256, 784},
 }
 
 // BenchmarkSgemm reports GFLOP/s for each shape, transpose form, thread

@@ -85,6 +85,32 @@ func TestSgemm(t *testing.T) {
 	}
 }
 
+// TestDotEdges runs A·Bᵀ with one to four rows of A, the products of the
+// dot-product kernels (kernel.dot), on every k from 1 to 67 (each k mod 8
+// and mod 16 tail, with and without whole vector steps and unrolled
+// steps) and on every tile width up to two tiles and one column more.
+func TestDotEdges(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for _, kname := range kernelNames() {
+		t.Run(kname, func(t *testing.T) {
+			defer useKernel(kname)()
+			dotC := max(active.dotC, 4)
+			r := rand.New(rand.NewPCG(7, 8))
+			for m := 1; m <= dotMaxM; m++ {
+				for n := 1; n <= 2*dotC+1; n++ {
+					for k := 1; k <= 67; k++ {
+						for _, ab := range [][2]float32{{1, 0}, {-1.5, 0.25}, {0.5, negZero}} {
+							for _, pad := range []int{0, 3} {
+								runCase(t, r, "nt", m, n, k, ab[0], ab[1], pad)
+							}
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestSgemmThreaded runs products big enough to be split over goroutines
 // (more than minFlopsPerThread each), against the reference, on 2 and 3
 // threads: the splits of the work over goroutines only happen there.
@@ -167,7 +193,8 @@ func TestDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, kname := range kernelNames() {
 		defer useKernel(kname)()
-		for _, sh := range []shape{{300, 200, 600}, {64, 256, 784}, {1000, 64, 288}, {40, 1000, 200}, {32, 9, 20000}, {64, 288, 9000}, {5, 70, 2100}} {
+		for _, sh := range []shape{{300, 200, 600}, {64, 256, 784}, {1000, 64, 288}, {40, 1000, 200}, {32, 9, 20000}, {64, 288, 9000}, {5, 70, 2100},
+			{1, 256, 784}, {4, 256, 784}, {3, 1001, 301}} {
 			for _, tr := range []string{"nn", "tn", "nt"} {
 				transA, transB := tr[0] == 't', tr[1] == 't'
 				a := randSlice(r, sh.m*sh.k)

@@ -27,12 +27,15 @@ var avx512Kernel = &kernel{
 }
 
 // avx2Kernel uses a 6×16 tile: 12 ymm accumulators, two for the B row and
-// one for the broadcast of A.
+// one for the broadcast of A. Its dot kernels (A·Bᵀ with at most 4 rows of
+// A, e.g. batch-1 inference) take tiles of up to 4×2: the 16 ymm registers
+// hold 8 accumulators, the A rows, a B row and the tail mask.
 var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	mc: 6 * 24, kc: 256, nc: 4096,
 	tile: tile256,
+	dot:  dot256, dotR: 4, dotC: 2,
 }
 
 func init() {
@@ -107,6 +110,17 @@ func dot512(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc,
 	_ = b[(cols-1)*ldb+k-1]
 	_ = c[(rows-1)*ldc+cols-1]
 	kernDot[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1)<<(k%16)-1)
+}
+
+// dotMask256 holds the VMASKMOVPS masks of dot256's k tail: the 8 int32
+// from &dotMask256[8-t] have their first t lanes set.
+var dotMask256 = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
+func dot256(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32) {
+	_ = a[(rows-1)*lda+k-1]
+	_ = b[(cols-1)*ldb+k-1]
+	_ = c[(rows-1)*ldc+cols-1]
+	kernDot256[rows-1][cols-1](k, &a[0], lda, &b[0], ldb, &c[0], ldc, alpha, beta, &dotMask256[8-k%8])
 }
 
 // packAT14Fast is packAT14 in assembly, the tail rows included (mc need

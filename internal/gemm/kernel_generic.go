@@ -8,6 +8,50 @@ var genericKernel = &kernel{
 	mr:   4, nr: 4,
 	mc: 128, kc: 256, nc: 4096,
 	tile: tileGeneric,
+	dot:  dotGeneric, dotR: 4, dotC: 4,
+}
+
+// dotGeneric is kernel.dot in Go: each row of A against up to four rows of
+// Bᵀ at once, one accumulator per column summed in k order, so A's values
+// are loaded once per four columns and four independent chains hide the
+// latency of the adds. Any column's sum is the same sequence of operations
+// whatever the tile width, so the result never depends on the split.
+func dotGeneric(k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc, rows, cols int, alpha, beta float32) {
+	for i := 0; i < rows; i++ {
+		ar := a[i*lda : i*lda+k]
+		cr := c[i*ldc : i*ldc+cols]
+		var acc [4]float32
+		if cols == 4 {
+			b0 := b[:len(ar)]
+			b1 := b[ldb:][:len(ar)]
+			b2 := b[2*ldb:][:len(ar)]
+			b3 := b[3*ldb:][:len(ar)]
+			var s0, s1, s2, s3 float32
+			for p, av := range ar {
+				s0 += av * b0[p]
+				s1 += av * b1[p]
+				s2 += av * b2[p]
+				s3 += av * b3[p]
+			}
+			acc = [4]float32{s0, s1, s2, s3}
+		} else {
+			for j := 0; j < cols; j++ {
+				bj := b[j*ldb:][:len(ar)]
+				var s float32
+				for p, av := range ar {
+					s += av * bj[p]
+				}
+				acc[j] = s
+			}
+		}
+		for j := range cr {
+			if beta == 0 {
+				cr[j] = alpha * acc[j]
+			} else {
+				cr[j] = alpha*acc[j] + beta*cr[j]
+			}
+		}
+	}
 }
 
 func tileGeneric(kc int, a, b []float32, bstride int, c []float32, ldc, rows, cols int, alpha, beta float32) {

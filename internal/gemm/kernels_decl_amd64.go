@@ -318,3 +318,35 @@ func dot4x5(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int
 
 //go:noescape
 func dot4x6(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32)
+
+// kernDot256 holds the AVX2 dot-product kernels indexed by [rows-1][cols-1].
+var kernDot256 = [4][2]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32){
+	{dot256x1x1, dot256x1x2},
+	{dot256x2x1, dot256x2x2},
+	{dot256x3x1, dot256x3x2},
+	{dot256x4x1, dot256x4x2},
+}
+
+//go:noescape
+func dot256x1x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x1x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x2x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x2x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x3x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x3x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x4x1(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)
+
+//go:noescape
+func dot256x4x2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)

@@ -25,6 +25,8 @@ const (
 	nv256 = 2  // 8-float vectors per row of the AVX2 tile (NR = 16)
 	dotR  = 4  // rows of the dot-product tile (A·Bᵀ with few rows)
 	dotC  = 6  // columns of the dot-product tile
+	dotR2 = 4  // rows of the AVX2 dot-product tile
+	dotC2 = 2  // columns of the AVX2 dot-product tile
 )
 
 var s, g bytes.Buffer
@@ -67,6 +69,21 @@ func main() {
 	for r := 1; r <= dotR; r++ {
 		for c := 1; c <= dotC; c++ {
 			genDot(r, c)
+		}
+	}
+
+	fmt.Fprintf(&g, "// kernDot256 holds the AVX2 dot-product kernels indexed by [rows-1][cols-1].\nvar kernDot256 = [%d][%d]func(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32){\n", dotR2, dotC2)
+	for r := 1; r <= dotR2; r++ {
+		fmt.Fprintf(&g, "{")
+		for c := 1; c <= dotC2; c++ {
+			fmt.Fprintf(&g, "dot256x%dx%d, ", r, c)
+		}
+		fmt.Fprintf(&g, "},\n")
+	}
+	fmt.Fprintf(&g, "}\n\n")
+	for r := 1; r <= dotR2; r++ {
+		for c := 1; c <= dotC2; c++ {
+			genDot256(r, c)
 		}
 	}
 
@@ -619,6 +636,148 @@ func genDot(r, c int) {
 	for i := 0; i < r; i++ {
 		for j := 0; j < c; j++ {
 			p("\tVMOVSS X%d, %d(DX)", acc(i, j), 4*j)
+		}
+		if i < r-1 {
+			p("\tADDQ R13, DX")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// genDot256 writes the AVX2 kernel for C = alpha*A·Bᵀ + beta*C on an r×c
+// tile with A's and Bᵀ's rows read in place along k, as genDot does with
+// AVX-512. AVX2 has 16 ymm registers, so the tile is small (at most 4×2)
+// and the k loop is unrolled u times into separate accumulators, giving
+// the FMA units at least four, mostly eight, independent chains. The k
+// loop runs 8u floats a step, then single 8-float steps into the first
+// accumulator set, then the k mod 8 tail through VMASKMOVPS, whose mask
+// (mask points at 8 int32, the first k mod 8 of them -1) also keeps the
+// loads inside the rows. The u sets are added in a fixed tree and the 8
+// lanes reduced in a fixed order, so each element's sum depends only on k.
+// Registers: accumulators Y0.., A rows after them, Y14 mask, Y15 B.
+func genDot256(r, c int) {
+	name := fmt.Sprintf("dot256x%dx%d", r, c)
+	fmt.Fprintf(&g, "//go:noescape\nfunc %s(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32)\n\n", name)
+	u := 8
+	for u > 1 && (r*c*u > 8 || r*c*u+r*u > 14) {
+		u /= 2
+	}
+	nacc := r * c * u
+	acc := func(s, i, j int) int { return s*r*c + i*c + j }
+	areg := func(s, i int) int { return nacc + s*r + i }
+	aAddr := []string{"(AX)", "(AX)(R8*1)", "(AX)(R8*2)", "(AX)(R9*1)"}
+	bAddr := []string{"(BX)", "(BX)(R10*1)"}
+	p("")
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ lda+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ ldb+32(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tMOVQ c+40(FP), DX")
+	p("\tMOVQ ldc+48(FP), R13")
+	p("\tSHLQ $2, R13")
+	for i := 0; i < nacc; i++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	}
+	// step emits one 8-float step for accumulator set s at byte offset off.
+	step := func(s, off int, masked bool) {
+		for i := 0; i < r; i++ {
+			if masked {
+				p("\tVMASKMOVPS %d%s, Y14, Y%d", off, aAddr[i], areg(s, i))
+			} else {
+				p("\tVMOVUPS %d%s, Y%d", off, aAddr[i], areg(s, i))
+			}
+		}
+		for j := 0; j < c; j++ {
+			if masked {
+				p("\tVMASKMOVPS %d%s, Y14, Y15", off, bAddr[j])
+			} else {
+				p("\tVMOVUPS %d%s, Y15", off, bAddr[j])
+			}
+			for i := 0; i < r; i++ {
+				p("\tVFMADD231PS Y15, Y%d, Y%d", areg(s, i), acc(s, i, j))
+			}
+		}
+	}
+	if u > 1 {
+		p("\tCMPQ CX, $%d", 8*u)
+		p("\tJLT %s_one", name)
+		p("%s_loop:", name)
+		for s := 0; s < u; s++ {
+			step(s, 32*s, false)
+		}
+		p("\tADDQ $%d, AX", 32*u)
+		p("\tADDQ $%d, BX", 32*u)
+		p("\tSUBQ $%d, CX", 8*u)
+		p("\tCMPQ CX, $%d", 8*u)
+		p("\tJGE %s_loop", name)
+		p("%s_one:", name)
+	}
+	p("\tCMPQ CX, $8")
+	p("\tJLT %s_tail", name)
+	p("%s_oneloop:", name)
+	step(0, 0, false)
+	p("\tADDQ $32, AX")
+	p("\tADDQ $32, BX")
+	p("\tSUBQ $8, CX")
+	p("\tCMPQ CX, $8")
+	p("\tJGE %s_oneloop", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_reduce", name)
+	p("\tMOVQ mask+64(FP), SI")
+	p("\tVMOVUPS (SI), Y14")
+	step(0, 0, true)
+	p("%s_reduce:", name)
+	// Add the u accumulator sets pairwise: (0+1)+(2+3), ...
+	for w := 1; w < u; w *= 2 {
+		for s := 0; s+w < u; s += 2 * w {
+			for i := 0; i < r; i++ {
+				for j := 0; j < c; j++ {
+					p("\tVADDPS Y%d, Y%d, Y%d", acc(s+w, i, j), acc(s, i, j), acc(s, i, j))
+				}
+			}
+		}
+	}
+	p("\tVMOVSS alpha+56(FP), X14")
+	// Sum the 8 lanes: halves, then pairs, then lanes.
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			a := acc(0, i, j)
+			p("\tVEXTRACTF128 $1, Y%d, X15", a)
+			p("\tVADDPS X15, X%d, X%d", a, a)
+			p("\tVPERMILPS $0x4E, X%d, X15", a)
+			p("\tVADDPS X15, X%d, X%d", a, a)
+			p("\tVPERMILPS $0xB1, X%d, X15", a)
+			p("\tVADDPS X15, X%d, X%d", a, a)
+			p("\tVMULSS X14, X%d, X%d", a, a)
+		}
+	}
+	p("\tMOVL beta+60(FP), SI")
+	p("\tANDL $0x7fffffff, SI")
+	p("\tJEQ %s_store", name)
+	p("\tVMOVSS beta+60(FP), X14")
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			p("\tVMOVSS %d(DX), X15", 4*j)
+			p("\tVFMADD231SS X14, X15, X%d", acc(0, i, j))
+			p("\tVMOVSS X%d, %d(DX)", acc(0, i, j), 4*j)
+		}
+		if i < r-1 {
+			p("\tADDQ R13, DX")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("%s_store:", name)
+	for i := 0; i < r; i++ {
+		for j := 0; j < c; j++ {
+			p("\tVMOVSS X%d, %d(DX)", acc(0, i, j), 4*j)
 		}
 		if i < r-1 {
 			p("\tADDQ R13, DX")
