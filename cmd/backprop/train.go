@@ -35,18 +35,19 @@ func init() {
 // trainConfig is every choice that shapes a run; a checkpoint stores it so
 // that --resume continues the same run.
 type trainConfig struct {
-	Data        dataConfig `json:"data_config"`
-	Model       string     `json:"model"`
-	Arch        string     `json:"architecture"`
-	Epochs      int        `json:"epochs"`
-	BatchSize   int        `json:"batch_size"`
-	Optimizer   string     `json:"optimizer"`
-	LR          float64    `json:"lr"`
-	Momentum    float64    `json:"momentum"`
-	WeightDecay float64    `json:"weight_decay"`
-	Schedule    string     `json:"schedule"`
-	Patience    int        `json:"patience,omitempty"`
-	Seed        uint64     `json:"seed"`
+	Data        dataConfig     `json:"data_config"`
+	Model       string         `json:"model"`
+	Arch        string         `json:"architecture"`
+	Epochs      int            `json:"epochs"`
+	BatchSize   int            `json:"batch_size"`
+	Optimizer   string         `json:"optimizer"`
+	LR          float64        `json:"lr"`
+	Momentum    float64        `json:"momentum"`
+	WeightDecay float64        `json:"weight_decay"`
+	Schedule    string         `json:"schedule"`
+	Patience    int            `json:"patience,omitempty"`
+	Seed        uint64         `json:"seed"`
+	Finetune    finetuneConfig `json:"finetune,omitempty"` // finetune.go
 }
 
 // trainResult is what --json prints.
@@ -94,6 +95,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(maxPixelsFlag(&c.Data.MaxPixels), "max-pixels", maxPixelsUsage)
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
+	c.Finetune.flags(fs) // finetune.go
 	threads := fs.Int("threads", 0, fmt.Sprintf("CPU threads, at most %d here (4 × the CPUs; default: all CPUs)", maxThreads()))
 	out := fs.String("out", "", "directory for checkpoint, metrics and curves (default runs/DATA-TIME); one that holds a run needs --overwrite")
 	overwrite := fs.Bool("overwrite", false, "let --out replace the run already there (its checkpoint, metrics, curves and dashboard history)")
@@ -210,11 +212,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "train", err)
 		}
 	}
-	model, err := nn.Build(c.Arch, src.shape, nn.Seed(c.Seed))
+	model, err := buildArch(c.Arch, src.shape, nn.Seed(c.Seed))
 	if err != nil {
 		return fail(stderr, "train", usageError{err})
 	}
 	if err := checkOutputs(model, src); err != nil {
+		return fail(stderr, "train", err)
+	}
+	unfreeze, err := c.Finetune.setup(model, c.Arch, src, resumeFrom, progress) // finetune.go
+	if err != nil {
 		return fail(stderr, "train", err)
 	}
 	opt, err := newOptimizer(c, nn.Parameters(model))
@@ -246,6 +252,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	bar := newProgress(progress, *quiet)
 	callbacks := []train.Callback{bar}
+	if unfreeze != nil {
+		callbacks = append(callbacks, unfreeze)
+	}
 	if dash.set {
 		run := dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
 			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr}
@@ -584,6 +593,9 @@ func runName(dataName string) string {
 func architecture(model string, src *dataSource) (string, error) {
 	if model == "" {
 		model = defaultModel(src)
+	}
+	if a, ok := zooArchitecture(model, src); ok { // finetune.go
+		return a, nil
 	}
 	if model != "mlp" && model != "cnn" {
 		return model, nil
