@@ -461,6 +461,9 @@ var runSettings = []struct {
 	{"channels", func(c trainConfig) any { return c.Data.Channels }},
 	{"augment", func(c trainConfig) any { return c.Data.Augment }},
 	{"max-pixels", func(c trainConfig) any { return c.Data.MaxPixels }},
+	{"pretrained", func(c trainConfig) any { return c.Finetune.Pretrained }}, // finetune.go
+	{"freeze-backbone", func(c trainConfig) any { return c.Finetune.FreezeBackbone }},
+	{"unfreeze-after", func(c trainConfig) any { return c.Finetune.UnfreezeAfter }},
 }
 
 // sessionFlags are the flags that may be given with --resume: they change
