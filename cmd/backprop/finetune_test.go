@@ -208,3 +208,41 @@ func TestParseZooArch(t *testing.T) {
 		t.Error("a spec token read as a zoo architecture")
 	}
 }
+
+// TestFinetuneUnfreezeAfter: the backbone trains from the epoch after
+// --unfreeze-after, with the optimiser built once.
+func TestFinetuneUnfreezeAfter(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "resnet18.safetensors")
+	if err := nn.Save(path, nn.ResNet18(1000, nn.Seed(3)), nil); err != nil {
+		t.Fatal(err)
+	}
+	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 4)
+	out := filepath.Join(dir, "run")
+	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", path, "--freeze-backbone",
+		"--unfreeze-after", "1", "--epochs", "2", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2", "--test-split", "0")
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1") {
+		t.Errorf("no unfreezing line:\n%s", stderr)
+	}
+	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _, err := nn.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"conv1.weight", "layer4.1.bn2.running_mean"} {
+		a, b := file[name].Data(), ck.Model[name].Data()
+		same := true
+		for i := range a {
+			same = same && a[i] == b[i]
+		}
+		if same {
+			t.Errorf("%s unchanged after unfreezing", name)
+		}
+	}
+}
