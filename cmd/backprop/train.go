@@ -35,19 +35,21 @@ func init() {
 // trainConfig is every choice that shapes a run; a checkpoint stores it so
 // that --resume continues the same run.
 type trainConfig struct {
-	Data        dataConfig     `json:"data_config"`
-	Model       string         `json:"model"`
-	Arch        string         `json:"architecture"`
-	Epochs      int            `json:"epochs"`
-	BatchSize   int            `json:"batch_size"`
-	Optimizer   string         `json:"optimizer"`
-	LR          float64        `json:"lr"`
-	Momentum    float64        `json:"momentum"`
-	WeightDecay float64        `json:"weight_decay"`
-	Schedule    string         `json:"schedule"`
-	Patience    int            `json:"patience,omitempty"`
-	Seed        uint64         `json:"seed"`
-	Finetune    finetuneConfig `json:"finetune,omitempty"` // finetune.go
+	Data        dataConfig `json:"data_config"`
+	Model       string     `json:"model"`
+	Arch        string     `json:"architecture"`
+	Epochs      int        `json:"epochs"`
+	BatchSize   int        `json:"batch_size"`
+	Optimizer   string     `json:"optimizer"`
+	LR          float64    `json:"lr"`
+	Momentum    float64    `json:"momentum"`
+	WeightDecay float64    `json:"weight_decay"`
+	Schedule    string     `json:"schedule"`
+	Patience    int        `json:"patience,omitempty"`
+	Seed        uint64     `json:"seed"`
+
+	// Finetune: the fine-tuning flags (finetune.go).
+	Finetune finetuneConfig `json:"finetune,omitempty"`
 }
 
 // trainResult is what --json prints.
