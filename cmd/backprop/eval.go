@@ -120,7 +120,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "eval", err)
 		}
-		if model, err = buildWithWeights(*arch, s, ck, *weights); err != nil {
+		if model, err = buildWithWeights(weightsArch(*arch, ck), s, ck, *weights); err != nil {
 			return fail(stderr, "eval", err)
 		}
 		inputShape = s

@@ -204,7 +204,7 @@ func buildWithWeights(arch string, shape []int, ck *train.Checkpoint, path strin
 	if _, err := checkWeights(arch, shape, ck, path); err != nil {
 		return nil, err
 	}
-	model, err := nn.Build(arch, shape)
+	model, err := buildArch(arch, shape)
 	if err != nil {
 		return nil, fmt.Errorf("%s: architecture %q: %w", path, shortText(arch), err)
 	}
@@ -225,6 +225,9 @@ func buildWithWeights(arch string, shape []int, ck *train.Checkpoint, path strin
 func checkWeights(arch string, shape []int, ck *train.Checkpoint, path string) (*nn.ModelShapes, error) {
 	if err := checkSampleShape(shape); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if name, classes, ok, err := parseZooArch(arch); ok {
+		return nil, checkZooWeights(name, classes, shape, ck, path, err)
 	}
 	shapes, err := nn.InferShapes(arch, shape)
 	if err != nil {
@@ -297,4 +300,30 @@ func shortShape(s []int) string {
 		return fmt.Sprintf("%v ... %v", s[:4], s[len(s)-2:])
 	}
 	return fmt.Sprint(s)
+}
+
+// checkZooWeights is checkWeights for a zoo architecture: the file's head
+// must have the architecture's classes (which bounds the one part of the
+// model that grows with them) before the model is built and its tensors
+// compared with the file's, strictly.
+func checkZooWeights(name string, classes int, shape []int, ck *train.Checkpoint, path string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	head := ck.Model[headPrefix(name)+"weight"]
+	if head == nil || len(head.Shape()) != 2 || head.Shape()[0] != classes {
+		return fmt.Errorf("%s: architecture %s(classes=%d): the file has no %sweight of %d rows", path, name, classes, headPrefix(name), classes)
+	}
+	model, err := buildArch(fmt.Sprintf("%s%s(classes=%d)", zooPrefix, name, classes), shape)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := nn.LoadStateDict(model, ck.Model, true); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	var names []string
+	if s, ok := ck.Meta[metaClasses]; ok && json.Unmarshal([]byte(s), &names) == nil && names != nil && len(names) != classes {
+		return fmt.Errorf("%s: metadata %q names %d classes, but the architecture has %d", path, metaClasses, len(names), classes)
+	}
+	return nil
 }

@@ -48,8 +48,23 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print a JSON list on stdout")
 	var maxPixels int
 	fs.Var(maxPixelsFlag(&maxPixels), "max-pixels", maxPixelsUsage)
+	weights := fs.String("weights", "", "a plain safetensors file of weights (for example one PyTorch wrote), instead of CHECKPOINT")
+	arch := fs.String("arch", "", "with --weights: the architecture, a spec or a zoo name (resnet18: torchvision's names, classes from the file)")
+	shape := fs.String("input-shape", "3,224,224", "with --weights: the shape of one sample")
+	normalize := fs.String("normalize", "", "with --weights: imagenet, none, or MEAN,STD applied after scaling pixels to [0, 1]")
 	if code, ok := parseFlags(fs, reorder(args)); !ok {
 		return code
+	}
+	if *weights != "" {
+		if *arch == "" || fs.NArg() < 1 {
+			fmt.Fprintln(stderr, "backprop predict: --weights needs --arch and at least one FILE (and no CHECKPOINT)")
+			return 2
+		}
+		m, err := loadWeights(*weights, *arch, *shape, *normalize)
+		if err != nil {
+			return fail(stderr, "predict", err)
+		}
+		return predictFiles(m, fs.Args(), *top, *jsonOut, maxPixels, stdout, stderr)
 	}
 	if fs.NArg() < 2 {
 		fs.Usage()
@@ -62,11 +77,16 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "predict", err)
 	}
-	p, err := newPredictor(m, *top, *jsonOut, stdout)
+	return predictFiles(m, fs.Args()[1:], *top, *jsonOut, maxPixels, stdout, stderr)
+}
+
+// predictFiles prints the model's predictions for files.
+func predictFiles(m *savedModel, files []string, top int, jsonOut bool, maxPixels int, stdout, stderr io.Writer) int {
+	p, err := newPredictor(m, top, jsonOut, stdout)
 	if err != nil {
 		return fail(stderr, "predict", err)
 	}
-	for _, file := range fs.Args()[1:] {
+	for _, file := range files {
 		if err := p.file(file, maxPixels); err != nil {
 			p.w.Flush() // what was predicted before the error stays printed
 			return fail(stderr, "predict", err)

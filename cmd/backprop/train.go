@@ -47,6 +47,9 @@ type trainConfig struct {
 	Schedule    string     `json:"schedule"`
 	Patience    int        `json:"patience,omitempty"`
 	Seed        uint64     `json:"seed"`
+
+	// Finetune: the fine-tuning flags (finetune.go).
+	Finetune finetuneConfig `json:"finetune,omitempty"`
 }
 
 // trainResult is what --json prints.
@@ -94,6 +97,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	fs.Var(maxPixelsFlag(&c.Data.MaxPixels), "max-pixels", maxPixelsUsage)
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
+	c.Finetune.flags(fs) // finetune.go
 	threads := fs.Int("threads", 0, fmt.Sprintf("CPU threads, at most %d here (4 × the CPUs; default: all CPUs)", maxThreads()))
 	out := fs.String("out", "", "directory for checkpoint, metrics and curves (default runs/DATA-TIME); one that holds a run needs --overwrite")
 	overwrite := fs.Bool("overwrite", false, "let --out replace the run already there (its checkpoint, metrics, curves and dashboard history)")
@@ -210,11 +214,15 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "train", err)
 		}
 	}
-	model, err := nn.Build(c.Arch, src.shape, nn.Seed(c.Seed))
+	model, err := buildArch(c.Arch, src.shape, nn.Seed(c.Seed))
 	if err != nil {
 		return fail(stderr, "train", usageError{err})
 	}
 	if err := checkOutputs(model, src); err != nil {
+		return fail(stderr, "train", err)
+	}
+	unfreeze, err := c.Finetune.setup(model, c.Arch, src, resumeFrom, progress) // finetune.go
+	if err != nil {
 		return fail(stderr, "train", err)
 	}
 	opt, err := newOptimizer(c, nn.Parameters(model))
@@ -246,6 +254,9 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	bar := newProgress(progress, *quiet)
 	callbacks := []train.Callback{bar}
+	if unfreeze != nil {
+		callbacks = append(callbacks, unfreeze)
+	}
 	if dash.set {
 		run := dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
 			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr}
@@ -452,6 +463,9 @@ var runSettings = []struct {
 	{"channels", func(c trainConfig) any { return c.Data.Channels }},
 	{"augment", func(c trainConfig) any { return c.Data.Augment }},
 	{"max-pixels", func(c trainConfig) any { return c.Data.MaxPixels }},
+	{"pretrained", func(c trainConfig) any { return c.Finetune.Pretrained }}, // finetune.go
+	{"freeze-backbone", func(c trainConfig) any { return c.Finetune.FreezeBackbone }},
+	{"unfreeze-after", func(c trainConfig) any { return c.Finetune.UnfreezeAfter }},
 }
 
 // sessionFlags are the flags that may be given with --resume: they change
@@ -584,6 +598,9 @@ func runName(dataName string) string {
 func architecture(model string, src *dataSource) (string, error) {
 	if model == "" {
 		model = defaultModel(src)
+	}
+	if a, ok := zooArchitecture(model, src); ok { // finetune.go
+		return a, nil
 	}
 	if model != "mlp" && model != "cnn" {
 		return model, nil
