@@ -50,14 +50,16 @@ func builtinLayers() []LayerDef {
 				if !l.Flag("bias") {
 					opts = append(opts, NoBias())
 				}
-				return Linear(in[0], l.Int("out"), opts...), nil
+				return Linear(in[len(in)-1], l.Int("out"), opts...), nil
 			},
 			Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
 				if err := checkLinear(b, l, in); err != nil {
 					return nil, nil, err
 				}
 				out := l.Int("out")
-				return weightBias(l.Flag("bias"), []int{out, in[0]}, []int{out}), []int{out}, nil
+				shape := append([]int{}, in...)
+				shape[len(shape)-1] = out
+				return weightBias(l.Flag("bias"), []int{out, in[len(in)-1]}, []int{out}), shape, nil
 			},
 		},
 		{
@@ -222,11 +224,14 @@ func builtinLayers() []LayerDef {
 	}
 }
 
+// checkLinear accepts a vector [F] or, as PyTorch's Linear, any input
+// [..., F] with the layer applied over the last dimension (a sequence
+// [T, F]); images [C, H, W] still need a flatten.
 func checkLinear(b *LayerBuilder, l LayerSpec, in []int) error {
-	if len(in) != 1 {
+	if len(in) == 0 || len(in) > 2 {
 		return fmt.Errorf("linear takes a vector, but its input has shape %v: put flatten before it", in)
 	}
-	return b.CheckWeight(l.Int("out"), in[0])
+	return b.CheckWeight(l.Int("out"), in[len(in)-1])
 }
 
 func checkConvSpec(b *LayerBuilder, l LayerSpec, in []int) error {

@@ -238,7 +238,7 @@ func TestRegistryErrors(t *testing.T) {
 		{`test_repeat(9, relu)`, nil, 13, []string{"[1, 8]"}},
 		{`linear(out="3")`, nil, 12, []string{"expected a number for out"}},
 		// Build errors inside a body name the inner token.
-		{"relu residual(linear(3))", []int{4, 2}, 15, []string{"linear(3)", "put flatten before it"}},
+		{"relu residual(linear(3))", []int{4, 2, 2}, 15, []string{"linear(3)", "put flatten before it"}},
 		{"flatten residual(linear(8) linear(3))", []int{8}, 9, []string{"the body maps shape [8] to [3]"}},
 		{"residual(conv(2,9))", []int{1, 8, 8}, 10, []string{"conv(2,9)", "too small"}},
 		{"relu residual(relu test_panic)", []int{3}, 20, []string{"test_panic", "negative size"}},
