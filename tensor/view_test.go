@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -126,32 +127,37 @@ func TestKernelsReadViewsBitIdentical(t *testing.T) {
 		name string
 		f    func(v, other *Tensor) *Tensor
 		ok   func(shape []int) bool
+		// reorders is set for the products: a transposed view goes to
+		// the GEMM with its transposed flag flipped, and a kernel may sum
+		// the other form in another order (the dot-product path for few
+		// rows), so those agree to rounding, not bit for bit.
+		reorders bool
 	}
 	all := func([]int) bool { return true }
 	mat := func(s []int) bool { return len(s) >= 2 }
 	ops := []op{
-		{"Add", func(v, o *Tensor) *Tensor { return Add(v, o) }, all},
-		{"Mul reversed", func(v, o *Tensor) *Tensor { return Mul(o, v) }, all},
-		{"Sub broadcast row", func(v, o *Tensor) *Tensor { return Sub(v, Narrow(o.Contiguous(), -1, 0, 1)) }, all},
-		{"Add view to view", func(v, o *Tensor) *Tensor { return Add(v, v) }, all},
-		{"Div by expanded scalar", func(v, o *Tensor) *Tensor { return Div(v, Expand(ScalarOf(v.DType(), 3), v.Shape()...)) }, all},
-		{"Exp", func(v, _ *Tensor) *Tensor { return Exp(v) }, all},
-		{"Sum", func(v, _ *Tensor) *Tensor { return Sum(v) }, all},
-		{"SumDim 0", func(v, _ *Tensor) *Tensor { return SumDim(v, 0, false) }, all},
-		{"SumDim -1 keepdim", func(v, _ *Tensor) *Tensor { return SumDim(v, -1, true) }, all},
-		{"SumDim 1", func(v, _ *Tensor) *Tensor { return SumDim(v, 1, false) }, mat},
-		{"Softmax", func(v, _ *Tensor) *Tensor { return Softmax(v, -1) }, all},
-		{"Clone", func(v, _ *Tensor) *Tensor { return v.Clone() }, all},
-		{"Concat", func(v, o *Tensor) *Tensor { return Concat(0, v, o) }, all},
+		{"Add", func(v, o *Tensor) *Tensor { return Add(v, o) }, all, false},
+		{"Mul reversed", func(v, o *Tensor) *Tensor { return Mul(o, v) }, all, false},
+		{"Sub broadcast row", func(v, o *Tensor) *Tensor { return Sub(v, Narrow(o.Contiguous(), -1, 0, 1)) }, all, false},
+		{"Add view to view", func(v, o *Tensor) *Tensor { return Add(v, v) }, all, false},
+		{"Div by expanded scalar", func(v, o *Tensor) *Tensor { return Div(v, Expand(ScalarOf(v.DType(), 3), v.Shape()...)) }, all, false},
+		{"Exp", func(v, _ *Tensor) *Tensor { return Exp(v) }, all, false},
+		{"Sum", func(v, _ *Tensor) *Tensor { return Sum(v) }, all, false},
+		{"SumDim 0", func(v, _ *Tensor) *Tensor { return SumDim(v, 0, false) }, all, false},
+		{"SumDim -1 keepdim", func(v, _ *Tensor) *Tensor { return SumDim(v, -1, true) }, all, false},
+		{"SumDim 1", func(v, _ *Tensor) *Tensor { return SumDim(v, 1, false) }, mat, false},
+		{"Softmax", func(v, _ *Tensor) *Tensor { return Softmax(v, -1) }, all, false},
+		{"Clone", func(v, _ *Tensor) *Tensor { return v.Clone() }, all, false},
+		{"Concat", func(v, o *Tensor) *Tensor { return Concat(0, v, o) }, all, false},
 		{"MatMul as A", func(v, o *Tensor) *Tensor {
 			s := v.Shape()
 			return MatMul(v, FromFunc(func(i int) float32 { return float32(i%7) - 3 }, s[len(s)-1], 3).To(v.DType()))
-		}, mat},
+		}, mat, true},
 		{"MatMul as B", func(v, o *Tensor) *Tensor {
 			s := v.Shape()
 			return MatMul(FromFunc(func(i int) float32 { return float32(i%5) - 2 }, 3, s[len(s)-2]).To(v.DType()), v)
-		}, mat},
-		{"MatMulT transposed B", func(v, o *Tensor) *Tensor { return MatMulT(o, v, false, true) }, mat},
+		}, mat, true},
+		{"MatMulT transposed B", func(v, o *Tensor) *Tensor { return MatMulT(o, v, false, true) }, mat, true},
 	}
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, dt := range []DType{Float32, Float64} {
@@ -165,7 +171,11 @@ func TestKernelsReadViewsBitIdentical(t *testing.T) {
 				other := randTensor(r, v.Shape()...).To(dt)
 				got := o.f(v, other)
 				want := o.f(v.Contiguous(), other)
-				if !bitsEqual(got, want) {
+				if o.reorders && dt == Float32 {
+					if !tensorsClose(got, want, 1e-5) {
+						t.Errorf("%v %s, %s: view gives %v, packed copy %v", dt, c.name, o.name, got, want)
+					}
+				} else if !bitsEqual(got, want) {
 					t.Errorf("%v %s, %s: view gives %v, packed copy %v", dt, c.name, o.name, got, want)
 				}
 				if !v.IsContiguous() != c.strided {
@@ -327,4 +337,20 @@ func (m *runtimeMem) read() {
 	var s runtime.MemStats
 	runtime.ReadMemStats(&s)
 	m.total = s.TotalAlloc
+}
+
+// tensorsClose reports whether a and b have the same shape and float32 values
+// within tol, relative to the larger magnitude (at least 1).
+func tensorsClose(a, b *Tensor, tol float64) bool {
+	if !slices.Equal(a.Shape(), b.Shape()) {
+		return false
+	}
+	x, y := a.Contiguous().Data(), b.Contiguous().Data()
+	for i := range x {
+		d := math.Abs(float64(x[i]) - float64(y[i]))
+		if d > tol*math.Max(1, math.Max(math.Abs(float64(x[i])), math.Abs(float64(y[i])))) {
+			return false
+		}
+	}
+	return true
 }
