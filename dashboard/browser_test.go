@@ -295,3 +295,40 @@ func TestBrowserPlaygroundExplainsOneStep(t *testing.T) {
 	}
 	screenshot(t, ctx, shots, "playground-catdog-update.png")
 }
+
+// TestBrowserPlaygroundChoosesAPoint: in a batch of several points,
+// clicking one of them on the output plot makes the neurons' details show
+// that point's weighted sums and outputs.
+func TestBrowserPlaygroundChoosesAPoint(t *testing.T) {
+	ctx := browser(t)
+	pg, err := NewPlayground(playground.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := Listen("", NewHandler(nil, pg), io.Discard, "Playground")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	within(t, ctx, "loading the playground", chromedp.Navigate(srv.URL()+"playground"))
+	within(t, ctx, "the first drawing", poll(`document.body.dataset.status === "ready"`))
+	within(t, ctx, "pressing Step", chromedp.Click(chromedp.ID("step")))
+	within(t, ctx, "the forward stage", poll(`document.body.dataset.stage === "forward"`))
+	const pick = 3 // the fourth point of the batch of 10
+	spot := within(t, ctx, "locating the point", chromedp.Evaluate[map[string]float64](fmt.Sprintf(`window.playgroundPointSpot(%d)`, pick)))
+	within(t, ctx, "clicking the point", chromedp.MouseClickXY(spot["x"], spot["y"]))
+	within(t, ctx, "the point chosen", poll(fmt.Sprintf(`document.body.dataset.focus === "%d"`, pick)))
+	want := within(t, ctx, "reading the stage", chromedp.Evaluate[map[string]any](fmt.Sprintf(`({k: window.playgroundState().stage.batch[%d], s: window.playgroundState().stage.pointSums[%d][0][0]})`, pick, pick)))
+	n := within(t, ctx, "locating the neuron", chromedp.Evaluate[map[string]float64](`window.playgroundSpot("neuron", 1, 0, 0)`))
+	within(t, ctx, "pointing at the neuron", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, n["x"], n["y"]))
+	within(t, ctx, "the details", poll(`document.getElementById("tip").dataset.kind === "neuron" && !document.getElementById("tip").hidden`))
+	tip := within(t, ctx, "reading the details", chromedp.Evaluate[string](`document.getElementById("tip").innerText`))
+	k := int(want["k"].(float64))
+	sum := strconv.FormatFloat(want["s"].(float64), 'g', 4, 32)
+	for _, w := range []string{fmt.Sprintf("for training point %d ", k+1), "weighted sum (Σ weight × input + bias): " + sum} {
+		if !strings.Contains(tip, w) {
+			t.Errorf("after choosing batch point %d: details %q lack %q", pick, tip, w)
+		}
+	}
+	screenshot(t, ctx, screenshotDir(t), "playground-chosen-point.png")
+}

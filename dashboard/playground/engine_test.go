@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/explain"
 )
 
@@ -235,5 +236,30 @@ func TestCatDogMatchesExplain(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStageHoldsEveryPointsNumbers: the forward stage gives each batch
+// point's weighted sums and outputs, equal to that point's own forward pass.
+func TestStageHoldsEveryPointsNumbers(t *testing.T) {
+	e, err := New(Config{Dataset: "xor", BatchSize: 3, Hidden: []int{3, 2}, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := e.Advance()
+	if len(v.PointSums) != 3 || len(v.PointOutputs) != 3 || !reflect.DeepEqual(v.PointSums[0], v.Sums) {
+		t.Fatalf("want 3 points' numbers, the first equal to Sums; got %d, %d", len(v.PointSums), len(v.PointOutputs))
+	}
+	for i, k := range v.Batch {
+		x, _ := tensors(e.train, []int{k})
+		sums, hidden, logits := e.forwardSums(ag.NoGraph(x))
+		for l := range hidden {
+			if !reflect.DeepEqual(v.PointSums[i][l], sums[l].Data.Data()) || !reflect.DeepEqual(v.PointOutputs[i][l], hidden[l].Data.Data()) {
+				t.Errorf("point %d (training point %d), layer %d: stage %v / %v, alone %v / %v", i, k, l, v.PointSums[i][l], v.PointOutputs[i][l], sums[l].Data.Data(), hidden[l].Data.Data())
+			}
+		}
+		if got := v.PointSums[i][len(hidden)][0]; got != logits.Data.Data()[0] {
+			t.Errorf("point %d: output sum %v, alone %v", i, got, logits.Data.Data()[0])
+		}
 	}
 }

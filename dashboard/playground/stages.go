@@ -64,6 +64,11 @@ type StageView struct {
 	Point   int         `json:"point"`
 	Sums    [][]float32 `json:"sums,omitempty"`
 	Outputs [][]float32 `json:"outputs,omitempty"`
+	// PointSums and PointOutputs hold the same for every point of the
+	// batch, in batch order (PointSums[0] is Sums), so that a page can show
+	// the forward pass of whichever point a person chooses.
+	PointSums    [][][]float32 `json:"pointSums,omitempty"`
+	PointOutputs [][][]float32 `json:"pointOutputs,omitempty"`
 }
 
 // LayerValues holds one number per weight ([out][in]) and per bias of a
@@ -97,12 +102,17 @@ func (e *Engine) Advance() StageView {
 		s.sums, s.hidden, s.logits = e.forwardSums(s.x)
 		v.Batch = s.batch
 		v.Point = s.batch[0]
-		for l := range s.hidden {
-			v.Sums = append(v.Sums, firstRow(s.sums[l]))
-			v.Outputs = append(v.Outputs, firstRow(s.hidden[l]))
+		for i := range s.batch {
+			var sums, outs [][]float32
+			for l := range s.hidden {
+				sums = append(sums, row(s.sums[l], i))
+				outs = append(outs, row(s.hidden[l], i))
+			}
+			sums = append(sums, row(s.logits, i))
+			outs = append(outs, sigmoids(row(s.logits, i)))
+			v.PointSums, v.PointOutputs = append(v.PointSums, sums), append(v.PointOutputs, outs)
 		}
-		v.Sums = append(v.Sums, firstRow(s.logits))
-		v.Outputs = append(v.Outputs, sigmoids(firstRow(s.logits)))
+		v.Sums, v.Outputs = v.PointSums[0], v.PointOutputs[0]
 		for _, h := range s.hidden {
 			v.Activations = append(v.Activations, columnMeans(h.Data.Data(), h.Shape()[1]))
 		}
@@ -206,10 +216,10 @@ func subtract(a, b []LayerValues) []LayerValues {
 	return out
 }
 
-// firstRow copies the first row of v's [N, width] data.
-func firstRow(v *ag.Value) []float32 {
+// row copies row i of v's [N, width] data.
+func row(v *ag.Value, i int) []float32 {
 	width := v.Shape()[1]
-	return append([]float32{}, v.Data.Data()[:width]...)
+	return append([]float32{}, v.Data.Data()[i*width:(i+1)*width]...)
 }
 
 // dataOf returns t's values, or nil for a nil tensor (a gradient that was

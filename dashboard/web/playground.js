@@ -12,6 +12,9 @@
   const cfg = { dataset: "circles", noise: 0, hidden: [4, 2], activation: "tanh", lr: 0.1, batchSize: 10, l2: 0, seed: 1, loss: "" };
   // geom records where drawNetwork put each neuron and edge, for hovering.
   let geom = { neurons: [], edges: [] };
+  // focus is the batch point (an index into the stage's batch) whose
+  // numbers the neurons' details show; clicking a ringed point chooses it.
+  let focus = 0;
   // num shows four significant digits, as backprop explain prints them.
   const num = (v) => (v === 0 ? "0" : String(Number(v.toPrecision(4))));
   let S = null; // the last state from the server
@@ -183,20 +186,20 @@
       return lines;
     }
     lines.push(neuronName(h.l, h.j));
-    if (!st || !st.sums) {
+    if (!st || !st.pointSums) {
       lines.push(h.l === 0 ? "an input: the point's " + (h.j ? "y" : "x") + " coordinate" : "bias: " + num(S.layers[h.l - 1].biases[h.j]));
       lines.push("step to see its numbers for one point");
       return lines;
     }
-    const p = S.train[st.point];
-    lines.push("for training point " + (st.point + 1) + " at (" + num(p.x) + ", " + num(p.y) + "):");
+    const f = Math.min(focus, st.batch.length - 1), k = st.batch[f], p = S.train[k];
+    lines.push("for training point " + (k + 1) + " at (" + num(p.x) + ", " + num(p.y) + ")" + (st.batch.length > 1 ? " (click another ringed point to choose)" : "") + ":");
     if (h.l === 0) {
       lines.push("value: " + num(h.j ? p.y : p.x));
       return lines;
     }
     const last = h.l === 1 + S.config.hidden.length;
-    lines.push("weighted sum (Σ weight × input + bias): " + num(st.sums[h.l - 1][h.j]));
-    lines.push((last ? "sigmoid: probability of orange " : S.config.activation + ": output ") + num(st.outputs[h.l - 1][h.j]));
+    lines.push("weighted sum (Σ weight × input + bias): " + num(st.pointSums[f][h.l - 1][h.j]));
+    lines.push((last ? "sigmoid: probability of orange " : S.config.activation + ": output ") + num(st.pointOutputs[f][h.l - 1][h.j]));
     return lines;
   }
   function showTip(ev) {
@@ -212,6 +215,13 @@
   }
   // playgroundSpot gives the page coordinates of a neuron's centre or an
   // edge's middle, for the end-to-end test to point at.
+  // playgroundPointSpot gives the page coordinates of batch point i on the
+  // decision boundary plot, for the test to click.
+  window.playgroundPointSpot = (i) => {
+    const cv = $("boundary"), r = cv.getBoundingClientRect();
+    const [x, y] = geom.pointPx(S.train[S.stage.batch[i]]);
+    return { x: r.left + (x * r.width) / cv.width, y: r.top + (y * r.height) / cv.height };
+  };
   window.playgroundSpot = (kind, l, j, i) => {
     const cv = $("net"), r = cv.getBoundingClientRect(), sx = r.width / cv.width, sy = r.height / cv.height;
     let x, y;
@@ -234,6 +244,7 @@
     ctx.drawImage(heatCanvas(S.grid, (i) => 0.6 * p(i)), 0, 0, W, H);
     const C = S.center || 0;
     const px = (p) => [((p.x - C + D) / (2 * D)) * W, ((D - p.y + C) / (2 * D)) * H];
+    geom.pointPx = px;
     const dot = (p, filled) => {
       const [x, y] = px(p);
       ctx.beginPath();
@@ -250,10 +261,10 @@
     if (st && st.batch && st.name !== "update") {
       st.batch.forEach((k, i) => {
         const p = S.train[k], [x, y] = px(p);
-        ctx.lineWidth = 2;
+        ctx.lineWidth = i === focus ? 3.5 : 2;
         ctx.strokeStyle = "#1d2330";
         ctx.beginPath();
-        ctx.arc(x, y, 7, 0, 2 * Math.PI);
+        ctx.arc(x, y, i === focus ? 9 : 7, 0, 2 * Math.PI);
         ctx.stroke();
         if (st.predictions && (st.predictions[i] >= 0.5) !== (p.label === 1)) {
           ctx.strokeStyle = "#d92d20";
@@ -303,6 +314,8 @@
 
   function apply(s) {
     S = s;
+    // A new batch (the forward stage) starts with its first point in focus.
+    if (!s.stage || s.stage.name === "forward") focus = 0;
     const last = loss[0][loss[0].length - 1];
     if (last === undefined || s.step > last) {
       loss[0].push(s.step); loss[1].push(s.trainLoss); loss[2].push(s.testLoss);
@@ -407,6 +420,18 @@
     $("net").addEventListener("mousemove", showTip);
     $("net").addEventListener("click", showTip); // a tap, on a touch screen
     $("net").addEventListener("mouseleave", () => { $("tip").hidden = true; });
+    $("boundary").addEventListener("click", (ev) => {
+      const st = S && S.stage;
+      if (!st || !st.batch || !geom.pointPx) return;
+      const cv = $("boundary"), r = cv.getBoundingClientRect();
+      const x = ((ev.clientX - r.left) * cv.width) / r.width, y = ((ev.clientY - r.top) * cv.height) / r.height;
+      let best = -1, bestD = 10;
+      st.batch.forEach((k, i) => {
+        const [px, py] = geom.pointPx(S.train[k]), d = Math.hypot(px - x, py - y);
+        if (d < bestD) { bestD = d; best = i; }
+      });
+      if (best >= 0) { focus = best; drawBoundary(); document.body.dataset.focus = String(best); }
+    });
     $("reset").onclick = () => { setPlaying(false); reset(); };
     $("step").onclick = async () => {
       setPlaying(false);
