@@ -279,7 +279,7 @@ func Split(x *Value, dim int, sizes ...int) []*Value {
 	start := 0
 	for i, n := range sizes {
 		s := start
-		out := fresh(tensor.Narrow(x.Data, d, s, n), joint)
+		out := view(tensor.Narrow(x.Data, d, s, n), joint) // x's storage: never owned, never recycled
 		out.onBackward(func() {
 			if joint.Grad == nil {
 				joint.Grad, joint.gradOwned = tensor.ZerosOf(x.Data.DType(), x.Shape()...), true

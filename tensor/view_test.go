@@ -142,6 +142,12 @@ func TestKernelsReadViewsBitIdentical(t *testing.T) {
 		{"Add view to view", func(v, o *Tensor) *Tensor { return Add(v, v) }, all, false},
 		{"Div by expanded scalar", func(v, o *Tensor) *Tensor { return Div(v, Expand(ScalarOf(v.DType(), 3), v.Shape()...)) }, all, false},
 		{"Exp", func(v, _ *Tensor) *Tensor { return Exp(v) }, all, false},
+		{"Hardswish", func(v, _ *Tensor) *Tensor { return Hardswish(v) }, all, false},
+		{"MishGrad", func(v, o *Tensor) *Tensor { return MishGrad(o, v) }, all, false},
+		{"Interpolate", func(v, _ *Tensor) *Tensor {
+			return Interpolate(v, InterpParams{Size: [2]int{3, 5}, Mode: Bilinear})
+		}, func(s []int) bool { return len(s) == 4 }, false},
+		{"AdaptiveAvgPool2d", func(v, _ *Tensor) *Tensor { return AdaptiveAvgPool2d(v, 1, 1) }, func(s []int) bool { return len(s) == 4 }, false},
 		{"Sum", func(v, _ *Tensor) *Tensor { return Sum(v) }, all, false},
 		{"SumDim 0", func(v, _ *Tensor) *Tensor { return SumDim(v, 0, false) }, all, false},
 		{"SumDim -1 keepdim", func(v, _ *Tensor) *Tensor { return SumDim(v, -1, true) }, all, false},

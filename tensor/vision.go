@@ -16,6 +16,7 @@ import (
 // Hardtanh returns x limited to [lo, hi], as torch.nn.functional.hardtanh
 // (ReLU6 is Hardtanh(x, 0, 6)).
 func Hardtanh(t *Tensor, lo, hi float32) *Tensor {
+	t = contig(t)
 	if is64("tensor.Hardtanh", t) {
 		return map64(t, func(x float64) float64 { return min(max(x, float64(lo)), float64(hi)) })
 	}
@@ -30,6 +31,7 @@ func Hardtanh(t *Tensor, lo, hi float32) *Tensor {
 // through Hardtanh (PyTorch's hardtanh_backward passes nothing at the
 // bounds, unlike clamp's).
 func HardtanhGrad(g, x *Tensor, lo, hi float32) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.HardtanhGrad", g, x) {
 		return zip64("tensor.HardtanhGrad", g, x, func(g, x float64) float64 {
 			if x > float64(lo) && x < float64(hi) {
@@ -53,6 +55,7 @@ func HardtanhGrad(g, x *Tensor, lo, hi float32) *Tensor {
 
 // Hardsigmoid returns relu6(x+3)/6 element-wise.
 func Hardsigmoid(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Hardsigmoid", t) {
 		return map64(t, func(x float64) float64 { return min(max(x+3, 0), 6) / 6 })
 	}
@@ -65,6 +68,7 @@ func Hardsigmoid(t *Tensor) *Tensor {
 
 // HardsigmoidGrad returns g/6 where -3 < x < 3 and 0 elsewhere.
 func HardsigmoidGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.HardsigmoidGrad", g, x) {
 		return zip64("tensor.HardsigmoidGrad", g, x, func(g, x float64) float64 {
 			if x > -3 && x < 3 {
@@ -88,6 +92,7 @@ func HardsigmoidGrad(g, x *Tensor) *Tensor {
 
 // Hardswish returns x·relu6(x+3)/6 element-wise.
 func Hardswish(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Hardswish", t) {
 		return map64(t, func(x float64) float64 { return x * min(max(x+3, 0), 6) / 6 })
 	}
@@ -102,6 +107,7 @@ func Hardswish(t *Tensor) *Tensor {
 // hardswish_backward gives it: 0 below -3, g·(x/3 + 1/2) on [-3, 3], g
 // above.
 func HardswishGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.HardswishGrad", g, x) {
 		return zip64("tensor.HardswishGrad", g, x, func(g, x float64) float64 { return g * hardswishSlope(x) })
 	}
@@ -133,6 +139,7 @@ func hardswishSlope(x float64) float64 {
 
 // Mish returns x·tanh(softplus(x)) element-wise, computed in float64.
 func Mish(t *Tensor) *Tensor {
+	t = contig(t)
 	if is64("tensor.Mish", t) {
 		return map64(t, mish64)
 	}
@@ -146,6 +153,7 @@ func Mish(t *Tensor) *Tensor {
 // MishGrad returns g·(tanh(sp) + x·σ(x)·(1 - tanh²(sp))), sp = softplus(x):
 // the gradient through Mish, as PyTorch's mish_backward writes it.
 func MishGrad(g, x *Tensor) *Tensor {
+	g, x = contig(g), contig(x)
 	if is64("tensor.MishGrad", g, x) {
 		return zip64("tensor.MishGrad", g, x, func(g, x float64) float64 { return g * mishSlope(x) })
 	}
@@ -206,6 +214,7 @@ func adaptiveWindow(i, n, in int) (int, int) {
 // of torch.nn.functional.adaptive_avg_pool2d: output (i, j) averages rows
 // floor(i·H/oh) to ceil((i+1)·H/oh) and the columns alike.
 func AdaptiveAvgPool2d(x *Tensor, oh, ow int) *Tensor {
+	x = contig(x)
 	nc, h, w := plane4("tensor.AdaptiveAvgPool2d", x)
 	if oh < 1 || ow < 1 {
 		panic(fmt.Sprintf("tensor.AdaptiveAvgPool2d: output size %dx%d must be positive", oh, ow))
@@ -244,6 +253,7 @@ func adaptivePool[F float32 | float64](x, y []F, nc, h, w, oh, ow int) {
 // respect to x given gy [N,C,oh,ow]: each window's gradient divided by its
 // size, added into every element of the window (windows may overlap).
 func AdaptiveAvgPool2dBackward(x, gy *Tensor) *Tensor {
+	x, gy = contig(x), contig(gy)
 	nc, h, w := plane4("tensor.AdaptiveAvgPool2dBackward", x)
 	is64("tensor.AdaptiveAvgPool2dBackward", x, gy)
 	if gy.Dims() != 4 || gy.shape[0]*gy.shape[1] != nc {
@@ -399,6 +409,7 @@ func axisTaps(p InterpParams, in, out int, scale float64) interpTaps {
 
 // Interpolate resizes x [N,C,H,W] as torch.nn.functional.interpolate.
 func Interpolate(x *Tensor, p InterpParams) *Tensor {
+	x = contig(x)
 	nc, h, w := plane4("tensor.Interpolate", x)
 	size, err := p.OutputSize(h, w)
 	if err != nil {
@@ -436,6 +447,7 @@ func interp[F float32 | float64](x, y []F, nc, h, w int, ty, tx interpTaps) {
 // respect to x given gy: each output's gradient added back into the input
 // elements it read, with their weights.
 func InterpolateBackward(x, gy *Tensor, p InterpParams) *Tensor {
+	x, gy = contig(x), contig(gy)
 	nc, h, w := plane4("tensor.InterpolateBackward", x)
 	is64("tensor.InterpolateBackward", x, gy)
 	size, err := p.OutputSize(h, w)
