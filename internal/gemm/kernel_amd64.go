@@ -34,8 +34,9 @@ var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	mc: 6 * 24, kc: 256, nc: 4096,
-	tile: tile256,
-	dot:  dot256, dotR: 4, dotC: 2,
+	tile:    tile256,
+	scatter: scatter256,
+	dot:     dot256, dotR: 4, dotC: 2,
 }
 
 func init() {
