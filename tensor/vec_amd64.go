@@ -7,6 +7,37 @@ import "golang.org/x/sys/cpu"
 // hasVec512 says the AVX-512 loops of vec_amd64.s can run.
 var hasVec512 = cpu.X86.HasAVX512F
 
+// vecKernels holds the element-wise loops of one instruction set, each
+// taking a multiple of 16 elements: the AVX-512 loops of vec_amd64.s or
+// their AVX2 forms in vec_avx2_amd64.s, with the same results bit for bit.
+type vecKernels struct {
+	add         func(dst, src *float32, n int)
+	biasReLU    func(dst, src *float32, n int, b float32)
+	biasAdd     func(dst, src *float32, n int, b float32)
+	sum         func(x *float32, n int) float32
+	sum64       func(x *float32, n int) float64
+	sumSq64     func(x *float32, n int, mean float64) float64
+	sumGradXhat func(xs, gs *float32, n int, mean, inv float32) (sg, sgx float64)
+	bnAffine    func(dst, src *float32, n int, mean, scale, shift float32)
+	bnBackward  func(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
+	reluGrad    func(dst, grad, y *float32, n int)
+}
+
+// vec is the set of loops this CPU runs, chosen once at package init;
+// nil when it has neither AVX-512 nor AVX2 with FMA (the loops then stay
+// in Go). It is never written afterwards.
+var vec = chooseVec(cpu.X86.HasAVX512F, cpu.X86.HasAVX2 && cpu.X86.HasFMA)
+
+func chooseVec(avx512, avx2 bool) *vecKernels {
+	switch {
+	case avx512:
+		return &vecKernels{addVec512, biasReLUVec512, biasAddVec512, sumVec512, sum64Vec512, sumSq64Vec512, sumGradXhat512, bnAffine512, bnBackward512, reluGrad512}
+	case avx2:
+		return &vecKernels{addVec256, biasReLUVec256, biasAddVec256, sumVec256, sum64Vec256, sumSq64Vec256, sumGradXhat256, bnAffine256, bnBackward256, reluGrad256}
+	}
+	return nil
+}
+
 //go:noescape
 func addVec512(dst, src *float32, n int)
 
@@ -37,10 +68,10 @@ func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool {
 	return maxPool2x2Vec512(&plane[0], &out[0], &arg[0], w, oh, ow)
 }
 
-// vecLen is the leading multiple of 16 of n that the AVX-512 loops take,
-// 0 without AVX-512.
+// vecLen is the leading multiple of 16 of n that the vector loops take,
+// 0 without them.
 func vecLen(n int) int {
-	if !hasVec512 {
+	if vec == nil {
 		return 0
 	}
 	return n &^ 15
@@ -54,7 +85,7 @@ func addVec(dst, src []float32) int {
 		return 0
 	}
 	_ = src[n-1]
-	addVec512(&dst[0], &src[0], n)
+	vec.add(&dst[0], &src[0], n)
 	return n
 }
 
@@ -67,9 +98,9 @@ func biasVec(dst, src []float32, b float32, relu bool) int {
 	}
 	_ = src[n-1]
 	if relu {
-		biasReLUVec512(&dst[0], &src[0], n, b)
+		vec.biasReLU(&dst[0], &src[0], n, b)
 	} else {
-		biasAddVec512(&dst[0], &src[0], n, b)
+		vec.biasAdd(&dst[0], &src[0], n, b)
 	}
 	return n
 }
@@ -80,7 +111,7 @@ func sumLanes(x []float32) float32 {
 	if n == 0 {
 		return sumLanesGo(x)
 	}
-	s := sumVec512(&x[0], n)
+	s := vec.sum(&x[0], n)
 	for _, v := range x[n:] {
 		s += v
 	}
@@ -142,7 +173,7 @@ func sum64Vec(x []float32) (float64, int) {
 	if k == 0 {
 		return 0, 0
 	}
-	return sum64Vec512(&x[0], k), k
+	return vec.sum64(&x[0], k), k
 }
 
 // sumSq64Vec returns Σ (x[i] - mean)² over x's first k elements, and k.
@@ -151,7 +182,7 @@ func sumSq64Vec(x []float32, mean float64) (float64, int) {
 	if k == 0 {
 		return 0, 0
 	}
-	return sumSq64Vec512(&x[0], k, mean), k
+	return vec.sumSq64(&x[0], k, mean), k
 }
 
 // sumGradXhatVec is sumGradXhat over the first k elements; it returns k.
@@ -161,7 +192,7 @@ func sumGradXhatVec(xs, gs []float32, mean, inv float32) (sg, sgx float64, k int
 		return 0, 0, 0
 	}
 	_ = xs[k-1]
-	sg, sgx = sumGradXhat512(&xs[0], &gs[0], k, mean, inv)
+	sg, sgx = vec.sumGradXhat(&xs[0], &gs[0], k, mean, inv)
 	return sg, sgx, k
 }
 
@@ -173,7 +204,7 @@ func bnAffineVec(dst, src []float32, mean, scale, shift float32) int {
 		return 0
 	}
 	_ = src[k-1]
-	bnAffine512(&dst[0], &src[0], k, mean, scale, shift)
+	vec.bnAffine(&dst[0], &src[0], k, mean, scale, shift)
 	return k
 }
 
@@ -185,7 +216,7 @@ func bnBackwardVec(dst, xs, gs []float32, mean, inv, wi, mg, mgx float32) int {
 		return 0
 	}
 	_, _ = xs[k-1], gs[k-1]
-	bnBackward512(&dst[0], &xs[0], &gs[0], k, mean, inv, wi, mg, mgx)
+	vec.bnBackward(&dst[0], &xs[0], &gs[0], k, mean, inv, wi, mg, mgx)
 	return k
 }
 
@@ -200,6 +231,6 @@ func reluGradVec(dst, g, y []float32) int {
 		return 0
 	}
 	_, _ = g[k-1], y[k-1]
-	reluGrad512(&dst[0], &g[0], &y[0], k)
+	vec.reluGrad(&dst[0], &g[0], &y[0], k)
 	return k
 }
