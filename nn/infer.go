@@ -3,6 +3,11 @@ package nn
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"unsafe"
+
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // StateShape is one state_dict entry that Build would make for a spec: its
@@ -101,4 +106,76 @@ func checkInputShape(op string, inputShape []int, maxSize int) error {
 		return fmt.Errorf("%s: input shape %v has %d elements, more than the limit %d", op, inputShape, n, maxSize)
 	}
 	return nil
+}
+
+// Infer returns m's output for the batch x, computed without a graph: the
+// values of m.Forward(ag.NoGraph(x)), bit for bit, for serving and
+// prediction. In a Sequential model it hands each intermediate output back
+// to the tensor package's buffer pool once the next layer has read it, so
+// that a forward pass in steady state allocates (and zeroes) almost
+// nothing; outputs that share storage with x, with the next output, or
+// that a user-defined layer (a [FuncModule] or a type from another
+// package, which may keep what it returns) produced are left alone. x is
+// not modified. The caller owns the result and may hand it to
+// tensor.Recycle when done with it.
+func Infer(m Module, x *tensor.Tensor) *tensor.Tensor {
+	in := ag.NoGraph(x)
+	s, ok := m.(*SequentialModule)
+	if !ok {
+		if y := m.Forward(in); y != nil {
+			return y.Data
+		}
+		return nil
+	}
+	v, owned := in, false
+	for i := 0; i < len(s.Layers); {
+		y, n := forwardFused(s.Layers, i, v)
+		if y == nil {
+			return nil
+		}
+		if owned && !shareStorage(y.Data, v.Data) {
+			tensor.Recycle(v.Data)
+		}
+		owned = ownsOutput(s.Layers[i:i+n]) && !shareStorage(y.Data, x)
+		v, i = y, i+n
+	}
+	return v.Data
+}
+
+// nnPkg is this package's import path, for ownsOutput.
+var nnPkg = reflect.TypeFor[SequentialModule]().PkgPath()
+
+// ownsOutput reports whether the layers are built-in ones that keep no
+// reference to what they return, so that the caller may recycle it.
+func ownsOutput(layers []Module) bool {
+	for _, l := range layers {
+		t := reflect.TypeOf(l)
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if _, user := l.(*FuncModule); user || t.PkgPath() != nnPkg {
+			return false
+		}
+	}
+	return true
+}
+
+// shareStorage reports whether a and b may share storage: their backing
+// arrays overlap, or either is a view (whose storage is its base's).
+func shareStorage(a, b *tensor.Tensor) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	if a.IsView() || b.IsView() || !a.IsContiguous() || !b.IsContiguous() {
+		return true
+	}
+	if a.DType() != tensor.Float32 || b.DType() != tensor.Float32 {
+		return true
+	}
+	da, db := a.Data(), b.Data()
+	if cap(da) == 0 || cap(db) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(da))), uintptr(unsafe.Pointer(unsafe.SliceData(db)))
+	return a0 < b0+4*uintptr(cap(db)) && b0 < a0+4*uintptr(cap(da))
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/tensor"
 )
 
@@ -169,11 +169,12 @@ func (s *Server) forward(x []float32, n int) (out []float32, err error) {
 			err = &requestError{500, "internal", fmt.Sprintf("internal error running the model: %v", r)}
 		}
 	}()
-	y := s.model.Module.Forward(ag.NoGraph(tensor.New(x, append([]int{n}, s.model.InputShape...)...)))
-	if y == nil || y.Data == nil {
+	in := tensor.New(x, append([]int{n}, s.model.InputShape...)...)
+	y := nn.Infer(s.model.Module, in)
+	if y == nil {
 		return nil, errors.New("the model gave no output")
 	}
-	d := y.Data.Data()
+	d := y.Data()
 	if s.outSize != 0 && len(d) != n*s.outSize { // 0: New learning the size
 		return nil, fmt.Errorf("the model gave %d values for %d inputs, want %d each", len(d), n, s.outSize)
 	}
