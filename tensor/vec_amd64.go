@@ -21,6 +21,7 @@ type vecKernels struct {
 	bnAffine    func(dst, src *float32, n int, mean, scale, shift float32)
 	bnBackward  func(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
 	reluGrad    func(dst, grad, y *float32, n int)
+	maxPool2x2  func(plane, out *float32, arg *int32, w, oh, ow int) bool
 }
 
 // vec is the set of loops this CPU runs, chosen once at package init;
@@ -31,9 +32,9 @@ var vec = chooseVec(cpu.X86.HasAVX512F, cpu.X86.HasAVX2 && cpu.X86.HasFMA)
 func chooseVec(avx512, avx2 bool) *vecKernels {
 	switch {
 	case avx512:
-		return &vecKernels{addVec512, biasReLUVec512, biasAddVec512, sumVec512, sum64Vec512, sumSq64Vec512, sumGradXhat512, bnAffine512, bnBackward512, reluGrad512}
+		return &vecKernels{addVec512, biasReLUVec512, biasAddVec512, sumVec512, sum64Vec512, sumSq64Vec512, sumGradXhat512, bnAffine512, bnBackward512, reluGrad512, maxPool2x2Vec512}
 	case avx2:
-		return &vecKernels{addVec256, biasReLUVec256, biasAddVec256, sumVec256, sum64Vec256, sumSq64Vec256, sumGradXhat256, bnAffine256, bnBackward256, reluGrad256}
+		return &vecKernels{addVec256, biasReLUVec256, biasAddVec256, sumVec256, sum64Vec256, sumSq64Vec256, sumGradXhat256, bnAffine256, bnBackward256, reluGrad256, maxPool2x2Vec256}
 	}
 	return nil
 }
@@ -56,16 +57,16 @@ func gatherBias512(dst, src *float32, n, stride int, b float32, mode int)
 //go:noescape
 func maxPool2x2Vec512(plane, out *float32, arg *int32, w, oh, ow int) bool
 
-// maxPool2x2Vec runs maxPool2x2 with AVX-512 and reports whether it did;
-// it does not when the CPU lacks it or a window holds NaN.
+// maxPool2x2Vec runs maxPool2x2 with AVX-512 or AVX2 and reports whether
+// it did; it does not when the CPU lacks both or a window holds NaN.
 func maxPool2x2Vec(plane, out []float32, arg []int32, w, oh, ow int) bool {
-	if !hasVec512 || oh == 0 || ow == 0 {
+	if vec == nil || oh == 0 || ow == 0 {
 		return false
 	}
 	_ = plane[(2*oh-1)*w+2*ow-1]
 	_ = out[oh*ow-1]
 	_ = arg[oh*ow-1]
-	return maxPool2x2Vec512(&plane[0], &out[0], &arg[0], w, oh, ow)
+	return vec.maxPool2x2(&plane[0], &out[0], &arg[0], w, oh, ow)
 }
 
 // vecLen is the leading multiple of 16 of n that the vector loops take,
@@ -234,3 +235,6 @@ func reluGradVec(dst, g, y []float32) int {
 	vec.reluGrad(&dst[0], &g[0], &y[0], k)
 	return k
 }
+
+// hasVecLoops reports whether the vector loops run on this CPU.
+func hasVecLoops() bool { return vec != nil }

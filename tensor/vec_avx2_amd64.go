@@ -33,3 +33,6 @@ func bnBackward256(dst, xs, gs *float32, n int, mean, inv, wi, mg, mgx float32)
 
 //go:noescape
 func reluGrad256(dst, grad, y *float32, n int)
+
+//go:noescape
+func maxPool2x2Vec256(plane, out *float32, arg *int32, w, oh, ow int) bool

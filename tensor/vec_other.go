@@ -27,3 +27,5 @@ func bnAffineVec(dst, src []float32, mean, scale, shift float32) int { return 0 
 func bnBackwardVec(dst, xs, gs []float32, mean, inv, wi, mg, mgx float32) int { return 0 }
 
 func reluGradVec(dst, g, y []float32) int { return 0 }
+
+func hasVecLoops() bool { return false }

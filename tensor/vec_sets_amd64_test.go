@@ -137,3 +137,59 @@ func TestVecSetsBitForBit(t *testing.T) {
 		}
 	}
 }
+
+// TestVecSetsMaxPool runs each set's 2×2 pooling on planes whose rows
+// hold fewer than, exactly and more than a vector's windows (including
+// the overlapping last block), with ties and zeros of both signs, against
+// maxPool2x2Go, guards after out and arg; a NaN must make it refuse.
+func TestVecSetsMaxPool(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for name, v := range vecSets() {
+		for _, sz := range [][2]int{{2, 2}, {2, 7}, {4, 14}, {4, 16}, {3, 17}, {6, 18}, {28, 28}, {14, 14}, {2, 100}} {
+			h, w := sz[0], sz[1]
+			oh, ow := h/2, w/2
+			for trial := range 3 {
+				plane := make([]float32, h*w)
+				for i := range plane {
+					switch r.IntN(5) {
+					case 0:
+						plane[i] = float32(math.Copysign(0, -1))
+					case 1:
+						plane[i] = 0
+					case 2:
+						plane[i] = float32(r.IntN(3) - 1)
+					default:
+						plane[i] = float32(r.NormFloat64())
+					}
+				}
+				if trial == 2 {
+					plane[r.IntN(2*oh)*w+r.IntN(2*ow)] = float32(math.NaN())
+				}
+				n := oh * ow
+				out, arg := make([]float32, n+8), make([]int32, n+8)
+				wout, warg := make([]float32, n), make([]int32, n)
+				for i := n; i < n+8; i++ {
+					out[i], arg[i] = 7, 7
+				}
+				ok := v.maxPool2x2(&plane[0], &out[0], &arg[0], w, oh, ow)
+				if ok != (trial != 2) {
+					t.Fatalf("%s %d×%d trial %d: reported %v", name, h, w, trial, ok)
+				}
+				if !ok {
+					continue
+				}
+				maxPool2x2Go(plane, wout, warg, w, oh, ow)
+				for i := range n {
+					if math.Float32bits(out[i]) != math.Float32bits(wout[i]) || arg[i] != warg[i] {
+						t.Fatalf("%s %d×%d trial %d: [%d] = %v at %d, want %v at %d", name, h, w, trial, i, out[i], arg[i], wout[i], warg[i])
+					}
+				}
+				for i := n; i < n+8; i++ {
+					if out[i] != 7 || arg[i] != 7 {
+						t.Fatalf("%s %d×%d: guard [%d] overwritten", name, h, w, i)
+					}
+				}
+			}
+		}
+	}
+}
