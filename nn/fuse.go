@@ -1,6 +1,9 @@
 package nn
 
-import ag "github.com/backprop-go/backprop/autograd"
+import (
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/tensor"
+)
 
 // forwardFused applies layers[i] to x, together with the layers after it
 // when it has a fused form for them (see [Fuser]): the same values and
@@ -21,8 +24,13 @@ func forwardFused(layers []Module, i int, x *ag.Value) (*ag.Value, int) {
 }
 
 // ForwardFused computes Conv2d-ReLU-MaxPool2d or Conv2d-ReLU as one op
-// when next starts with ReLU (and MaxPool2d); see [Fuser].
+// when next starts with ReLU (and MaxPool2d); see [Fuser]. Without a
+// graph (inference) it also takes an evaluation-mode BatchNorm2d
+// between the convolution and the ReLU into the op.
 func (l *Conv2dModule) ForwardFused(x *ag.Value, next []Module) (*ag.Value, int) {
+	if y, n := l.forwardBN(x, next); n > 0 {
+		return y, n
+	}
 	if len(next) == 0 || !isReLU(next[0]) {
 		return nil, 0
 	}
@@ -46,4 +54,58 @@ func (l *LinearModule) ForwardFused(x *ag.Value, next []Module) (*ag.Value, int)
 func isReLU(m Module) bool {
 	_, ok := m.(*ReLUModule)
 	return ok
+}
+
+// forwardBN computes Conv2d-BatchNorm2d[-ReLU[-MaxPool2d 2×2]] as
+// tensor.Conv2dBatchNormReLU when x needs no graph and the batch norm is
+// in evaluation mode with running statistics: the values of the separate
+// layers, bit for bit, in one pass over the output. It returns n = 0
+// where that does not apply.
+func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
+	if len(next) == 0 || !x.NoGraph() || x.Data == nil || x.Data.Dims() != 4 {
+		return nil, 0
+	}
+	bn, ok := next[0].(*BatchNormModule)
+	if !ok || bn.Dims != 2 || bn.Training() || bn.RunningMean == nil || bn.RunningVar == nil ||
+		l.Weight == nil || l.Weight.Data.Dims() != 4 || bn.NumFeatures != l.Weight.Data.Dim(0) {
+		return nil, 0
+	}
+	n, relu, pool := 1, false, false
+	if len(next) > 1 && isReLU(next[1]) {
+		n, relu = 2, true
+		if len(next) > 2 {
+			if p, ok := next[2].(*MaxPool2dModule); ok && isPool2x2(p.Params) {
+				n, pool = 3, true
+			}
+		}
+	}
+	st := tensor.RunningStats(bn.RunningMean, bn.RunningVar, bn.Eps)
+	y, arg := tensor.Conv2dBatchNormReLU(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
+	if arg != nil {
+		tensor.RecycleInt32s(arg)
+	}
+	return ag.NoGraph(y), n + 1
+}
+
+// isPool2x2 reports whether p is a 2×2 window, stride 2, without padding,
+// dilation or ceil mode: the pooling the fused ops do.
+func isPool2x2(p tensor.PoolParams) bool {
+	st, dil := p.Stride, p.Dilation
+	for i := range 2 {
+		if st[i] == 0 {
+			st[i] = p.Kernel[i]
+		}
+		if dil[i] == 0 {
+			dil[i] = 1
+		}
+	}
+	return p.Kernel == [2]int{2, 2} && st == [2]int{2, 2} && p.Padding == [2]int{} && dil == [2]int{1, 1} && !p.CeilMode
+}
+
+// dataOf returns v's tensor, nil for a nil v.
+func dataOf(v *ag.Value) *tensor.Tensor {
+	if v == nil {
+		return nil
+	}
+	return v.Data
 }

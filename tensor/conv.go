@@ -181,6 +181,7 @@ type convOut struct {
 	out, pooled []float32
 	arg         []int32
 	ph, pw      int
+	bn          *convBN // a batch norm between the bias and the ReLU
 }
 
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
@@ -327,7 +328,12 @@ func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1, o0, o1 int
 				} else {
 					src = y[gi*g.og*ld+o*ld+i*ohw:][:ohw]
 				}
-				biasReLU(d, src, stride, b, bd != nil, dst.relu || dst.pool)
+				if dst.bn != nil {
+					biasReLU(d, src, stride, b, bd != nil, false)
+					dst.bn.apply(d, oc, dst.relu || dst.pool)
+				} else {
+					biasReLU(d, src, stride, b, bd != nil, dst.relu || dst.pool)
+				}
 				if dst.pool {
 					k := ((n0+i)*g.o + oc) * pohw
 					maxPool2x2(scratch, dst.pooled[k:][:pohw], dst.arg[k:][:pohw], g.ow, dst.ph, dst.pw)

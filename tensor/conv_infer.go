@@ -1,0 +1,75 @@
+package tensor
+
+import "fmt"
+
+// Conv2dBatchNormReLU returns ReLU(BatchNorm(Conv2d(x, w, bias, p), bnWeight,
+// bnBias, st)) (without relu, the batch norm's output) and, with pool,
+// MaxPool2d of that over 2×2 windows with stride 2 and no padding,
+// together with MaxPool2d's argmax indices (from the pool that
+// RecycleInt32s fills; nil without pool). The values are those of the
+// separate ops bit for bit, computed in one pass over the output while
+// each plane of the GEMM's result is still in cache: the batch-norm,
+// ReLU and pooling passes over memory go. It keeps nothing for a
+// backward pass: the inference form of a conv-batchnorm-ReLU block
+// (evaluation mode, st from RunningStats). bnWeight and bnBias may be nil
+// (1 and 0), as in BatchNorm.
+func Conv2dBatchNormReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
+	x, w, bias, bnWeight, bnBias = contig(x), contig(w), contig(bias), contig(bnWeight), contig(bnBias)
+	if is64("tensor.Conv2dBatchNormReLU", x, w, bias) || st.Mean == nil {
+		y := BatchNorm(Conv2d(x, w, bias, p), bnWeight, bnBias, st)
+		if relu || pool {
+			y = ReLU(y)
+		}
+		if !pool {
+			return y, nil
+		}
+		return MaxPool2d(y, PoolParams{Kernel: [2]int{2, 2}})
+	}
+	g := newConvGeom(x, w, p)
+	if len(st.Mean) != g.o || len(st.InvStd) != g.o {
+		panic(fmt.Sprintf("tensor.Conv2dBatchNormReLU: %d statistics for %d channels", len(st.Mean), g.o))
+	}
+	bn := &convBN{mean: st.Mean, scale: make([]float32, g.o), shift: make([]float32, g.o)}
+	for c := range g.o {
+		// BatchNorm's per-channel factors, as it computes them.
+		bn.scale[c] = st.InvStd[c]
+		if bnWeight != nil {
+			bn.scale[c] *= bnWeight.data[c]
+		}
+		if bnBias != nil {
+			bn.shift[c] = bnBias.data[c]
+		}
+	}
+	if !pool {
+		out := Empty(g.n, g.o, g.oh, g.ow)
+		g.forward(x, w, bias, false, convOut{relu: relu, out: out.data, bn: bn})
+		return out, nil
+	}
+	ph, pw := g.oh/2, g.ow/2
+	if ph < 1 || pw < 1 {
+		panic(fmt.Sprintf("tensor.Conv2dBatchNormReLU: output %d×%d too small for 2×2 pooling", g.oh, g.ow))
+	}
+	pooled := Empty(g.n, g.o, ph, pw)
+	arg := Int32s(len(pooled.data))
+	g.forward(x, w, bias, false, convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn})
+	return pooled, arg
+}
+
+// convBN is an evaluation-mode batch norm applied by the convolution's
+// layout pass: dst = (y - mean)·scale + shift per output channel.
+type convBN struct {
+	mean, scale, shift []float32
+}
+
+// apply normalises one plane of output channel oc in place, then takes
+// max(·, 0) with relu: BatchNorm's and ReLU's expressions.
+func (bn *convBN) apply(d []float32, oc int, relu bool) {
+	mean, scale, shift := bn.mean[oc], bn.scale[oc], bn.shift[oc]
+	k := bnAffineVec(d, d, mean, scale, shift)
+	for j, v := range d[k:] {
+		d[k+j] = (v-mean)*scale + shift
+	}
+	if relu {
+		biasReLU(d, d, 1, 0, false, true)
+	}
+}
