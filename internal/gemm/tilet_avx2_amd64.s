@@ -1,0 +1,76 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// func kT256(kc int, a, b0, b1, b2, b3, b4, b5, t *float32)
+//
+// The AVX2 kernel of runT: for 6 rows r of Bᵀ read in place (b0..b5,
+// along k) and 16 lanes of a packed A panel (32 floats per k step, as
+// packB lays out tLanes = 32), t[r·16 + l] = Σ_p br[p]·a[32p + l], each
+// sum one chain of fused multiply-adds in k order. 12 ymm accumulators,
+// two for the A lanes, one for the broadcast.
+TEXT ·kT256(SB), NOSPLIT, $0-72
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), AX
+	MOVQ b0+16(FP), R8
+	MOVQ b1+24(FP), R9
+	MOVQ b2+32(FP), R10
+	MOVQ b3+40(FP), R11
+	MOVQ b4+48(FP), R12
+	MOVQ b5+56(FP), R13
+	MOVQ t+64(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	XORQ SI, SI
+	TESTQ CX, CX
+	JEQ kt_store
+kt_loop:
+	VMOVUPS (AX), Y12
+	VMOVUPS 32(AX), Y13
+	VBROADCASTSS (R8)(SI*1), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS (R9)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS (R10)(SI*1), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS (R11)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS (R12)(SI*1), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS (R13)(SI*1), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $128, AX
+	ADDQ $4, SI
+	DECQ CX
+	JNE kt_loop
+kt_store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, 128(DI)
+	VMOVUPS Y5, 160(DI)
+	VMOVUPS Y6, 192(DI)
+	VMOVUPS Y7, 224(DI)
+	VMOVUPS Y8, 256(DI)
+	VMOVUPS Y9, 288(DI)
+	VMOVUPS Y10, 320(DI)
+	VMOVUPS Y11, 352(DI)
+	VZEROUPPER
+	RET
