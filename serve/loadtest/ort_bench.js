@@ -5,7 +5,8 @@
 // Usage: node ort_bench.js NODE_MODULES MODEL.onnx C,H,W [SECONDS] [THREADS]
 //
 // THREADS is ONNX Runtime's intra-op thread count (0, the default: its
-// own choice, all cores). Prints one line per batch size.
+// own choice, all cores). Prints one line per batch size, with the CPU
+// time per run (all threads), steadier than wall time on a shared machine.
 'use strict';
 const path = require('path');
 
@@ -25,6 +26,7 @@ async function main() {
     const feeds = {input: new ort.Tensor('float32', data, shape)};
     for (let i = 0; i < 20; i++) await session.run(feeds); // warm up
     let runs = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     let t = t0;
     while (Number(t - t0) / 1e9 < seconds) {
@@ -33,7 +35,9 @@ async function main() {
       t = process.hrtime.bigint();
     }
     const s = Number(t - t0) / 1e9;
-    console.log(`onnxruntime ${path.basename(model)} batch ${batch}: ${runs} runs in ${s.toFixed(2)} s, ${(1000 * s / runs).toFixed(3)} ms/run, ${(runs * batch / s).toFixed(0)} samples/s (threads ${threads || 'default'})`);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuUs = (cpu.user + cpu.system) / runs;
+    console.log(`onnxruntime ${path.basename(model)} batch ${batch}: ${runs} runs in ${s.toFixed(2)} s, ${(1000 * s / runs).toFixed(3)} ms/run, ${(runs * batch / s).toFixed(0)} samples/s, ${cpuUs.toFixed(1)} cpu-µs/run (threads ${threads || 'default'})`);
   }
 }
 

@@ -1,0 +1,12 @@
+//go:build !unix && !windows
+
+package serve
+
+import "time"
+
+// cpuClockStart is when the test binary began: the origin of cpuTime's fallback.
+var cpuClockStart = time.Now()
+
+// cpuTime falls back to wall time where the system gives no per-process CPU
+// time (wasm, Plan 9): figures are then wall-clock figures.
+func cpuTime() float64 { return time.Since(cpuClockStart).Seconds() }
