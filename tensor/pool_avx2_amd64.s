@@ -64,8 +64,9 @@ GLOBL winOff<>(SB), RODATA|NOPTR, $32
 // maxPool2x2Vec512's rule with AVX2, 8 windows at a time: a row of at
 // least 8 windows ends with a block that overlaps the one before it (its
 // windows are computed twice, to the same values); a row of fewer is one
-// block under VMASKMOVPS masks. It returns false, having stored an
-// unspecified part, when a window holds NaN.
+// block, read under VMASKMOVPS masks and stored whole where 8 lanes stay
+// inside the plane (masked in the last rows). It returns false, having
+// stored an unspecified part, when a window holds NaN.
 //
 // VSHUFPS takes the even (v0, v2) and odd (v1, v3) elements of two rows of
 // 16 floats within 128-bit lanes, so the windows sit in the order 0 1 4 5
@@ -153,11 +154,23 @@ mp_hi:
 	VMASKMOVPS 32(R13), Y9, Y3
 	MP_WINDOW
 	JNE mp_nan
+	MOVQ R11, AX
+	IMULQ R10, AX                 // oy·ow
+	MOVQ R9, R15
+	IMULQ R10, R15
+	SUBQ $8, R15                  // oh·ow - 8
+	CMPQ AX, R15
+	JGT mp_lastrow
+	// 8 lanes from here stay inside the plane: whole stores, whose lanes
+	// past the row land on later rows' outputs, stored (correctly) after
+	// them. Masked stores are slow on Zen.
+	VMOVUPS Y8, (DI)(AX*4)
+	VMOVDQU Y1, (DX)(AX*4)
+	JMP mp_next
+mp_lastrow:
 	MOVQ $8, R15
 	SUBQ R10, R15
 	VMOVDQU (CX)(R15*4), Y9
-	MOVQ R11, AX
-	IMULQ R10, AX                 // oy·ow
 	VMASKMOVPS Y8, Y9, (DI)(AX*4)
 	VPMASKMOVD Y1, Y9, (DX)(AX*4)
 mp_next:

@@ -145,7 +145,7 @@ func TestVecSetsBitForBit(t *testing.T) {
 func TestVecSetsMaxPool(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	for name, v := range vecSets() {
-		for _, sz := range [][2]int{{2, 2}, {2, 7}, {4, 14}, {4, 16}, {3, 17}, {6, 18}, {28, 28}, {14, 14}, {2, 100}} {
+		for _, sz := range [][2]int{{2, 2}, {2, 7}, {6, 6}, {10, 4}, {8, 10}, {4, 14}, {4, 16}, {3, 17}, {6, 18}, {28, 28}, {14, 14}, {2, 100}} {
 			h, w := sz[0], sz[1]
 			oh, ow := h/2, w/2
 			for trial := range 3 {
