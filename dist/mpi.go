@@ -51,27 +51,45 @@ import (
 // tag, with cgo).
 const HaveMPI = true
 
-// mpiComm is the communicator over MPI_COMM_WORLD.
+// mpiComm is a communicator over MPI_COMM_WORLD.
 type mpiComm struct {
-	mu         sync.Mutex // MPI_THREAD_SERIALIZED: one call at a time, from any thread
+	mu         *sync.Mutex // the process's MPI, one call at a time
 	rank, size int
 	cfg        MPIConfig
 	send, recv []float32 // AllReduce's scratch, one bucket each
 	red        []float32
+}
+
+// world is the MPI library's state, which is the process's: MPI starts
+// once (MPI_Init cannot be called again, even after MPI_Finalize) and
+// takes one call at a time (MPI_THREAD_SERIALIZED) from all of the
+// communicators InitMPI returns.
+var world struct {
+	once       sync.Once
+	mu         sync.Mutex
+	rank, size int
+	err        error
 	closed     bool
 }
 
-// initMPI starts MPI once per process (MPI cannot be started twice).
 func initMPI(cfg MPIConfig) (Comm, error) {
-	var rank, size, provided C.int
-	if rc := C.bp_init(&rank, &size, &provided); rc != C.MPI_SUCCESS {
-		return nil, fmt.Errorf("dist: MPI_Init_thread failed (error %d)", int(rc))
+	world.once.Do(func() {
+		var rank, size, provided C.int
+		if rc := C.bp_init(&rank, &size, &provided); rc != C.MPI_SUCCESS {
+			world.err = fmt.Errorf("dist: MPI_Init_thread failed (error %d)", int(rc))
+			return
+		}
+		if provided < C.bp_thread_serialized() {
+			C.bp_finalize()
+			world.err = fmt.Errorf("dist: this MPI library gives thread level %d, below MPI_THREAD_SERIALIZED: rebuild it with thread support", int(provided))
+			return
+		}
+		world.rank, world.size = int(rank), int(size)
+	})
+	if world.err != nil {
+		return nil, world.err
 	}
-	if provided < C.bp_thread_serialized() {
-		C.bp_finalize()
-		return nil, fmt.Errorf("dist: this MPI library gives thread level %d, below MPI_THREAD_SERIALIZED: rebuild it with thread support", int(provided))
-	}
-	return &mpiComm{rank: int(rank), size: int(size), cfg: cfg}, nil
+	return &mpiComm{mu: &world.mu, rank: world.rank, size: world.size, cfg: cfg}, nil
 }
 
 func (c *mpiComm) Rank() int { return c.rank }
@@ -194,12 +212,14 @@ func (c *mpiComm) Abort(code int) {
 	os.Exit(code)
 }
 
+// Close finalises MPI for the whole process (every communicator InitMPI
+// returned); closing again does nothing.
 func (c *mpiComm) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if world.closed {
 		return nil
 	}
-	c.closed = true
+	world.closed = true
 	return mpiErr("MPI_Finalize", C.bp_finalize())
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -87,22 +88,27 @@ func (j *job) announce(progress io.Writer, batchSize int) {
 	}
 }
 
-// end closes this rank's part in the job and returns its exit status. A
-// rank that failed ends the whole job (MPI_Abort), naming itself, so that
-// the others do not wait for it in a collective; an interrupted run
-// (status 130) stopped at the same update on every rank and ends normally.
-func (j *job) end(code int) int {
+// end, deferred by runTrain, closes this rank's part in the job and sets
+// its exit status. A rank that failed ends the whole job (MPI_Abort),
+// naming itself, so that the others do not wait for it in a collective;
+// a panic is reported here as runMain would, since MPI_Finalize would wait
+// for the other ranks forever. An interrupted run (status 130) stopped at
+// the same update on every rank and ends normally.
+func (j *job) end(code *int) {
 	if j.comm.Size() == 1 {
-		return code
+		return
 	}
-	if code != 0 && code != 130 {
+	if r := recover(); r != nil {
+		*code = internalError(j.stderr, "train", r, debug.Stack())
+	}
+	if *code != 0 && *code != 130 {
 		if j.quiet != nil {
 			j.quiet.writeTo(j.stderr, j.name()+": ")
 		}
-		fmt.Fprintf(j.stderr, "backprop train: %s failed (exit status %d): ending the job\n", j.name(), code)
-		j.comm.Abort(code)
+		fmt.Fprintf(j.stderr, "backprop train: %s failed (exit status %d): ending the job\n", j.name(), *code)
+		j.comm.Abort(*code)
 	}
-	if code == 0 && j.timer != nil {
+	if *code == 0 && j.timer != nil {
 		total := time.Since(j.started).Seconds()
 		fmt.Fprintf(j.progress, "%s: %.1f s of %.1f s in all-reduce (%.1f%%), %d calls, %.1f MB each way per call\n",
 			j.name(), j.timer.elapsed.Seconds(), total, 100*j.timer.elapsed.Seconds()/max(total, 1e-9), j.timer.calls,
@@ -110,9 +116,8 @@ func (j *job) end(code int) int {
 	}
 	if err := j.comm.Close(); err != nil {
 		fmt.Fprintf(j.stderr, "backprop train: %s: %v\n", j.name(), err)
-		return max(code, 1)
+		*code = max(*code, 1)
 	}
-	return code
 }
 
 // reduceTimer counts the time and bytes of a Comm's AllReduce calls.

@@ -78,7 +78,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	if err != nil {
 		return fail(stderr, "train", err)
 	}
-	defer func() { code = j.end(code) }()
+	defer j.end(&code)
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commandUsage(fs)

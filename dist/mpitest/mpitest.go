@@ -65,7 +65,11 @@ func Run(t testing.TB, n int, pattern string, timeout time.Duration, env ...stri
 	Skip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := Command(ctx, n, os.Args[0], "-test.run", "^(?:"+pattern+")$", "-test.count=1", "-test.v")
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := Command(ctx, n, self, "-test.run", "^(?:"+pattern+")$", "-test.count=1", "-test.v")
 	cmd.Env = append(append(os.Environ(), WorkerEnv+"=1"), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
