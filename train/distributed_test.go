@@ -254,6 +254,20 @@ func TestDistributedInterruptStopsEveryReplica(t *testing.T) {
 	if err != nil || ck.Step != 4 {
 		t.Fatalf("rank 0's checkpoint: %v, step %v; want step 4", err, ck)
 	}
+	// Resumed mid-epoch by 2 replicas, it ends as a run not stopped.
+	config := func(rank int, m nn.Module, resume *Checkpoint) Config {
+		return Config{Epochs: 2, BatchSize: 4, Seed: 2, Resume: resume, Optimizer: optim.SGD(nn.Parameters(m), optim.LR(0.1))}
+	}
+	full := fitReplicas(t, 2, 96, func(int) nn.Module { return detModel(t) }, func(rank int, m nn.Module) Config { return config(rank, m, nil) })
+	resumed := fitReplicas(t, 2, 96, func(int) nn.Module { return detModel(t) }, func(rank int, m nn.Module) Config { return config(rank, m, ck) })
+	for r := range resumed {
+		if resumed[r].err != nil || full[r].err != nil {
+			t.Fatalf("rank %d: %v, %v", r, resumed[r].err, full[r].err)
+		}
+		if !slices.Equal(resumed[r].weights, full[r].weights) {
+			t.Fatalf("rank %d: the run resumed at step 4 ends with other weights than the run not stopped", r)
+		}
+	}
 	// Mid-epoch, it resumes only with as many replicas.
 	m := detModel(t)
 	_, err = Fit(context.Background(), m, newBlobs(96, 4), Config{Epochs: 2, BatchSize: 4, Seed: 2, Resume: ck,
