@@ -110,7 +110,7 @@ func (j *job) end(code *int) {
 	}
 	if *code == 0 && j.timer != nil {
 		total := time.Since(j.started).Seconds()
-		fmt.Fprintf(j.progress, "%s: %.1f s of %.1f s in all-reduce (%.1f%%), %d calls, %.1f MB each way per call\n",
+		fmt.Fprintf(j.progress, "%s: %.1f s of %.1f s in all-reduce (%.1f%%, waiting for the other replicas included), %d calls of %.2f MB\n",
 			j.name(), j.timer.elapsed.Seconds(), total, 100*j.timer.elapsed.Seconds()/max(total, 1e-9), j.timer.calls,
 			float64(j.timer.bytes)/float64(max(j.timer.calls, 1))/1e6)
 	}
