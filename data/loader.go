@@ -21,6 +21,7 @@ type LoaderConfig struct {
 	DropLast  bool   // drop the last batch when it is partial
 	Workers   int    // goroutines decoding samples; default GOMAXPROCS
 	Prefetch  int    // batches prepared ahead of the one in use; default 2
+	Shard     Shard  // data-parallel training: this replica's share of each epoch; zero: all of it
 }
 
 // Batch is a mini-batch of samples.
@@ -193,6 +194,9 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 	if ds.Len() == 0 {
 		return nil, errors.New("data: NewLoader: the data set is empty")
 	}
+	if err := cfg.Shard.check(); err != nil {
+		return nil, err
+	}
 	l := &Loader{ds: ds, cfg: cfg, shape: append([]int(nil), ds.Shape()...), tsize: ds.TargetSize()}
 	l.size = Numel(l.shape)
 	if fd, ok := ds.(FieldDataset); ok {
@@ -200,9 +204,9 @@ func NewLoader(ds Dataset, cfg LoaderConfig) (*Loader, error) {
 			return nil, err
 		}
 	}
-	l.order = make([]int, ds.Len())
-	bs := min(cfg.BatchSize, ds.Len())
-	partial := ds.Len() % bs
+	l.order = make([]int, l.EpochLen())
+	bs := min(cfg.BatchSize, len(l.order))
+	partial := len(l.order) % bs
 	for range cfg.Prefetch + 1 {
 		s := &slot{
 			x:        make([]float32, bs*l.size),
@@ -285,7 +289,7 @@ func (l *Loader) Config() LoaderConfig { return l.cfg }
 
 // NumBatches returns the number of batches in an epoch.
 func (l *Loader) NumBatches() int {
-	n, bs := l.ds.Len(), l.cfg.BatchSize
+	n, bs := l.EpochLen(), l.cfg.BatchSize
 	if l.cfg.DropLast {
 		return n / bs
 	}
@@ -295,8 +299,8 @@ func (l *Loader) NumBatches() int {
 // Order returns the order in which epoch's samples are visited (a new
 // slice).
 func (l *Loader) Order(epoch int) []int {
-	o := make([]int, l.ds.Len())
-	fillOrder(o, l.cfg.Shuffle, l.cfg.Seed, epoch)
+	o := make([]int, l.EpochLen())
+	l.fillEpoch(o, epoch)
 	return o
 }
 
@@ -358,7 +362,7 @@ func (l *Loader) EpochFrom(e, first int) iter.Seq2[*Batch, error] {
 			yield(nil, fmt.Errorf("data: Loader.EpochFrom: batch %d out of range [0, %d]", first, nb))
 			return
 		}
-		fillOrder(l.order, l.cfg.Shuffle, l.cfg.Seed, e)
+		l.fillEpoch(l.order, e)
 
 		bs := l.cfg.BatchSize
 		workers := l.cfg.Workers

@@ -24,6 +24,7 @@ import (
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
+	"github.com/backprop-go/backprop/dist"
 	"github.com/backprop-go/backprop/internal/fsutil"
 	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/optim"
@@ -113,6 +114,15 @@ type Config struct {
 	// Warn receives a line for each problem that does not stop the run,
 	// such as a curves plot that could not be drawn; default os.Stderr.
 	Warn io.Writer
+
+	// Distributed, when it has more than one replica, makes this Fit one
+	// replica of a data-parallel job (see distributed.go): every replica
+	// calls Fit with the same model, data and Config; each trains on its
+	// shard of every epoch with BatchSize samples per step (the global
+	// batch is BatchSize × Size), the gradients are averaged before each
+	// update, and only rank 0 writes OutDir. A replica whose Fit returns an
+	// error must end the job (Comm.Abort), or the others wait for it.
+	Distributed dist.Comm
 }
 
 // EarlyStopping configures Fit's early stopping.
@@ -185,6 +195,7 @@ type run struct {
 	ck      Checkpoint // position, history, early stopping
 	best    map[string]*tensor.Tensor
 	bases   []float64 // each parameter group's base learning rate, which schedules scale
+	rep     *replica  // nil but in a data-parallel job
 }
 
 // Fit trains model on ds as cfg says and returns the history of the run
@@ -228,11 +239,13 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 	if step == nil {
 		step = ForwardStep(cfg.Loss)
 	}
-	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers})
+	rep, ctx := newReplica(ctx, &cfg)
+	defer rep.close()
+	loader, err := data.NewLoader(ds, data.LoaderConfig{BatchSize: cfg.BatchSize, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers, Shard: rep.shard()})
 	if err != nil {
 		return nil, err
 	}
-	r := &run{cfg: cfg, model: model, loader: loader, task: task, step: step}
+	r := &run{cfg: cfg, model: model, loader: loader, task: task, step: step, rep: rep}
 	if task == TaskClassification {
 		r.classes = len(ds.Classes())
 	}
@@ -251,6 +264,9 @@ func Fit(ctx context.Context, model nn.Module, ds data.Dataset, cfg Config) (His
 			return nil, fmt.Errorf("train.Fit: resuming at batch %d of epoch %d, inside a group of AccumulateSteps %d batches; resume with the AccumulateSteps the checkpoint was written with",
 				r.ck.Batch, r.ck.Epoch+1, a)
 		}
+	}
+	if err := rep.start(r); err != nil {
+		return nil, err
 	}
 	if cfg.OutDir != "" {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
@@ -394,6 +410,9 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 			return false, fmt.Errorf("%w at epoch %d, step %d", ErrInterrupted, epoch+1, r.ck.Step)
 		}
 	}
+	if err := r.rep.endEpoch(meter, r.model); err != nil {
+		return false, err
+	}
 	stats := EpochStats{Epoch: epoch + 1, Step: r.ck.Step, TrainLoss: meter.Loss(), LR: cfg.Optimizer.LR(),
 		Seconds: time.Since(start).Seconds()}
 	stats.SamplesPerSecond = float64(meter.samples) / max(stats.Seconds, 1e-9)
@@ -471,7 +490,7 @@ func (r *run) update(ctx context.Context, epoch, number, accum int, params []*ag
 // micro-batches that batch number belongs to (the last batch of an epoch
 // may be partial, and so may its group).
 func (r *run) groupSamples(number, accum int) int {
-	n, bs := r.loader.Dataset().Len(), r.loader.Config().BatchSize
+	n, bs := r.loader.EpochLen(), r.loader.Config().BatchSize
 	g0 := number - number%accum
 	g1 := min(g0+accum, r.loader.NumBatches())
 	return min(g1*bs, n) - g0*bs

@@ -73,7 +73,12 @@ type trainResult struct {
 
 func jsonNum(v float64) *jsonFloat { f := jsonFloat(v); return &f }
 
-func runTrain(args []string, stdout, stderr io.Writer) int {
+func runTrain(args []string, stdout, stderr io.Writer) (code int) {
+	j, stdout, stderr, err := joinJob(stdout, stderr) // distributed.go: mpirun -np N
+	if err != nil {
+		return fail(stderr, "train", err)
+	}
+	defer j.end(&code)
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	commandUsage(fs)
@@ -140,7 +145,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		runtime.GOMAXPROCS(*threads)
 	}
 	progress := stderr
-	if *quiet {
+	if *quiet || !j.leader() {
 		progress = io.Discard
 	}
 
@@ -182,7 +187,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if outDir == "" {
 		outDir = filepath.Join("runs", runName(c.Data.Data))
 	}
-	if resumeFrom == nil {
+	if resumeFrom == nil && j.leader() {
 		if err := prepareOutDir(outDir, *overwrite); err != nil {
 			return fail(stderr, "train", err)
 		}
@@ -232,7 +237,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if src.train.Len() == 0 {
 		return fail(stderr, "train", fmt.Errorf("--data %s: the training split has no samples", c.Data.Data))
 	}
-	steps := (src.train.Len() + c.BatchSize - 1) / c.BatchSize
+	steps := j.stepsPerEpoch(src.train.Len(), c.BatchSize)
 	epochSched, stepSched, err := schedules(c, steps)
 	if err != nil {
 		return fail(stderr, "train", err)
@@ -249,6 +254,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(progress, "Training %s on %s: %d training samples, %d parameters, %s\n",
 			c.Arch, c.Data.Data, src.train.Len(), nn.NumParameters(model), optimizerLine(c, opt.LR()))
 	}
+	j.announce(progress, c.BatchSize)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -257,7 +263,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 	if unfreeze != nil {
 		callbacks = append(callbacks, unfreeze)
 	}
-	if dash.set {
+	if dash.set && j.leader() {
 		run := dashboardRun{Addr: dash.addr, OutDir: outDir, Model: model, Arch: c.Arch, Shape: src.shape,
 			Classes: src.classes, Eval: firstNonNil(src.val, src.test), Log: stderr}
 		if resumeFrom != nil {
@@ -276,7 +282,7 @@ func runTrain(args []string, stdout, stderr io.Writer) int {
 		Schedule: epochSched, StepSchedule: stepSched, Val: src.val,
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
-		Callbacks: callbacks, Warn: stderr, Curves: curves.Save,
+		Callbacks: callbacks, Warn: stderr, Curves: curves.Save, Distributed: j.comm,
 	})
 	bar.finish()
 	var diverged *train.DivergedError
