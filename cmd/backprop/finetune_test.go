@@ -59,12 +59,12 @@ func checkLinearProbe(t *testing.T, pretrained string) {
 	out := filepath.Join(dir, "run")
 	start := time.Now()
 	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", pretrained,
-		"--freeze-backbone", "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2")
+		"--freeze-epochs", "1", "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2")
 	t.Logf("train: %.1f s", time.Since(start).Seconds())
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"head starts fresh", "fc.weight, fc.bias", "ImageNet", "Backbone frozen"} {
+	for _, want := range []string{"started fresh for the data's classes: fc.weight, fc.bias", "ImageNet", "Backbone frozen throughout"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("train's output lacks %q:\n%s", want, stderr)
 		}
@@ -102,7 +102,7 @@ func checkLinearProbe(t *testing.T, pretrained string) {
 		for i := range pd {
 			if pd[i] != wd[i] {
 				changed++
-				t.Errorf("%s changed under --freeze-backbone (element %d: %v → %v)", name, i, pd[i], wd[i])
+				t.Errorf("%s changed under --freeze-epochs (element %d: %v → %v)", name, i, pd[i], wd[i])
 				break
 			}
 		}
@@ -185,9 +185,22 @@ with open(sys.argv[1], "wb") as f:
 // TestFinetuneFlagErrors: the flags need a zoo model.
 func TestFinetuneFlagErrors(t *testing.T) {
 	folder := writeTwoClassFolder(t, filepath.Join(t.TempDir(), "pets"), 2)
-	_, stderr, code := run(t, "train", "--data", folder, "--model", "cnn", "--freeze-backbone", "--out", filepath.Join(t.TempDir(), "r"))
-	if code != 2 || !strings.Contains(stderr, "zoo --model") {
-		t.Errorf("exit %d: %s", code, stderr)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "cnn", "--pretrained", "x.safetensors"}, "zoo --model"},
+		{[]string{"--model", "resnet18", "--freeze-epochs", "2"}, "needs --pretrained"},
+		{[]string{"--model", "resnet18", "--freeze-epochs", "-1"}, "--freeze-epochs -1"},
+		{[]string{"--model", "resnet18", "--backbone-lr-scale", "-0.5"}, "--backbone-lr-scale"},
+		{[]string{"--model", "resnet18", "--normalize", "imagenet,1"}, "--normalize"},
+		{[]string{"--model", "resnet18", "--normalize", "bogus"}, "--normalize"},
+	} {
+		args := append([]string{"train", "--data", folder, "--out", filepath.Join(t.TempDir(), "r")}, c.args...)
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, want 2 and %q: %s", c.args, code, c.want, stderr)
+		}
 	}
 }
 
@@ -209,9 +222,9 @@ func TestParseZooArch(t *testing.T) {
 	}
 }
 
-// TestFinetuneUnfreezeAfter: the backbone trains from the epoch after
-// --unfreeze-after, with the optimiser built once.
-func TestFinetuneUnfreezeAfter(t *testing.T) {
+// TestFinetuneFreezeEpochs: the backbone trains from the epoch after
+// --freeze-epochs, with the optimiser built once.
+func TestFinetuneFreezeEpochs(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "resnet18.safetensors")
 	if err := nn.Save(path, nn.ResNet18(1000, nn.Seed(3)), nil); err != nil {
@@ -219,12 +232,12 @@ func TestFinetuneUnfreezeAfter(t *testing.T) {
 	}
 	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 4)
 	out := filepath.Join(dir, "run")
-	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", path, "--freeze-backbone",
-		"--unfreeze-after", "1", "--epochs", "2", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2", "--test-split", "0")
+	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", path,
+		"--freeze-epochs", "1", "--epochs", "2", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2", "--test-split", "0")
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1") {
+	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1") || !strings.Contains(stderr, "Backbone frozen for the first 1 epochs") {
 		t.Errorf("no unfreezing line:\n%s", stderr)
 	}
 	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
