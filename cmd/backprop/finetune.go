@@ -186,12 +186,12 @@ func (f finetuneConfig) setup(model nn.Module, arch string, src *dataSource, res
 	if f.Pretrained == "" {
 		return nil, nil
 	}
-	name, _, isZoo, _ := parseZooArch(arch)
-	if !isZoo {
-		return nil, usagef("--pretrained needs a zoo --model (%s)", strings.Join(nn.ZooNames(), ", "))
+	head, body := headOf(model)
+	if body == nil {
+		return nil, usagef("--pretrained needs a zoo --model (%s), or a spec with layers before the last one that has weights (the classifier head)", strings.Join(nn.ZooNames(), ", "))
 	}
 	if resume == nil {
-		if err := loadPretrained(model, name, f.Pretrained, log); err != nil {
+		if err := loadPretrained(model, head, modelName(arch), f.Pretrained, log); err != nil {
 			return nil, err
 		}
 	}
@@ -202,14 +202,14 @@ func (f finetuneConfig) setup(model nn.Module, arch string, src *dataSource, res
 	if f.FreezeEpochs == 0 || epoch >= f.FreezeEpochs {
 		return nil, nil
 	}
-	for _, m := range backbone(model) {
+	for _, m := range body {
 		nn.Freeze(m)
 	}
 	if f.FreezeEpochs >= epochs {
-		fmt.Fprintf(log, "Backbone frozen throughout (a linear probe): training only %s*\n", headPrefix(name))
+		fmt.Fprintf(log, "Backbone frozen throughout (a linear probe): training only %s*\n", head)
 		return nil, nil
 	}
-	fmt.Fprintf(log, "Backbone frozen for the first %d epochs: training only %s*\n", f.FreezeEpochs, headPrefix(name))
+	fmt.Fprintf(log, "Backbone frozen for the first %d epochs: training only %s*\n", f.FreezeEpochs, head)
 	return train.CallbackFuncs{Epoch: func(e train.EpochStats) {
 		if e.Epoch == f.FreezeEpochs {
 			nn.Unfreeze(model)
@@ -262,15 +262,38 @@ func parseNormalization(s string, channels int) (*data.Normalization, error) {
 	return parseNormalize(s, channels)
 }
 
-// backbone is every child of a zoo model but its classifier head.
-func backbone(model nn.Module) []any {
+// headOf returns the name prefix of a model's classifier head ("fc." in
+// a ResNet, "classifier.1." in MobileNetV2, "10." in a spec whose layer 10
+// is the last with weights) and the modules before it, the backbone; nil
+// when there is no backbone.
+func headOf(model nn.Module) (string, []any) {
 	switch m := model.(type) {
 	case *nn.ResNetModule:
-		return []any{m.Conv1, m.BN1, m.Layers[0], m.Layers[1], m.Layers[2], m.Layers[3]}
+		return headPrefix(m.Arch), []any{m.Conv1, m.BN1, m.Layers[0], m.Layers[1], m.Layers[2], m.Layers[3]}
 	case *nn.MobileNetV2Module:
-		return []any{m.Features}
+		return headPrefix("mobilenet_v2"), []any{m.Features}
+	case *nn.SequentialModule:
+		for i := len(m.Layers) - 1; i > 0; i-- {
+			if len(nn.NamedParameters(m.Layers[i])) == 0 {
+				continue
+			}
+			body := make([]any, i)
+			for j, l := range m.Layers[:i] {
+				body[j] = l
+			}
+			return strconv.Itoa(i) + ".", body
+		}
 	}
-	return nil
+	return "", nil
+}
+
+// modelName names an architecture in messages: the zoo name, or "the
+// spec's".
+func modelName(arch string) string {
+	if name, _, ok, _ := parseZooArch(arch); ok {
+		return name + "'s"
+	}
+	return "the spec's"
 }
 
 // newOptimizer builds train's optimiser. A fine-tuned zoo model's
@@ -278,13 +301,13 @@ func backbone(model nn.Module) []any {
 // and the head's at --lr (the schedule scales both); any other run has one
 // group of every parameter.
 func (f finetuneConfig) newOptimizer(c trainConfig, model nn.Module) (optim.Optimizer, error) {
-	name, _, isZoo, _ := parseZooArch(c.Arch)
-	if f.Pretrained == "" || !isZoo {
+	prefix, backbone := headOf(model)
+	if f.Pretrained == "" || backbone == nil {
 		return newOptimizer(c, nn.Parameters(model))
 	}
 	var body, head []*ag.Value
 	for _, p := range nn.NamedParameters(model) {
-		if strings.HasPrefix(p.Name, headPrefix(name)) {
+		if strings.HasPrefix(p.Name, prefix) {
 			head = append(head, p.Value)
 		} else {
 			body = append(body, p.Value)
@@ -299,12 +322,11 @@ func (f finetuneConfig) newOptimizer(c trainConfig, model nn.Module) (optim.Opti
 // (num_batches_tracked may be missing). The head always starts fresh: the
 // data's classes are not the file's, even when they are as many. One line
 // says which keys started fresh.
-func loadPretrained(model nn.Module, name, path string, log io.Writer) error {
+func loadPretrained(model nn.Module, head, name, path string, log io.Writer) error {
 	file, _, err := nn.LoadFile(path)
 	if err != nil {
 		return fmt.Errorf("--pretrained: %w", err)
 	}
-	head := headPrefix(name)
 	sd := map[string]*tensor.Tensor{}
 	var fresh, missing []string
 	for _, s := range nn.NamedState(model) {
@@ -316,13 +338,13 @@ func loadPretrained(model nn.Module, name, path string, log io.Writer) error {
 			sd[s.Name] = t
 		case strings.HasSuffix(s.Name, "num_batches_tracked") && !ok:
 		case ok:
-			return fmt.Errorf("--pretrained %s: %s has shape %v, %s's is %v", path, s.Name, t.Shape(), name, s.Tensor.Shape())
+			return fmt.Errorf("--pretrained %s: %s has shape %v, %s is %v", path, s.Name, t.Shape(), name, s.Tensor.Shape())
 		default:
 			missing = append(missing, s.Name)
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("--pretrained %s: not %s's weights with torchvision's names: %d tensors missing, such as %s", path, name, len(missing), missing[0])
+		return fmt.Errorf("--pretrained %s: not %s weights (a zoo model's have torchvision's names): %d tensors missing, such as %s", path, name, len(missing), missing[0])
 	}
 	if err := nn.LoadStateDict(model, sd, false); err != nil {
 		return fmt.Errorf("--pretrained %s: %w", path, err)

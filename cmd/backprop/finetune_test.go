@@ -189,7 +189,7 @@ func TestFinetuneFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--model", "cnn", "--pretrained", "x.safetensors"}, "zoo --model"},
+		{[]string{"--model", "relu", "--pretrained", "x.safetensors"}, "zoo --model"},
 		{[]string{"--model", "resnet18", "--freeze-epochs", "2"}, "needs --pretrained"},
 		{[]string{"--model", "resnet18", "--freeze-epochs", "-1"}, "--freeze-epochs -1"},
 		{[]string{"--model", "resnet18", "--backbone-lr-scale", "-0.5"}, "--backbone-lr-scale"},
