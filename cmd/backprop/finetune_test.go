@@ -182,14 +182,17 @@ with open(sys.argv[1], "wb") as f:
 	checkLinearProbe(t, path)
 }
 
-// TestFinetuneFlagErrors: the flags need a zoo model.
+// TestFinetuneFlagErrors: the fine-tuning flags' refusals.
 func TestFinetuneFlagErrors(t *testing.T) {
 	folder := writeTwoClassFolder(t, filepath.Join(t.TempDir(), "pets"), 2)
+	_, stderr, code := run(t, "train", "--data", folder, "--model", "cnn", "--pretrained", "missing.safetensors", "--out", filepath.Join(t.TempDir(), "r"))
+	if code != 1 || !strings.Contains(stderr, "--pretrained") || !strings.Contains(stderr, "missing.safetensors") {
+		t.Errorf("a missing --pretrained file: exit %d: %s", code, stderr)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--model", "relu", "--pretrained", "x.safetensors"}, "zoo --model"},
 		{[]string{"--model", "resnet18", "--freeze-epochs", "2"}, "needs --pretrained"},
 		{[]string{"--model", "resnet18", "--freeze-epochs", "-1"}, "--freeze-epochs -1"},
 		{[]string{"--model", "resnet18", "--backbone-lr-scale", "-0.5"}, "--backbone-lr-scale"},
