@@ -41,7 +41,8 @@ type finetuneConfig struct {
 	// probe).
 	FreezeEpochs int `json:"freeze_epochs,omitempty"`
 	// BackboneLRScale multiplies the learning rate of the backbone's
-	// parameter group with --pretrained (0 in a checkpoint: the default).
+	// parameter group with --pretrained; it is > 0, so 0 (absent from a
+	// checkpoint) means the default.
 	BackboneLRScale float64 `json:"backbone_lr_scale,omitempty"`
 	// Normalize is none, imagenet or MEAN,STD lists; "" is the default:
 	// imagenet with --pretrained, else the training images' own statistics.
@@ -83,8 +84,8 @@ func (f finetuneConfig) validate() error {
 		return usagef("--freeze-epochs %d: want a number of epochs ≥ 0", f.FreezeEpochs)
 	case f.FreezeEpochs > 0 && f.Pretrained == "":
 		return usagef("--freeze-epochs needs --pretrained FILE: a backbone is frozen to keep what it learnt")
-	case !(f.BackboneLRScale >= 0) || math.IsInf(f.BackboneLRScale, 0):
-		return usagef("--backbone-lr-scale %v: want a factor ≥ 0 (0 freezes nothing but never updates the backbone)", f.BackboneLRScale)
+	case !(f.BackboneLRScale > 0) || math.IsInf(f.BackboneLRScale, 0):
+		return usagef("--backbone-lr-scale %v: want a factor > 0 (--freeze-epochs keeps the backbone unchanged)", f.BackboneLRScale)
 	}
 	if f.Normalize != "" {
 		if _, err := parseNormalization(f.Normalize, 3); err != nil {
@@ -226,8 +227,8 @@ func (f finetuneConfig) normalizeImages(src *dataSource, log io.Writer) error {
 	if choice == "" && f.Pretrained != "" {
 		choice = "imagenet"
 	}
-	if choice == "" {
-		return nil
+	if choice == "" || (f.Normalize == "" && src.image == nil) {
+		return nil // nothing chosen, or --pretrained's default for data that is not images
 	}
 	if src.image == nil || src.image.Norm == nil {
 		return usagef("--normalize %s: only image folders are normalised by choice (MNIST and Fashion-MNIST keep pixels in [0, 1])", shortText(choice))

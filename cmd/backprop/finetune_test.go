@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -196,6 +197,7 @@ func TestFinetuneFlagErrors(t *testing.T) {
 		{[]string{"--model", "resnet18", "--freeze-epochs", "2"}, "needs --pretrained"},
 		{[]string{"--model", "resnet18", "--freeze-epochs", "-1"}, "--freeze-epochs -1"},
 		{[]string{"--model", "resnet18", "--backbone-lr-scale", "-0.5"}, "--backbone-lr-scale"},
+		{[]string{"--model", "resnet18", "--backbone-lr-scale", "0"}, "--backbone-lr-scale"},
 		{[]string{"--model", "resnet18", "--normalize", "imagenet,1"}, "--normalize"},
 		{[]string{"--model", "resnet18", "--normalize", "bogus"}, "--normalize"},
 	} {
@@ -240,7 +242,7 @@ func TestFinetuneFreezeEpochs(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1") || !strings.Contains(stderr, "Backbone frozen for the first 1 epochs") {
+	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1: training all layers, the backbone at --lr × 0.1") || !strings.Contains(stderr, "Backbone frozen for the first 1 epochs") {
 		t.Errorf("no unfreezing line:\n%s", stderr)
 	}
 	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
@@ -260,5 +262,83 @@ func TestFinetuneFreezeEpochs(t *testing.T) {
 		if same {
 			t.Errorf("%s unchanged after unfreezing", name)
 		}
+	}
+}
+
+// TestFinetuneNormalize: --normalize sets the images' normalisation the
+// checkpoint records: none, imagenet, one MEAN,STD pair or one per channel.
+func TestFinetuneNormalize(t *testing.T) {
+	folder := writeTwoClassFolder(t, filepath.Join(t.TempDir(), "pets"), 3)
+	for _, c := range []struct {
+		normalize string
+		want      string
+	}{
+		{"none", `"mean":[0,0,0],"std":[1,1,1]`},
+		{"imagenet", `"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]`},
+		{"0.5,0.25", `"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25]`},
+		{"0.1,0.2,0.3,1,2,4", `"mean":[0.1,0.2,0.3],"std":[1,2,4]`},
+	} {
+		out := filepath.Join(t.TempDir(), "run")
+		_, stderr, code := run(t, "train", "--data", folder, "--model", "flatten linear(2)", "--normalize", c.normalize,
+			"--epochs", "1", "--image-size", "8", "--test-split", "0", "--out", out, "--quiet")
+		if code != 0 {
+			t.Fatalf("--normalize %s: exit %d\n%s", c.normalize, code, stderr)
+		}
+		ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.ReplaceAll(ck.Meta[metaImageSpec], " ", ""); !strings.Contains(s, c.want) {
+			t.Errorf("--normalize %s: image_spec %s, want %s", c.normalize, s, c.want)
+		}
+	}
+}
+
+// TestFinetuneResume: a fine-tuning run resumed past its frozen epochs
+// trains every layer, its two parameter groups restored from the
+// checkpoint.
+func TestFinetuneResume(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pre.safetensors")
+	spec := "conv(4,3,pad=1) batchnorm relu globalavgpool linear(3)"
+	pre, err := nn.Build(spec, []int{3, 8, 8}, nn.Seed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Save(path, pre, nil); err != nil {
+		t.Fatal(err)
+	}
+	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 3)
+	spec2 := strings.Replace(spec, "linear(3)", "linear(2)", 1)
+	out := filepath.Join(dir, "run")
+	_, stderr, code := run(t, "train", "--data", folder, "--model", spec2, "--pretrained", path, "--freeze-epochs", "1",
+		"--epochs", "1", "--image-size", "8", "--test-split", "0", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "Backbone frozen throughout") || !strings.Contains(stderr, "started fresh for the data's classes: 4.weight, 4.bias") {
+		t.Fatalf("train: exit %d\n%s", code, stderr)
+	}
+	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _, err := nn.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ck.Model["0.weight"].Data(), file["0.weight"].Data()) {
+		t.Error("the frozen conv changed")
+	}
+	_, stderr, code = run(t, "train", "--resume", out, "--epochs", "2")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "Backbone frozen") {
+		t.Errorf("resumed past --freeze-epochs, the backbone is frozen again:\n%s", stderr)
+	}
+	ck, err = train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(ck.Model["0.weight"].Data(), file["0.weight"].Data()) {
+		t.Error("the conv did not train after the frozen epoch")
 	}
 }
