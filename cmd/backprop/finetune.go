@@ -58,8 +58,29 @@ const (
 func (f *finetuneConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Pretrained, "pretrained", "", "with a zoo --model (resnet18, ...): start from this safetensors `file`'s weights (torchvision's names); the classifier head starts fresh for the data's classes; the defaults become --normalize imagenet and --image-size 224")
 	fs.IntVar(&f.FreezeEpochs, "freeze-epochs", 0, "with --pretrained: train only the classifier head for the first `N` epochs (backbone weights and batch-norm statistics unchanged, batch norm in evaluation mode); N ≥ --epochs: frozen throughout, a linear probe")
-	fs.Float64Var(&f.BackboneLRScale, "backbone-lr-scale", defaultBackboneLRScale, "with --pretrained: the backbone trains at --lr × this `scale` (its own parameter group), the head at --lr")
+	f.BackboneLRScale = defaultBackboneLRScale
+	fs.Var(positiveFloat{&f.BackboneLRScale}, "backbone-lr-scale", "with --pretrained: the backbone trains at --lr × this `scale` > 0 (its own parameter group), the head at --lr")
 	fs.StringVar(&f.Normalize, "normalize", "", "images: none (pixels in [0, 1]), imagenet, or MEAN,STD (or one mean per channel then one std per channel) after scaling pixels to [0, 1] (default: imagenet with --pretrained, else the training images' own mean and std)")
+}
+
+// positiveFloat is a flag that takes a finite number > 0: 0 is refused
+// when given, so that 0 in a saved configuration can mean the default.
+type positiveFloat struct{ p *float64 }
+
+func (f positiveFloat) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f.p, 'g', -1, 64)
+}
+
+func (f positiveFloat) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(v > 0) || math.IsInf(v, 0) {
+		return fmt.Errorf("want a factor > 0 (--freeze-epochs keeps the backbone unchanged)")
+	}
+	*f.p = v
+	return nil
 }
 
 // dataDefaults sets the image size --pretrained implies when none is given.
@@ -84,8 +105,8 @@ func (f finetuneConfig) validate() error {
 		return usagef("--freeze-epochs %d: want a number of epochs ≥ 0", f.FreezeEpochs)
 	case f.FreezeEpochs > 0 && f.Pretrained == "":
 		return usagef("--freeze-epochs needs --pretrained FILE: a backbone is frozen to keep what it learnt")
-	case !(f.BackboneLRScale > 0) || math.IsInf(f.BackboneLRScale, 0):
-		return usagef("--backbone-lr-scale %v: want a factor > 0 (--freeze-epochs keeps the backbone unchanged)", f.BackboneLRScale)
+	case !(f.BackboneLRScale >= 0) || math.IsInf(f.BackboneLRScale, 0): // 0: absent from a checkpoint
+		return usagef("--backbone-lr-scale %v: want a factor > 0", f.BackboneLRScale)
 	}
 	if f.Normalize != "" {
 		if _, err := parseNormalization(f.Normalize, 3); err != nil {
