@@ -18,7 +18,9 @@ import (
 	"github.com/backprop-go/backprop/train"
 )
 
-// Fine-tuning a zoo model (nn.Zoo) from a pretrained safetensors file.
+// Fine-tuning a zoo model (nn.Zoo), or a spec, from a pretrained
+// safetensors file: train's --pretrained, --freeze-epochs,
+// --backbone-lr-scale and --normalize.
 //
 // A zoo model trained by backprop train is stored with the architecture
 // "zoo:NAME(classes=N)" (zooPrefix), built by nn.Zoo, so that its state_dict
@@ -56,7 +58,7 @@ const (
 )
 
 func (f *finetuneConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&f.Pretrained, "pretrained", "", "with a zoo --model (resnet18, ...): start from this safetensors `file`'s weights (torchvision's names); the classifier head starts fresh for the data's classes; the defaults become --normalize imagenet and --image-size 224")
+	fs.StringVar(&f.Pretrained, "pretrained", "", "start from this safetensors `file`'s weights: a zoo --model's (resnet18, ...: torchvision's names) or a spec's (its state_dict names); the classifier head (the last layer with weights) starts fresh for the data's classes; the defaults become --normalize imagenet and --image-size 224")
 	fs.IntVar(&f.FreezeEpochs, "freeze-epochs", 0, "with --pretrained: train only the classifier head for the first `N` epochs (backbone weights and batch-norm statistics unchanged, batch norm in evaluation mode); N ≥ --epochs: frozen throughout, a linear probe")
 	f.BackboneLRScale = defaultBackboneLRScale
 	fs.Var(positiveFloat{&f.BackboneLRScale}, "backbone-lr-scale", "with --pretrained: the backbone trains at --lr × this `scale` > 0 (its own parameter group), the head at --lr")
