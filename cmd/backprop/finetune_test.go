@@ -342,3 +342,35 @@ func TestFinetuneResume(t *testing.T) {
 		t.Error("the conv did not train after the frozen epoch")
 	}
 }
+
+// TestEvalWeightsFolder: eval --weights --arch reads an image folder at
+// the model's input size, normalised as --normalize says (none when not
+// given), and names the file's classes 0..N-1 in predict.
+func TestEvalWeightsFolder(t *testing.T) {
+	dir := t.TempDir()
+	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 3)
+	spec := "conv(4,3,pad=1) relu globalavgpool linear(2)"
+	m, err := nn.Build(spec, []int{3, 8, 8}, nn.Seed(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "w.safetensors")
+	if err := nn.Save(path, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, norm := range []string{"", "none", "imagenet", "0.5,0.5"} {
+		args := []string{"eval", "--weights", path, "--arch", spec, "--input-shape", "3,8,8", "--data", folder, "--json"}
+		if norm != "" {
+			args = append(args, "--normalize", norm)
+		}
+		stdout, stderr, code := run(t, args...)
+		var res struct{ Samples int }
+		if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Samples == 0 {
+			t.Errorf("--normalize %q: exit %d, %q\n%s", norm, code, stdout, stderr)
+		}
+	}
+	stdout, stderr, code := run(t, "predict", "--weights", path, "--arch", spec, "--input-shape", "3,8,8", "--json", filepath.Join(folder, "cat", "a.png"))
+	if code != 0 || !strings.Contains(stdout, `"class":"0"`) && !strings.Contains(stdout, `"class":"1"`) {
+		t.Errorf("predict --weights: exit %d, %s\n%s", code, stdout, stderr)
+	}
+}
