@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	ag "github.com/backprop-go/backprop/autograd"
 )
@@ -271,33 +272,61 @@ func layerNormDims(l LayerSpec, in []int) (dims int, all bool) {
 	return dims, false
 }
 
-// ResidualModule computes x + Body(x), the skip connection of a residual
-// network; Body's output must have x's shape. Its state_dict names follow
-// PyTorch's nesting for a module whose attribute body is a Sequential:
-// "body.0.weight". The spec token is residual(BODY), so that
-// "residual(conv(8,3,pad=1) relu)" at position 2 of a model owns
-// "2.body.0.weight".
+// ResidualModule computes Body(x) + x, the skip connection of a residual
+// network, or Body(x) + Shortcut(x) when the body changes the shape: a 1×1
+// convolution with the stride that maps x to the body's output, and batch
+// norm, as torchvision's downsample. Its state_dict names follow the
+// nesting positionally, as PyTorch's Sequential would: the body's layers
+// of the residual(BODY) token at position 3 of a model are "3.0.weight",
+// "3.1.weight", …, its shortcut's "3.shortcut.0.weight",
+// "3.shortcut.1.weight".
 type ResidualModule struct {
 	Body *SequentialModule
+	// Shortcut is nil for the identity.
+	Shortcut *SequentialModule
 }
 
-// Residual returns x + body(x) for the layers of body.
+// Residual returns body(x) + x for the layers of body (the identity
+// shortcut).
 func Residual(body ...Module) *ResidualModule { return &ResidualModule{Body: Sequential(body...)} }
 
-// Forward returns x + Body(x).
-func (r *ResidualModule) Forward(x *ag.Value) *ag.Value { return ag.Add(x, r.Body.Forward(x)) }
+// Forward returns Body(x) + x, or Body(x) + Shortcut(x).
+func (r *ResidualModule) Forward(x *ag.Value) *ag.Value {
+	y := r.Body.Forward(x)
+	if r.Shortcut != nil {
+		return ag.Add(y, r.Shortcut.Forward(x))
+	}
+	return ag.Add(x, y)
+}
 
-// Children returns the body, named "body".
-func (r *ResidualModule) Children() []NamedModule { return []NamedModule{{"body", r.Body}} }
+// Children returns the body's layers, named by position, then the
+// shortcut, named "shortcut", when there is one.
+func (r *ResidualModule) Children() []NamedModule {
+	out := r.Body.Children()
+	if r.Shortcut != nil {
+		out = append(out, NamedModule{"shortcut", r.Shortcut})
+	}
+	return out
+}
 
-// OutputShape checks that the body keeps the input's shape.
+// OutputShape is the body's output shape; without a shortcut it must be
+// the input's.
 func (r *ResidualModule) OutputShape(in []int) ([]int, error) {
 	out, err := r.Body.OutputShape(in)
 	if err != nil {
 		return nil, err
 	}
-	if !equalInts(out, in) {
+	if r.Shortcut == nil && !equalInts(out, in) {
 		return nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+	}
+	if r.Shortcut != nil {
+		s, err := r.Shortcut.OutputShape(in)
+		if err != nil {
+			return nil, err
+		}
+		if !equalInts(s, out) {
+			return nil, fmt.Errorf("residual: the shortcut maps shape %v to %v, the body to %v", in, s, out)
+		}
 	}
 	return out, nil
 }
@@ -314,7 +343,7 @@ func (r *ResidualModule) Spec() string {
 
 // String describes the block with its body, as PyTorch prints modules.
 func (r *ResidualModule) String() string {
-	return "Residual(\n  (body): " + indent(r.Body.String()) + "\n)"
+	return describe("Residual", r.Children())
 }
 
 func indent(s string) string {
@@ -340,6 +369,18 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
+// shortcutStride is the stride of the 1×1 convolution that maps images
+// of shape in to the body's output shape out, or an error when none does.
+func shortcutStride(in, out []int) (int, error) {
+	if len(in) == 3 && len(out) == 3 && out[1] >= 1 && out[2] >= 1 {
+		s := (in[1] + out[1] - 1) / out[1]
+		if s >= 1 && (in[1]-1)/s+1 == out[1] && (in[2]-1)/s+1 == out[2] {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("residual: the body maps shape %v to %v, which no shortcut (a 1×1 convolution with a stride, and batch norm) can match; keep the shape, or change only the channels and divide the height and width by a stride", in, out)
+}
+
 func residualDef() LayerDef {
 	return LayerDef{
 		Name: "residual", Body: true,
@@ -348,25 +389,38 @@ func residualDef() LayerDef {
 			if err != nil {
 				return nil, err
 			}
+			r := &ResidualModule{Body: body}
 			if !equalInts(out, in) {
-				return nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+				stride, err := shortcutStride(in, out)
+				if err != nil {
+					return nil, err
+				}
+				if err := b.CheckWeight(out[0], in[0]); err != nil {
+					return nil, err
+				}
+				r.Shortcut = Sequential(Conv2d(in[0], out[0], 1, b.RNG(), Stride(stride), NoBias()), BatchNorm2d(out[0]))
 			}
-			return &ResidualModule{Body: body}, nil
+			return r, nil
 		},
 		Infer: func(b *LayerBuilder, l LayerSpec, in []int) ([]StateShape, []int, error) {
 			body, err := b.InferBody(l.Body, in)
 			if err != nil {
 				return nil, nil, err
 			}
-			if out := body.Output(); !equalInts(out, in) {
-				return nil, nil, fmt.Errorf("residual: the body maps shape %v to %v; they must match to be added", in, out)
+			out := body.Output()
+			state := slices.Clone(body.State)
+			if !equalInts(out, in) {
+				if _, err := shortcutStride(in, out); err != nil {
+					return nil, nil, err
+				}
+				c := []int{out[0]}
+				state = append(state, StateShape{Name: "shortcut.0.weight", Shape: []int{out[0], in[0], 1, 1}},
+					StateShape{Name: "shortcut.1.weight", Shape: c}, StateShape{Name: "shortcut.1.bias", Shape: c},
+					StateShape{Name: "shortcut.1.running_mean", Shape: c, Buffer: true},
+					StateShape{Name: "shortcut.1.running_var", Shape: c, Buffer: true},
+					StateShape{Name: "shortcut.1.num_batches_tracked", Shape: []int{}, Buffer: true, Optional: true})
 			}
-			state := make([]StateShape, len(body.State))
-			for i, e := range body.State {
-				e.Name = join("body", e.Name)
-				state[i] = e
-			}
-			return state, append([]int{}, in...), nil
+			return state, append([]int{}, out...), nil
 		},
 	}
 }

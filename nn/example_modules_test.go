@@ -112,8 +112,8 @@ func ExampleRegister() {
 	}
 	// Output:
 	// flatten residual(linear(4) example_scale(0.5)) linear(2)
-	// 1.body.0.weight [4 4]
-	// 1.body.0.bias [4]
+	// 1.0.weight [4 4]
+	// 1.0.bias [4]
 	// 2.weight [2 4]
 	// 2.bias [2]
 }

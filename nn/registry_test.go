@@ -124,10 +124,10 @@ func TestRegistryLayers(t *testing.T) {
 		names         []string
 	}{
 		{"conv(4,3,pad=1) Residual( conv(4,3,pad=1) batchnorm relu ) relu", "conv(4,3,pad=1) residual(conv(4,3,pad=1) batchnorm relu) relu", []int{1, 5, 5},
-			[]string{"0.weight", "0.bias", "1.body.0.weight", "1.body.0.bias", "1.body.1.weight", "1.body.1.bias",
-				"1.body.1.running_mean", "1.body.1.running_var", "1.body.1.num_batches_tracked"}},
+			[]string{"0.weight", "0.bias", "1.0.weight", "1.0.bias", "1.1.weight", "1.1.bias",
+				"1.1.running_mean", "1.1.running_var", "1.1.num_batches_tracked"}},
 		{"flatten residual(residual(linear(25) tanh) linear(25)) linear(2)", "flatten residual(residual(linear(25) tanh) linear(25)) linear(2)", []int{1, 5, 5},
-			[]string{"1.body.0.body.0.weight", "1.body.0.body.0.bias", "1.body.1.weight", "1.body.1.bias", "2.weight", "2.bias"}},
+			[]string{"1.0.0.weight", "1.0.0.bias", "1.1.weight", "1.1.bias", "2.weight", "2.bias"}},
 		{`test_affine(act="tanh") test_affine(act=none) test_affine("relu")`, "test_affine(act=tanh) test_affine test_affine(act=relu)", []int{3},
 			[]string{"0.scale", "0.shift", "1.scale", "1.shift", "2.scale", "2.shift"}},
 		{"test_repeat(2, linear(3) test_affine(act = relu)) linear(1)", "test_repeat(2,linear(3) test_affine(act=relu)) linear(1)", []int{3},
@@ -207,7 +207,7 @@ func TestResidualSameWeights(t *testing.T) {
 			t.Errorf("%s differs from %s", sa[i].Name, sb[i].Name)
 		}
 	}
-	if sa[2].Name != "1.body.0.weight" {
+	if sa[2].Name != "1.0.weight" {
 		t.Errorf("entry 2 is %s", sa[2].Name)
 	}
 }
@@ -239,7 +239,8 @@ func TestRegistryErrors(t *testing.T) {
 		{`linear(out="3")`, nil, 12, []string{"expected a number for out"}},
 		// Build errors inside a body name the inner token.
 		{"relu residual(linear(3))", []int{4, 2, 2}, 15, []string{"linear(3)", "put flatten before it"}},
-		{"flatten residual(linear(8) linear(3))", []int{8}, 9, []string{"the body maps shape [8] to [3]"}},
+		{"flatten residual(linear(8) linear(3))", []int{8}, 9, []string{"the body maps shape [8] to [3]", "no shortcut"}},
+		{"residual(conv(4,3,pad=2))", []int{1, 8, 8}, 1, []string{"maps shape [1 8 8] to [4 10 10]", "no shortcut"}},
 		{"residual(conv(2,9))", []int{1, 8, 8}, 10, []string{"conv(2,9)", "too small"}},
 		{"relu residual(relu test_panic)", []int{3}, 20, []string{"test_panic", "negative size"}},
 	}

@@ -135,7 +135,7 @@ func layerNames() string { return strings.Join(LayerNames(), ", ") }
 //	flatten relu tanh sigmoid silu
 //	gelu(tanh=0) elu(alpha=1) softplus(beta=1, threshold=20) leakyrelu(slope=0.01)
 //	softmax(dim=1) logsoftmax(dim=1)
-//	residual(BODY)                                 y = x + body(x); state under "body."
+//	residual(BODY)                                 y = body(x) + x (+ shortcut(x): 1×1 conv, batchnorm when the shape changes); state "N.0.weight", "N.shortcut.0.weight"
 //
 // Flags (bias, ceil, include_pad, affine, tanh) are 0 or 1; integer
 // arguments are at most 2²⁴, and a spec at most MaxSpecLen bytes.

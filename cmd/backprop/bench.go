@@ -36,6 +36,10 @@ Measures the speed of this machine with four workloads:
   cnn    the same for ` + benchCNN + `
   infer  images per second of both models over the 10,000 MNIST test images,
          in batches of 1000 and of 1
+and, only when named (not part of all):
+  resnet18  torchvision's ResNet-18: seconds per training step (batch 32 of
+         3×64×64, SGD momentum 0.9) and per inference of batches of 1 and 32
+         of 3×224×224, the median of --reps after a warm-up
 MNIST is fetched into the data cache on first use (or read from --data).
 
 Flags:
@@ -63,7 +67,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), benchHelp)
 		fs.PrintDefaults()
 	}
-	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer or all")
+	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer, all, or resnet18")
+	reps := fs.Int("reps", 5, "resnet18: repetitions of each figure, 1 to 100")
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), fmt.Sprintf("threads, 1 to %d here (4 × the CPUs)", maxThreads()))
 	epochs := fs.Int("epochs", 1, fmt.Sprintf("epochs for mlp and cnn, 1 to %d", maxBenchEpochs))
 	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
@@ -93,8 +98,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	all := *workload == "all"
 	switch *workload {
 	case "all", "gemm", "mlp", "cnn", "infer":
+	case "resnet18": // bench_resnet.go
+		if *reps < 1 || *reps > 100 {
+			return fail(stderr, "bench", usagef("--reps %d: want 1 to 100", *reps))
+		}
+		benchResNet18(*seed, *threads, *reps, emit)
+		return 0
 	default:
-		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer or all", *workload))
+		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer, all or resnet18", *workload))
 	}
 	if all || *workload == "gemm" {
 		// The plain form of every shape first, in the order the peers'

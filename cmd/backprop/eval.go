@@ -80,14 +80,14 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: backprop eval CHECKPOINT [flags]\n       backprop eval --weights FILE --arch SPEC [flags]\n\nCHECKPOINT is a directory written by backprop train, or its checkpoint file.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: backprop eval CHECKPOINT [flags]\n       backprop eval --weights FILE --arch SPEC|ZOO [flags]\n\nCHECKPOINT is a directory written by backprop train, or its checkpoint file.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	dataName := fs.String("data", "", "data set to evaluate on (default: the one the model was trained on; mnist with --weights)")
 	weights := fs.String("weights", "", "a plain safetensors file of weights (for example one PyTorch wrote)")
-	arch := fs.String("arch", "", "with --weights: the architecture spec")
+	arch := fs.String("arch", "", "with --weights: the architecture, a spec or a zoo name (resnet18: torchvision's names, classes from the file)")
 	shape := fs.String("input-shape", "1,28,28", "with --weights: the shape of one sample")
-	normalize := fs.String("normalize", "", "with --weights: MEAN,STD applied to every input after scaling pixels to [0, 1]")
+	normalize := fs.String("normalize", "", "with --weights: imagenet, none, or MEAN,STD applied to every input after scaling pixels to [0, 1]")
 	batch := fs.Int("batch-size", 500, "samples per forward pass")
 	cacheDir := fs.String("cache", "", "data cache directory")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
@@ -125,8 +125,12 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		}
 		inputShape = s
 		dc = dataConfig{Data: "mnist", Seed: 1}
+		if len(s) == 3 && (s[0] == 1 || s[0] == 3) && s[1] == s[2] && s[1] >= 1 && s[1] <= maxImageSize {
+			// An image folder is read at the model's size, not the default.
+			dc.Channels, dc.ImageSize = s[0], s[1]
+		}
 		if *normalize != "" {
-			if norm, err = parseNormalize(*normalize, s[0]); err != nil {
+			if norm, err = parseNormalization(*normalize, s[0]); err != nil { // finetune.go
 				return fail(stderr, "eval", err)
 			}
 		}
@@ -173,7 +177,15 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	if err := checkFits(model, inputShape, src, saved, stderr); err != nil {
 		return fail(stderr, "eval", err)
 	}
-	if norm != nil {
+	switch {
+	case *weights != "" && src.image != nil && src.image.Norm != nil:
+		// An image folder normalises with its own statistics; the weights
+		// want --normalize's (none when not given).
+		if norm == nil {
+			norm, _ = parseNormalization("none", src.image.Channels)
+		}
+		*src.image.Norm = *norm
+	case norm != nil:
 		test = normalized{Dataset: test, norm: norm}
 	}
 	res, err := train.Evaluate(model, test, src.evalConfig(*batch))

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,12 +60,12 @@ func checkLinearProbe(t *testing.T, pretrained string) {
 	out := filepath.Join(dir, "run")
 	start := time.Now()
 	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", pretrained,
-		"--freeze-backbone", "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2")
+		"--freeze-epochs", "1", "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2")
 	t.Logf("train: %.1f s", time.Since(start).Seconds())
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	for _, want := range []string{"head starts fresh", "fc.weight, fc.bias", "ImageNet", "Backbone frozen"} {
+	for _, want := range []string{"started fresh for the data's classes: fc.weight, fc.bias", "ImageNet", "Backbone frozen throughout"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("train's output lacks %q:\n%s", want, stderr)
 		}
@@ -102,7 +103,7 @@ func checkLinearProbe(t *testing.T, pretrained string) {
 		for i := range pd {
 			if pd[i] != wd[i] {
 				changed++
-				t.Errorf("%s changed under --freeze-backbone (element %d: %v → %v)", name, i, pd[i], wd[i])
+				t.Errorf("%s changed under --freeze-epochs (element %d: %v → %v)", name, i, pd[i], wd[i])
 				break
 			}
 		}
@@ -182,12 +183,29 @@ with open(sys.argv[1], "wb") as f:
 	checkLinearProbe(t, path)
 }
 
-// TestFinetuneFlagErrors: the flags need a zoo model.
+// TestFinetuneFlagErrors: the fine-tuning flags' refusals.
 func TestFinetuneFlagErrors(t *testing.T) {
 	folder := writeTwoClassFolder(t, filepath.Join(t.TempDir(), "pets"), 2)
-	_, stderr, code := run(t, "train", "--data", folder, "--model", "cnn", "--freeze-backbone", "--out", filepath.Join(t.TempDir(), "r"))
-	if code != 2 || !strings.Contains(stderr, "zoo --model") {
-		t.Errorf("exit %d: %s", code, stderr)
+	_, stderr, code := run(t, "train", "--data", folder, "--model", "cnn", "--pretrained", "missing.safetensors", "--out", filepath.Join(t.TempDir(), "r"))
+	if code != 1 || !strings.Contains(stderr, "--pretrained") || !strings.Contains(stderr, "missing.safetensors") {
+		t.Errorf("a missing --pretrained file: exit %d: %s", code, stderr)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "resnet18", "--freeze-epochs", "2"}, "needs --pretrained"},
+		{[]string{"--model", "resnet18", "--freeze-epochs", "-1"}, "--freeze-epochs -1"},
+		{[]string{"--model", "resnet18", "--backbone-lr-scale", "-0.5"}, "--backbone-lr-scale"},
+		{[]string{"--model", "resnet18", "--backbone-lr-scale", "0"}, "--backbone-lr-scale"},
+		{[]string{"--model", "resnet18", "--normalize", "imagenet,1"}, "--normalize"},
+		{[]string{"--model", "resnet18", "--normalize", "bogus"}, "--normalize"},
+	} {
+		args := append([]string{"train", "--data", folder, "--out", filepath.Join(t.TempDir(), "r")}, c.args...)
+		_, stderr, code := run(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, want 2 and %q: %s", c.args, code, c.want, stderr)
+		}
 	}
 }
 
@@ -209,9 +227,9 @@ func TestParseZooArch(t *testing.T) {
 	}
 }
 
-// TestFinetuneUnfreezeAfter: the backbone trains from the epoch after
-// --unfreeze-after, with the optimiser built once.
-func TestFinetuneUnfreezeAfter(t *testing.T) {
+// TestFinetuneFreezeEpochs: the backbone trains from the epoch after
+// --freeze-epochs, with the optimiser built once.
+func TestFinetuneFreezeEpochs(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "resnet18.safetensors")
 	if err := nn.Save(path, nn.ResNet18(1000, nn.Seed(3)), nil); err != nil {
@@ -219,12 +237,12 @@ func TestFinetuneUnfreezeAfter(t *testing.T) {
 	}
 	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 4)
 	out := filepath.Join(dir, "run")
-	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", path, "--freeze-backbone",
-		"--unfreeze-after", "1", "--epochs", "2", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2", "--test-split", "0")
+	_, stderr, code := run(t, "train", "--data", folder, "--model", "resnet18", "--pretrained", path,
+		"--freeze-epochs", "1", "--epochs", "2", "--image-size", "32", "--batch-size", "4", "--out", out, "--threads", "2", "--test-split", "0")
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s", code, stderr)
 	}
-	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1") {
+	if !strings.Contains(stderr, "Backbone unfrozen after epoch 1: training all layers, the backbone at --lr × 0.1") || !strings.Contains(stderr, "Backbone frozen for the first 1 epochs") {
 		t.Errorf("no unfreezing line:\n%s", stderr)
 	}
 	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
@@ -244,5 +262,115 @@ func TestFinetuneUnfreezeAfter(t *testing.T) {
 		if same {
 			t.Errorf("%s unchanged after unfreezing", name)
 		}
+	}
+}
+
+// TestFinetuneNormalize: --normalize sets the images' normalisation the
+// checkpoint records: none, imagenet, one MEAN,STD pair or one per channel.
+func TestFinetuneNormalize(t *testing.T) {
+	folder := writeTwoClassFolder(t, filepath.Join(t.TempDir(), "pets"), 3)
+	for _, c := range []struct {
+		normalize string
+		want      string
+	}{
+		{"none", `"mean":[0,0,0],"std":[1,1,1]`},
+		{"imagenet", `"mean":[0.485,0.456,0.406],"std":[0.229,0.224,0.225]`},
+		{"0.5,0.25", `"mean":[0.5,0.5,0.5],"std":[0.25,0.25,0.25]`},
+		{"0.1,0.2,0.3,1,2,4", `"mean":[0.1,0.2,0.3],"std":[1,2,4]`},
+	} {
+		out := filepath.Join(t.TempDir(), "run")
+		_, stderr, code := run(t, "train", "--data", folder, "--model", "flatten linear(2)", "--normalize", c.normalize,
+			"--epochs", "1", "--image-size", "8", "--test-split", "0", "--out", out, "--quiet")
+		if code != 0 {
+			t.Fatalf("--normalize %s: exit %d\n%s", c.normalize, code, stderr)
+		}
+		ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := strings.ReplaceAll(ck.Meta[metaImageSpec], " ", ""); !strings.Contains(s, c.want) {
+			t.Errorf("--normalize %s: image_spec %s, want %s", c.normalize, s, c.want)
+		}
+	}
+}
+
+// TestFinetuneResume: a fine-tuning run resumed past its frozen epochs
+// trains every layer, its two parameter groups restored from the
+// checkpoint.
+func TestFinetuneResume(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pre.safetensors")
+	spec := "conv(4,3,pad=1) batchnorm relu globalavgpool linear(3)"
+	pre, err := nn.Build(spec, []int{3, 8, 8}, nn.Seed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Save(path, pre, nil); err != nil {
+		t.Fatal(err)
+	}
+	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 3)
+	spec2 := strings.Replace(spec, "linear(3)", "linear(2)", 1)
+	out := filepath.Join(dir, "run")
+	_, stderr, code := run(t, "train", "--data", folder, "--model", spec2, "--pretrained", path, "--freeze-epochs", "1",
+		"--epochs", "1", "--image-size", "8", "--test-split", "0", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "Backbone frozen throughout") || !strings.Contains(stderr, "started fresh for the data's classes: 4.weight, 4.bias") {
+		t.Fatalf("train: exit %d\n%s", code, stderr)
+	}
+	ck, err := train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, _, err := nn.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ck.Model["0.weight"].Data(), file["0.weight"].Data()) {
+		t.Error("the frozen conv changed")
+	}
+	_, stderr, code = run(t, "train", "--resume", out, "--epochs", "2")
+	if code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "Backbone frozen") {
+		t.Errorf("resumed past --freeze-epochs, the backbone is frozen again:\n%s", stderr)
+	}
+	ck, err = train.LoadCheckpoint(filepath.Join(out, train.CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(ck.Model["0.weight"].Data(), file["0.weight"].Data()) {
+		t.Error("the conv did not train after the frozen epoch")
+	}
+}
+
+// TestEvalWeightsFolder: eval --weights --arch reads an image folder at
+// the model's input size, normalised as --normalize says (none when not
+// given), and names the file's classes 0..N-1 in predict.
+func TestEvalWeightsFolder(t *testing.T) {
+	dir := t.TempDir()
+	folder := writeTwoClassFolder(t, filepath.Join(dir, "pets"), 3)
+	spec := "conv(4,3,pad=1) relu globalavgpool linear(2)"
+	m, err := nn.Build(spec, []int{3, 8, 8}, nn.Seed(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "w.safetensors")
+	if err := nn.Save(path, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, norm := range []string{"", "none", "imagenet", "0.5,0.5"} {
+		args := []string{"eval", "--weights", path, "--arch", spec, "--input-shape", "3,8,8", "--data", folder, "--json"}
+		if norm != "" {
+			args = append(args, "--normalize", norm)
+		}
+		stdout, stderr, code := run(t, args...)
+		var res struct{ Samples int }
+		if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || res.Samples == 0 {
+			t.Errorf("--normalize %q: exit %d, %q\n%s", norm, code, stdout, stderr)
+		}
+	}
+	stdout, stderr, code := run(t, "predict", "--weights", path, "--arch", spec, "--input-shape", "3,8,8", "--json", filepath.Join(folder, "cat", "a.png"))
+	if code != 0 || !strings.Contains(stdout, `"class":"0"`) && !strings.Contains(stdout, `"class":"1"`) {
+		t.Errorf("predict --weights: exit %d, %s\n%s", code, stdout, stderr)
 	}
 }

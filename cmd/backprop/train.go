@@ -98,7 +98,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	fs.Var(testSplitFlag{&c.Data.TestSplit}, "test-split", "`fraction` held out as the test set when the data has none; 0: no test set (default 0.2)")
 	fs.StringVar(&c.Data.Label, "label", "", "CSV: the label column, by name or index (default: the last)")
 	fs.BoolVar(&c.Data.Regression, "regression", false, "CSV: the label is a number to predict (MSE loss), not a class")
-	fs.Var(imageSizeFlag(&c.Data.ImageSize), "image-size", "image folders: images are resized to `SIZE`×SIZE, SIZE from 1 to 1024")
+	fs.Var(imageSizeFlag(&c.Data.ImageSize), "image-size", "image folders: images are resized to `SIZE`×SIZE, SIZE from 1 to 1024 (default 64; 224 with --pretrained)")
 	fs.Var(maxPixelsFlag(&c.Data.MaxPixels), "max-pixels", maxPixelsUsage)
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
@@ -184,6 +184,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 		resumeFrom, outDir = ck, *resume
 	}
 	c.Data.Seed = c.Seed
+	c.Finetune.dataDefaults(&c.Data) // finetune.go
 	if outDir == "" {
 		outDir = filepath.Join("runs", runName(c.Data.Data))
 	}
@@ -226,11 +227,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	if err := checkOutputs(model, src); err != nil {
 		return fail(stderr, "train", err)
 	}
-	unfreeze, err := c.Finetune.setup(model, c.Arch, src, resumeFrom, progress) // finetune.go
+	unfreeze, err := c.Finetune.setup(model, c.Arch, src, resumeFrom, c.Epochs, progress) // finetune.go
 	if err != nil {
 		return fail(stderr, "train", err)
 	}
-	opt, err := newOptimizer(c, nn.Parameters(model))
+	opt, err := c.Finetune.newOptimizer(c, model) // finetune.go
 	if err != nil {
 		return fail(stderr, "train", err)
 	}
@@ -367,7 +368,10 @@ func (c trainConfig) validate() error {
 			return usagef("--%s %v: want %s", f.flag, f.v, f.wanted)
 		}
 	}
-	if _, err := newOptimizer(c, nil); err != nil {
+	if _, err := newOptimizer(c, []*ag.Value(nil)); err != nil {
+		return err
+	}
+	if err := c.Finetune.validate(); err != nil { // finetune.go
 		return err
 	}
 	if _, _, err := schedules(c, 1); err != nil {
@@ -470,8 +474,9 @@ var runSettings = []struct {
 	{"augment", func(c trainConfig) any { return c.Data.Augment }},
 	{"max-pixels", func(c trainConfig) any { return c.Data.MaxPixels }},
 	{"pretrained", func(c trainConfig) any { return c.Finetune.Pretrained }}, // finetune.go
-	{"freeze-backbone", func(c trainConfig) any { return c.Finetune.FreezeBackbone }},
-	{"unfreeze-after", func(c trainConfig) any { return c.Finetune.UnfreezeAfter }},
+	{"freeze-epochs", func(c trainConfig) any { return c.Finetune.FreezeEpochs }},
+	{"backbone-lr-scale", func(c trainConfig) any { return c.Finetune.lrScale() }},
+	{"normalize", func(c trainConfig) any { return c.Finetune.Normalize }},
 }
 
 // sessionFlags are the flags that may be given with --resume: they change
@@ -651,7 +656,7 @@ func effectiveLR(c trainConfig) float64 {
 
 // newOptimizer builds the optimiser the flags name. The values must have
 // passed validate: the optimisers panic on values PyTorch refuses.
-func newOptimizer(c trainConfig, params []*ag.Value) (optim.Optimizer, error) {
+func newOptimizer[P optim.Params](c trainConfig, params P) (optim.Optimizer, error) {
 	if _, ok := defaultLR[c.Optimizer]; !ok {
 		return nil, usagef("--optimizer %q: want sgd, adam, adamw, rmsprop or adagrad", c.Optimizer)
 	}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	ag "github.com/backprop-go/backprop/autograd"
+	"github.com/backprop-go/backprop/nn"
+	"github.com/backprop-go/backprop/optim"
+	"github.com/backprop-go/backprop/tensor"
+)
+
+// bench --workload resnet18: torchvision's ResNet-18 (nn.ResNet18, 1000
+// classes), as bench/resnet_torch.py measures it with PyTorch:
+//
+//   - a training step (forward, cross-entropy, backward, SGD with momentum)
+//     on a batch of 32 random 3×64×64 images;
+//   - inference in evaluation mode on batches of 1 and 32 random 3×224×224
+//     images.
+//
+// Each figure is the median of a few repetitions after a warm-up.
+const (
+	resnetTrainBatch = 32
+	resnetTrainSize  = 64
+	resnetInferSize  = 224
+)
+
+// resnetInferBatches are the inference batch sizes measured.
+var resnetInferBatches = []int{1, 32}
+
+// benchResNet18 runs the resnet18 workload, reps repetitions of each
+// figure, and emits one row per figure.
+func benchResNet18(seed uint64, threads, reps int, emit func(map[string]any, string)) {
+	r := rand.New(rand.NewPCG(seed, 0))
+	model := nn.ResNet18(1000, nn.Seed(seed))
+	images := func(n, size int) *tensor.Tensor {
+		x := tensor.Zeros(n, 3, size, size)
+		d := x.Data()
+		for i := range d {
+			d[i] = float32(r.NormFloat64())
+		}
+		return x
+	}
+
+	x := images(resnetTrainBatch, resnetTrainSize)
+	labels := make([]int, resnetTrainBatch)
+	for i := range labels {
+		labels[i] = r.IntN(1000)
+	}
+	opt := optim.SGD(nn.Parameters(model), optim.LR(0.01), optim.Momentum(0.9))
+	nn.Train(model)
+	step := func() {
+		opt.ZeroGrad()
+		loss := nn.CrossEntropy(model.Forward(ag.Const(x)), labels)
+		loss.Backward()
+		opt.Step()
+	}
+	s := medianSeconds(step, reps)
+	emit(map[string]any{"workload": "resnet18", "phase": "train_step", "batch": resnetTrainBatch, "size": resnetTrainSize, "threads": threads, "seconds": round(s, 4)},
+		fmt.Sprintf("resnet18 training step, batch %d, 3×%d×%d, T%d: %.3f s (%.1f images/s)", resnetTrainBatch, resnetTrainSize, resnetTrainSize, threads, s, resnetTrainBatch/s))
+
+	nn.Eval(model)
+	for _, b := range resnetInferBatches {
+		x := images(b, resnetInferSize)
+		s := medianSeconds(func() { model.Forward(ag.NoGraph(x)) }, reps)
+		emit(map[string]any{"workload": "resnet18", "phase": "infer", "batch": b, "size": resnetInferSize, "threads": threads, "seconds": round(s, 4), "images_per_second": round(float64(b)/s, 1)},
+			fmt.Sprintf("resnet18 inference, batch %d, 3×%d×%d, T%d: %.3f s (%.1f images/s)", b, resnetInferSize, resnetInferSize, threads, s, float64(b)/s))
+	}
+}
+
+// medianSeconds runs f once to warm up, then reps times, and returns the
+// median duration in seconds.
+func medianSeconds(f func(), reps int) float64 {
+	f()
+	runs := make([]float64, reps)
+	for i := range runs {
+		t := time.Now()
+		f()
+		runs[i] = time.Since(t).Seconds()
+	}
+	sort.Float64s(runs)
+	return runs[len(runs)/2]
+}
