@@ -67,14 +67,14 @@ type trainResult struct {
 	TestPerplexity   *jsonFloat `json:"test_perplexity,omitempty"`
 	TestBitsPerToken *jsonFloat `json:"test_bits_per_token,omitempty"`
 	Tokenizer        string     `json:"tokenizer,omitempty"`
-	TestLoss     jsonFloat  `json:"test_loss"`
-	TrainLoss    jsonFloat  `json:"train_loss"`
-	ValAccuracy  jsonFloat  `json:"val_accuracy,omitempty"`
-	ValLoss      jsonFloat  `json:"val_loss,omitempty"`
-	Epochs       int        `json:"epochs"`
-	Seconds      float64    `json:"seconds"`
-	Out          string     `json:"out"`
-	Parameters   int        `json:"parameters"`
+	TestLoss         jsonFloat  `json:"test_loss"`
+	TrainLoss        jsonFloat  `json:"train_loss"`
+	ValAccuracy      jsonFloat  `json:"val_accuracy,omitempty"`
+	ValLoss          jsonFloat  `json:"val_loss,omitempty"`
+	Epochs           int        `json:"epochs"`
+	Seconds          float64    `json:"seconds"`
+	Out              string     `json:"out"`
+	Parameters       int        `json:"parameters"`
 }
 
 func jsonNum(v float64) *jsonFloat { f := jsonFloat(v); return &f }
