@@ -403,7 +403,7 @@ func reorder(args []string) []string {
 }
 
 // boolFlags are the flags that take no value.
-var boolFlags = map[string]bool{"json": true, "quiet": true, "augment": true, "regression": true, "h": true, "help": true}
+var boolFlags = map[string]bool{"json": true, "no-cache": true, "quiet": true, "augment": true, "regression": true, "h": true, "help": true}
 
 func takesValue(flagArg string) bool {
 	return !boolFlags[strings.TrimLeft(flagArg, "-")]
