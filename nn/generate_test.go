@@ -278,3 +278,34 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+// BenchmarkGenerate measures the gpt preset's generation speed (a prompt
+// of one byte, then 127 tokens: the whole context) with the key-value
+// cache and without it.
+func BenchmarkGenerate(b *testing.B) {
+	spec := nn.GPTSpec(nn.DefaultGPT)
+	m, err := nn.Build(spec, []int{nn.DefaultGPT.Context}, nn.Seed(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	nn.Eval(m)
+	for _, noCache := range []bool{false, true} {
+		name := "cache"
+		if noCache {
+			name = "no-cache"
+		}
+		b.Run(name, func(b *testing.B) {
+			g, err := nn.NewGenerator(m, nn.GeneratorOptions{NoCache: noCache})
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := nn.DefaultGPT.Context - 1
+			for b.Loop() {
+				if err := g.Generate(context.Background(), []int64{'a'}, n, nn.Sampling{Temperature: 1, Seed: 1}, func(int64) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
