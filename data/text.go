@@ -92,7 +92,9 @@ type TextSplits struct {
 // same ids as floats. Consecutive windows start Context bytes apart, so
 // every byte of a part but its first is a target exactly once; a last
 // partial window is dropped. A Text keeps only the text's bytes and its
-// segments' bounds: nothing per window.
+// segments' bounds: nothing per window. A Text made by [NewTokenText]
+// holds token ids instead of bytes (a character vocabulary's), with the
+// same windows counted in tokens.
 type Text struct {
 	buf     []byte
 	ids     []uint16 // the tokens instead of buf's bytes, for NewTokenText
