@@ -248,3 +248,24 @@ func TestTextWriterHoldsIncompleteUTF8(t *testing.T) {
 		t.Fatalf("an unfinished character at the end: %q, want U+FFFD and a newline", b.String())
 	}
 }
+
+func TestSummaryTextPresets(t *testing.T) {
+	cases := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"gpt"}, []string{"posembedding(128)", "Input shape: [N, 128]", "Total params: 875,520"}},
+		{[]string{"lstm", "--context", "64", "--vocab", "80"}, []string{"embedding(80,64) lstm(256) linear(80)", "[N, 64, 80]"}},
+	}
+	for _, c := range cases {
+		stdout, stderr, code := run(t, append([]string{"summary"}, c.args...)...)
+		for _, w := range c.want {
+			if code != 0 || !strings.Contains(stdout, w) {
+				t.Fatalf("summary %v: status %d, %q %s: want %q", c.args, code, stdout, stderr, w)
+			}
+		}
+	}
+	if _, stderr, code := run(t, "summary", "gpt", "--context", "0"); code != 2 || !strings.Contains(stderr, "--context") {
+		t.Fatalf("summary gpt --context 0: status %d: %s", code, stderr)
+	}
+}
