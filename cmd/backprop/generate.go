@@ -81,6 +81,15 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 		opts.Context = m.text.Context // a recurrent model would otherwise re-run the whole text
 	}
 	gen, err := nn.NewGenerator(m.model, opts)
+	if err != nil && !*noCache {
+		// A stack with a layer that has no step-by-step form still
+		// generates, by running the whole context for each token.
+		opts = nn.GeneratorOptions{NoCache: true, Context: m.text.Context}
+		if g, err2 := nn.NewGenerator(m.model, opts); err2 == nil {
+			fmt.Fprintf(stderr, "backprop generate: no key-value cache for this model (%v); running the whole context for each token\n", err)
+			gen, err, *noCache = g, nil, true
+		}
+	}
 	if err != nil {
 		return fail(stderr, "generate", err)
 	}

@@ -229,7 +229,7 @@ func textArchitecture(model string, spec *textSpec) (string, bool) {
 	return nn.LanguageModelPreset(model, spec.Context, spec.Vocab)
 }
 
-// textSetup is a language model's task for Fit and Evaluate: next-token
+// textStep is a language model's step for Fit and Evaluate: next-token
 // prediction over the windows' "ids" and "next" fields.
 func textStep() train.StepFunc { return train.NextTokenStep(data.TextInputField, data.TextTargetField) }
 
