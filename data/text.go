@@ -92,9 +92,12 @@ type TextSplits struct {
 // same ids as floats. Consecutive windows start Context bytes apart, so
 // every byte of a part but its first is a target exactly once; a last
 // partial window is dropped. A Text keeps only the text's bytes and its
-// segments' bounds: nothing per window.
+// segments' bounds: nothing per window. A Text made by [NewTokenText]
+// holds token ids instead of bytes (a character vocabulary's), with the
+// same windows counted in tokens.
 type Text struct {
 	buf     []byte
+	ids     []uint16 // the tokens instead of buf's bytes, for NewTokenText
 	segs    [][2]int // [start, end) byte ranges of this part
 	cum     []int    // cum[s] is the number of windows before segment s
 	n       int
@@ -146,15 +149,37 @@ func ReadText(r io.Reader, cfg TextConfig) (*TextSplits, error) {
 // NewText splits the text b (which it keeps, not copies) into a training
 // and a test part.
 func NewText(b []byte, cfg TextConfig) (*TextSplits, error) {
+	return newSplits(b, nil, len(b), cfg)
+}
+
+// NewTokenText splits a text already turned into token ids (such as
+// [CharVocabulary.Encode]'s, which it keeps, not copies) as NewText splits
+// bytes: the same windows, parts and limits, counted in tokens.
+// TextSplits.Bytes is then the number of tokens.
+func NewTokenText(ids []uint16, cfg TextConfig) (*TextSplits, error) {
+	return newSplits(nil, ids, len(ids), cfg)
+}
+
+// TextCut returns the number of tokens of a text of n tokens that go to
+// the training part when the test part is the last fraction (Blocks 0 or
+// 1): the rule NewText applies, for callers that need the cut before the
+// text is split (a vocabulary built from the training part).
+func TextCut(n int, testFraction float64) int {
+	if testFraction == 0 {
+		testFraction = DefaultTextTestFraction
+	}
+	return n - int(math.Round(max(testFraction, 0)*float64(n)))
+}
+
+func newSplits(b []byte, ids []uint16, n int, cfg TextConfig) (*TextSplits, error) {
 	c, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	n := len(b)
 	frac := max(c.TestFraction, 0)
 	var trainSegs, testSegs [][2]int
 	if c.Blocks <= 1 {
-		cut := n - int(math.Round(frac*float64(n)))
+		cut := TextCut(n, c.TestFraction)
 		trainSegs = [][2]int{{0, cut}}
 		if c.TestFraction > 0 {
 			testSegs = [][2]int{{cut, n}}
@@ -180,18 +205,18 @@ func NewText(b []byte, cfg TextConfig) (*TextSplits, error) {
 			j = e
 		}
 	}
-	s := &TextSplits{Train: newTextPart(b, trainSegs, c.Context), Bytes: n}
+	s := &TextSplits{Train: newTextPart(b, ids, trainSegs, c.Context), Bytes: n}
 	if c.TestFraction > 0 {
-		s.Test = newTextPart(b, testSegs, c.Context)
+		s.Test = newTextPart(b, ids, testSegs, c.Context)
 	}
 	if s.Train.Len() == 0 {
-		return nil, fmt.Errorf("data: a text of %d bytes has no training window of %d+1 bytes", n, c.Context)
+		return nil, fmt.Errorf("data: a text of %d tokens has no training window of %d+1 tokens", n, c.Context)
 	}
 	return s, nil
 }
 
-func newTextPart(b []byte, segs [][2]int, context int) *Text {
-	t := &Text{buf: b, segs: segs, context: context, cum: make([]int, len(segs))}
+func newTextPart(b []byte, ids []uint16, segs [][2]int, context int) *Text {
+	t := &Text{buf: b, ids: ids, segs: segs, context: context, cum: make([]int, len(segs))}
 	for i, s := range segs {
 		t.cum[i] = t.n
 		if l := s[1] - s[0]; l > context {
@@ -204,7 +229,8 @@ func newTextPart(b []byte, segs [][2]int, context int) *Text {
 // Context returns the number of input tokens of a window.
 func (t *Text) Context() int { return t.context }
 
-// Bytes returns the number of bytes of the text in this part.
+// Bytes returns the number of bytes (tokens, for NewTokenText) of the
+// text in this part.
 func (t *Text) Bytes() int {
 	n := 0
 	for _, s := range t.segs {
@@ -214,8 +240,34 @@ func (t *Text) Bytes() int {
 }
 
 // Window returns the T+1 bytes of window i (a view of the text: do not
-// modify it).
+// modify it); nil for a text of tokens (NewTokenText).
 func (t *Text) Window(i int) []byte {
+	start := t.start(i)
+	if t.ids != nil {
+		return nil
+	}
+	return t.buf[start : start+t.context+1]
+}
+
+// TokenWindow returns the T+1 token ids of window i.
+func (t *Text) TokenWindow(i int) []int64 {
+	start := t.start(i)
+	out := make([]int64, t.context+1)
+	for j := range out {
+		out[j] = t.token(start + j)
+	}
+	return out
+}
+
+func (t *Text) token(j int) int64 {
+	if t.ids != nil {
+		return int64(t.ids[j])
+	}
+	return int64(t.buf[j])
+}
+
+// start returns the offset of window i's first token.
+func (t *Text) start(i int) int {
 	if i < 0 || i >= t.n {
 		panic(fmt.Sprintf("data: Text.Window(%d) of %d windows", i, t.n))
 	}
@@ -229,8 +281,7 @@ func (t *Text) Window(i int) []byte {
 			hi = mid - 1
 		}
 	}
-	start := t.segs[lo][0] + (i-t.cum[lo])*t.context
-	return t.buf[start : start+t.context+1]
+	return t.segs[lo][0] + (i-t.cum[lo])*t.context
 }
 
 // Len returns the number of windows.
@@ -247,9 +298,9 @@ func (t *Text) TargetSize() int { return 0 }
 
 // Sample writes window i's input ids as floats into x.
 func (t *Text) Sample(i int, rng *rand.Rand, x, target []float32) (int, error) {
-	w := t.Window(i)
+	s := t.start(i)
 	for j := range t.context {
-		x[j] = float32(w[j])
+		x[j] = float32(t.token(s + j))
 	}
 	return -1, nil
 }
@@ -261,11 +312,11 @@ func (t *Text) Fields() []Field {
 
 // SampleFields writes window i: inputs w[:T], targets w[1:].
 func (t *Text) SampleFields(i int, rng *rand.Rand, x, target []float32, f FieldValues) (int, error) {
-	w := t.Window(i)
+	s := t.start(i)
 	ids, next := f.Ints[TextInputField], f.Ints[TextTargetField]
 	for j := range t.context {
-		ids[j], next[j] = int64(w[j]), int64(w[j+1])
-		x[j] = float32(w[j])
+		ids[j], next[j] = t.token(s+j), t.token(s+j+1)
+		x[j] = float32(ids[j])
 	}
 	return -1, nil
 }

@@ -169,3 +169,41 @@ func TestTextRefusals(t *testing.T) {
 		t.Errorf("no test part: %v", err)
 	}
 }
+
+// TestTokenTextWindows: a text of character ids is windowed and split
+// like bytes, and the vocabulary maps unseen characters to its last id.
+func TestTokenTextWindows(t *testing.T) {
+	v, err := NewCharVocabulary([]byte("héllo wörld"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Size() != len(v.Chars)+1 || v.Size() != 10 { // " dhlorwéö" and the unknown id
+		t.Fatalf("vocabulary %q of size %d", string(v.Chars), v.Size())
+	}
+	ids := v.Encode([]byte("héllo wörld!"))
+	if len(ids) != 12 || int64(ids[11]) != v.Unknown() {
+		t.Fatalf("ids %v: want 12, the last the unknown %d", ids, v.Unknown())
+	}
+	if got := v.Decode([]int64{int64(ids[1]), int64(ids[7]), v.Unknown()}); got != "éö\uFFFD" {
+		t.Fatalf("decode: %q", got)
+	}
+	s, err := NewTokenText(ids, TextConfig{Context: 3, TestFraction: 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cut := TextCut(12, 0.25); cut != 9 || s.Train.Bytes() != 9 || s.Test.Bytes() != 3 {
+		t.Fatalf("cut %d: train %d, test %d tokens", cut, s.Train.Bytes(), s.Test.Bytes())
+	}
+	if s.Train.Len() != 2 || s.Train.Window(0) != nil {
+		t.Fatalf("%d training windows (want (9-1)/3 = 2); Window of tokens %v, want nil", s.Train.Len(), s.Train.Window(0))
+	}
+	w := s.Train.TokenWindow(1)
+	for j, id := range w {
+		if id != int64(ids[3+j]) {
+			t.Fatalf("window 1: %v, want ids[3:7] %v", w, ids[3:7])
+		}
+	}
+	if _, err := CharVocabularyOf([]rune("aa")); err == nil {
+		t.Fatal("a vocabulary with a character twice: no error")
+	}
+}

@@ -20,7 +20,7 @@ import (
 // checkpoint stores it so that eval, predict and resume prepare data the
 // same way.
 type dataConfig struct {
-	Data       string  `json:"data"`                 // mnist, fashion-mnist, a folder of images or a .csv file
+	Data       string  `json:"data"`                 // mnist, fashion-mnist, a folder of images, a .csv file, or text (.txt, a folder of them)
 	Label      string  `json:"label,omitempty"`      // CSV label column, by name or index
 	Regression bool    `json:"regression,omitempty"` // CSV: numeric target
 	ImageSize  int     `json:"image_size,omitempty"` // image folders: side of the square images; 0 (absent): 64
@@ -34,6 +34,14 @@ type dataConfig struct {
 	TestSplit float64 `json:"test_split,omitempty"`
 	MaxPixels int     `json:"max_pixels,omitempty"` // image folders: the largest image decoded; 0: data.DefaultMaxPixels
 	Seed      uint64  `json:"seed"`
+	// Text: the tokenizer ("" is byte) and the input tokens per window
+	// (0 is data.DefaultTextContext).
+	Tokenizer string `json:"tokenizer,omitempty"`
+	Context   int    `json:"context,omitempty"`
+
+	// fixedChars, set by eval, tokenizes a text with the characters the
+	// model was trained with rather than the text's own.
+	fixedChars *data.CharVocabulary
 
 	// fixed, set by eval, standardises a CSV's features and target with
 	// the statistics the model was trained with rather than the file's own.
@@ -60,6 +68,10 @@ func (d dataConfig) validate() error {
 		return usagef("--test-split %g: want a fraction in [0, 1)", d.TestSplit)
 	case d.MaxPixels < 0:
 		return usagef("--max-pixels %d: want a positive number of pixels", d.MaxPixels)
+	case d.Tokenizer != "" && d.Tokenizer != tokenizerByte && d.Tokenizer != tokenizerChar:
+		return usagef("--tokenizer %q: want byte or char", d.Tokenizer)
+	case d.Context < 0 || d.Context > data.MaxTextContext:
+		return usagef("--context %d: want 1 to %d tokens", d.Context, data.MaxTextContext)
 	}
 	return nil
 }
@@ -132,18 +144,23 @@ const maxPixelsUsage = "the largest image decoded, in `pixels` (width×height as
 // turned into features.
 type dataSource struct {
 	cfg              dataConfig
-	kind             string // "idx", "images" or "csv"
+	kind             string // "idx", "images", "csv" or "text"
 	train, val, test data.Dataset
 	classes          []string
 	shape            []int
 	image            *data.ImageSpec
 	csv              *data.CSVSpec
+	text             *textSpec            // a language model's text
+	chars            *data.CharVocabulary // the char tokenizer's vocabulary
 }
 
 // evalConfig is the evaluation of a model on this data: regression figures
 // in the target's units.
 func (s *dataSource) evalConfig(batch int) train.EvalConfig {
 	c := train.EvalConfig{BatchSize: batch}
+	if s.text != nil {
+		c.Task, c.Step = train.TaskLanguageModel, textStep()
+	}
 	if s.csv != nil {
 		c.TargetNorm = s.csv.Target
 	}
@@ -178,6 +195,10 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 		return nil, usagef("--data %q: not %s, and no such file or folder", cfg.Data, strings.Join(data.Names(), " or "))
 	case err != nil:
 		return nil, err
+	case isTextData(cfg.Data):
+		if src, err = openText(cfg, log); err != nil {
+			return nil, err
+		}
 	case info.IsDir():
 		size := cfg.ImageSize
 		if size == 0 {
@@ -213,7 +234,7 @@ func openData(cfg dataConfig, cacheDir string, log io.Writer) (*dataSource, erro
 				spec.Columns[spec.LabelColumn], t.Mean[0], t.Std[0])
 		}
 	default:
-		return nil, usagef("--data %q: want mnist, fashion-mnist, a folder of images or a .csv file", cfg.Data)
+		return nil, usagef("--data %q: want mnist, fashion-mnist, a folder of images, a .csv file or a .txt file", cfg.Data)
 	}
 	if src.test == nil {
 		fmt.Fprintf(log, "No test set (--test-split 0): the run reports no test figures.\n")
@@ -297,6 +318,9 @@ func (s *dataSource) meta() map[string]string {
 	}
 	if s.csv != nil {
 		put(metaCSVSpec, s.csv)
+	}
+	if s.text != nil {
+		put(metaTextSpec, s.text)
 	}
 	return m
 }

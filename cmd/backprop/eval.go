@@ -40,6 +40,13 @@ type evalResult struct {
 	MSE        *float64 `json:"mse,omitempty"`
 	MAE        *float64 `json:"mae,omitempty"`
 	R2         *float64 `json:"r2,omitempty"`
+
+	// A language model: Loss is in nats per token, Accuracy and TopK are
+	// next-token accuracies, Samples counts the tokens scored.
+	LanguageModel bool    `json:"language_model,omitempty"`
+	Perplexity    float64 `json:"perplexity,omitempty"`
+	BitsPerToken  float64 `json:"bits_per_token,omitempty"`
+	Tokenizer     string  `json:"tokenizer,omitempty"`
 }
 
 // MarshalJSON writes non-finite figures as null and leaves out the
@@ -59,6 +66,10 @@ func (r evalResult) MarshalJSON() ([]byte, error) {
 		MSE             *jsonFloat            `json:"mse,omitempty"`
 		MAE             *jsonFloat            `json:"mae,omitempty"`
 		R2              *jsonFloat            `json:"r2,omitempty"`
+		LanguageModel   bool                  `json:"language_model,omitempty"`
+		Perplexity      *jsonFloat            `json:"perplexity,omitempty"`
+		BitsPerToken    *jsonFloat            `json:"bits_per_token,omitempty"`
+		Tokenizer       string                `json:"tokenizer,omitempty"`
 	}
 	ptr := func(v *float64) *jsonFloat {
 		if v == nil {
@@ -73,6 +84,10 @@ func (r evalResult) MarshalJSON() ([]byte, error) {
 	if !r.Regression {
 		w.Accuracy, w.TopK = ptr(&r.Accuracy), ptr(&r.TopK)
 	}
+	if r.LanguageModel {
+		w.LanguageModel, w.Tokenizer = true, r.Tokenizer
+		w.Perplexity, w.BitsPerToken = ptr(&r.Perplexity), ptr(&r.BitsPerToken)
+	}
 	return json.Marshal(w)
 }
 
@@ -80,7 +95,7 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: backprop eval CHECKPOINT [flags]\n       backprop eval --weights FILE --arch SPEC|ZOO [flags]\n\nCHECKPOINT is a directory written by backprop train, or its checkpoint file.\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: backprop eval CHECKPOINT [flags]\n       backprop eval --weights FILE --arch SPEC|ZOO [flags]\n       backprop eval --weights FILE --arch gpt|lstm|SPEC --data TEXT.txt [--context T]\n\nCHECKPOINT is a directory written by backprop train, or its checkpoint file.\nA language model is scored on the test part of a text (its last --test-split, default 0.1)\nin windows of T+1 tokens: loss in nats per token, bits per byte or character, perplexity.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	dataName := fs.String("data", "", "data set to evaluate on (default: the one the model was trained on; mnist with --weights)")
@@ -88,7 +103,10 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	arch := fs.String("arch", "", "with --weights: the architecture, a spec or a zoo name (resnet18: torchvision's names, classes from the file)")
 	shape := fs.String("input-shape", "1,28,28", "with --weights: the shape of one sample")
 	normalize := fs.String("normalize", "", "with --weights: imagenet, none, or MEAN,STD applied to every input after scaling pixels to [0, 1]")
-	batch := fs.Int("batch-size", 500, "samples per forward pass")
+	batch := fs.Int("batch-size", 500, "samples per forward pass (windows of a text: default 32)")
+	var textCfg dataConfig
+	fs.Var(boundedIntFlag{p: &textCfg.Context, max: data.MaxTextContext, def: data.DefaultTextContext}, "context", "with --weights and a text: input `tokens` per window (a checkpoint keeps its own)")
+	fs.Var(testSplitFlag{&textCfg.TestSplit}, "test-split", "a text: the `fraction` at its end that is scored (default 0.1; a checkpoint keeps its own)")
 	cacheDir := fs.String("cache", "", "data cache directory")
 	jsonOut := fs.Bool("json", false, "print the result as JSON on stdout")
 	var maxPixels int
@@ -120,12 +138,24 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail(stderr, "eval", err)
 		}
-		if model, err = buildWithWeights(weightsArch(*arch, ck), s, ck, *weights); err != nil {
+		a := weightsArch(*arch, ck)
+		dc = dataConfig{Data: "mnist", Seed: 1}
+		if *dataName != "" && isTextData(*dataName) {
+			// Byte tokens, as PyTorch's W-LM models read text.
+			dc = dataConfig{Data: *dataName, Seed: 1, Context: textCfg.Context, TestSplit: textCfg.TestSplit}
+			if dc.Context == 0 {
+				dc.Context = data.DefaultTextContext
+			}
+			s = []int{dc.Context}
+			if p, ok := nn.LanguageModelPreset(*arch, dc.Context, data.TextVocabulary); ok {
+				a = p
+			}
+		}
+		if model, err = buildWithWeights(a, s, ck, *weights); err != nil {
 			return fail(stderr, "eval", err)
 		}
 		inputShape = s
-		dc = dataConfig{Data: "mnist", Seed: 1}
-		if len(s) == 3 && (s[0] == 1 || s[0] == 3) && s[1] == s[2] && s[1] >= 1 && s[1] <= maxImageSize {
+		if dc.Context == 0 && len(s) == 3 && (s[0] == 1 || s[0] == 3) && s[1] == s[2] && s[1] >= 1 && s[1] <= maxImageSize {
 			// An image folder is read at the model's size, not the default.
 			dc.Channels, dc.ImageSize = s[0], s[1]
 		}
@@ -154,6 +184,15 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 				fixed.Target = &data.Normalization{Mean: []float32{0}, Std: []float32{1}}
 			}
 			dc.fixed = &fixed
+		}
+		if m.text != nil {
+			if dc.fixedChars, err = m.text.vocabulary(); err != nil {
+				return fail(stderr, "eval", err)
+			}
+			dc.Tokenizer, dc.Context = m.text.Tokenizer, m.text.Context
+			if flagSet(fs, "test-split") {
+				dc.TestSplit = textCfg.TestSplit
+			}
 		}
 	default:
 		fs.Usage()
@@ -188,9 +227,24 @@ func runEval(args []string, stdout, stderr io.Writer) int {
 	case norm != nil:
 		test = normalized{Dataset: test, norm: norm}
 	}
+	if src.text != nil && !flagSet(fs, "batch-size") {
+		*batch = 32
+	}
 	res, err := train.Evaluate(model, test, src.evalConfig(*batch))
 	if err != nil {
 		return fail(stderr, "eval", err)
+	}
+	if src.text != nil {
+		out := evalResult{Accuracy: res.Accuracy, Loss: res.Loss, TopK: res.TopK, Samples: res.Samples, LanguageModel: true,
+			Perplexity: res.Perplexity, BitsPerToken: res.BitsPerToken, Tokenizer: src.text.Tokenizer}
+		if *jsonOut {
+			if err := json.NewEncoder(stdout).Encode(out); err != nil {
+				return fail(stderr, "eval", err)
+			}
+			return 0
+		}
+		printTextResult(stdout, dc.Data+" test part", src.text, res)
+		return 0
 	}
 	out := evalResult{Accuracy: res.Accuracy, Loss: res.Loss, TopK: res.TopK, Samples: res.Samples, Classes: src.classes, ConfusionMatrix: res.Confusion}
 	if src.classes == nil {
@@ -238,8 +292,17 @@ func printTestResult(w io.Writer, src *dataSource, r train.Result) {
 // target for a regression model. Without it a mismatch panics deep in a
 // matrix product.
 func checkFits(model nn.Module, inputShape []int, src *dataSource, saved *savedModel, stderr io.Writer) error {
+	if saved != nil && (saved.text == nil) != (src.text == nil) {
+		if src.text != nil {
+			return usagef("--data %s is a text, but the model is not a language model", src.cfg.Data)
+		}
+		return usagef("the model is a language model: give it a text, --data FILE.txt")
+	}
 	if !slices.Equal(inputShape, src.shape) {
 		return usagef("--data %s gives samples of shape %v, but the model takes %v", src.cfg.Data, src.shape, inputShape)
+	}
+	if src.text != nil {
+		return checkTextOutputs(model, src.text)
 	}
 	x := ag.NoGraph(zeros(append([]int{1}, inputShape...)))
 	got := model.Forward(x).Shape()
@@ -352,7 +415,7 @@ func reorder(args []string) []string {
 }
 
 // boolFlags are the flags that take no value.
-var boolFlags = map[string]bool{"json": true, "quiet": true, "augment": true, "regression": true, "h": true, "help": true}
+var boolFlags = map[string]bool{"json": true, "no-cache": true, "quiet": true, "augment": true, "regression": true, "h": true, "help": true}
 
 func takesValue(flagArg string) bool {
 	return !boolFlags[strings.TrimLeft(flagArg, "-")]

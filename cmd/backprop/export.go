@@ -84,7 +84,9 @@ func runExport(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "export", err)
 	}
 	what := fmt.Sprintf("%d classes", len(m.classes))
-	if m.classes == nil {
+	if m.text != nil {
+		what = fmt.Sprintf("[N %d %d] (a row of logits per token)", m.text.Context, m.text.Vocab)
+	} else if m.classes == nil {
 		what = "regression values"
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d bytes, ONNX opset %d): input %q [N %s] %s, output %q %s\n",
@@ -141,6 +143,13 @@ func exportOptions(m *savedModel) ([]onnx.Option, string, error) {
 			opts = append(opts, onnx.Normalize(n.Mean, n.Std))
 		}
 		if err := put(metaImageSpec, m.image); err != nil {
+			return nil, "", err
+		}
+	case m.text != nil:
+		// A language model: token ids in, one row of logits per token
+		// out; the tokenizer travels in the metadata.
+		input, meta[metaOutput] = "token ids", "next-token logits"
+		if err := put(metaTextSpec, m.text); err != nil {
 			return nil, "", err
 		}
 	case m.csv != nil:

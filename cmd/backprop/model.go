@@ -24,6 +24,7 @@ type savedModel struct {
 	image   *data.ImageSpec
 	csv     *data.CSVSpec
 	data    *dataConfig
+	text    *textSpec // a language model's tokenizer and context
 }
 
 // checkpointPath accepts a --out directory or a checkpoint file.
@@ -63,7 +64,7 @@ func loadSaved(target string) (*savedModel, error) {
 		return nil, usagef("%s has no architecture in its metadata: use --weights %s --arch SPEC", path, path)
 	}
 	var dc dataConfig
-	for key, dst := range map[string]any{metaInputShape: &m.shape, metaClasses: &m.classes, metaImageSpec: &m.image, metaCSVSpec: &m.csv, metaData: &dc} {
+	for key, dst := range map[string]any{metaInputShape: &m.shape, metaClasses: &m.classes, metaImageSpec: &m.image, metaCSVSpec: &m.csv, metaData: &dc, metaTextSpec: &m.text} {
 		if err := decodeMeta(ck.Meta, path, key, dst); err != nil {
 			return nil, err
 		}
@@ -75,6 +76,9 @@ func loadSaved(target string) (*savedModel, error) {
 		m.shape = []int{1, 28, 28}
 	}
 	if err := m.checkMeta(); err != nil {
+		return nil, err
+	}
+	if err := m.checkTextMeta(); err != nil {
 		return nil, err
 	}
 	if m.model, err = buildWithWeights(m.arch, m.shape, ck, path); err != nil {

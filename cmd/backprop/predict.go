@@ -77,6 +77,9 @@ func runPredict(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "predict", err)
 	}
+	if m.text != nil {
+		return fail(stderr, "predict", usagef("%s is a language model: backprop generate %s --prompt TEXT writes with it", m.path, fs.Arg(0)))
+	}
 	return predictFiles(m, fs.Args()[1:], *top, *jsonOut, maxPixels, stdout, stderr)
 }
 

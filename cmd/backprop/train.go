@@ -29,7 +29,7 @@ import (
 )
 
 func init() {
-	register("train", "train a model on MNIST, Fashion-MNIST, a folder of images or a CSV table", runTrain)
+	register("train", "train a model on MNIST, Fashion-MNIST, a folder of images, a CSV table or a text", runTrain)
 }
 
 // trainConfig is every choice that shapes a run; a checkpoint stores it so
@@ -61,14 +61,20 @@ type trainResult struct {
 	TestMSE      *jsonFloat `json:"test_mse,omitempty"`
 	TestMAE      *jsonFloat `json:"test_mae,omitempty"`
 	TestR2       *jsonFloat `json:"test_r2,omitempty"`
-	TestLoss     jsonFloat  `json:"test_loss"`
-	TrainLoss    jsonFloat  `json:"train_loss"`
-	ValAccuracy  jsonFloat  `json:"val_accuracy,omitempty"`
-	ValLoss      jsonFloat  `json:"val_loss,omitempty"`
-	Epochs       int        `json:"epochs"`
-	Seconds      float64    `json:"seconds"`
-	Out          string     `json:"out"`
-	Parameters   int        `json:"parameters"`
+	// Language models: the test part's perplexity and bits per token
+	// (per byte or per character, as Tokenizer says); TestLoss is in
+	// nats per token and TestAccuracy is next-token accuracy.
+	TestPerplexity   *jsonFloat `json:"test_perplexity,omitempty"`
+	TestBitsPerToken *jsonFloat `json:"test_bits_per_token,omitempty"`
+	Tokenizer        string     `json:"tokenizer,omitempty"`
+	TestLoss         jsonFloat  `json:"test_loss"`
+	TrainLoss        jsonFloat  `json:"train_loss"`
+	ValAccuracy      jsonFloat  `json:"val_accuracy,omitempty"`
+	ValLoss          jsonFloat  `json:"val_loss,omitempty"`
+	Epochs           int        `json:"epochs"`
+	Seconds          float64    `json:"seconds"`
+	Out              string     `json:"out"`
+	Parameters       int        `json:"parameters"`
 }
 
 func jsonNum(v float64) *jsonFloat { f := jsonFloat(v); return &f }
@@ -83,11 +89,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	fs.SetOutput(stderr)
 	commandUsage(fs)
 	var c trainConfig
-	fs.StringVar(&c.Data.Data, "data", "mnist", "mnist, fashion-mnist, a folder of images (one subfolder per class) or a .csv file")
-	fs.StringVar(&c.Model, "model", "", "mlp, cnn, or an architecture spec such as \"flatten linear(128) relu linear(10)\" (default: cnn for images, mlp for a CSV table)")
+	fs.StringVar(&c.Data.Data, "data", "mnist", "mnist, fashion-mnist, a folder of images (one subfolder per class), a .csv file, or a text: a .txt file or a folder of them")
+	fs.StringVar(&c.Model, "model", "", "mlp, cnn, gpt, lstm, or an architecture spec such as \"flatten linear(128) relu linear(10)\" (default: cnn for images, mlp for a CSV table, gpt for a text)")
 	fs.IntVar(&c.Epochs, "epochs", 3, fmt.Sprintf("epochs in the whole run, at most %d (with --resume: a larger count extends the run)", maxEpochs))
-	fs.IntVar(&c.BatchSize, "batch-size", 64, fmt.Sprintf("samples per step, 1 to %d", maxBatchSize))
-	fs.StringVar(&c.Optimizer, "optimizer", "sgd", "sgd, adam, adamw, rmsprop or adagrad")
+	fs.IntVar(&c.BatchSize, "batch-size", 64, fmt.Sprintf("samples per step, 1 to %d (a text: 32 windows unless given)", maxBatchSize))
+	fs.StringVar(&c.Optimizer, "optimizer", "sgd", "sgd, adam, adamw, rmsprop or adagrad (a text: adamw unless given)")
 	fs.Float64Var(&c.LR, "lr", 0, "learning rate (default 0.05 for sgd, 0.001 for adam/adamw/rmsprop, 0.01 for adagrad)")
 	fs.Float64Var(&c.Momentum, "momentum", 0.9, "momentum for sgd and rmsprop, in [0, 1)")
 	fs.Float64Var(&c.WeightDecay, "weight-decay", 0, "weight decay, ≥ 0 (L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw)")
@@ -95,13 +101,15 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	fs.IntVar(&c.Patience, "patience", 0, "stop after this many epochs without validation improvement, restoring the best weights (0: off)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "random seed: weights, shuffling, augmentation, splits")
 	fs.Float64Var(&c.Data.ValSplit, "val-split", 0, "fraction of the training data held out for validation, in [0, 1)")
-	fs.Var(testSplitFlag{&c.Data.TestSplit}, "test-split", "`fraction` held out as the test set when the data has none; 0: no test set (default 0.2)")
+	fs.Var(testSplitFlag{&c.Data.TestSplit}, "test-split", "`fraction` held out as the test set when the data has none (a text: its last part); 0: no test set (default 0.2; 0.1 for a text)")
 	fs.StringVar(&c.Data.Label, "label", "", "CSV: the label column, by name or index (default: the last)")
 	fs.BoolVar(&c.Data.Regression, "regression", false, "CSV: the label is a number to predict (MSE loss), not a class")
 	fs.Var(imageSizeFlag(&c.Data.ImageSize), "image-size", "image folders: images are resized to `SIZE`×SIZE, SIZE from 1 to 1024 (default 64; 224 with --pretrained)")
 	fs.Var(maxPixelsFlag(&c.Data.MaxPixels), "max-pixels", maxPixelsUsage)
 	fs.IntVar(&c.Data.Channels, "channels", 0, "image folders: 1 (grey) or 3 (colour, default)")
 	fs.BoolVar(&c.Data.Augment, "augment", false, "training-time augmentation (crops, flips, rotations, colour jitter for photos)")
+	fs.StringVar(&c.Data.Tokenizer, "tokenizer", "", "text: byte (vocabulary 256, any language; the default) or char (the training text's characters, saved in the checkpoint)")
+	fs.Var(boundedIntFlag{p: &c.Data.Context, max: data.MaxTextContext, def: data.DefaultTextContext}, "context", "text: input `tokens` per window: the model reads T and predicts each next one")
 	c.Finetune.flags(fs) // finetune.go
 	threads := fs.Int("threads", 0, fmt.Sprintf("CPU threads, at most %d here (4 × the CPUs; default: all CPUs)", maxThreads()))
 	out := fs.String("out", "", "directory for checkpoint, metrics and curves (default runs/DATA-TIME); one that holds a run needs --overwrite")
@@ -207,6 +215,15 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 		c.Model = defaultModel(src)
 		fmt.Fprintf(progress, "Model: %s, the default for %s (--model chooses another)\n", c.Model, dataKind(src))
 	}
+	if src.text != nil && resumeFrom == nil {
+		// The W-LM recipe: AdamW at 1e-3, 32 windows a step.
+		if !flagSet(fs, "optimizer") {
+			c.Optimizer = "adamw"
+		}
+		if !flagSet(fs, "batch-size") {
+			c.BatchSize = 32
+		}
+	}
 	if c.Arch == "" {
 		c.Arch, err = architecture(c.Model, src)
 		if err != nil {
@@ -226,6 +243,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	if err := checkOutputs(model, src); err != nil {
 		return fail(stderr, "train", err)
+	}
+	var task train.Task
+	var step train.StepFunc
+	if src.text != nil {
+		task, step = train.TaskLanguageModel, textStep()
 	}
 	unfreeze, err := c.Finetune.setup(model, c.Arch, src, resumeFrom, c.Epochs, progress) // finetune.go
 	if err != nil {
@@ -283,7 +305,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 		Schedule: epochSched, StepSchedule: stepSched, Val: src.val,
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
-		Callbacks: callbacks, Warn: stderr, Curves: curves.Save, Distributed: j.comm,
+		Callbacks: callbacks, Warn: stderr, Curves: curves.Save, Distributed: j.comm, Task: task, Step: step,
 	})
 	bar.finish()
 	var diverged *train.DivergedError
@@ -308,17 +330,28 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 		}
 	}
 	if src.test != nil {
-		r, err := train.Evaluate(model, src.test, src.evalConfig(500))
+		batch := 500
+		if src.text != nil {
+			batch = 32 // windows of attention scores: [N, heads, T, T] each
+		}
+		r, err := train.Evaluate(model, src.test, src.evalConfig(batch))
 		if err != nil {
 			return fail(stderr, "train", err)
 		}
 		res.TestLoss = jsonFloat(r.Loss)
-		if src.classes != nil {
+		if src.text != nil {
+			res.TestAccuracy, res.TestPerplexity, res.TestBitsPerToken = jsonNum(r.Accuracy), jsonNum(r.Perplexity), jsonNum(r.BitsPerToken)
+			res.Tokenizer = src.text.Tokenizer
+		} else if src.classes != nil {
 			res.TestAccuracy = jsonNum(r.Accuracy)
 		} else {
 			res.TestMSE, res.TestMAE, res.TestR2 = jsonNum(r.MSE), jsonNum(r.MAE), jsonNum(r.R2)
 		}
-		printTestResult(progress, src, r)
+		if src.text != nil {
+			printTextResult(progress, "Test", src.text, r)
+		} else {
+			printTestResult(progress, src, r)
+		}
 	}
 	fmt.Fprintf(progress, "Trained %d epochs in %.1f s. Files in %s: %s, %s, %s\n", res.Epochs, res.Seconds, outDir,
 		train.CheckpointFile, train.MetricsFile, train.CurvesFile)
@@ -377,7 +410,7 @@ func (c trainConfig) validate() error {
 	if _, _, err := schedules(c, 1); err != nil {
 		return err
 	}
-	if c.Model != "" && c.Model != "mlp" && c.Model != "cnn" && c.Arch == "" {
+	if c.Model != "" && c.Model != "mlp" && c.Model != "cnn" && !languageModel(c.Model) && c.Arch == "" {
 		if _, err := nn.ParseSpec(c.Model); err != nil {
 			return usagef("--model: %v", err)
 		}
@@ -473,6 +506,8 @@ var runSettings = []struct {
 	{"channels", func(c trainConfig) any { return c.Data.Channels }},
 	{"augment", func(c trainConfig) any { return c.Data.Augment }},
 	{"max-pixels", func(c trainConfig) any { return c.Data.MaxPixels }},
+	{"tokenizer", func(c trainConfig) any { return c.Data.Tokenizer }},
+	{"context", func(c trainConfig) any { return c.Data.Context }},
 	{"pretrained", func(c trainConfig) any { return c.Finetune.Pretrained }}, // finetune.go
 	{"freeze-epochs", func(c trainConfig) any { return c.Finetune.FreezeEpochs }},
 	{"backbone-lr-scale", func(c trainConfig) any { return c.Finetune.lrScale() }},
@@ -503,6 +538,9 @@ func resumeConflict(fs *flag.FlagSet, given, saved trainConfig, dir string) erro
 // defaultModel chooses the preset for the data when --model is not given:
 // the CNN for images, the MLP for a table.
 func defaultModel(src *dataSource) string {
+	if src.text != nil {
+		return "gpt"
+	}
 	if src.kind == "csv" {
 		return "mlp"
 	}
@@ -511,6 +549,9 @@ func defaultModel(src *dataSource) string {
 
 // dataKind names the kind of data for messages.
 func dataKind(src *dataSource) string {
+	if src.text != nil {
+		return "a text"
+	}
 	if src.kind == "csv" {
 		return "a CSV table"
 	}
@@ -613,6 +654,13 @@ func architecture(model string, src *dataSource) (string, error) {
 	if a, ok := zooArchitecture(model, src); ok { // finetune.go
 		return a, nil
 	}
+	if languageModel(model) {
+		if src.text == nil {
+			return "", usagef("--model %s is a language model: give it a text, --data FILE.txt", model)
+		}
+		a, _ := textArchitecture(model, src.text)
+		return a, nil
+	}
 	if model != "mlp" && model != "cnn" {
 		return model, nil
 	}
@@ -629,6 +677,9 @@ func architecture(model string, src *dataSource) (string, error) {
 
 // checkOutputs makes sure the model gives one output per class.
 func checkOutputs(model nn.Module, src *dataSource) error {
+	if src.text != nil {
+		return checkTextOutputs(model, src.text)
+	}
 	want := len(src.classes)
 	if src.classes == nil {
 		want = max(src.train.TargetSize(), 1)
