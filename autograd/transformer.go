@@ -7,9 +7,13 @@ import "github.com/backprop-go/backprop/tensor"
 // times faster; the transformer block's feed-forward uses it. Float64
 // values take GELU's float64 path.
 func GELU32(x *Value) *Value {
-	out := fresh(tensor.GELU32(x.Data), x)
+	if !recording(x) {
+		return fresh(tensor.GELU32(x.Data), x)
+	}
+	y, cdf := tensor.GELU32CDF(x.Data) // Φ(x) kept: the backward pass needs no erf
+	out := fresh(y, x)
 	out.onBackward(func() {
-		x.addGradOwned(tensor.GELU32Grad(out.Grad, x.Data)) // d/dx = Φ(x) + x·φ(x)
+		x.addGradOwned(tensor.GELU32GradCDF(out.Grad, x.Data, cdf)) // d/dx = Φ(x) + x·φ(x)
 	})
 	return out
 }

@@ -159,22 +159,29 @@ func softmaxRow(x []float32) {
 // four times faster than float32(math.Exp(float64(x))). It returns 0 below
 // −87.3 (where eˣ leaves the normal float32s), +Inf above 88.7, NaN for NaN.
 func Exp32(x float32) float32 {
-	switch {
-	case x != x:
-		return x
-	case x > 88.72283:
-		return float32(math.Inf(1))
-	case x < -87.33654:
+	if !(x >= -87.33654) { // below the normal float32s, or NaN
+		if x != x {
+			return x
+		}
 		return 0
 	}
-	fx := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	if x > 88.72283 {
+		return float32(math.Inf(1))
+	}
+	return exp32Core(x)
+}
+
+// exp32Core is Exp32 on [−87.3, 88.7]. Adding 1.5·2²³ rounds x·log₂e to
+// the nearest integer n (float32 arithmetic in Go is exact IEEE single),
+// so no call to Floor; the remainder r = x − n·ln2 (in two parts) lies in
+// [−ln2/2, ln2/2].
+func exp32Core(x float32) float32 {
+	t := x*1.44269504088896341 + 12582912
+	n := int32(math.Float32bits(t)) - 0x4b400000
+	fx := t - 12582912
 	x -= fx * 0.693359375
 	x -= fx * -2.12194440e-4
-	z := x * x
-	y := ((((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x+5.0000001201e-1)*z + x + 1)
-	n := int32(fx)
-	if n > 127 { // x near 88.7: scale in two steps
-		return y * 2 * math.Float32frombits(uint32(n-1+127)<<23)
-	}
-	return y * math.Float32frombits(uint32(n+127)<<23)
+	y := ((((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x+5.0000001201e-1)*(x*x) + x + 1)
+	// 2ⁿ in two halves: n reaches 128 near the top, beyond the exponent
+	return y * math.Float32frombits(uint32(n>>1+127)<<23) * math.Float32frombits(uint32(n-n>>1+127)<<23)
 }

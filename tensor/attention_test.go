@@ -146,6 +146,13 @@ func TestGELU32MatchesFloat64(t *testing.T) {
 	g := Ones(len(xs))
 	fast, exact := GELU32(x), GELU(x, false)
 	dfast, dexact := GELU32Grad(g, x), GELUGrad(g, x, false)
+	y, cdf := GELU32CDF(x)
+	dcdf := GELU32GradCDF(g, x, cdf)
+	for i := range xs {
+		if y.data[i] != fast.data[i] || math.Abs(float64(dcdf.data[i]-dfast.data[i])) > 1e-7 {
+			t.Fatalf("GELU32CDF(%v) = %v, grad %v; GELU32 %v, grad %v", xs[i], y.data[i], dcdf.data[i], fast.data[i], dfast.data[i])
+		}
+	}
 	for i, v := range xs {
 		if d := math.Abs(float64(fast.data[i] - exact.data[i])); d > 2e-7*(1+math.Abs(float64(v))) {
 			t.Fatalf("GELU32(%v) = %v, GELU %v", v, fast.data[i], exact.data[i])

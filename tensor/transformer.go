@@ -58,3 +58,43 @@ func GELU32Grad(g, x *Tensor) *Tensor {
 		}
 	})
 }
+
+// GELU32CDF is GELU32 that also returns Φ(x) [t's shape], which
+// GELU32GradCDF takes so that the backward pass computes no erf.
+func GELU32CDF(t *Tensor) (y, cdf *Tensor) {
+	t = contig(t)
+	if is64("tensor.GELU32CDF", t) {
+		return GELU(t, false), nil
+	}
+	y, cdf = emptyLike(t), emptyLike(t)
+	parallelFor(len(t.data), minParallelElems, func(lo, hi int) {
+		yd, cd := y.data[lo:hi], cdf.data[lo:hi]
+		for i, v := range t.data[lo:hi] {
+			c := 0.5 * (1 + Erf32(v*math.Sqrt2/2))
+			cd[i] = c
+			yd[i] = v * c
+		}
+	})
+	return y, cdf
+}
+
+// GELU32GradCDF is GELU32Grad given cdf = Φ(x) from GELU32CDF (nil: as
+// GELU32Grad).
+func GELU32GradCDF(g, x, cdf *Tensor) *Tensor {
+	if cdf == nil {
+		return GELU32Grad(g, x)
+	}
+	g, x, cdf = contig(g), contig(x), contig(cdf)
+	checkSizes("tensor.GELU32GradCDF", g, x)
+	checkSizes("tensor.GELU32GradCDF", g, cdf)
+	dx := emptyLike(g)
+	parallelFor(len(g.data), minParallelElems, func(lo, hi int) {
+		xd, cd, dd := x.data[lo:hi], cdf.data[lo:hi], dx.data[lo:hi]
+		for i, gv := range g.data[lo:hi] {
+			v := xd[i]
+			// d/dx = Φ(x) + x·φ(x)
+			dd[i] = gv * (cd[i] + v*Exp32(-0.5*v*v)*(1/math.Sqrt2/math.SqrtPi))
+		}
+	})
+	return dx
+}
