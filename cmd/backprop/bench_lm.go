@@ -7,8 +7,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -46,11 +46,13 @@ type lmResult struct {
 }
 
 // goSourceText concatenates the non-test .go files of lmGoPackages under
-// the Go root, in name order.
+// the Go root that `go env GOROOT` names (the go command on the PATH), in
+// name order.
 func goSourceText() ([]byte, error) {
-	root := runtime.GOROOT()
-	if root == "" {
-		return nil, errors.New("no Go installation found (GOROOT is unknown): give a text with --data FILE")
+	out, err := exec.Command("go", "env", "GOROOT").Output()
+	root := strings.TrimSpace(string(out))
+	if err != nil || root == "" {
+		return nil, errors.New("no Go installation found (go env GOROOT failed): give a text with --data FILE")
 	}
 	var text []byte
 	for _, pkg := range lmGoPackages {
