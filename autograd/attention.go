@@ -167,8 +167,13 @@ func maskNot(m *tensor.Tensor) *tensor.Tensor {
 func selfAttention(qkv *Value, heads int, causal bool, scale float32) *Value {
 	att, p := tensor.SelfAttention(qkv.Data, heads, causal, scale)
 	out := fresh(att, qkv)
+	if !recording(qkv) {
+		tensor.Recycle(p) // no backward pass will read the weights
+		return out
+	}
 	out.onBackward(func() {
 		qkv.addGradOwned(tensor.SelfAttentionBackward(qkv.Data, p, out.Grad, heads, causal, scale))
+		tensor.Recycle(p) // a backward rule runs once: the weights are done with
 	})
 	return out
 }
