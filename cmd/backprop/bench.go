@@ -77,7 +77,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), fmt.Sprintf("threads, 1 to %d here (4 × the CPUs)", maxThreads()))
 	epochs := fs.Int("epochs", 1, fmt.Sprintf("epochs for mlp and cnn, 1 to %d", maxBenchEpochs))
 	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache); for lm, the text file")
-	jsonOut := fs.Bool("json", false, "one JSON object per line: workload, its parameters and its measurement (gflops, epoch_seconds and test_accuracy, or images_per_second)")
+	jsonOut := fs.Bool("json", false, "one JSON object per line: workload, its parameters and its measurement (gflops, epoch_seconds and test_accuracy, images_per_second, or tokens_per_second and test_loss)")
 	seed := fs.Uint64("seed", 42, "seed of the initial weights and the shuffling (42, as the PyTorch script uses)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
