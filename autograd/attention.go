@@ -124,6 +124,10 @@ func MultiHeadAttention(x, inProjW, inProjB, outW, outB *Value, heads int, o MHA
 	}
 	hd := E / heads
 	qkv := Linear(x, inProjW, inProjB) // [N, T, 3E]
+	if o.AttnMask == nil && o.KeyPadding == nil && (o.Dropout == 0 || o.RNG == nil) && qkv.Data.DType() == tensor.Float32 {
+		// the common case, fused: no mask to build, no head permutes
+		return Linear(selfAttention(qkv, heads, o.Causal, float32(1/math.Sqrt(float64(hd)))), outW, outB)
+	}
 	split := func(i int) *Value {
 		part := Reshape(Narrow(qkv, 2, i*E, E), N, T, heads, hd)
 		return Permute(part, 0, 2, 1, 3) // [N, heads, T, hd]
@@ -153,4 +157,23 @@ func maskNot(m *tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return tensor.FromInts(out, m.Shape()...)
+}
+
+// selfAttention is the attention of the heads of the packed projections
+// qkv [N, T, 3E] (tensor.SelfAttention), their outputs joined [N, T, E]:
+// MultiHeadAttention's core without masks or dropout. Its gradient is the
+// composite's: dV = Pᵀ·dO, dP = dO·Vᵀ, dS = P⊙(dP − Σⱼ dP⊙P), dQ = dS·K·scale,
+// dK = dSᵀ·Q·scale.
+func selfAttention(qkv *Value, heads int, causal bool, scale float32) *Value {
+	att, p := tensor.SelfAttention(qkv.Data, heads, causal, scale)
+	out := fresh(att, qkv)
+	if !recording(qkv) {
+		tensor.Recycle(p) // no backward pass will read the weights
+		return out
+	}
+	out.onBackward(func() {
+		qkv.addGradOwned(tensor.SelfAttentionBackward(qkv.Data, p, out.Grad, heads, causal, scale))
+		tensor.Recycle(p) // a backward rule runs once: the weights are done with
+	})
+	return out
 }

@@ -115,5 +115,15 @@ func seqGradCases() []gradCase {
 				pad := tensor.FromInts([]int{0, 0, 1, 0, 0, 0}, 2, 3)
 				return ag.MultiHeadAttention(v[0], v[1], v[2], v[3], v[4], 2, ag.MHAOptions{Causal: true, KeyPadding: pad})
 			}},
+		// Without masks or dropout, float32 attention takes the fused kernel.
+		{op: "MultiHeadAttention", name: "causal, fused in float32", inputs: shapes(rn(2, 3, 4), rn(12, 4), rn(12), rn(4, 4), rn(4)),
+			f: func(v []*ag.Value) *ag.Value {
+				return ag.MultiHeadAttention(v[0], v[1], v[2], v[3], v[4], 2, ag.MHAOptions{Causal: true})
+			}},
+		{op: "MultiHeadAttention", name: "fused in float32", inputs: shapes(rn(2, 3, 4), rn(12, 4), rn(12), rn(4, 4), rn(4)),
+			f: func(v []*ag.Value) *ag.Value {
+				return ag.MultiHeadAttention(v[0], v[1], v[2], v[3], v[4], 2, ag.MHAOptions{})
+			}},
+		{op: "GELU32", inputs: shapes(rn(6)), f: func(v []*ag.Value) *ag.Value { return ag.GELU32(v[0]) }},
 	}
 }

@@ -169,6 +169,14 @@ func RNN(x, h0, c0 *Value, w []RNNWeights, cfg RNNConfig) (out, hn, cn *Value) {
 			if cfg.Cell == CellLSTM {
 				c = state(c0, k)
 			}
+			if cfg.Cell == CellLSTM && proj.Data.DType() == tensor.Float32 {
+				// fused: one pass per step, the gates' buffers reused
+				var out *Value
+				out, h, c = lstmLayer(proj, h, c, wk.HH, wk.BiasHH, d == 1)
+				hs, cs = append(hs, h), append(cs, c)
+				outs[d] = out
+				continue
+			}
 			xs := Split(proj, 0, repeat(1, T)...)
 			steps := make([]*Value, T)
 			for s := range T {
@@ -299,4 +307,36 @@ func repeat(v, n int) []int {
 		out[i] = v
 	}
 	return out
+}
+
+// lstmLayer runs one LSTM layer over the projected inputs proj [T, N, 4H]
+// (tensor.LSTMForward) from h and c [N, H], backwards in time when
+// reverse: it returns the hidden states [T, N, H] and the final h and c,
+// views of one value whose gradient LSTMBackward takes through time.
+func lstmLayer(proj, h, c, whh, bhh *Value, reverse bool) (out, hn, cn *Value) {
+	var bd *tensor.Tensor
+	if bhh != nil {
+		bd = bhh.Data
+	}
+	y, tape := tensor.LSTMForward(proj.Data, h.Data, c.Data, whh.Data, bd, reverse)
+	all := fresh(y, proj, h, c, whh, bhh) // [T+1, N, H]: the steps' h, then the last c
+	all.onBackward(func() {
+		dproj, dh0, dc0, dwhh, dbhh := tensor.LSTMBackward(tape, whh.Data, all.Grad, bhh != nil)
+		proj.addGradOwned(dproj) // d/dproj = the gates' pre-activation gradients
+		h.addGradOwned(dh0)
+		c.addGradOwned(dc0)
+		whh.addGradOwned(dwhh) // d/dW_hh = Σ_t da_tᵀ·h_{t-1}
+		if bhh != nil {
+			bhh.addGradOwned(dbhh) // d/db_hh = Σ_t da_t
+		}
+	})
+	T, N, H := tape.T, tape.N, tape.H
+	last := T - 1
+	if reverse {
+		last = 0
+	}
+	out = Narrow(all, 0, 0, T)
+	hn = Reshape(Narrow(all, 0, last, 1), N, H)
+	cn = Reshape(Narrow(all, 0, T, 1), N, H)
+	return out, hn, cn
 }

@@ -93,7 +93,7 @@ func (t *TransformerEncoderLayerModule) ForwardMask(x *ag.Value, attnMask, keyPa
 	ff := func(h *ag.Value) *ag.Value {
 		h = t.Linear1.Forward(h)
 		if t.Activation == "gelu" {
-			h = ag.GELU(h, false)
+			h = ag.GELU32(h) // float32 erf: the float64 one costs more than the products around it
 		} else {
 			h = ag.ReLU(h)
 		}

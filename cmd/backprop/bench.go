@@ -20,13 +20,13 @@ import (
 )
 
 func init() {
-	register("bench", "measure matrix products, MNIST training epochs of an MLP and a CNN, and inference throughput", runBench)
+	register("bench", "measure matrix products, MNIST training epochs of an MLP and a CNN, inference throughput, and language-model training", runBench)
 }
 
 // benchHelp describes the workloads, so that the help stands on its own.
 const benchHelp = `Usage: backprop bench [flags]
 
-Measures the speed of this machine with four workloads:
+Measures the speed of this machine with five workloads:
   gemm   float32 matrix products M×K·K×N, in GFLOP/s: squares of 128 to 2048,
          and the shapes of an MLP layer (64×784·784×256, 64×256·256×128) and of
          the CNN's convolutions as products (12544×288·288×64, 50176×288·288×64),
@@ -36,11 +36,18 @@ Measures the speed of this machine with four workloads:
   cnn    the same for ` + benchCNN + `
   infer  images per second of both models over the 10,000 MNIST test images,
          in batches of 1000 and of 1
-and, only when named (not part of all):
+  lm     training tokens per second (median step) and test loss in nats per
+         byte of a byte-level language model, --model gpt or lstm (the presets
+         of train --model), after --steps batches of 32 windows of 129 bytes
+         drawn at random from the first 90% of a text (AdamW lr 1e-3, betas
+         0.9 and 0.99, weight decay 0.1); the test loss is over the last 10%.
+         The text is --data FILE, else the source of a few packages of the Go
+         standard library of this machine's Go installation
   resnet18  torchvision's ResNet-18: seconds per training step (batch 32 of
          3×64×64, SGD momentum 0.9) and per inference of batches of 1 and 32
          of 3×224×224, the median of --reps after a warm-up
-MNIST is fetched into the data cache on first use (or read from --data).
+MNIST is fetched into the data cache on first use (or read from --data);
+all runs gemm, mlp, cnn and infer, not lm or resnet18.
 
 Flags:
 `
@@ -67,12 +74,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(fs.Output(), benchHelp)
 		fs.PrintDefaults()
 	}
-	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer, all, or resnet18")
+	workload := fs.String("workload", "all", "gemm, mlp, cnn, infer, lm, resnet18 or all (all but lm and resnet18)")
 	reps := fs.Int("reps", 5, "resnet18: repetitions of each figure, 1 to 100")
+	lmModel := fs.String("model", "gpt", "for lm: gpt or lstm")
+	steps := fs.Int("steps", 30, fmt.Sprintf("for lm: training steps, 1 to %d", maxLMSteps))
 	threads := fs.Int("threads", runtime.GOMAXPROCS(0), fmt.Sprintf("threads, 1 to %d here (4 × the CPUs)", maxThreads()))
 	epochs := fs.Int("epochs", 1, fmt.Sprintf("epochs for mlp and cnn, 1 to %d", maxBenchEpochs))
-	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache)")
-	jsonOut := fs.Bool("json", false, "one JSON object per line: workload, its parameters and its measurement (gflops, epoch_seconds and test_accuracy, or images_per_second)")
+	dir := fs.String("data", "", "directory with the four MNIST .gz files (default: the data cache); for lm, the text file")
+	jsonOut := fs.Bool("json", false, "one JSON object per line: workload, its parameters and its measurement (gflops, epoch_seconds and test_accuracy, images_per_second, or tokens_per_second and test_loss)")
 	seed := fs.Uint64("seed", 42, "seed of the initial weights and the shuffling (42, as the PyTorch script uses)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -104,8 +113,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 		benchResNet18(*seed, *threads, *reps, emit)
 		return 0
+	case "lm":
+		return runBenchLM(*lmModel, *dir, *steps, *threads, *seed, emit, stderr)
 	default:
-		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer, all or resnet18", *workload))
+		return fail(stderr, "bench", usagef("--workload %q: want gemm, mlp, cnn, infer, lm, resnet18 or all", *workload))
 	}
 	if all || *workload == "gemm" {
 		// The plain form of every shape first, in the order the peers'

@@ -1,0 +1,181 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+)
+
+// A fused LSTM layer: one product per step for all four gates, the gate
+// nonlinearities and the cell update in one pass over the step's N·4H
+// values, and a backward pass through time that reuses its buffers and
+// computes the recurrent weight's gradient as one product over all steps.
+
+// LSTMTape is what [LSTMForward] keeps for [LSTMBackward]: per time step
+// the gate activations, tanh of the cell, and the states the step read.
+type LSTMTape struct {
+	T, N, H int
+	Reverse bool
+	gates   []float32 // [T, N, 4H]: σ(i), σ(f), tanh(g), σ(o)
+	tanhC   []float32 // [T, N, H]: tanh(c_t)
+	hPrev   []float32 // [T, N, H]: the h the step at t read
+	cPrev   []float32 // [T, N, H]: the c the step at t read
+}
+
+// LSTMForward runs one LSTM layer (PyTorch's gate order i, f, g, o) over
+// proj [T, N, 4H], the projected inputs x_t·W_ihᵀ + b_ih, from the states
+// h0, c0 [N, H], with the recurrent weight whh [4H, H] and bias bhh [4H]
+// (nil for none), from the last step to the first when reverse. It returns
+// y [T+1, N, H]: the hidden state of each time step, then the final cell
+// state; and the tape that LSTMBackward takes. Its values are those of the
+// composite cell: gates = proj_t + (h·W_hhᵀ + b_hh).
+func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape *LSTMTape) {
+	T, N, H := lstmDims("tensor.LSTMForward", proj, h0, c0, whh, bhh)
+	proj, h0, c0, whh = contig(proj), contig(h0), contig(c0), contig(whh)
+	var bias []float32
+	if bhh != nil {
+		bias = contig(bhh).data
+	}
+	G, NH := 4*H, N*H
+	tape = &LSTMTape{T: T, N: N, H: H, Reverse: reverse,
+		gates: make([]float32, T*N*G), tanhC: make([]float32, T*NH), hPrev: make([]float32, T*NH), cPrev: make([]float32, T*NH)}
+	y = Empty(T+1, N, H)
+	yd := y.data
+	hw := make([]float32, N*G)
+	// W_hhᵀ [H, 4H] once, so that each step's product reads its weight
+	// untransposed (packing a transposed operand costs a transpose per step)
+	wt := make([]float32, H*G)
+	for r := range G {
+		for j, v := range whh.data[r*H : (r+1)*H] {
+			wt[j*G+r] = v
+		}
+	}
+	h, c := h0.data, c0.data
+	for k := range T {
+		t := k
+		if reverse {
+			t = T - 1 - k
+		}
+		copy(tape.hPrev[t*NH:], h)
+		copy(tape.cPrev[t*NH:], c)
+		beta := float32(0)
+		if bias != nil { // as Linear adds its bias: the product accumulates onto it
+			for n := range N {
+				copy(hw[n*G:(n+1)*G], bias)
+			}
+			beta = 1
+		}
+		Gemm(false, false, N, G, H, h, H, wt, G, beta, hw, G)
+		gt := tape.gates[t*N*G : (t+1)*N*G]
+		pt := proj.data[t*N*G : (t+1)*N*G]
+		ht, tc := yd[t*NH:(t+1)*NH], tape.tanhC[t*NH:(t+1)*NH]
+		cNew := yd[T*NH : (T+1)*NH] // the last step leaves the final cell here; earlier steps pass through
+		if k < T-1 {
+			cNew = make([]float32, NH)
+		}
+		lstmGates(pt, hw, c, gt, cNew, ht, tc, N, H)
+		h, c = ht, cNew
+	}
+	return y, tape
+}
+
+// lstmGates computes one step's gates from the projected input p and the
+// recurrent product hw (with its bias), then c' = f·c + i·g and
+// h' = o·tanh(c'), rounding as the composite cell's separate ops do.
+func lstmGates(p, hw, c, gates, cNew, hNew, tanhC []float32, N, H int) {
+	G := 4 * H
+	for n := range N {
+		row, hr, gr := p[n*G:(n+1)*G], hw[n*G:(n+1)*G], gates[n*G:(n+1)*G]
+		for j := range G {
+			a := row[j] + hr[j]
+			if j >= 2*H && j < 3*H {
+				gr[j] = float32(math.Tanh(float64(a)))
+			} else {
+				gr[j] = sigmoidFast(a)
+			}
+		}
+		for j := range H {
+			i, f, g, o := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
+			cv := float32(f*c[n*H+j]) + float32(i*g) // no fused multiply-add: as Mul, Mul, Add
+			cNew[n*H+j] = cv
+			tv := float32(math.Tanh(float64(cv)))
+			tanhC[n*H+j] = tv
+			hNew[n*H+j] = o * tv
+		}
+	}
+}
+
+// LSTMBackward returns the gradients of the loss with respect to
+// LSTMForward's proj [T, N, 4H], h0 and c0 [N, H], whh [4H, H] and bhh [4H]
+// (nil when hasBias is false), given gy [T+1, N, H], the gradient of its
+// y: through time, c' = f·c + i·g and h' = o·tanh(c') give
+// dc = dc' ·f + …, and each gate's pre-activation gradient is its
+// activation's derivative (σ(1−σ), 1−tanh²) times its share.
+func LSTMBackward(tape *LSTMTape, whh, gy *Tensor, hasBias bool) (dproj, dh0, dc0, dwhh, dbhh *Tensor) {
+	T, N, H := tape.T, tape.N, tape.H
+	if !EqualShapes(gy.Shape(), []int{T + 1, N, H}) {
+		panic(fmt.Sprintf("tensor.LSTMBackward: gradient %v, want [%d %d %d]", gy.Shape(), T+1, N, H))
+	}
+	whh, gy = contig(whh), contig(gy)
+	G, NH := 4*H, N*H
+	dproj = Empty(T, N, G)
+	da := dproj.data
+	dh, dc := make([]float32, NH), make([]float32, NH)
+	copy(dc, gy.data[T*NH:])
+	for k := T - 1; k >= 0; k-- {
+		t := k
+		if tape.Reverse {
+			t = T - 1 - k
+		}
+		gt, tc, cp := tape.gates[t*N*G:(t+1)*N*G], tape.tanhC[t*NH:(t+1)*NH], tape.cPrev[t*NH:(t+1)*NH]
+		gyt := gy.data[t*NH : (t+1)*NH]
+		dat := da[t*N*G : (t+1)*N*G]
+		for n := range N {
+			gr, ar := gt[n*G:(n+1)*G], dat[n*G:(n+1)*G]
+			for j := range H {
+				x := n*H + j
+				i, f, g, o := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
+				dhv := dh[x] + gyt[x]
+				tv := tc[x]
+				dcv := dc[x] + dhv*o*(1-tv*tv)
+				ar[j] = dcv * g * i * (1 - i)       // d/da_i: σ' · g
+				ar[H+j] = dcv * cp[x] * f * (1 - f) // d/da_f: σ' · c
+				ar[2*H+j] = dcv * i * (1 - g*g)     // d/da_g: tanh' · i
+				ar[3*H+j] = dhv * tv * o * (1 - o)  // d/da_o: σ' · tanh(c')
+				dc[x] = dcv * f                     // to the previous cell
+			}
+		}
+		// to the previous hidden state: dh = da·W_hh
+		Gemm(false, false, N, H, G, dat, G, whh.data, H, 0, dh, H)
+	}
+	dh0, dc0 = New(dh, N, H), New(dc, N, H)
+	dwhh = Empty(G, H)
+	// dW_hh = Σ_t da_tᵀ·h_{t-1}, one product over all T·N rows
+	Gemm(true, false, G, H, T*N, da, G, tape.hPrev, H, 0, dwhh.data, H)
+	if hasBias {
+		dbhh = SumRows(da, T*N, G)
+	}
+	return dproj, dh0, dc0, dwhh, dbhh
+}
+
+func lstmDims(who string, proj, h0, c0, whh, bhh *Tensor) (t, n, h int) {
+	ps, hs := proj.Shape(), h0.Shape()
+	ok := len(ps) == 3 && len(hs) == 2 && hs[0] == ps[1] && ps[2] == 4*hs[1] &&
+		EqualShapes(c0.Shape(), hs) && EqualShapes(whh.Shape(), []int{ps[2], hs[1]}) &&
+		(bhh == nil || EqualShapes(bhh.Shape(), []int{ps[2]}))
+	for _, x := range []*Tensor{proj, h0, c0, whh, bhh} {
+		ok = ok && (x == nil || x.DType() == Float32)
+	}
+	if !ok {
+		panic(fmt.Sprintf("%s: proj %v, h0 %v, c0 %v, weight_hh %v: want float32 [T, N, 4H], [N, H], [N, H], [4H, H]", who, ps, hs, c0.Shape(), whh.Shape()))
+	}
+	return ps[0], ps[1], hs[1]
+}
+
+// sigmoidFast is the logistic function with [Exp32], stable for large |x|.
+func sigmoidFast(x float32) float32 {
+	if x >= 0 {
+		return 1 / (1 + Exp32(-x))
+	}
+	e := Exp32(x)
+	return e / (1 + e)
+}
