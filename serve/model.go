@@ -40,6 +40,9 @@ type Model struct {
 	// into the target's units); nil for a model that takes images. With
 	// neither spec the model takes JSON "inputs" only.
 	CSV *data.CSVSpec
+	// Language makes the model a language model: its input is a window of
+	// token ids and it answers POST /v1/generate; nil for other models.
+	Language *LanguageModel
 }
 
 // check reports a Model that cannot be served, and returns the number of
@@ -57,6 +60,14 @@ func (m *Model) check() (int, error) {
 			return 0, fmt.Errorf("serve: Model.InputShape %v: want positive dimensions, at most 2^26 values", m.InputShape)
 		}
 		size *= d
+	}
+	if l := m.Language; l != nil {
+		if m.Image != nil || m.CSV != nil {
+			return 0, errors.New("serve: Model is a language model with an image or CSV spec: a language model takes token ids only")
+		}
+		if len(m.InputShape) != 1 || m.InputShape[0] != l.Context {
+			return 0, fmt.Errorf("serve: Model.Language has a context of %d tokens, the input shape is %v", l.Context, m.InputShape)
+		}
 	}
 	if m.Image != nil && m.CSV != nil {
 		return 0, errors.New("serve: Model has both an image and a CSV spec: a model takes images or table rows, not both")
@@ -92,6 +103,8 @@ func (m *Model) kind() string {
 		return "image"
 	case m.CSV != nil:
 		return "csv"
+	case m.Language != nil:
+		return "tokens"
 	}
 	return "tensor"
 }

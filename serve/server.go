@@ -10,8 +10,11 @@
 //	                   or {"inputs": [[...], ...]} (feature vectors as the
 //	                   model takes them); ?top=K classes (default 3). The
 //	                   answer is {"predictions": [{"input", "top"|"value"}]}.
-//	POST /v1/generate  for language models; none exists yet, so 404 with a
-//	                   JSON error saying the model is not a language model.
+//	POST /v1/generate  for language models (Model.Language): JSON
+//	                   {"prompt", "tokens", "temperature", "top_k", "seed"};
+//	                   the answer streams as newline-delimited JSON, a
+//	                   {"text"} line per token, then {"done": true, ...}.
+//	                   Other models answer 404 with a JSON error.
 //	GET  /v1/model     architecture, classes, input kind, shape and specs.
 //	GET  /healthz      200 "ok" while the server is up (never needs a token).
 //	GET  /metrics      Prometheus text format: requests by endpoint and
@@ -75,6 +78,7 @@ type Config struct {
 	// such and the reader's buffer stays small.
 	CSVLimits data.CSVLimits
 	QueueLen  int // jobs waiting for the batcher before requests block; default 64 × Workers
+	MaxTokens int // most tokens one POST /v1/generate may ask for; default DefaultMaxTokens
 
 	// The http.Server limits used by HTTPServer and Serve.
 	ReadHeaderTimeout time.Duration // default 5s
@@ -109,6 +113,7 @@ func (c Config) withDefaults() Config {
 	def(&c.MaxPixels, data.DefaultMaxPixels)
 	def(&c.MaxRows, 1024)
 	def(&c.QueueLen, 64*c.Workers)
+	def(&c.MaxTokens, DefaultMaxTokens)
 	defD(&c.ReadHeaderTimeout, 5*time.Second)
 	defD(&c.ReadTimeout, 30*time.Second)
 	defD(&c.WriteTimeout, 60*time.Second)
@@ -135,6 +140,9 @@ type Server struct {
 	once     sync.Once
 	workers  sync.WaitGroup
 	metrics  *metrics
+
+	gen      *nn.Generator // a language model's; nil for others
+	genSlots chan struct{} // one per generation running
 }
 
 // New checks the model, runs one zero input through it to learn its
@@ -155,11 +163,19 @@ func New(m Model, cfg Config) (*Server, error) {
 		}
 	}
 	s := &Server{model: m, cfg: cfg, size: size, stop: make(chan struct{}), finished: make(chan struct{})}
-	out, err := s.forward(make([]float32, size), 1)
-	if err != nil {
-		return nil, fmt.Errorf("serve: running the model on one input: %w", err)
+	if m.Language != nil {
+		if s.gen, err = newGenerator(m); err != nil {
+			return nil, err
+		}
+		s.outSize = s.gen.Vocabulary()
+		s.genSlots = make(chan struct{}, cfg.Workers)
+	} else {
+		out, err := s.forward(make([]float32, size), 1)
+		if err != nil {
+			return nil, fmt.Errorf("serve: running the model on one input: %w", err)
+		}
+		s.outSize = len(out)
 	}
-	s.outSize = len(out)
 	if s.outSize == 0 {
 		return nil, errors.New("serve: the model gives no outputs")
 	}
@@ -220,6 +236,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// Unwrap gives http.ResponseController the connection's writer, for its
+// deadlines and flushes.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 // ServeHTTP answers one request; see the package documentation.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -238,7 +258,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	switch {
 	case !known:
-		s.error(rec, &requestError{http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %q: want POST /v1/predict, GET /v1/model, GET /healthz or GET /metrics", shortPath(r.URL.Path))})
+		s.error(rec, &requestError{http.StatusNotFound, "not_found", fmt.Sprintf("no endpoint %q: want POST /v1/predict, POST /v1/generate, GET /v1/model, GET /healthz or GET /metrics", shortPath(r.URL.Path))})
 		return
 	case endpoint != "/healthz" && !s.authorized(r):
 		rec.Header().Set("WWW-Authenticate", `Bearer realm="backprop"`)
@@ -259,7 +279,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/model":
 		s.json(rec, http.StatusOK, s.describe())
 	case "/v1/generate":
-		s.error(rec, &requestError{http.StatusNotFound, "not_a_language_model", "this model is not a language model: /v1/generate needs one; use POST /v1/predict"})
+		s.generate(rec, r)
 	case "/v1/predict":
 		s.predict(rec, r)
 	}
@@ -283,10 +303,10 @@ func (s *Server) authorized(r *http.Request) bool {
 // ModelInfo is the answer of GET /v1/model.
 type ModelInfo struct {
 	Architecture string          `json:"architecture,omitempty"`
-	Input        string          `json:"input"` // "image", "csv" or "tensor"
+	Input        string          `json:"input"` // "image", "csv", "tensor" or "tokens"
 	InputShape   []int           `json:"input_shape"`
 	Outputs      int             `json:"outputs"`
-	Task         string          `json:"task"` // "classification" or "regression"
+	Task         string          `json:"task"` // "classification", "regression" or "language_model"
 	Classes      []string        `json:"classes,omitempty"`
 	Image        *data.ImageSpec `json:"image_spec,omitempty"`
 	CSV          *data.CSVSpec   `json:"csv_spec,omitempty"`
@@ -298,7 +318,10 @@ type ModelInfo struct {
 
 func (s *Server) describe() ModelInfo {
 	task := "classification"
-	if s.model.Classes == nil {
+	switch {
+	case s.model.Language != nil:
+		task = "language_model"
+	case s.model.Classes == nil:
 		task = "regression"
 	}
 	params := 0
@@ -318,6 +341,10 @@ type predictResponse struct {
 }
 
 func (s *Server) predict(w *recorder, r *http.Request) {
+	if s.gen != nil {
+		s.error(w, &requestError{http.StatusNotFound, "language_model", "this model is a language model: it writes text; use POST /v1/generate"})
+		return
+	}
 	top := 3
 	if q := r.URL.Query().Get("top"); q != "" {
 		k, err := strconv.Atoi(q)

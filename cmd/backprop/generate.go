@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/nn"
@@ -97,7 +96,7 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	w := &textWriter{w: stdout, vocab: vocab}
+	w := &textWriter{w: stdout, dec: data.NewTextDecoder(vocab)}
 	if _, err := io.WriteString(stdout, *prompt); err != nil {
 		return fail(stderr, "generate", err)
 	}
@@ -130,37 +129,17 @@ func runGenerate(args []string, stdout, stderr io.Writer) int {
 }
 
 // textWriter writes tokens as text, one write per token so that the text
-// streams. Byte tokens that end in the middle of a UTF-8 character are
-// held until the character is complete; a byte that cannot start or
-// continue one is written as U+FFFD, so the output stays valid UTF-8.
+// streams; its decoder keeps the output valid UTF-8.
 type textWriter struct {
-	w       io.Writer
-	vocab   *data.CharVocabulary // nil: byte tokens
-	pending []byte
+	w   io.Writer
+	dec *data.TextDecoder
 }
 
 func (t *textWriter) token(tok int64) error {
-	if t.vocab != nil {
-		return t.write([]byte(t.vocab.Decode([]int64{tok})))
+	if out := t.dec.Token(tok); len(out) > 0 {
+		return t.write(out)
 	}
-	t.pending = append(t.pending, byte(tok))
-	var out []byte
-	for len(t.pending) > 0 && utf8.FullRune(t.pending) {
-		r, size := utf8.DecodeRune(t.pending)
-		if r == utf8.RuneError && size == 1 {
-			out = utf8.AppendRune(out, utf8.RuneError)
-		} else {
-			out = append(out, t.pending[:size]...)
-		}
-		t.pending = t.pending[size:]
-	}
-	if len(t.pending) == 0 {
-		t.pending = nil
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return t.write(out)
+	return nil
 }
 
 func (t *textWriter) write(b []byte) error {
@@ -174,12 +153,7 @@ func (t *textWriter) write(b []byte) error {
 // close writes what is still held (an incomplete character, as U+FFFD)
 // and ends the text with a newline.
 func (t *textWriter) close() error {
-	var out []byte
-	if len(t.pending) > 0 {
-		out = utf8.AppendRune(out, utf8.RuneError)
-		t.pending = nil
-	}
-	return t.write(append(out, '\n'))
+	return t.write(append(t.dec.Flush(), '\n'))
 }
 
 // flush flushes w when it buffers (os.Stdout does not).

@@ -32,7 +32,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 
 CHECKPOINT is a directory written by backprop train, or its checkpoint file.
 Endpoints: POST /v1/predict (an image, CSV rows, or JSON {"rows": [...]} or
-{"inputs": [...]}; ?top=K), GET /v1/model, GET /healthz, GET /metrics.
+{"inputs": [...]}; ?top=K), POST /v1/generate for a model trained on a text
+(JSON {"prompt", "tokens", "temperature", "top_k", "seed"}; streams lines of
+JSON as the tokens come), GET /v1/model, GET /healthz, GET /metrics.
 Concurrent requests are batched into one forward pass. The server listens on
 127.0.0.1 unless --addr says otherwise; any other address needs a bearer
 token (--token or `+tokenEnv+`), which then every request but /healthz must
@@ -88,7 +90,16 @@ Flags:`)
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}
-	srv, err := bpserve.New(bpserve.Model{Module: m.model, Arch: m.arch, InputShape: m.shape, Classes: m.classes, Image: m.image, CSV: m.csv}, c)
+	model := bpserve.Model{Module: m.model, Arch: m.arch, InputShape: m.shape, Classes: m.classes, Image: m.image, CSV: m.csv}
+	if m.text != nil {
+		vocab, err := m.text.vocabulary()
+		if err != nil {
+			return fail(stderr, "serve", err)
+		}
+		model.Classes = nil
+		model.Language = &bpserve.LanguageModel{Vocabulary: vocab, Context: m.text.Context}
+	}
+	srv, err := bpserve.New(model, c)
 	if err != nil {
 		return fail(stderr, "serve", err)
 	}

@@ -79,19 +79,7 @@ func (s *textSpec) validate() error {
 
 // encode turns text into token ids.
 func (s *textSpec) encode(text string, v *data.CharVocabulary) []int64 {
-	if v != nil {
-		ids := v.Encode([]byte(text))
-		out := make([]int64, len(ids))
-		for i, id := range ids {
-			out[i] = int64(id)
-		}
-		return out
-	}
-	out := make([]int64, len(text))
-	for i := range len(text) {
-		out[i] = int64(text[i])
-	}
-	return out
+	return data.EncodeText(text, v)
 }
 
 // isTextData reports whether --data names text: a .txt file, or a folder
