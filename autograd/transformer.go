@@ -14,7 +14,7 @@ func GELU32(x *Value) *Value {
 	out := fresh(y, x)
 	out.onBackward(func() {
 		x.addGradOwned(tensor.GELU32GradCDF(out.Grad, x.Data, cdf)) // d/dx = Φ(x) + x·φ(x)
-		tensor.Recycle(cdf) // a backward rule runs once
+		tensor.Recycle(cdf)                                         // a backward rule runs once
 	})
 	return out
 }
