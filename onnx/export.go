@@ -450,20 +450,23 @@ func (g *graph) module(path string, m nn.Module, x value) (value, error) {
 		return x, nil
 	}
 	if r, ok := m.(*nn.ResidualModule); ok {
-		// y = x + body(x), the body's weights under PATH.body as in the
-		// state dict.
-		body := "body"
-		if path != "" {
-			body = path + ".body"
-		}
-		y, err := g.module(body, r.Body, x)
+		// y = body(x) + x, or body(x) + shortcut(x); the body's layers are
+		// named by position under PATH and the shortcut's under
+		// PATH.shortcut, as in the state dict.
+		y, err := g.module(path, r.Body, x)
 		if err != nil {
 			return x, err
 		}
-		if !slices.Equal(y.shape, x.shape) {
-			return x, unsupported(path, m, fmt.Sprintf("its body turns [N %v] into [N %v]; a residual needs the same shape", x.shape, y.shape))
+		short := x
+		if r.Shortcut != nil {
+			if short, err = g.module(sub(path, "shortcut"), r.Shortcut, x); err != nil {
+				return x, err
+			}
 		}
-		return value{name: g.node(path, "Add", []string{x.name, y.name}), shape: x.shape, dtype: y.dtype}, nil
+		if !slices.Equal(y.shape, short.shape) {
+			return x, unsupported(path, m, fmt.Sprintf("its body gives [N %v], its shortcut [N %v]; a residual adds the two, so they need the same shape", y.shape, short.shape))
+		}
+		return value{name: g.node(path, "Add", []string{y.name, short.name}), shape: y.shape, dtype: y.dtype}, nil
 	}
 	if y, ok, err := g.composite(path, m, x); ok || err != nil {
 		return y, err

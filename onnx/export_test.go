@@ -118,6 +118,7 @@ func exportCases() []exportCase {
 		{name: "layernorm", shape: []int{8}, model: build("linear(16) layernorm gelu linear(3)", []int{8})},
 		{name: "residual", shape: []int{8}, model: build("linear(16) residual(layernorm linear(32) gelu linear(16)) residual(relu linear(16)) linear(3)", []int{8})},
 		{name: "residual conv", shape: img, model: withStats(build("conv(4,3,pad=1) residual(batchnorm relu conv(4,3,pad=1)) globalavgpool linear(2)", img))},
+		{name: "residual shortcut", shape: img, model: withStats(build("conv(4,3,pad=1) residual(conv(8,3,stride=2,pad=1) batchnorm relu) globalavgpool linear(2)", img))},
 		{name: "layernorm two dims", shape: []int{3, 4, 5}, model: build("layernorm(dims=2,eps=0.0001) flatten linear(2)", []int{3, 4, 5})},
 		{name: "layernorm no affine", shape: []int{6}, model: build("layernorm(affine=0)", []int{6})},
 		{name: "conv stride dilation groups", shape: []int{3, 12, 12}, model: build("conv(6,3,stride=2,pad=2,dilation=2,groups=3,bias=0) relu conv(4,2)", []int{3, 12, 12})},
