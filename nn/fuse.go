@@ -80,7 +80,7 @@ func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 		}
 	}
 	st := tensor.RunningStats(bn.RunningMean, bn.RunningVar, bn.Eps)
-	y, arg := tensor.Conv2dBatchNormReLU(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
+	y, arg := tensor.Conv2dBatchNormReLUWinograd(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
 	if arg != nil {
 		tensor.RecycleInt32s(arg)
 	}

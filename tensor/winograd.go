@@ -1,0 +1,266 @@
+package tensor
+
+// Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2015): each 2×2 block of
+// output ("tile") is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, where d is the 4×4 input
+// patch under the tile and g a 3×3 kernel. Summed over input channels the
+// elementwise product becomes, for each of the 16 positions ξ of the 4×4
+// transformed tile, one product M_ξ [O, tiles] = U_ξ [O, C] · V_ξ [C,
+// tiles]: 16·O·C multiply-adds per tile instead of 36·O·C for the same four
+// outputs by im2col (2.25× fewer), and no column matrix. The transforms
+// only add and subtract (and halve, in G), so the result differs from the
+// direct sum by rounding alone.
+//
+//	Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+//	G  = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
+//	Aᵀ = [1 1 1 0; 0 1 -1 -1]
+
+// winoMinChannels is the fewest input channels for which the Winograd path
+// pays: with fewer, the products are too short (k = C) for the transforms'
+// passes to be repaid.
+const winoMinChannels = 16
+
+// winograd reports whether the forward pass may run as F(2×2, 3×3): a 3×3
+// kernel, stride and dilation 1, one group, enough input channels. Any
+// padding is allowed.
+func (g *convGeom) winograd() bool {
+	return g.kh == 3 && g.kw == 3 && g.p.Stride == [2]int{1, 1} && g.p.Dilation == [2]int{1, 1} &&
+		g.g == 1 && g.c >= winoMinChannels
+}
+
+// winoWeights returns U = G g Gᵀ for every kernel of w [O,C,3,3], laid out
+// [16][O][C]: U_ξ is the left operand of product ξ.
+func winoWeights(w []float32, o, c int) []float32 {
+	u := getFloats(16 * o * c)
+	oc := o * c
+	for k := range oc {
+		g := w[k*9:][:9]
+		// rows of G·g, 4×3
+		var gg [4][3]float32
+		for j := range 3 {
+			a, b, d := g[j], g[3+j], g[6+j]
+			gg[0][j] = a
+			gg[1][j] = (a + b + d) * 0.5
+			gg[2][j] = (a - b + d) * 0.5
+			gg[3][j] = d
+		}
+		for i := range 4 {
+			a, b, d := gg[i][0], gg[i][1], gg[i][2]
+			u[(4*i+0)*oc+k] = a
+			u[(4*i+1)*oc+k] = (a + b + d) * 0.5
+			u[(4*i+2)*oc+k] = (a - b + d) * 0.5
+			u[(4*i+3)*oc+k] = d
+		}
+	}
+	return u
+}
+
+// winoForward is forward for a convolution that winograd accepts: the
+// images go in blocks (as many as keep their transformed tiles, products
+// and outputs in L2; the blocks depend on the geometry only), each block
+// transformed, multiplied (16 products, each on one goroutine: the results
+// do not depend on the thread count), transformed back and laid out by
+// layoutRange, which adds the bias and applies what dst asks for.
+//
+// The tiles of an image are numbered row by row with one spare tile at the
+// end of each row (th rows of tw+1): every pass of the transforms is then
+// one long element-wise loop over all of them, the spare tiles' values
+// never reaching an output.
+func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
+	var bd []float32
+	if bias != nil {
+		bd = bias.data
+	}
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi, ohw := th*(tw+1), g.oh*g.ow
+	u := winoWeights(w.data, g.o, g.c)
+	defer putFloats(u)
+	per := 16*(g.c+g.o)*tpi + g.o*ohw
+	nb := roundUp4(max(1, (g.n*per+1*l2Floats-1)/(1*l2Floats)))
+	sub := max(1, (g.n+nb-1)/nb)
+	nsub := (g.n + sub - 1) / sub
+	parallelFor(nsub, 1, func(s0, s1 int) {
+		v := getFloats(16 * g.c * sub * tpi)
+		m := getFloats(16 * g.o * sub * tpi)
+		ys := getFloats(g.o * sub * ohw)
+		buf := getFloats(12 * (th + 1) * (tw + 1))
+		defer func() { putFloats(v); putFloats(m); putFloats(ys); putFloats(buf) }()
+		for s := s0; s < s1; s++ {
+			i0 := s * sub
+			cnt := min(sub, g.n-i0)
+			nt := cnt * tpi
+			g.winoInput(x.data, i0, cnt, v, buf)
+			mul := func(k0, k1 int) {
+				for k := k0; k < k1; k++ {
+					// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
+					sgemmSerial(false, false, g.o, nt, g.c, 1,
+						u[k*g.o*g.c:], g.c, v[k*g.c*nt:], nt, 0, m[k*g.o*nt:], nt)
+				}
+			}
+			if nsub == 1 {
+				// A single block (a batch of one): its products and
+				// layout are split over the workers instead.
+				parallelFor(16, 1, mul)
+				parallelFor(g.o, 1, func(o0, o1 int) {
+					g.winoOutput(m, cnt, o0, o1, ys)
+					g.layoutRange(ys, false, i0, cnt, 0, cnt, o0, o1, bd, dst)
+				})
+				continue
+			}
+			mul(0, 16)
+			g.winoOutput(m, cnt, 0, g.o, ys)
+			g.layoutRange(ys, false, i0, cnt, 0, cnt, 0, g.o, bd, dst)
+		}
+	})
+}
+
+// winoPass sets, for i < n, out[i] = e[i] - e[i+s], out[stride+i] =
+// o[i] + e[i+s], out[2·stride+i] = e[i+s] - o[i] and out[3·stride+i] =
+// o[i] - o[i+s]: Bᵀ·d over four rows d0..d3 = e, o, e+s, o+s (or d·B over
+// four columns).
+func winoPass(e, o []float32, s, n int, out []float32, stride int) {
+	k := winoInVec(e, o, s, n, out, stride)
+	o0, o1, o2, o3 := out[:n], out[stride:][:n], out[2*stride:][:n], out[3*stride:][:n]
+	e0, e1, d1, d3 := e[:n], e[s:][:n], o[:n], o[s:][:n]
+	for i := k; i < n; i++ {
+		o0[i] = e0[i] - e1[i]
+		o1[i] = d1[i] + e1[i]
+		o2[i] = e1[i] - d1[i]
+		o3[i] = d1[i] - d3[i]
+	}
+}
+
+// winoInput writes V = Bᵀ d B for every tile of images n0..n0+cnt-1 and
+// every input channel into v, laid out [16][C][cnt·tiles]. buf is scratch
+// for 12·(th+1)·(tw+1) floats: the zero-padded plane split into its even
+// and odd rows and columns (input row 2r+a, column 2k+b in quarter 2a+b at
+// r·(tw+1)+k), and the columns' transforms of the even and of the odd rows.
+func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tw1 := tw + 1
+	l := (th + 1) * tw1
+	tpi := th * tw1
+	nt := cnt * tpi
+	quads := buf[:4*l]
+	hs := buf[4*l:][:8*l] // [parity][j][l]
+	hw := g.h * g.w
+	py, px := g.p.Padding[0], g.p.Padding[1]
+	cs := g.c * nt // stride between the ξ planes
+	for i := range cnt {
+		img := x[(n0+i)*g.c*hw:][:g.c*hw]
+		for ci := range g.c {
+			plane := img[ci*hw:][:hw]
+			// The plane inside its padding, split four ways; the tiles past
+			// an odd output's edge read zeros too.
+			clear(quads)
+			for iy := range g.h {
+				r := iy + py
+				if r >= 2*(th+1) {
+					break
+				}
+				row := plane[iy*g.w:][:g.w]
+				q := quads[(r&1)*2*l+(r>>1)*tw1:]
+				ev, od := q[:tw1], q[l:][:tw1]
+				for ix, val := range row[:min(g.w, 2*tw1-px)] {
+					c := ix + px
+					if c&1 == 0 {
+						ev[c>>1] = val
+					} else {
+						od[c>>1] = val
+					}
+				}
+			}
+			// d·B along each row, the even rows and the odd rows apart
+			for par := range 2 {
+				h := hs[par*4*l:][:4*l]
+				winoPass(quads[par*2*l:][:l], quads[(par*2+1)*l:][:l], 1, l-1, h, l)
+				for j := range 4 {
+					h[j*l+l-1] = 0 // a spare tile's
+				}
+			}
+			// Bᵀ·(d·B) down the columns, into the ξ planes
+			base := ci*nt + i*tpi
+			for j := range 4 {
+				winoPass(hs[j*l:][:l], hs[(4+j)*l:][:l], tw1, tpi, v[j*cs+base:], 4*cs)
+			}
+		}
+	}
+}
+
+// winoOutput writes Y = Aᵀ M A for output channels o0..o1-1 of every tile
+// of the block's cnt images, from m ([16][O][cnt·tiles]) into ys
+// ([O, cnt·oh·ow], the layout layoutRange reads), cutting the tiles at an
+// odd output's edge.
+func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tw1 := tw + 1
+	tpi, ohw := th*tw1, g.oh*g.ow
+	nt := cnt * tpi
+	ms := g.o * nt
+	ld := cnt * ohw
+	yt := getFloats(4 * nt)
+	defer putFloats(yt)
+	y00, y01, y10, y11 := yt[:nt], yt[nt:2*nt], yt[2*nt:3*nt], yt[3*nt:]
+	for o := o0; o < o1; o++ {
+		mo := m[o*nt:]
+		k := winoOutVec(mo, ms, nt, yt, nt)
+		var mk [16][]float32
+		for j := range 16 {
+			mk[j] = mo[j*ms:][:nt]
+		}
+		for t := k; t < nt; t++ {
+			// Aᵀ M: rows
+			a0 := mk[0][t] + mk[4][t] + mk[8][t]
+			a1 := mk[1][t] + mk[5][t] + mk[9][t]
+			a2 := mk[2][t] + mk[6][t] + mk[10][t]
+			a3 := mk[3][t] + mk[7][t] + mk[11][t]
+			b0 := mk[4][t] - mk[8][t] - mk[12][t]
+			b1 := mk[5][t] - mk[9][t] - mk[13][t]
+			b2 := mk[6][t] - mk[10][t] - mk[14][t]
+			b3 := mk[7][t] - mk[11][t] - mk[15][t]
+			// (Aᵀ M) A: columns
+			y00[t] = a0 + a1 + a2
+			y01[t] = a1 - a2 - a3
+			y10[t] = b0 + b1 + b2
+			y11[t] = b1 - b2 - b3
+		}
+		yo := ys[o*ld:][:ld]
+		for i := range cnt {
+			yi := yo[i*ohw:][:ohw]
+			for ty := range th {
+				t0 := i*tpi + ty*tw1
+				y := 2 * ty
+				r0 := yi[y*g.ow:][:g.ow]
+				for tx := range g.ow / 2 {
+					r0[2*tx] = y00[t0+tx]
+					r0[2*tx+1] = y01[t0+tx]
+				}
+				if g.ow&1 != 0 {
+					r0[g.ow-1] = y00[t0+tw-1]
+				}
+				if y+1 == g.oh {
+					continue
+				}
+				r1 := yi[(y+1)*g.ow:][:g.ow]
+				for tx := range g.ow / 2 {
+					r1[2*tx] = y10[t0+tx]
+					r1[2*tx+1] = y11[t0+tx]
+				}
+				if g.ow&1 != 0 {
+					r1[g.ow-1] = y10[t0+tw-1]
+				}
+			}
+		}
+	}
+}
+
+// Conv2dBatchNormReLUWinograd is Conv2dBatchNormReLU with its convolution,
+// where the kernel is 3×3 with stride and dilation 1, one group and at
+// least 16 input channels, computed by Winograd's F(2×2, 3×3): 2.25× fewer
+// multiply-adds and no im2col columns. The result differs from
+// Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
+// halve), not bit for bit; it is the same for any thread count. Other
+// convolutions take Conv2dBatchNormReLU's path. For inference.
+func Conv2dBatchNormReLUWinograd(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
+	return conv2dBNReLU(x, w, bias, p, st, bnWeight, bnBias, relu, pool, true)
+}

@@ -1,0 +1,39 @@
+//go:build amd64 && !noasm
+
+package tensor
+
+import "golang.org/x/sys/cpu"
+
+// hasWinoVec says the AVX2 passes of winograd_amd64.s can run.
+var hasWinoVec = cpu.X86.HasAVX2
+
+//go:noescape
+func winoIn4(e, o *float32, s, n int, out *float32, stride int)
+
+//go:noescape
+func winoOut4(m *float32, ms, n int, y *float32, ys int)
+
+// winoInVec runs winoIn4 over the first n&^7 elements (those are
+// in bounds: the callers' slices hold them) and returns how many it did.
+func winoInVec(e, o []float32, s, n int, out []float32, stride int) int {
+	k := n &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_, _ = e[k-1+s], o[k-1+s]
+	_ = out[3*stride+k-1]
+	winoIn4(&e[0], &o[0], s, k, &out[0], stride)
+	return k
+}
+
+// winoOutVec is winoOut4 over the first n&^7 elements, as winoInVec.
+func winoOutVec(m []float32, ms, n int, y []float32, ys int) int {
+	k := n &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_ = m[15*ms+k-1]
+	_ = y[3*ys+k-1]
+	winoOut4(&m[0], ms, k, &y[0], ys)
+	return k
+}
