@@ -15,7 +15,7 @@ func winoConv(x, w, bias *Tensor, p ConvParams) *Tensor {
 	for i := range out.data {
 		out.data[i] = float32(math.NaN()) // every element must be written
 	}
-	g.forward(x, w, bias, false, convOut{out: out.data, wino: true})
+	g.winoForward(x, w, bias, convOut{out: out.data})
 	return out
 }
 
@@ -147,8 +147,9 @@ func TestConv2dBatchNormReLUWinograd(t *testing.T) {
 		p          ConvParams
 		wino       bool
 	}{
-		{4, 32, 14, 64, ConvParams{Padding: [2]int{1, 1}}, true},
-		{3, 16, 9, 8, ConvParams{}, true},
+		{16, 32, 14, 64, ConvParams{Padding: [2]int{1, 1}}, true},
+		{17, 16, 9, 8, ConvParams{}, true},
+		{3, 16, 9, 8, ConvParams{}, false}, // too small a batch
 		{2, 3, 14, 8, ConvParams{Padding: [2]int{1, 1}}, false},
 		{2, 32, 12, 8, ConvParams{Padding: [2]int{1, 1}, Stride: [2]int{2, 2}}, false},
 	} {
@@ -184,7 +185,7 @@ func TestConv2dBatchNormReLUWinograd(t *testing.T) {
 // the second convolution of the CNN preset (32→64 channels, 14×14).
 func BenchmarkConv2dBatchNormReLU(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 32} {
+	for _, n := range []int{1, 8, 32} {
 		x := randTensor(r, n, 32, 14, 14)
 		w := randTensor(r, 64, 32, 3, 3)
 		bias, mean, vr := randTensor(r, 64), randTensor(r, 64), Full(1, 64)
