@@ -85,14 +85,14 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	u := winoWeights(w.data, g.o, g.c)
 	defer putFloats(u)
 	per := 16*(g.c+g.o)*tpi + g.o*ohw
-	nb := roundUp4(max(1, (g.n*per+1*l2Floats-1)/(1*l2Floats)))
+	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
 	sub := max(1, (g.n+nb-1)/nb)
 	nsub := (g.n + sub - 1) / sub
 	parallelFor(nsub, 1, func(s0, s1 int) {
 		v := getFloats(16 * g.c * sub * tpi)
 		m := getFloats(16 * g.o * sub * tpi)
 		ys := getFloats(g.o * sub * ohw)
-		buf := getFloats(12 * (th + 1) * (tw + 1))
+		buf := getFloats(12*(th+1)*(tw+1) + 2*(tw+1))
 		defer func() { putFloats(v); putFloats(m); putFloats(ys); putFloats(buf) }()
 		for s := s0; s < s1; s++ {
 			i0 := s * sub
@@ -141,7 +141,7 @@ func winoPass(e, o []float32, s, n int, out []float32, stride int) {
 
 // winoInput writes V = Bᵀ d B for every tile of images n0..n0+cnt-1 and
 // every input channel into v, laid out [16][C][cnt·tiles]. buf is scratch
-// for 12·(th+1)·(tw+1) floats: the zero-padded plane split into its even
+// for 12·(th+1)·(tw+1) + 2·(tw+1) floats: the zero-padded plane split into its even
 // and odd rows and columns (input row 2r+a, column 2k+b in quarter 2a+b at
 // r·(tw+1)+k), and the columns' transforms of the even and of the odd rows.
 func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
@@ -152,6 +152,8 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 	nt := cnt * tpi
 	quads := buf[:4*l]
 	hs := buf[4*l:][:8*l] // [parity][j][l]
+	prow := buf[12*l:][:2*tw1]
+	clear(prow) // its padding stays zero
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
 	cs := g.c * nt // stride between the ξ planes
@@ -162,21 +164,20 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 			// The plane inside its padding, split four ways; the tiles past
 			// an odd output's edge read zeros too.
 			clear(quads)
+			n := min(g.w, 2*tw1-px)
 			for iy := range g.h {
 				r := iy + py
 				if r >= 2*(th+1) {
 					break
 				}
-				row := plane[iy*g.w:][:g.w]
+				// the row inside its padding, then its even and odd
+				// columns apart
+				copy(prow[px:][:n], plane[iy*g.w:][:n])
 				q := quads[(r&1)*2*l+(r>>1)*tw1:]
 				ev, od := q[:tw1], q[l:][:tw1]
-				for ix, val := range row[:min(g.w, 2*tw1-px)] {
-					c := ix + px
-					if c&1 == 0 {
-						ev[c>>1] = val
-					} else {
-						od[c>>1] = val
-					}
+				for k := range tw1 {
+					pr := prow[2*k:][:2]
+					ev[k], od[k] = pr[0], pr[1]
 				}
 			}
 			// d·B along each row, the even rows and the odd rows apart
