@@ -1,5 +1,7 @@
 package tensor
 
+import "math"
+
 // Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, "Fast
 // Algorithms for Convolutional Neural Networks", 2015): each 2×2 block of
 // output ("tile") is Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A, where d is the 4×4 input
@@ -88,6 +90,12 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
 	sub := max(1, (g.n+nb-1)/nb)
 	nsub := (g.n + sub - 1) / sub
+	// where each tile's top left output lies in its plane
+	pos := make([]int32, sub*tpi)
+	for t := range pos {
+		ty, tx := t%tpi/(tw+1), t%tpi%(tw+1)
+		pos[t] = int32(2*ty*g.ow + 2*tx)
+	}
 	parallelFor(nsub, 1, func(s0, s1 int) {
 		v := getFloats(16 * g.c * sub * tpi)
 		m := getFloats(16 * g.o * sub * tpi)
@@ -111,12 +119,20 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 				// layout are split over the workers instead.
 				parallelFor(16, 1, mul)
 				parallelFor(g.o, 1, func(o0, o1 int) {
+					if dst.pool && dst.bn != nil && winoFusePool {
+						g.winoPooled(m, cnt, i0, o0, o1, bd, dst, pos, ys)
+						return
+					}
 					g.winoOutput(m, cnt, o0, o1, ys)
 					g.layoutRange(ys, false, i0, cnt, 0, cnt, o0, o1, bd, dst)
 				})
 				continue
 			}
 			mul(0, 16)
+			if dst.pool && dst.bn != nil && winoFusePool {
+				g.winoPooled(m, cnt, i0, 0, g.o, bd, dst, pos, ys)
+				continue
+			}
 			g.winoOutput(m, cnt, 0, g.o, ys)
 			g.layoutRange(ys, false, i0, cnt, 0, cnt, 0, g.o, bd, dst)
 		}
@@ -259,6 +275,98 @@ func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
 				if g.ow&1 != 0 {
 					r1[g.ow-1] = y10[t0+tw-1]
 				}
+			}
+		}
+	}
+}
+
+// winoFusePool lets the pooled forward pass take winoPooled; off, a hook
+// for the tests that compare it with winoOutput and layoutRange.
+var winoFusePool = true
+
+// winoPooled is winoOutput followed by layoutRange for a batch norm, ReLU
+// and 2×2 pooling (dst.bn and dst.pool), in one pass: the pooling windows
+// are the Winograd tiles, so each tile's four outputs go through the bias,
+// the batch norm and the ReLU, as layoutRange computes them, and straight
+// into their maximum, never stored. The results are layoutRange's bit for
+// bit; a plane that holds a NaN is redone by winoOutput and layoutRange
+// (ys is their scratch), which give NaN its place in the pooling.
+func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, dst convOut, pos []int32, ys []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tw1 := tw + 1
+	tpi := th * tw1
+	nt := cnt * tpi
+	ms := g.o * nt
+	pohw := dst.ph * dst.pw
+	tp := getFloats(nt)
+	ta := intPool.get(nt)
+	defer func() { putFloats(tp); intPool.put(ta) }()
+	var k [64]float32
+	for j := range 8 {
+		k[32+j] = math.Float32frombits(uint32(g.ow + 1))
+		k[40+j] = math.Float32frombits(uint32(g.ow))
+		k[48+j] = math.Float32frombits(1)
+		k[56+j] = 0
+	}
+	for o := o0; o < o1; o++ {
+		// Without a bias, -0: x + -0 is x for every x, as the copy
+		// layoutRange makes then.
+		b := float32(math.Copysign(0, -1))
+		if bd != nil {
+			b = bd[o]
+		}
+		mean, scale, shift := dst.bn.mean[o], dst.bn.scale[o], dst.bn.shift[o]
+		for j := range 8 {
+			k[j], k[8+j], k[16+j], k[24+j] = b, mean, scale, shift
+		}
+		mo := m[o*nt:]
+		done, nan := winoPoolVec(mo, ms, nt, &k, pos, tp, ta)
+		var mk [16][]float32
+		for j := range 16 {
+			mk[j] = mo[j*ms:][:nt]
+		}
+		tp, ta, pos := tp[:nt], ta[:nt], pos[:nt]
+		for t := done; t < nt; t++ {
+			a0 := mk[0][t] + mk[4][t] + mk[8][t]
+			a1 := mk[1][t] + mk[5][t] + mk[9][t]
+			a2 := mk[2][t] + mk[6][t] + mk[10][t]
+			a3 := mk[3][t] + mk[7][t] + mk[11][t]
+			b0 := mk[4][t] - mk[8][t] - mk[12][t]
+			b1 := mk[5][t] - mk[9][t] - mk[13][t]
+			b2 := mk[6][t] - mk[10][t] - mk[14][t]
+			b3 := mk[7][t] - mk[11][t] - mk[15][t]
+			v := [4]float32{a0 + a1 + a2, a1 - a2 - a3, b0 + b1 + b2, b1 - b2 - b3}
+			for q, x := range v {
+				x = (x+b-mean)*scale + shift
+				v[q] = max(x+0, 0)
+				if v[q] != v[q] {
+					nan = true
+				}
+			}
+			best := max(max(v[0], v[1]), max(v[2], v[3]))
+			off := int32(g.ow + 1)
+			if v[2] == best {
+				off = int32(g.ow)
+			}
+			if v[1] == best {
+				off = 1
+			}
+			if v[0] == best {
+				off = 0
+			}
+			tp[t], ta[t] = best, pos[t]+off
+		}
+		if nan {
+			g.winoOutput(m, cnt, o, o+1, ys)
+			g.layoutRange(ys, false, n0, cnt, 0, cnt, o, o+1, bd, dst)
+			continue
+		}
+		for i := range cnt {
+			q := ((n0+i)*g.o + o) * pohw
+			for py := range dst.ph {
+				src := i*tpi + py*tw1
+				copy(dst.pooled[q+py*dst.pw:][:dst.pw], tp[src:][:dst.pw])
+				copy(dst.arg[q+py*dst.pw:][:dst.pw], ta[src:][:dst.pw])
 			}
 		}
 	}

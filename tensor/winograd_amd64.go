@@ -37,3 +37,19 @@ func winoOutVec(m []float32, ms, n int, y []float32, ys int) int {
 	winoOut4(&m[0], ms, k, &y[0], ys)
 	return k
 }
+
+//go:noescape
+func winoPoolBN(m *float32, ms, n int, k *float32, pos *int32, out *float32, arg *int32) bool
+
+// winoPoolVec runs winoPoolBN over the first n&^7 tiles and returns how
+// many it did and whether it met a NaN.
+func winoPoolVec(m []float32, ms, n int, k *[64]float32, pos []int32, out []float32, arg []int32) (int, bool) {
+	c := n &^ 7
+	if !hasWinoVec || c == 0 {
+		return 0, false
+	}
+	_ = m[15*ms+c-1]
+	_, _, _ = pos[c-1], out[c-1], arg[c-1]
+	nan := winoPoolBN(&m[0], ms, c, &k[0], &pos[0], &out[0], &arg[0])
+	return c, nan
+}

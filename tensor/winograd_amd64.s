@@ -109,3 +109,117 @@ wo_loop:
 wo_done:
 	VZEROUPPER
 	RET
+
+// func winoPoolBN(m *float32, ms, n int, k *float32, pos *int32, out *float32, arg *int32) bool
+// For 8 tiles at a time (n a multiple of 8): the tile's four outputs as
+// winoOut4 computes them, each then v + bias, (v - mean)·scale + shift and
+// ReLU as biasReLUVec256 does it (max with 0, then + 0), and the 2×2
+// window's maximum into out with its index (pos[i] plus 0, 1, ow or ow+1,
+// the first maximum in window order) into arg. k holds bias, mean, scale,
+// shift, then the int32s ow+1, ow, 1 and 0, each broadcast to 8 lanes.
+// It reports whether a value was NaN (out and arg are then not those of
+// maxPool2x2, which the caller redoes).
+TEXT ·winoPoolBN(SB), NOSPLIT, $0-57
+	MOVQ m+0(FP), SI
+	MOVQ ms+8(FP), AX
+	MOVQ n+16(FP), CX
+	MOVQ k+24(FP), R13
+	MOVQ pos+32(FP), DX
+	MOVQ out+40(FP), DI
+	MOVQ arg+48(FP), R11
+	SHLQ $2, AX
+	LEAQ (AX)(AX*2), BX
+	LEAQ (SI)(AX*4), R8
+	LEAQ (R8)(AX*4), R9
+	LEAQ (R9)(AX*4), R10
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	SHRQ $3, CX
+	JEQ wp_done
+wp_loop:
+	VMOVUPS (R8), Y12
+	VADDPS (SI), Y12, Y0
+	VADDPS (R9), Y0, Y0
+	VSUBPS (R9), Y12, Y4
+	VSUBPS (R10), Y4, Y4
+	VMOVUPS (R8)(AX*1), Y12
+	VADDPS (SI)(AX*1), Y12, Y1
+	VADDPS (R9)(AX*1), Y1, Y1
+	VSUBPS (R9)(AX*1), Y12, Y5
+	VSUBPS (R10)(AX*1), Y5, Y5
+	VMOVUPS (R8)(AX*2), Y12
+	VADDPS (SI)(AX*2), Y12, Y2
+	VADDPS (R9)(AX*2), Y2, Y2
+	VSUBPS (R9)(AX*2), Y12, Y6
+	VSUBPS (R10)(AX*2), Y6, Y6
+	VMOVUPS (R8)(BX*1), Y12
+	VADDPS (SI)(BX*1), Y12, Y3
+	VADDPS (R9)(BX*1), Y3, Y3
+	VSUBPS (R9)(BX*1), Y12, Y7
+	VSUBPS (R10)(BX*1), Y7, Y7
+	VADDPS Y1, Y0, Y8
+	VADDPS Y2, Y8, Y8
+	VSUBPS Y2, Y1, Y9
+	VSUBPS Y3, Y9, Y9
+	VADDPS Y5, Y4, Y10
+	VADDPS Y6, Y10, Y10
+	VSUBPS Y6, Y5, Y11
+	VSUBPS Y7, Y11, Y11
+	// bias, batch norm, ReLU
+	VADDPS (R13), Y8, Y8
+	VADDPS (R13), Y9, Y9
+	VADDPS (R13), Y10, Y10
+	VADDPS (R13), Y11, Y11
+	VSUBPS 32(R13), Y8, Y8
+	VSUBPS 32(R13), Y9, Y9
+	VSUBPS 32(R13), Y10, Y10
+	VSUBPS 32(R13), Y11, Y11
+	VMULPS 64(R13), Y8, Y8
+	VMULPS 64(R13), Y9, Y9
+	VMULPS 64(R13), Y10, Y10
+	VMULPS 64(R13), Y11, Y11
+	VADDPS 96(R13), Y8, Y8
+	VADDPS 96(R13), Y9, Y9
+	VADDPS 96(R13), Y10, Y10
+	VADDPS 96(R13), Y11, Y11
+	VMAXPS Y8, Y13, Y8
+	VMAXPS Y9, Y13, Y9
+	VMAXPS Y10, Y13, Y10
+	VMAXPS Y11, Y13, Y11
+	VADDPS Y13, Y8, Y8
+	VADDPS Y13, Y9, Y9
+	VADDPS Y13, Y10, Y10
+	VADDPS Y13, Y11, Y11
+	// NaN anywhere
+	VCMPPS $3, Y9, Y8, Y0
+	VCMPPS $3, Y11, Y10, Y1
+	VORPS Y0, Y14, Y14
+	VORPS Y1, Y14, Y14
+	// the window's maximum and where it is first
+	VMAXPS Y9, Y8, Y0
+	VMAXPS Y11, Y10, Y1
+	VMAXPS Y1, Y0, Y0
+	VMOVUPS 128(R13), Y2
+	VCMPPS $0, Y0, Y10, Y3
+	VBLENDVPS Y3, 160(R13), Y2, Y2
+	VCMPPS $0, Y0, Y9, Y3
+	VBLENDVPS Y3, 192(R13), Y2, Y2
+	VCMPPS $0, Y0, Y8, Y3
+	VBLENDVPS Y3, 224(R13), Y2, Y2
+	VPADDD (DX), Y2, Y2
+	VMOVUPS Y0, (DI)
+	VMOVDQU Y2, (R11)
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, DX
+	ADDQ $32, DI
+	ADDQ $32, R11
+	DECQ CX
+	JNE wp_loop
+wp_done:
+	VPTEST Y14, Y14
+	SETNE ret+56(FP)
+	VZEROUPPER
+	RET

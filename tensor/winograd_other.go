@@ -5,3 +5,7 @@ package tensor
 func winoInVec(e, o []float32, s, n int, out []float32, stride int) int { return 0 }
 
 func winoOutVec(m []float32, ms, n int, y []float32, ys int) int { return 0 }
+
+func winoPoolVec(m []float32, ms, n int, k *[64]float32, pos []int32, out []float32, arg []int32) (int, bool) {
+	return 0, false
+}

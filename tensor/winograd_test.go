@@ -208,3 +208,53 @@ func BenchmarkConv2dBatchNormReLU(b *testing.B) {
 		}
 	}
 }
+
+// TestWinogradPooledMatchesLayout checks the fused Winograd-batch norm-ReLU-
+// pooling pass against the Winograd outputs laid out and pooled by
+// layoutRange, bit for bit with the argmax indices, on odd and even
+// outputs, with and without a bias, with tied windows (a ReLU's zeros)
+// and with NaN in one image's input, on one and two threads.
+func TestWinogradPooledMatchesLayout(t *testing.T) {
+	defer func(v bool) { winoFusePool = v }(winoFusePool)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct{ n, c, h, w, o, pad int }{
+		{16, 32, 14, 14, 64, 1}, {17, 16, 9, 7, 5, 1}, {1, 16, 5, 6, 3, 0}, {3, 20, 12, 12, 9, 1},
+	} {
+		p := ConvParams{Padding: [2]int{c.pad, c.pad}}
+		x := randTensor(r, c.n, c.c, c.h, c.w)
+		w := randTensor(r, c.o, c.c, 3, 3)
+		g := newConvGeom(x, w, p)
+		bn := &convBN{mean: randTensor(r, c.o).data, scale: randTensor(r, c.o).data, shift: randTensor(r, c.o).data}
+		for nan := range 2 {
+			if nan == 1 {
+				x.data[len(x.data)/2] = float32(math.NaN())
+			}
+			for _, bias := range []*Tensor{nil, randTensor(r, c.o)} {
+				var ref *Tensor
+				var refArg []int32
+				for _, v := range []struct {
+					fuse  bool
+					procs int
+				}{{false, 1}, {true, 1}, {true, 2}} {
+					winoFusePool = v.fuse
+					runtime.GOMAXPROCS(v.procs)
+					ph, pw := g.oh/2, g.ow/2
+					pooled := Full(-7, c.n, c.o, ph, pw)
+					arg := make([]int32, len(pooled.data))
+					g.winoForward(x, w, bias, convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn})
+					if ref == nil {
+						ref, refArg = pooled, arg
+						continue
+					}
+					name := fmt.Sprintf("%+v nan=%d bias=%v %+v", c, nan, bias != nil, v)
+					for i, u := range pooled.data {
+						if math.Float32bits(u) != math.Float32bits(ref.data[i]) || arg[i] != refArg[i] {
+							t.Fatalf("%s: [%d] = %v at %d, want %v at %d", name, i, u, arg[i], ref.data[i], refArg[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
