@@ -100,7 +100,7 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 		v := getFloats(16 * g.c * sub * tpi)
 		m := getFloats(16 * g.o * sub * tpi)
 		ys := getFloats(g.o * sub * ohw)
-		buf := getFloats(12*(th+1)*(tw+1) + 2*(tw+1))
+		buf := getFloats(16 * (th + 1) * (tw + 1))
 		defer func() { putFloats(v); putFloats(m); putFloats(ys); putFloats(buf) }()
 		for s := s0; s < s1; s++ {
 			i0 := s * sub
@@ -157,9 +157,10 @@ func winoPass(e, o []float32, s, n int, out []float32, stride int) {
 
 // winoInput writes V = Bᵀ d B for every tile of images n0..n0+cnt-1 and
 // every input channel into v, laid out [16][C][cnt·tiles]. buf is scratch
-// for 12·(th+1)·(tw+1) + 2·(tw+1) floats: the zero-padded plane split into its even
-// and odd rows and columns (input row 2r+a, column 2k+b in quarter 2a+b at
-// r·(tw+1)+k), and the columns' transforms of the even and of the odd rows.
+// for 16·(th+1)·(tw+1) floats: the zero-padded plane split into its even
+// and odd rows and columns (padded row 2r+a, column 2k+b in quarter 2a+b
+// at r·(tw+1)+k), the rows' transforms of the even and of the odd rows, and
+// the padded plane's even rows, then its odd rows.
 func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tw1 := tw + 1
@@ -168,32 +169,34 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 	nt := cnt * tpi
 	quads := buf[:4*l]
 	hs := buf[4*l:][:8*l] // [parity][j][l]
-	prow := buf[12*l:][:2*tw1]
-	clear(prow) // its padding stays zero
+	pw := 2 * tw1
+	l2 := 2 * l
+	prows := buf[12*l:][:2*l2] // the padded plane's even rows, then its odd rows
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
+	n := min(g.w, pw-px)
 	cs := g.c * nt // stride between the ξ planes
 	for i := range cnt {
 		img := x[(n0+i)*g.c*hw:][:g.c*hw]
 		for ci := range g.c {
 			plane := img[ci*hw:][:hw]
-			// The plane inside its padding, split four ways; the tiles past
-			// an odd output's edge read zeros too.
-			clear(quads)
-			n := min(g.w, 2*tw1-px)
+			// The plane inside its padding, its even and odd rows apart,
+			// then each split into its even and odd columns; the tiles
+			// past an odd output's edge read zeros too.
+			clear(prows)
 			for iy := range g.h {
 				r := iy + py
 				if r >= 2*(th+1) {
 					break
 				}
-				// the row inside its padding, then its even and odd
-				// columns apart
-				copy(prow[px:][:n], plane[iy*g.w:][:n])
-				q := quads[(r&1)*2*l+(r>>1)*tw1:]
-				ev, od := q[:tw1], q[l:][:tw1]
-				for k := range tw1 {
-					pr := prow[2*k:][:2]
-					ev[k], od[k] = pr[0], pr[1]
+				copy(prows[(r&1)*l2+(r>>1)*pw+px:][:n], plane[iy*g.w:][:n])
+			}
+			for par := range 2 {
+				src := prows[par*l2:][:l2]
+				ev, od := quads[par*2*l:][:l], quads[(par*2+1)*l:][:l]
+				k := winoSplitVec(src, l, ev, od)
+				for i := k; i < l; i++ {
+					ev[i], od[i] = src[2*i], src[2*i+1]
 				}
 			}
 			// d·B along each row, the even rows and the odd rows apart

@@ -53,3 +53,18 @@ func winoPoolVec(m []float32, ms, n int, k *[64]float32, pos []int32, out []floa
 	nan := winoPoolBN(&m[0], ms, c, &k[0], &pos[0], &out[0], &arg[0])
 	return c, nan
 }
+
+//go:noescape
+func winoSplit(src *float32, n int, ev, od *float32)
+
+// winoSplitVec runs winoSplit over the first n&^7 pairs and returns how
+// many it did.
+func winoSplitVec(src []float32, n int, ev, od []float32) int {
+	k := n &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_, _, _ = src[2*k-1], ev[k-1], od[k-1]
+	winoSplit(&src[0], k, &ev[0], &od[0])
+	return k
+}

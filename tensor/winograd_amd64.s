@@ -223,3 +223,30 @@ wp_done:
 	SETNE ret+56(FP)
 	VZEROUPPER
 	RET
+
+// func winoSplit(src *float32, n int, ev, od *float32)
+// For i < n (a multiple of 8): ev[i] = src[2i], od[i] = src[2i+1].
+TEXT ·winoSplit(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVQ ev+16(FP), DI
+	MOVQ od+24(FP), DX
+	SHRQ $3, CX
+	JEQ ws_done
+ws_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNE ws_loop
+ws_done:
+	VZEROUPPER
+	RET

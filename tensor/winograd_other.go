@@ -9,3 +9,5 @@ func winoOutVec(m []float32, ms, n int, y []float32, ys int) int { return 0 }
 func winoPoolVec(m []float32, ms, n int, k *[64]float32, pos []int32, out []float32, arg []int32) (int, bool) {
 	return 0, false
 }
+
+func winoSplitVec(src []float32, n int, ev, od []float32) int { return 0 }
