@@ -243,20 +243,11 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 				parallelFor(g.o, 1, func(o0, o1 int) { g.layoutRange(y, pm, n0, cnt, i0, i1, o0, o1, bd, dst) })
 			}
 		}
-		// A short kernel's product comes straight from the image
-		// (directProduct), with the same bits.
-		direct := !keepCols && g.direct()
-		prod := func(x, w []float32, n0, cnt int, ys []float32) { g.directProduct(x, w, n0, cnt, 0, g.o, ys) }
-		if nsub == 1 {
-			prod = func(x, w []float32, n0, cnt int, ys []float32) {
-				parallelFor(g.o, 1, func(o0, o1 int) { g.directProduct(x, w, n0, cnt, o0, o1, ys) })
-			}
-		}
 		parallelFor(nsub, 1, func(s0, s1 int) {
 			ys := getFloats(g.o * sub * ohw)
 			defer putFloats(ys)
 			var cs []float32
-			if !keepCols && !direct {
+			if !keepCols {
 				cs = getFloats(g.c * g.kh * g.kw * sub * ohw)
 				defer putFloats(cs)
 			}
@@ -270,10 +261,6 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 					// gradient.
 					lower(x.data, n0, cnt, i0, i0+m, 0, g.c, cols)
 					a, lda, aoff = cols, ld, i0*ohw
-				} else if direct {
-					prod(x.data, w.data, n0+i0, m, ys)
-					layout(ys, pm, n0+i0, m, 0, m, 0, g.o, bd, dst)
-					continue
 				} else {
 					lower(x.data, n0+i0, m, 0, m, 0, g.c, cs)
 				}
