@@ -73,17 +73,16 @@ func winoWeights(w []float32, o, c int) []float32 {
 // do not depend on the thread count), transformed back and laid out by
 // layoutRange, which adds the bias and applies what dst asks for.
 //
-// The tiles of an image are numbered row by row with one spare tile at the
-// end of each row (th rows of tw+1): every pass of the transforms is then
-// one long element-wise loop over all of them, the spare tiles' values
-// never reaching an output.
+// The tiles of an image are numbered row by row (th rows of tw). A ξ
+// plane of V holds nt = cnt·th·tw tiles per input channel and 8 floats of
+// room after them (the input transform's last vector writes past its row).
 func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	var bd []float32
 	if bias != nil {
 		bd = bias.data
 	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
-	tpi, ohw := th*(tw+1), g.oh*g.ow
+	tpi, ohw := th*tw, g.oh*g.ow
 	u := winoWeights(w.data, g.o, g.c)
 	defer putFloats(u)
 	per := 16*(g.c+g.o)*tpi + g.o*ohw
@@ -93,11 +92,11 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	// where each tile's top left output lies in its plane
 	pos := make([]int32, sub*tpi)
 	for t := range pos {
-		ty, tx := t%tpi/(tw+1), t%tpi%(tw+1)
+		ty, tx := t%tpi/tw, t%tpi%tw
 		pos[t] = int32(2*ty*g.ow + 2*tx)
 	}
 	parallelFor(nsub, 1, func(s0, s1 int) {
-		v := getFloats(16 * g.c * sub * tpi)
+		v := getFloats(16 * g.c * (sub*tpi + 8))
 		m := getFloats(16 * g.o * sub * tpi)
 		ys := getFloats(g.o * sub * ohw)
 		buf := getFloats(16 * (th + 1) * (tw + 1))
@@ -111,7 +110,7 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 				for k := k0; k < k1; k++ {
 					// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
 					sgemmSerial(false, false, g.o, nt, g.c, 1,
-						u[k*g.o*g.c:], g.c, v[k*g.c*nt:], nt, 0, m[k*g.o*nt:], nt)
+						u[k*g.o*g.c:], g.c, v[k*g.c*(nt+8):], nt+8, 0, m[k*g.o*nt:], nt)
 				}
 			}
 			if nsub == 1 {
@@ -156,7 +155,7 @@ func winoPass(e, o []float32, s, n int, out []float32, stride int) {
 }
 
 // winoInput writes V = Bᵀ d B for every tile of images n0..n0+cnt-1 and
-// every input channel into v, laid out [16][C][cnt·tiles]. buf is scratch
+// every input channel into v, laid out [16][C][cnt·tiles + 8]. buf is scratch
 // for 16·(th+1)·(tw+1) floats: the zero-padded plane split into its even
 // and odd rows and columns (padded row 2r+a, column 2k+b in quarter 2a+b
 // at r·(tw+1)+k), the rows' transforms of the even and of the odd rows, and
@@ -165,17 +164,17 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tw1 := tw + 1
 	l := (th + 1) * tw1
-	tpi := th * tw1
+	tpi := th * tw
 	nt := cnt * tpi
 	quads := buf[:4*l]
-	hs := buf[4*l:][:8*l] // [parity][j][l]
+	hs := buf[4*l:] // [parity][j][l], and room for the last row's vector
 	pw := 2 * tw1
 	l2 := 2 * l
 	prows := buf[12*l:][:2*l2] // the padded plane's even rows, then its odd rows
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
 	n := min(g.w, pw-px)
-	cs := g.c * nt // stride between the ξ planes
+	cs := g.c * (nt + 8) // stride between the ξ planes
 	for i := range cnt {
 		img := x[(n0+i)*g.c*hw:][:g.c*hw]
 		for ci := range g.c {
@@ -208,9 +207,15 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 				}
 			}
 			// Bᵀ·(d·B) down the columns, into the ξ planes
-			base := ci*nt + i*tpi
+			base := ci*(nt+8) + i*tpi
 			for j := range 4 {
-				winoPass(hs[j*l:][:l], hs[(4+j)*l:][:l], tw1, tpi, v[j*cs+base:], 4*cs)
+				e, o, out := hs[j*l:], hs[(4+j)*l:], v[j*cs+base:]
+				if winoRowsVec(e, o, tw1, th, tw, tw1, out, 4*cs) {
+					continue
+				}
+				for ty := range th {
+					winoPass(e[ty*tw1:], o[ty*tw1:], tw1, tw, out[ty*tw:], 4*cs)
+				}
 			}
 		}
 	}
@@ -222,8 +227,7 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 // odd output's edge.
 func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
-	tw1 := tw + 1
-	tpi, ohw := th*tw1, g.oh*g.ow
+	tpi, ohw := th*tw, g.oh*g.ow
 	nt := cnt * tpi
 	ms := g.o * nt
 	ld := cnt * ohw
@@ -257,7 +261,7 @@ func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
 		for i := range cnt {
 			yi := yo[i*ohw:][:ohw]
 			for ty := range th {
-				t0 := i*tpi + ty*tw1
+				t0 := i*tpi + ty*tw
 				y := 2 * ty
 				r0 := yi[y*g.ow:][:g.ow]
 				for tx := range g.ow / 2 {
@@ -296,8 +300,7 @@ var winoFusePool = true
 // (ys is their scratch), which give NaN its place in the pooling.
 func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, dst convOut, pos []int32, ys []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
-	tw1 := tw + 1
-	tpi := th * tw1
+	tpi := th * tw
 	nt := cnt * tpi
 	ms := g.o * nt
 	pohw := dst.ph * dst.pw
@@ -366,8 +369,14 @@ func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, ds
 		}
 		for i := range cnt {
 			q := ((n0+i)*g.o + o) * pohw
+			if dst.pw == tw && dst.ph == th {
+				// an even output: every tile is a window
+				copy(dst.pooled[q:][:pohw], tp[i*tpi:][:pohw])
+				copy(dst.arg[q:][:pohw], ta[i*tpi:][:pohw])
+				continue
+			}
 			for py := range dst.ph {
-				src := i*tpi + py*tw1
+				src := i*tpi + py*tw
 				copy(dst.pooled[q+py*dst.pw:][:dst.pw], tp[src:][:dst.pw])
 				copy(dst.arg[q+py*dst.pw:][:dst.pw], ta[src:][:dst.pw])
 			}

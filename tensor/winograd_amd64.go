@@ -68,3 +68,19 @@ func winoSplitVec(src []float32, n int, ev, od []float32) int {
 	winoSplit(&src[0], k, &ev[0], &od[0])
 	return k
 }
+
+//go:noescape
+func winoIn4Rows(e, o *float32, s, rows, tw, tw1 int, out *float32, stride int)
+
+// winoRowsVec runs winoIn4Rows and reports whether it could; the slices
+// must hold what it reads and writes, 8 past the last row's tw included.
+func winoRowsVec(e, o []float32, s, rows, tw, tw1 int, out []float32, stride int) bool {
+	if !hasWinoVec || rows == 0 || tw == 0 {
+		return hasWinoVec
+	}
+	last := (rows-1)*tw1 + (tw+7)&^7 - 1
+	_, _ = e[last+s], o[last+s]
+	_ = out[3*stride+(rows-1)*tw+(tw+7)&^7-1]
+	winoIn4Rows(&e[0], &o[0], s, rows, tw, tw1, &out[0], stride)
+	return true
+}

@@ -250,3 +250,54 @@ ws_loop:
 ws_done:
 	VZEROUPPER
 	RET
+
+// func winoIn4Rows(e, o *float32, s, rows, tw, tw1 int, out *float32, stride int)
+// winoIn4 row by row: for each of rows rows (tw1 apart in e and o, tw
+// apart in out), its tw elements, in vectors of 8: the last vector of a
+// row writes up to 7 elements past it, which the next row overwrites (the
+// caller leaves room after the last).
+TEXT ·winoIn4Rows(SB), NOSPLIT, $0-64
+	MOVQ e+0(FP), SI
+	MOVQ o+8(FP), DX
+	MOVQ s+16(FP), AX
+	MOVQ rows+24(FP), R12
+	MOVQ tw+32(FP), R13
+	MOVQ tw1+40(FP), R11
+	MOVQ out+48(FP), DI
+	MOVQ stride+56(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	SHLQ $2, R11
+	TESTQ R12, R12
+	JEQ wr_done
+wr_row:
+	XORQ R8, R8
+	MOVQ R13, CX
+wr_vec:
+	LEAQ (SI)(R8*1), R9
+	LEAQ (DX)(R8*1), R10
+	VMOVUPS (R9), Y0
+	VMOVUPS (R9)(AX*1), Y1
+	VMOVUPS (R10), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VSUBPS Y1, Y0, Y4
+	VADDPS Y1, Y2, Y5
+	VSUBPS Y2, Y1, Y6
+	VSUBPS Y3, Y2, Y7
+	LEAQ (DI)(R8*1), R9
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, (R9)(BX*1)
+	LEAQ (R9)(BX*2), R9
+	VMOVUPS Y6, (R9)
+	VMOVUPS Y7, (R9)(BX*1)
+	ADDQ $32, R8
+	SUBQ $8, CX
+	JG wr_vec
+	ADDQ R11, SI
+	ADDQ R11, DX
+	LEAQ (DI)(R13*4), DI
+	DECQ R12
+	JNE wr_row
+wr_done:
+	VZEROUPPER
+	RET
