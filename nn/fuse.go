@@ -60,7 +60,7 @@ func isReLU(m Module) bool {
 // tensor.Conv2dBatchNormReLUWinograd when x needs no graph and the batch
 // norm is in evaluation mode with running statistics, in one pass over the
 // output: the values of the separate layers bit for bit, except that a 3×3
-// stride-1 convolution of a batch of 16 or more runs as Winograd
+// stride-1 convolution of a batch of 8 or more runs as Winograd
 // F(2×2, 3×3) and differs from them by rounding. It returns n = 0 where
 // that does not apply.
 func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {

@@ -23,10 +23,11 @@ import "math"
 const winoMinChannels = 16
 
 // winoMinBatch is the smallest batch that takes the Winograd path: its
-// 16 products are short (k = C) and its weight transform is paid per
-// call, so on this project's AVX2 machine it measured even with im2col at
-// 8 images (32→64 channels, 14×14) and slower at 1.
-const winoMinBatch = 16
+// products are short (k = C), so a few images at a time are not enough to
+// repay its transforms. Measured on this project's AVX2 machine (32→64
+// channels, 14×14, CPU time): even with im2col at 2 and 4 images, 20%
+// faster at 8, 5% slower at 1.
+const winoMinBatch = 8
 
 // winograd reports whether the forward pass may run as F(2×2, 3×3): a 3×3
 // kernel, stride and dilation 1, one group, enough input channels. Any
@@ -37,13 +38,15 @@ func (g *convGeom) winograd() bool {
 }
 
 // winoWeights returns U = G g Gᵀ for every kernel of w [O,C,3,3], laid out
-// [16][O][C]: U_ξ is the left operand of product ξ.
+// [16][O][C] with the planes winoUStride(o, c) apart: U_ξ is the left
+// operand of product ξ.
 func winoWeights(w []float32, o, c int) []float32 {
 	oc := o * c
-	u := getFloats(16 * oc)
+	us := winoUStride(o, c)
+	u := getFloats(16 * us)
 	var p [16][]float32
 	for k := range p {
-		p[k] = u[k*oc:][:oc]
+		p[k] = u[k*us:][:oc]
 	}
 	w = w[:9*oc]
 	for k := range oc {
@@ -65,6 +68,12 @@ func winoWeights(w []float32, o, c int) []float32 {
 	}
 	return u
 }
+
+// winoUStride is the distance between U's planes: O·C and 16 floats more,
+// so that the 16 streams of stores in winoWeights do not fall on the same
+// cache sets when O·C is a multiple of a large power of 2 (64·32 floats: the
+// stores ran 10 times slower).
+func winoUStride(o, c int) int { return o*c + 16 }
 
 // winoForward is forward for a convolution that winograd accepts: the
 // images go in blocks (as many as keep their transformed tiles, products
@@ -110,7 +119,7 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 				for k := k0; k < k1; k++ {
 					// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
 					sgemmSerial(false, false, g.o, nt, g.c, 1,
-						u[k*g.o*g.c:], g.c, v[k*g.c*(nt+8):], nt+8, 0, m[k*g.o*nt:], nt)
+						u[k*winoUStride(g.o, g.c):], g.c, v[k*g.c*(nt+8):], nt+8, 0, m[k*g.o*nt:], nt)
 				}
 			}
 			if nsub == 1 {
@@ -386,7 +395,7 @@ func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, ds
 
 // Conv2dBatchNormReLUWinograd is Conv2dBatchNormReLU with its convolution,
 // where the kernel is 3×3 with stride and dilation 1, one group and at
-// least 16 input channels and the batch has at least 16 images, computed by Winograd's F(2×2, 3×3): 2.25× fewer
+// least 16 input channels and the batch has at least 8 images, computed by Winograd's F(2×2, 3×3): 2.25× fewer
 // multiply-adds and no im2col columns. The result differs from
 // Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
 // halve), not bit for bit; it is the same for any thread count. Other

@@ -149,6 +149,7 @@ func TestConv2dBatchNormReLUWinograd(t *testing.T) {
 	}{
 		{16, 32, 14, 64, ConvParams{Padding: [2]int{1, 1}}, true},
 		{17, 16, 9, 8, ConvParams{}, true},
+		{8, 16, 6, 8, ConvParams{Padding: [2]int{1, 1}}, true},
 		{3, 16, 9, 8, ConvParams{}, false}, // too small a batch
 		{2, 3, 14, 8, ConvParams{Padding: [2]int{1, 1}}, false},
 		{2, 32, 12, 8, ConvParams{Padding: [2]int{1, 1}, Stride: [2]int{2, 2}}, false},
@@ -185,7 +186,7 @@ func TestConv2dBatchNormReLUWinograd(t *testing.T) {
 // the second convolution of the CNN preset (32→64 channels, 14×14).
 func BenchmarkConv2dBatchNormReLU(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{1, 8, 32} {
+	for _, n := range []int{1, 2, 4, 8, 32} {
 		x := randTensor(r, n, 32, 14, 14)
 		w := randTensor(r, 64, 32, 3, 3)
 		bias, mean, vr := randTensor(r, 64), randTensor(r, 64), Full(1, 64)
