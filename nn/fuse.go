@@ -57,10 +57,12 @@ func isReLU(m Module) bool {
 }
 
 // forwardBN computes Conv2d-BatchNorm2d[-ReLU[-MaxPool2d 2×2]] as
-// tensor.Conv2dBatchNormReLU when x needs no graph and the batch norm is
-// in evaluation mode with running statistics: the values of the separate
-// layers, bit for bit, in one pass over the output. It returns n = 0
-// where that does not apply.
+// tensor.Conv2dBatchNormReLUWinograd when x needs no graph and the batch
+// norm is in evaluation mode with running statistics, in one pass over the
+// output: the values of the separate layers bit for bit, except that a 3×3
+// stride-1 convolution of a batch of 8 or more runs as Winograd
+// F(2×2, 3×3) and differs from them by rounding. It returns n = 0 where
+// that does not apply.
 func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 	if len(next) == 0 || !x.NoGraph() || x.Data == nil || x.Data.Dims() != 4 {
 		return nil, 0
@@ -80,7 +82,7 @@ func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 		}
 	}
 	st := tensor.RunningStats(bn.RunningMean, bn.RunningVar, bn.Eps)
-	y, arg := tensor.Conv2dBatchNormReLU(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
+	y, arg := tensor.Conv2dBatchNormReLUWinograd(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
 	if arg != nil {
 		tensor.RecycleInt32s(arg)
 	}

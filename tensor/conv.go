@@ -182,6 +182,7 @@ type convOut struct {
 	arg         []int32
 	ph, pw      int
 	bn          *convBN // a batch norm between the bias and the ReLU
+	wino        bool    // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
 }
 
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
@@ -201,6 +202,10 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 			panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
 		}
 		bd = bias.data
+	}
+	if dst.wino && !keep && g.winograd() && g.n >= winoMinBatch {
+		g.winoForward(x, w, bias, dst)
+		return nil
 	}
 	ohw := g.oh * g.ow
 	nb := g.chunk()

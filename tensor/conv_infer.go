@@ -14,6 +14,12 @@ import "fmt"
 // (evaluation mode, st from RunningStats). bnWeight and bnBias may be nil
 // (1 and 0), as in BatchNorm.
 func Conv2dBatchNormReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
+	return conv2dBNReLU(x, w, bias, p, st, bnWeight, bnBias, relu, pool, false)
+}
+
+// conv2dBNReLU is Conv2dBatchNormReLU, its convolution by Winograd's
+// F(2×2, 3×3) with wino where winograd allows.
+func conv2dBNReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool, wino bool) (*Tensor, []int32) {
 	x, w, bias, bnWeight, bnBias = contig(x), contig(w), contig(bias), contig(bnWeight), contig(bnBias)
 	if is64("tensor.Conv2dBatchNormReLU", x, w, bias) || st.Mean == nil {
 		y := BatchNorm(Conv2d(x, w, bias, p), bnWeight, bnBias, st)
@@ -42,7 +48,7 @@ func Conv2dBatchNormReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeigh
 	}
 	if !pool {
 		out := Empty(g.n, g.o, g.oh, g.ow)
-		g.forward(x, w, bias, false, convOut{relu: relu, out: out.data, bn: bn})
+		g.forward(x, w, bias, false, convOut{relu: relu, out: out.data, bn: bn, wino: wino})
 		return out, nil
 	}
 	ph, pw := g.oh/2, g.ow/2
@@ -51,7 +57,7 @@ func Conv2dBatchNormReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeigh
 	}
 	pooled := Empty(g.n, g.o, ph, pw)
 	arg := Int32s(len(pooled.data))
-	g.forward(x, w, bias, false, convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn})
+	g.forward(x, w, bias, false, convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn, wino: wino})
 	return pooled, arg
 }
 
