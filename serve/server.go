@@ -30,11 +30,13 @@
 // gathered into one forward pass of up to Config.MaxBatch inputs, sent
 // when full or Config.MaxWait after the first arrived, and the batches run
 // on Config.Workers goroutines that share the model (evaluation mode,
-// ag.NoGraph inputs: no lock). Batching does not change the numbers: the
-// tests find an input's outputs bit for bit the same alone and in batches
-// of 7, 32 and 64 for the MLP and CNN presets (they allow 1e-6, in case a
-// GEMM path sums in another order for some batch size), so an answer is
-// the one backprop predict prints for the same input.
+// ag.NoGraph inputs: no lock). Batching changes the numbers by rounding
+// at most: the tests find an input's outputs the same alone and in batches
+// of 7, 32 and 64 for the MLP and CNN presets to within 1e-6. (A batch of 8
+// or more images runs a 3×3 convolution of 16 or more channels as Winograd
+// F(2×2,3×3), which sums in another order than a single image's im2col
+// product.) So an answer is, to that rounding, the one backprop predict
+// prints for the same input.
 package serve
 
 import (
