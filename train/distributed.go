@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"time"
 
+	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/dist"
 	"github.com/backprop-go/backprop/nn"
@@ -36,6 +38,9 @@ type replica struct {
 	parent context.Context
 	cancel context.CancelFunc
 	flat   []float32 // the gradients, a has-gradient flag per parameter, the stop flag
+	// ov, with Config.OverlapAllReduce, averages the gradients during the
+	// backward pass instead of after it.
+	ov *overlap
 }
 
 // newReplica sets up cfg for a replica of a data-parallel job and returns
@@ -46,6 +51,13 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 		return nil, ctx
 	}
 	rep := &replica{comm: c, parent: ctx}
+	if cfg.OverlapAllReduce {
+		bucket := cfg.BucketBytes
+		if bucket <= 0 {
+			bucket = defaultBucketBytes
+		}
+		rep.ov = &overlap{comm: c, bucketFloats: max(bucket/4, 1)}
+	}
 	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rep.cancel = cancel
 	if c.Rank() != 0 {
@@ -62,11 +74,26 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 	return rep, inner
 }
 
-// close releases the replica's context.
+// close releases the replica's context and communication goroutine.
 func (rep *replica) close() {
 	if rep != nil {
 		rep.cancel()
+		if rep.ov != nil && rep.ov.jobs != nil {
+			close(rep.ov.jobs)
+		}
 	}
+}
+
+// backward runs a batch's backward pass: with OverlapAllReduce, on the
+// batch that ends an update, hooked so that the gradients' buckets go to
+// the all-reduce as soon as they are final.
+func (rep *replica) backward(root *ag.Value, last bool, params []*ag.Value) {
+	if rep == nil || rep.ov == nil || !last {
+		root.BackwardRelease()
+		return
+	}
+	rep.ov.begin(params)
+	root.BackwardReleaseHook(rep.ov.ready)
 }
 
 // shard is the loader's share of each epoch.
@@ -167,6 +194,20 @@ func (rep *replica) broadcast(ts []*tensor.Tensor) error {
 // which is the gradient of the mean loss over the global batch, the
 // replicas' batches being of equal size.
 func (rep *replica) averageGradients(_ context.Context, u UpdateInfo) error {
+	if rep.ov != nil && rep.ov.inStep {
+		stopped, waited, err := rep.ov.finish(func() bool { return rep.parent.Err() != nil }, rep.comm.Size())
+		if w, ok := rep.comm.(waitRecorder); ok {
+			w.AddWait(waited)
+		}
+		if err != nil {
+			return fmt.Errorf("averaging the gradients: %w", err)
+		}
+		if stopped {
+			rep.cancel()
+		}
+		return nil
+	}
+	t := time.Now()
 	n, k := 1, 0
 	for _, p := range u.Params {
 		if p.RequiresGrad() {
@@ -197,7 +238,11 @@ func (rep *replica) averageGradients(_ context.Context, u UpdateInfo) error {
 	if rep.parent.Err() != nil {
 		flat[n-1] = 1
 	}
-	if err := rep.comm.AllReduce(flat, dist.Sum); err != nil {
+	err := rep.comm.AllReduce(flat, dist.Sum)
+	if w, ok := rep.comm.(waitRecorder); ok {
+		w.AddWait(time.Since(t))
+	}
+	if err != nil {
 		return fmt.Errorf("averaging the gradients: %w", err)
 	}
 	if flat[n-1] > 0 {
