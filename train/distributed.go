@@ -41,6 +41,10 @@ type replica struct {
 	// ov, with Config.OverlapAllReduce, averages the gradients during the
 	// backward pass instead of after it.
 	ov *overlap
+	// syncBN, with Config.SyncBatchNorm, holds the batch-norm layers whose
+	// Sync the run set (and close clears).
+	syncBN    bool
+	syncedBNs []*nn.BatchNormModule
 }
 
 // newReplica sets up cfg for a replica of a data-parallel job and returns
@@ -58,6 +62,7 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 		}
 		rep.ov = &overlap{comm: c, bucketFloats: max(bucket/4, 1)}
 	}
+	rep.syncBN = cfg.SyncBatchNorm
 	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rep.cancel = cancel
 	if c.Rank() != 0 {
@@ -80,6 +85,9 @@ func (rep *replica) close() {
 		rep.cancel()
 		if rep.ov != nil && rep.ov.jobs != nil {
 			close(rep.ov.jobs)
+		}
+		for _, l := range rep.syncedBNs {
+			l.Sync = nil
 		}
 	}
 }
@@ -129,11 +137,30 @@ func (rep *replica) start(r *run) error {
 		secs := r.ck.Partial.Seconds
 		r.ck.Partial = PartialEpoch{Seconds: secs}
 	}
+	if rep.syncBN {
+		nn.Walk(r.model, func(_ string, m any) bool {
+			if l, ok := m.(*nn.BatchNormModule); ok && l.Sync == nil {
+				l.Sync = rep.sumStats
+				rep.syncedBNs = append(rep.syncedBNs, l)
+			}
+			return true
+		})
+	}
 	var state []*tensor.Tensor
 	for _, e := range nn.NamedState(r.model) {
 		state = append(state, e.Tensor)
 	}
 	return rep.broadcast(state)
+}
+
+// sumStats is a synchronised batch norm's sum over the replicas: in the
+// overlap's queue when there is one, so that it takes its turn after the
+// gradient buckets already sent.
+func (rep *replica) sumStats(buf []float64) error {
+	if rep.ov != nil {
+		return rep.ov.sum64(buf)
+	}
+	return rep.comm.AllReduce64(buf, dist.Sum)
 }
 
 // endEpoch runs after an epoch's last update, before validation: the

@@ -49,6 +49,10 @@ type bucket struct {
 	buf    []float32 // the gradients, the flags, the stop flag in the last bucket
 	left   int       // parameters not ready yet
 	err    error
+	// f64 and wait are a synchronised batch norm's sums instead (sum64),
+	// which must take their turn after the buckets sent before them.
+	f64  []float64
+	wait chan struct{}
 }
 
 // layout (re)builds the buckets for params and starts the communication
@@ -94,6 +98,11 @@ func (o *overlap) layout(params []*ag.Value) {
 		o.jobs, o.done = make(chan *bucket, 64), make(chan *bucket, 64)
 		go func() {
 			for b := range o.jobs {
+				if b.wait != nil {
+					b.err = o.comm.AllReduce64(b.f64, dist.Sum)
+					close(b.wait)
+					continue
+				}
 				b.err = o.comm.AllReduce(b.buf, dist.Sum)
 				o.done <- b
 			}
@@ -197,4 +206,18 @@ func (o *overlap) finish(stop func() bool, size int) (stopped bool, waited time.
 		}
 	}
 	return stopped, waited, nil
+}
+
+// sum64 sums buf over the replicas after the buckets already sent: a
+// synchronised batch norm's backward pass calls it between the reports of
+// the parameters, in the same order on every replica, so the collective
+// calls keep one order across the replicas.
+func (o *overlap) sum64(buf []float64) error {
+	if o.jobs == nil {
+		return o.comm.AllReduce64(buf, dist.Sum)
+	}
+	b := &bucket{f64: buf, wait: make(chan struct{})}
+	o.jobs <- b
+	<-b.wait
+	return b.err
 }
