@@ -107,4 +107,3 @@ func SyncBatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tenso
 	})
 	return out
 }
-
