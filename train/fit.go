@@ -124,7 +124,8 @@ type Config struct {
 	// error must end the job (Comm.Abort), or the others wait for it.
 	Distributed dist.Comm
 	// OverlapAllReduce (with Distributed) averages the gradients in
-	// buckets of about BucketBytes (default 1 MiB), the last layers'
+	// buckets of at most BucketBytes (default 256 KiB; a larger
+	// parameter makes a bucket of its own), the last layers'
 	// first, each handed to a communication goroutine as soon as the
 	// backward pass has finished its gradients, so that the all-reduce
 	// runs while the first layers' are computed (DistributedDataParallel's
