@@ -20,6 +20,11 @@ import (
 // depend on it.
 const MetaWorldSize = "distributed_world_size"
 
+// MetaSyncBatchNorm is the checkpoint metadata key, "1", of a distributed
+// run with Config.SyncBatchNorm: resuming it otherwise (or a run without
+// it with it) changes how its batch norms learn, which Fit warns about.
+const MetaSyncBatchNorm = "distributed_sync_batchnorm"
+
 // replica is Fit's part in a data-parallel job (Config.Distributed with
 // more than one replica). Every replica runs Fit on the whole data set
 // with the same Config: each reads its shard of every epoch (data.Shard),
@@ -73,6 +78,10 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 		cfg.Meta = map[string]string{}
 	}
 	cfg.Meta[MetaWorldSize] = strconv.Itoa(c.Size())
+	delete(cfg.Meta, MetaSyncBatchNorm)
+	if cfg.SyncBatchNorm {
+		cfg.Meta[MetaSyncBatchNorm] = "1"
+	}
 	// First, so that the caller's hooks (and clipping) see the averages,
 	// as with PyTorch's DistributedDataParallel.
 	cfg.AfterBackward = append([]GradHook{rep.averageGradients}, cfg.AfterBackward...)
@@ -136,6 +145,11 @@ func (rep *replica) start(r *run) error {
 		// the others' is lost, and not counted twice.
 		secs := r.ck.Partial.Seconds
 		r.ck.Partial = PartialEpoch{Seconds: secs}
+	}
+	if c := r.cfg.Resume; c != nil && (c.Meta[MetaSyncBatchNorm] == "1") != rep.syncBN {
+		was := map[bool]string{true: "with", false: "without"}
+		fmt.Fprintf(r.cfg.Warn, "warning: the checkpoint was trained %s synchronised batch norm; this run continues %s it\n",
+			was[!rep.syncBN], was[rep.syncBN])
 	}
 	if rep.syncBN {
 		nn.Walk(r.model, func(_ string, m any) bool {

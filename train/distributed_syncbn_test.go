@@ -3,7 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/backprop-go/backprop/nn"
@@ -100,4 +102,57 @@ func TestSyncBatchNormEqualsGlobalBatch(t *testing.T) {
 			t.Errorf("%d replicas without SyncBatchNorm differ from one process by only %.3g: the test cannot tell", tc.n, d)
 		}
 	}
+}
+
+// TestSyncBatchNormResumeWarns: the checkpoint records SyncBatchNorm, and
+// resuming it without (or a run without it with it) warns, on every
+// replica, that its batch norms now learn otherwise; resuming it the same
+// way does not.
+func TestSyncBatchNormResumeWarns(t *testing.T) {
+	cfg := func(sync bool, resume *Checkpoint, out string, warn []*strings.Builder) func(int, nn.Module) Config {
+		return func(rank int, m nn.Module) Config {
+			c := Config{Epochs: 1 + btoi(resume != nil), BatchSize: 8, Seed: 1, SyncBatchNorm: sync, Resume: resume,
+				Optimizer: optim.SGD(nn.Parameters(m), optim.LR(0.1))}
+			if rank == 0 {
+				c.OutDir = out
+			}
+			if warn != nil {
+				c.Warn = warn[rank]
+			}
+			return c
+		}
+	}
+	for _, sync := range []bool{true, false} {
+		dir := t.TempDir()
+		first := fitReplicas(t, 2, 64, func(int) nn.Module { return bnModel(t) }, cfg(sync, nil, dir, nil))
+		if first[0].err != nil || first[1].err != nil {
+			t.Fatal(first[0].err, first[1].err)
+		}
+		ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ck.Meta[MetaSyncBatchNorm] == "1"; got != sync {
+			t.Fatalf("SyncBatchNorm %v: the checkpoint records %q", sync, ck.Meta[MetaSyncBatchNorm])
+		}
+		for _, again := range []bool{sync, !sync} {
+			warn := []*strings.Builder{{}, {}}
+			runs := fitReplicas(t, 2, 64, func(int) nn.Module { return bnModel(t) }, cfg(again, ck, t.TempDir(), warn))
+			for r, run := range runs {
+				if run.err != nil {
+					t.Fatalf("rank %d: %v", r, run.err)
+				}
+				if warned := strings.Contains(warn[r].String(), "synchronised batch norm"); warned != (again != sync) {
+					t.Errorf("trained with SyncBatchNorm %v, resumed with %v: rank %d warned %q", sync, again, r, warn[r].String())
+				}
+			}
+		}
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
