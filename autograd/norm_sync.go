@@ -25,34 +25,30 @@ import (
 // rounding, not bit for bit.
 func SyncBatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tensor, momentum, eps float32, sum func([]float64) error) *Value {
 	shape := x.Shape()
-	if len(shape) < 2 || x.Data.DType() != tensor.Float32 {
-		panic(fmt.Sprintf("autograd.SyncBatchNorm: input %v (%v) must be float32 [N, C, *]", shape, x.Data.DType()))
+	if len(shape) < 2 {
+		panic(fmt.Sprintf("autograd.SyncBatchNorm: input %v must be [N, C, *]", shape))
 	}
-	xd := x.Data.Contiguous().Data()
+	dt := x.Data.DType()
+	xc := x.Data.Contiguous()
 	n, c := shape[0], shape[1]
-	s := len(xd) / max(n*c, 1)
+	s := xc.Size() / max(n*c, 1)
 	// The forward's sums: [count, Σx per channel, Σx² per channel].
 	buf := make([]float64, 1+2*c)
 	buf[0] = float64(n * s)
-	for p := range n * c {
-		ch := p % c
-		var s1, s2 float64
-		for _, v := range xd[p*s : (p+1)*s] {
-			s1 += float64(v)
-			s2 += float64(v) * float64(v)
-		}
-		buf[1+ch] += s1
-		buf[1+c+ch] += s2
+	if dt == tensor.Float64 {
+		bnSums(xc.Data64(), c, s, buf)
+	} else {
+		bnSums(xc.Data(), c, s, buf)
 	}
 	if err := sum(buf); err != nil {
 		panic(fmt.Sprintf("autograd.SyncBatchNorm: summing the batch statistics over the replicas: %v", err))
 	}
 	count := buf[0]
-	mean, variance := tensor.Zeros(c), tensor.Zeros(c)
+	mean, variance := tensor.ZerosOf(dt, c), tensor.ZerosOf(dt, c)
 	for ch := range c {
 		m := buf[1+ch] / count
-		mean.Data()[ch] = float32(m)
-		variance.Data()[ch] = float32(max(buf[1+c+ch]/count-m*m, 0))
+		setFloat(mean, ch, m)
+		setFloat(variance, ch, max(buf[1+c+ch]/count-m*m, 0))
 	}
 	st := tensor.RunningStats(mean, variance, eps)
 	st.Count = int(count)
@@ -63,42 +59,31 @@ func SyncBatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tenso
 	out := fresh(tensor.BatchNorm(x.Data, w, b, st), x, weight, bias)
 	out.onBackward(func() {
 		// dx = w·invstd·(g − Σg/M − x̂·Σg·x̂/M), the sums and the count M over every replica
-		gd := out.Grad.Contiguous().Data()
-		red := make([]float64, 2*c) // [Σg, Σg·x̂] per channel
-		for p := range n * c {
-			ch := p % c
-			m, is := float64(st.Mean[ch]), float64(st.InvStd[ch])
-			var sg, sgx float64
-			for j, g := range gd[p*s : (p+1)*s] {
-				sg += float64(g)
-				sgx += float64(g) * (float64(xd[p*s+j]) - m) * is
-			}
-			red[ch] += sg
-			red[c+ch] += sgx
+		gc := out.Grad.Contiguous()
+		sc := bnScales(st, w, c) // mean, invstd, w·invstd
+		red := make([]float64, 2*c)
+		if dt == tensor.Float64 {
+			bnGradSums(gc.Data64(), xc.Data64(), sc, c, s, red)
+		} else {
+			bnGradSums(gc.Data(), xc.Data(), sc, c, s, red)
 		}
-		dw, db := tensor.Zeros(c), tensor.Zeros(c)
+		dw, db := tensor.ZerosOf(dt, c), tensor.ZerosOf(dt, c)
 		for ch := range c {
-			db.Data()[ch] = float32(red[ch])   // db = Σ g, this replica's
-			dw.Data()[ch] = float32(red[c+ch]) // dw = Σ g·x̂, this replica's
+			setFloat(db, ch, red[ch])   // db = Σ g, this replica's
+			setFloat(dw, ch, red[c+ch]) // dw = Σ g·x̂, this replica's
 		}
 		if x.requiresGrad {
 			if err := sum(red); err != nil {
 				panic(fmt.Sprintf("autograd.SyncBatchNorm: summing the gradient's statistics over the replicas: %v", err))
 			}
-			dx := tensor.Zeros(shape...)
-			dd := dx.Data()
-			for p := range n * c {
-				ch := p % c
-				m, is := float64(st.Mean[ch]), float64(st.InvStd[ch])
-				scale := is
-				if w != nil {
-					scale *= float64(w.Data()[ch])
-				}
-				mg, mgx := red[ch]/count, red[c+ch]/count
-				for j, g := range gd[p*s : (p+1)*s] {
-					xh := (float64(xd[p*s+j]) - m) * is
-					dd[p*s+j] = float32(scale * (float64(g) - mg - xh*mgx))
-				}
+			for i := range red {
+				red[i] /= count
+			}
+			dx := tensor.ZerosOf(dt, shape...)
+			if dt == tensor.Float64 {
+				bnGradInput(dx.Data64(), gc.Data64(), xc.Data64(), sc, red, c, s)
+			} else {
+				bnGradInput(dx.Data(), gc.Data(), xc.Data(), sc, red, c, s)
 			}
 			x.addGradOwned(dx)
 		}
@@ -106,4 +91,77 @@ func SyncBatchNorm(x, weight, bias *Value, runningMean, runningVar *tensor.Tenso
 		bias.addGradOwned(db)
 	})
 	return out
+}
+
+func setFloat(t *tensor.Tensor, i int, v float64) {
+	if t.DType() == tensor.Float64 {
+		t.Data64()[i] = v
+	} else {
+		t.Data()[i] = float32(v)
+	}
+}
+
+// bnScales holds each channel's mean, invstd and w·invstd in float64,
+// as the forward used them.
+func bnScales(st tensor.NormStats, w *tensor.Tensor, c int) [3][]float64 {
+	var sc [3][]float64
+	for k := range sc {
+		sc[k] = make([]float64, c)
+	}
+	for ch := range c {
+		if st.Mean64 != nil {
+			sc[0][ch], sc[1][ch] = st.Mean64[ch], st.InvStd64[ch]
+		} else {
+			sc[0][ch], sc[1][ch] = float64(st.Mean[ch]), float64(st.InvStd[ch])
+		}
+		sc[2][ch] = sc[1][ch]
+		if w != nil {
+			sc[2][ch] *= w.Float(ch)
+		}
+	}
+	return sc
+}
+
+// bnSums adds each channel's Σx and Σx² of x [N, c, s] into buf[1+ch]
+// and buf[1+c+ch].
+func bnSums[F float32 | float64](x []F, c, s int, buf []float64) {
+	for p := range len(x) / max(s, 1) {
+		ch := p % c
+		var s1, s2 float64
+		for _, v := range x[p*s : (p+1)*s] {
+			s1 += float64(v)
+			s2 += float64(v) * float64(v)
+		}
+		buf[1+ch] += s1
+		buf[1+c+ch] += s2
+	}
+}
+
+// bnGradSums adds each channel's Σg and Σg·x̂ into red[ch] and red[c+ch].
+func bnGradSums[F float32 | float64](g, x []F, sc [3][]float64, c, s int, red []float64) {
+	for p := range len(x) / max(s, 1) {
+		ch := p % c
+		m, is := sc[0][ch], sc[1][ch]
+		var sg, sgx float64
+		for j, v := range g[p*s : (p+1)*s] {
+			sg += float64(v)
+			sgx += float64(v) * (float64(x[p*s+j]) - m) * is
+		}
+		red[ch] += sg
+		red[c+ch] += sgx
+	}
+}
+
+// bnGradInput writes dx = w·invstd·(g − mean(g) − x̂·mean(g·x̂)), with the
+// global means in means[ch] and means[c+ch].
+func bnGradInput[F float32 | float64](dx, g, x []F, sc [3][]float64, means []float64, c, s int) {
+	for p := range len(x) / max(s, 1) {
+		ch := p % c
+		m, is, scale := sc[0][ch], sc[1][ch], sc[2][ch]
+		mg, mgx := means[ch], means[c+ch]
+		for j, v := range g[p*s : (p+1)*s] {
+			xh := (float64(x[p*s+j]) - m) * is
+			dx[p*s+j] = F(scale * (float64(v) - mg - xh*mgx))
+		}
+	}
 }
