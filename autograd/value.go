@@ -288,7 +288,7 @@ func (v *Value) Backward() {
 // indices, softmax probabilities). The Data of every value is left alone:
 // a value the caller holds, such as the logits, stays valid after
 // Backward. Leaves' gradients and v's gradient are never recycled.
-func (v *Value) BackwardWith(grad *tensor.Tensor) { v.backwardWith(grad, false) }
+func (v *Value) BackwardWith(grad *tensor.Tensor) { v.backwardWith(grad, false, nil) }
 
 // BackwardRelease is Backward for a training loop that is done with the
 // step's forward values: after the backward pass it also hands the Data of
@@ -304,10 +304,26 @@ func (v *Value) BackwardRelease() {
 	if v.Data.Size() != 1 {
 		panic(fmt.Sprintf("autograd.BackwardRelease: called on a value of shape %v; it needs a single element", v.Data.Shape()))
 	}
-	v.backwardWith(tensor.FullOf(v.Data.DType(), 1, v.Data.Shape()...), true)
+	v.backwardWith(tensor.FullOf(v.Data.DType(), 1, v.Data.Shape()...), true, nil)
 }
 
-func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
+// BackwardReleaseHook is BackwardRelease that calls ready(p), on the
+// calling goroutine, for every leaf p of the graph that requires a
+// gradient (the parameters) as soon as p's gradient is final: when the
+// pass reaches p, all of the ops that used p have sent it their share,
+// and the ops before them are still to run. Data-parallel training uses it
+// to start averaging the last layers' gradients across replicas while the
+// backward pass computes the first layers'. p.Grad is nil when no
+// gradient reached p; ready must not change p.Grad's values (copy them).
+// A leaf the graph does not reach is not reported.
+func (v *Value) BackwardReleaseHook(ready func(p *Value)) {
+	if v.Data.Size() != 1 {
+		panic(fmt.Sprintf("autograd.BackwardReleaseHook: called on a value of shape %v; it needs a single element", v.Data.Shape()))
+	}
+	v.backwardWith(tensor.FullOf(v.Data.DType(), 1, v.Data.Shape()...), true, ready)
+}
+
+func (v *Value) backwardWith(grad *tensor.Tensor, release bool, ready func(*Value)) {
 	if !tensor.EqualShapes(grad.Shape(), v.Data.Shape()) {
 		panic(fmt.Sprintf("autograd.BackwardWith: gradient shape %v, value shape %v", grad.Shape(), v.Data.Shape()))
 	}
@@ -328,6 +344,11 @@ func (v *Value) backwardWith(grad *tensor.Tensor, release bool) {
 		n := order[i]
 		if n.backward != nil && n.Grad != nil {
 			n.backward()
+		}
+		if n.backward == nil && ready != nil && n != v {
+			// A leaf comes after all of its consumers in reverse
+			// topological order: its gradient is complete.
+			ready(n)
 		}
 		if n.backward != nil {
 			// An intermediate: its gradient and links are no longer needed.

@@ -31,6 +31,13 @@ type BatchNormModule struct {
 	// float32 here where PyTorch keeps an int64) are nil without running
 	// statistics.
 	RunningMean, RunningVar, NumBatchesTracked *tensor.Tensor
+	// Sync, when not nil, makes the layer a synchronised batch norm in
+	// training mode (torch.nn.SyncBatchNorm, autograd.SyncBatchNorm): the
+	// batch statistics are those of the global batch of a data-parallel
+	// job, Sync summing float64 buffers over its replicas in a fixed
+	// order. train.Config.SyncBatchNorm sets it for the run. It is not
+	// part of the layer's state or spec.
+	Sync func(buf []float64) error
 	modeFlag
 }
 
@@ -93,6 +100,9 @@ func (l *BatchNormModule) Forward(x *ag.Value) *ag.Value {
 	useBatch := l.Training() || l.RunningMean == nil
 	if l.Training() && l.NumBatchesTracked != nil {
 		l.NumBatchesTracked.Data()[0]++
+	}
+	if l.Sync != nil && l.Training() {
+		return ag.SyncBatchNorm(x, l.Weight, l.Bias, l.RunningMean, l.RunningVar, l.Momentum, l.Eps, l.Sync)
 	}
 	return ag.BatchNorm(x, l.Weight, l.Bias, l.RunningMean, l.RunningVar, useBatch, l.Momentum, l.Eps)
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"time"
 
+	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/data"
 	"github.com/backprop-go/backprop/dist"
 	"github.com/backprop-go/backprop/nn"
@@ -17,6 +19,11 @@ import (
 // an epoch resumes only with as many, since a replica's batch positions
 // depend on it.
 const MetaWorldSize = "distributed_world_size"
+
+// MetaSyncBatchNorm is the checkpoint metadata key, "1", of a distributed
+// run with Config.SyncBatchNorm: resuming it otherwise (or a run without
+// it with it) changes how its batch norms learn, which Fit warns about.
+const MetaSyncBatchNorm = "distributed_sync_batchnorm"
 
 // replica is Fit's part in a data-parallel job (Config.Distributed with
 // more than one replica). Every replica runs Fit on the whole data set
@@ -36,6 +43,13 @@ type replica struct {
 	parent context.Context
 	cancel context.CancelFunc
 	flat   []float32 // the gradients, a has-gradient flag per parameter, the stop flag
+	// ov, with Config.OverlapAllReduce, averages the gradients during the
+	// backward pass instead of after it.
+	ov *overlap
+	// syncBN, with Config.SyncBatchNorm, holds the batch-norm layers whose
+	// Sync the run set (and close clears).
+	syncBN    bool
+	syncedBNs []*nn.BatchNormModule
 }
 
 // newReplica sets up cfg for a replica of a data-parallel job and returns
@@ -46,6 +60,14 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 		return nil, ctx
 	}
 	rep := &replica{comm: c, parent: ctx}
+	if cfg.OverlapAllReduce {
+		bucket := cfg.BucketBytes
+		if bucket <= 0 {
+			bucket = defaultBucketBytes
+		}
+		rep.ov = &overlap{comm: c, bucketFloats: max(bucket/4, 1)}
+	}
+	rep.syncBN = cfg.SyncBatchNorm
 	inner, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	rep.cancel = cancel
 	if c.Rank() != 0 {
@@ -56,17 +78,39 @@ func newReplica(ctx context.Context, cfg *Config) (*replica, context.Context) {
 		cfg.Meta = map[string]string{}
 	}
 	cfg.Meta[MetaWorldSize] = strconv.Itoa(c.Size())
+	delete(cfg.Meta, MetaSyncBatchNorm)
+	if cfg.SyncBatchNorm {
+		cfg.Meta[MetaSyncBatchNorm] = "1"
+	}
 	// First, so that the caller's hooks (and clipping) see the averages,
 	// as with PyTorch's DistributedDataParallel.
 	cfg.AfterBackward = append([]GradHook{rep.averageGradients}, cfg.AfterBackward...)
 	return rep, inner
 }
 
-// close releases the replica's context.
+// close releases the replica's context and communication goroutine.
 func (rep *replica) close() {
 	if rep != nil {
 		rep.cancel()
+		if rep.ov != nil && rep.ov.jobs != nil {
+			close(rep.ov.jobs)
+		}
+		for _, l := range rep.syncedBNs {
+			l.Sync = nil
+		}
 	}
+}
+
+// backward runs a batch's backward pass: with OverlapAllReduce, on the
+// batch that ends an update, hooked so that the gradients' buckets go to
+// the all-reduce as soon as they are final.
+func (rep *replica) backward(root *ag.Value, last bool, params []*ag.Value) {
+	if rep == nil || rep.ov == nil || !last {
+		root.BackwardRelease()
+		return
+	}
+	rep.ov.begin(params)
+	root.BackwardReleaseHook(rep.ov.ready)
 }
 
 // shard is the loader's share of each epoch.
@@ -102,11 +146,35 @@ func (rep *replica) start(r *run) error {
 		secs := r.ck.Partial.Seconds
 		r.ck.Partial = PartialEpoch{Seconds: secs}
 	}
+	if c := r.cfg.Resume; c != nil && (c.Meta[MetaSyncBatchNorm] == "1") != rep.syncBN {
+		was := map[bool]string{true: "with", false: "without"}
+		fmt.Fprintf(r.cfg.Warn, "warning: the checkpoint was trained %s synchronised batch norm; this run continues %s it\n",
+			was[!rep.syncBN], was[rep.syncBN])
+	}
+	if rep.syncBN {
+		nn.Walk(r.model, func(_ string, m any) bool {
+			if l, ok := m.(*nn.BatchNormModule); ok && l.Sync == nil {
+				l.Sync = rep.sumStats
+				rep.syncedBNs = append(rep.syncedBNs, l)
+			}
+			return true
+		})
+	}
 	var state []*tensor.Tensor
 	for _, e := range nn.NamedState(r.model) {
 		state = append(state, e.Tensor)
 	}
 	return rep.broadcast(state)
+}
+
+// sumStats is a synchronised batch norm's sum over the replicas: in the
+// overlap's queue when there is one, so that it takes its turn after the
+// gradient buckets already sent.
+func (rep *replica) sumStats(buf []float64) error {
+	if rep.ov != nil {
+		return rep.ov.sum64(buf)
+	}
+	return rep.comm.AllReduce64(buf, dist.Sum)
 }
 
 // endEpoch runs after an epoch's last update, before validation: the
@@ -167,6 +235,20 @@ func (rep *replica) broadcast(ts []*tensor.Tensor) error {
 // which is the gradient of the mean loss over the global batch, the
 // replicas' batches being of equal size.
 func (rep *replica) averageGradients(_ context.Context, u UpdateInfo) error {
+	if rep.ov != nil && rep.ov.inStep {
+		stopped, waited, err := rep.ov.finish(func() bool { return rep.parent.Err() != nil }, rep.comm.Size())
+		if w, ok := rep.comm.(waitRecorder); ok {
+			w.AddWait(waited)
+		}
+		if err != nil {
+			return fmt.Errorf("averaging the gradients: %w", err)
+		}
+		if stopped {
+			rep.cancel()
+		}
+		return nil
+	}
+	t := time.Now()
 	n, k := 1, 0
 	for _, p := range u.Params {
 		if p.RequiresGrad() {
@@ -197,7 +279,11 @@ func (rep *replica) averageGradients(_ context.Context, u UpdateInfo) error {
 	if rep.parent.Err() != nil {
 		flat[n-1] = 1
 	}
-	if err := rep.comm.AllReduce(flat, dist.Sum); err != nil {
+	err := rep.comm.AllReduce(flat, dist.Sum)
+	if w, ok := rep.comm.(waitRecorder); ok {
+		w.AddWait(time.Since(t))
+	}
+	if err != nil {
 		return fmt.Errorf("averaging the gradients: %w", err)
 	}
 	if flat[n-1] > 0 {

@@ -123,6 +123,22 @@ type Config struct {
 	// update, and only rank 0 writes OutDir. A replica whose Fit returns an
 	// error must end the job (Comm.Abort), or the others wait for it.
 	Distributed dist.Comm
+	// OverlapAllReduce (with Distributed) averages the gradients in
+	// buckets of at most BucketBytes (default 256 KiB; a larger
+	// parameter makes a bucket of its own), the last layers'
+	// first, each handed to a communication goroutine as soon as the
+	// backward pass has finished its gradients, so that the all-reduce
+	// runs while the first layers' are computed (DistributedDataParallel's
+	// overlap). The sums are added in the same order either way: the
+	// weights are bit-identical with and without.
+	OverlapAllReduce bool
+	BucketBytes      int
+	// SyncBatchNorm (with Distributed) normalises every batch-norm layer
+	// with the statistics of the global batch, as PyTorch's
+	// SyncBatchNorm, instead of each replica's own (the default, as
+	// DistributedDataParallel): two small all-reduces per layer and step,
+	// one in the forward, one in the backward.
+	SyncBatchNorm bool
 }
 
 // EarlyStopping configures Fit's early stopping.
@@ -369,7 +385,7 @@ func (r *run) epoch(ctx context.Context) (stop bool, err error) {
 			// loss over the whole group.
 			root = ag.MulScalar(so.Loss, float32(b.Len())/float32(r.groupSamples(b.Number, accum)))
 		}
-		root.BackwardRelease()
+		r.rep.backward(root, last, params)
 		if err := checkFinite(loss, epoch+1, r.ck.Step+1); err != nil {
 			err.(*DivergedError).Layer = firstNonFinite(r.model)
 			return false, err

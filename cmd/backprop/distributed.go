@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,46 @@ type job struct {
 	stderr   io.Writer // the real one
 	progress io.Writer // rank 0's progress, for the closing line
 	started  time.Time
+	// The distributed flags of backprop train (flags).
+	overlap bool
+	bucket  bucketFlag
+	syncBN  bool
+}
+
+// flags adds backprop train's flags for a distributed run to fs. They
+// change nothing in a run of one process, and are not saved with the run:
+// give them again with --resume. --batch-size stays the batch of one
+// replica (the global batch is --batch-size × N, as the "Distributed:"
+// line says), as with PyTorch's DistributedDataParallel: to keep a global
+// batch B on N replicas, give --batch-size B/N.
+func (j *job) flags(fs *flag.FlagSet) {
+	j.bucket = bucketFlag(256 << 10)
+	fs.BoolVar(&j.overlap, "overlap-allreduce", false, "under mpirun: average the gradients in buckets during the backward pass, not after it (the same weights, bit for bit)")
+	fs.Var(&j.bucket, "bucket-mb", "with --overlap-allreduce: `MB` of gradients per all-reduce bucket, above 0 (default 0.25)")
+	fs.BoolVar(&j.syncBN, "sync-batchnorm", false, "under mpirun: batch norm normalises with the statistics of the global batch, not each replica's (PyTorch's SyncBatchNorm)")
+}
+
+// bucketFlag is --bucket-mb, held in bytes.
+type bucketFlag int
+
+func (b *bucketFlag) String() string { return strconv.FormatFloat(float64(*b)/(1<<20), 'g', -1, 64) }
+
+func (b *bucketFlag) Set(s string) error {
+	mb, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(mb > 0) || mb > 1<<10 || mb*(1<<20) < 4 {
+		return fmt.Errorf("want a size in MB above 0 and at most 1024, such as 0.25")
+	}
+	*b = bucketFlag(mb * (1 << 20))
+	return nil
+}
+
+// resumeCommand is the command that resumes the run in dir: under mpirun
+// with as many replicas, which a checkpoint taken mid-epoch needs.
+func (j *job) resumeCommand(dir string) string {
+	if n := j.comm.Size(); n > 1 {
+		return fmt.Sprintf("mpirun -np %d backprop train --resume %s", n, dir)
+	}
+	return "backprop train --resume " + dir
 }
 
 // joinJob joins the MPI job that started this process, if any, and
@@ -110,9 +151,9 @@ func (j *job) end(code *int) {
 	}
 	if *code == 0 && j.timer != nil {
 		total := time.Since(j.started).Seconds()
-		fmt.Fprintf(j.progress, "%s: %.1f s of %.1f s in all-reduce (%.1f%%, waiting for the other replicas included), %d calls of %.2f MB\n",
-			j.name(), j.timer.elapsed.Seconds(), total, 100*j.timer.elapsed.Seconds()/max(total, 1e-9), j.timer.calls,
-			float64(j.timer.bytes)/float64(max(j.timer.calls, 1))/1e6)
+		fmt.Fprintf(j.progress, "%s: %.1f s of %.1f s waiting for the gradients' all-reduce (%.1f%%, the other replicas included); %.1f s in all-reduce calls, %d of %.2f MB%s\n",
+			j.name(), j.timer.waited.Seconds(), total, 100*j.timer.waited.Seconds()/max(total, 1e-9), j.timer.elapsed.Seconds(), j.timer.calls,
+			float64(j.timer.bytes)/float64(max(j.timer.calls, 1))/1e6, map[bool]string{true: ", overlapped with the backward pass"}[j.overlap])
 	}
 	if err := j.comm.Close(); err != nil {
 		fmt.Fprintf(j.stderr, "backprop train: %s: %v\n", j.name(), err)
@@ -120,20 +161,34 @@ func (j *job) end(code *int) {
 	}
 }
 
-// reduceTimer counts the time and bytes of a Comm's AllReduce calls.
+// reduceTimer counts the time and bytes of a Comm's AllReduce calls, and
+// the time train.Fit waited for the gradients' (AddWait): with
+// --overlap-allreduce the calls run while the backward pass goes on, and
+// only the wait costs.
 type reduceTimer struct {
 	dist.Comm
+	mu      sync.Mutex // the calls come from Fit's communication goroutine
 	elapsed time.Duration
+	waited  time.Duration
 	calls   int
 	bytes   int64
+}
+
+// AddWait is train.Fit's report of a wait for the gradients.
+func (r *reduceTimer) AddWait(d time.Duration) {
+	r.mu.Lock()
+	r.waited += d
+	r.mu.Unlock()
 }
 
 func (r *reduceTimer) AllReduce(buf []float32, op dist.Op) error {
 	t := time.Now()
 	err := r.Comm.AllReduce(buf, op)
+	r.mu.Lock()
 	r.elapsed += time.Since(t)
 	r.calls++
 	r.bytes += int64(4 * len(buf))
+	r.mu.Unlock()
 	return err
 }
 

@@ -120,6 +120,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 	quiet := fs.Bool("quiet", false, "no progress output")
 	jsonOut := fs.Bool("json", false, "print the result as one JSON object on stdout")
 	var dash optionalAddr
+	j.flags(fs) // distributed.go
 	fs.Var(&dash, "dashboard", "serve a live training dashboard (--dashboard alone: 127.0.0.1 on a free port; --dashboard=ADDR to choose)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -306,12 +307,13 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 		EarlyStopping: train.EarlyStopping{Patience: c.Patience},
 		OutDir:        outDir, CheckpointEvery: *checkpointEvery, Meta: meta, Resume: resumeFrom,
 		Callbacks: callbacks, Warn: stderr, Curves: curves.Save, Distributed: j.comm, Task: task, Step: step,
+		OverlapAllReduce: j.overlap, BucketBytes: int(j.bucket), SyncBatchNorm: j.syncBN,
 	})
 	bar.finish()
 	var diverged *train.DivergedError
 	switch {
 	case errors.Is(err, train.ErrInterrupted):
-		fmt.Fprintf(stderr, "\n%v; checkpoint saved in %s\nResume with: backprop train --resume %s\n", err, outDir, outDir)
+		fmt.Fprintf(stderr, "\n%v; checkpoint saved in %s\nResume with: %s\n", err, outDir, j.resumeCommand(outDir))
 		return 130
 	case errors.As(err, &diverged):
 		fmt.Fprintf(stderr, "\nbackprop train: %v\nThe last good checkpoint (if any) is in %s.\n", err, outDir)
@@ -516,7 +518,8 @@ var runSettings = []struct {
 
 // sessionFlags are the flags that may be given with --resume: they change
 // how this invocation runs or reports, not the run (--epochs extends it).
-var sessionFlags = []string{"epochs", "threads", "out", "overwrite", "resume", "checkpoint-every", "cache", "quiet", "json", "dashboard"}
+var sessionFlags = []string{"epochs", "threads", "out", "overwrite", "resume", "checkpoint-every", "cache", "quiet", "json", "dashboard",
+	"overlap-allreduce", "bucket-mb", "sync-batchnorm"} // distributed.go
 
 // resumeConflict returns a usage error naming the first run setting given
 // on the command line with a value other than the one saved in dir.
