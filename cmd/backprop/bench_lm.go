@@ -34,7 +34,7 @@ const (
 
 // lmGoPackages are the Go standard library packages whose source (without
 // tests) is the default text of the lm workload: every machine with Go has
-// them, and they are enough text (about 0.8 MB) for a few hundred steps.
+// them, and they are enough text (about 0.4 MB) for a few hundred steps.
 var lmGoPackages = []string{"fmt", "strings", "bufio", "sort", "bytes", "strconv", "errors", "io"}
 
 // lmResult is what one lm run measured.

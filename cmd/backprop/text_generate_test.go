@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/backprop-go/backprop/data"
+
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/tensor"
 )
@@ -103,7 +105,7 @@ func TestGenerateSeedAndGreedy(t *testing.T) {
 	}
 	ids := []int64{'t', 'h', 'e', ' '}
 	var want bytes.Buffer
-	w := &textWriter{w: &want}
+	w := &textWriter{w: &want, dec: data.NewTextDecoder(nil)}
 	for range 11 {
 		x := tensor.NewInt64(append([]int64(nil), ids...), 1, len(ids))
 		logits := m.model.Forward(ag.NoGraph(x)).Data.Data()
@@ -229,7 +231,7 @@ func TestTextWriterHoldsIncompleteUTF8(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer
-			w := &textWriter{w: &b}
+			w := &textWriter{w: &b, dec: data.NewTextDecoder(nil)}
 			for i, x := range c.in {
 				if err := w.token(int64(x)); err != nil {
 					t.Fatal(err)
@@ -241,7 +243,7 @@ func TestTextWriterHoldsIncompleteUTF8(t *testing.T) {
 		})
 	}
 	var b bytes.Buffer
-	w := &textWriter{w: &b}
+	w := &textWriter{w: &b, dec: data.NewTextDecoder(nil)}
 	w.token(0xe2)
 	w.close()
 	if b.String() != "\uFFFD\n" {
