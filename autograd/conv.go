@@ -65,7 +65,7 @@ func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
 // pass writes the convolution's gradient straight from the pooled one.
 // Other pooling parameters run the two ops.
 func Conv2dReLUMaxPool2d(x, weight, bias *Value, p ConvParams, pool PoolParams) *Value {
-	if !isPool2x2(pool) {
+	if !pool.IsPlain2x2() {
 		return MaxPool2d(Conv2dReLU(x, weight, bias, p), pool)
 	}
 	b := dataOf(bias)
@@ -100,21 +100,6 @@ func addConvGrads(x, weight, bias *Value, dx, dw, db *tensor.Tensor) {
 	if db != nil {
 		bias.addGradOwned(db)
 	}
-}
-
-// isPool2x2 reports whether p is a 2×2 max-pooling window with stride 2,
-// no padding, no dilation and floor mode (zero values meaning defaults).
-func isPool2x2(p PoolParams) bool {
-	st, dil := p.Stride, p.Dilation
-	for i := range 2 {
-		if st[i] == 0 {
-			st[i] = p.Kernel[i]
-		}
-		if dil[i] == 0 {
-			dil[i] = 1
-		}
-	}
-	return p.Kernel == [2]int{2, 2} && st == [2]int{2, 2} && p.Padding == [2]int{} && dil == [2]int{1, 1} && !p.CeilMode
 }
 
 // MaxPool2d returns the maximum over each window of x ([N,C,H,W] or

@@ -76,7 +76,7 @@ func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 	if len(next) > 1 && isReLU(next[1]) {
 		n, relu = 2, true
 		if len(next) > 2 {
-			if p, ok := next[2].(*MaxPool2dModule); ok && isPool2x2(p.Params) {
+			if p, ok := next[2].(*MaxPool2dModule); ok && p.Params.IsPlain2x2() {
 				n, pool = 3, true
 			}
 		}
@@ -87,21 +87,6 @@ func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 		tensor.RecycleInt32s(arg)
 	}
 	return ag.NoGraph(y), n + 1
-}
-
-// isPool2x2 reports whether p is a 2×2 window, stride 2, without padding,
-// dilation or ceil mode: the pooling the fused ops do.
-func isPool2x2(p tensor.PoolParams) bool {
-	st, dil := p.Stride, p.Dilation
-	for i := range 2 {
-		if st[i] == 0 {
-			st[i] = p.Kernel[i]
-		}
-		if dil[i] == 0 {
-			dil[i] = 1
-		}
-	}
-	return p.Kernel == [2]int{2, 2} && st == [2]int{2, 2} && p.Padding == [2]int{} && dil == [2]int{1, 1} && !p.CeilMode
 }
 
 // dataOf returns v's tensor, nil for a nil v.

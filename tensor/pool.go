@@ -18,6 +18,14 @@ type PoolParams struct {
 	DivisorOverride                   int
 }
 
+// IsPlain2x2 reports whether p is a 2×2 max-pooling window with stride 2,
+// no padding, no dilation and floor mode (zero values meaning defaults):
+// the pooling the fused convolution passes do.
+func (p PoolParams) IsPlain2x2() bool {
+	d := p.withDefaults()
+	return d.Kernel == [2]int{2, 2} && d.Stride == [2]int{2, 2} && d.Padding == [2]int{} && d.Dilation == [2]int{1, 1} && !d.CeilMode
+}
+
 func (p PoolParams) withDefaults() PoolParams {
 	for i := range 2 {
 		if p.Stride[i] == 0 {
