@@ -114,6 +114,8 @@ func NewRecorder(model nn.Module, arch string, shape []int, classes []string, ev
 	r.snap = Snapshot{Run: &info, Epochs: []train.EpochStats{}, Steps: []StepPoint{}, Norms: []NormPoint{}, Alerts: []Alert{}}
 	if eval == nil {
 		r.snap.EvalNote = "no validation or test data: no confusion matrix or image grid"
+	} else if _, text := eval.(*data.Text); text {
+		r.snap.EvalNote = "language model: no confusion matrix or image grid; the loss is in nats per token (perplexity is its exponential)"
 	} else if classes == nil {
 		r.snap.EvalNote = "regression: no confusion matrix or image grid"
 	}
