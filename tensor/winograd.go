@@ -233,6 +233,23 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 // winoOutput writes Y = Aᵀ M A for output channels o0..o1-1 of every tile
 // of the block's cnt images, from m ([16][O][cnt·tiles]) into ys
 // ([O, cnt·oh·ow], the layout layoutRange reads), cutting the tiles at an
+// winoOutTile is the scalar output transform Aᵀ·M·A of tile t, for the
+// tiles the vector passes leave: the 2×2 outputs y00, y01, y10, y11 from
+// the tile's 16 products mk[0..15][t].
+func winoOutTile(mk *[16][]float32, t int) (y00, y01, y10, y11 float32) {
+	// Aᵀ M: rows
+	a0 := mk[0][t] + mk[4][t] + mk[8][t]
+	a1 := mk[1][t] + mk[5][t] + mk[9][t]
+	a2 := mk[2][t] + mk[6][t] + mk[10][t]
+	a3 := mk[3][t] + mk[7][t] + mk[11][t]
+	b0 := mk[4][t] - mk[8][t] - mk[12][t]
+	b1 := mk[5][t] - mk[9][t] - mk[13][t]
+	b2 := mk[6][t] - mk[10][t] - mk[14][t]
+	b3 := mk[7][t] - mk[11][t] - mk[15][t]
+	// (Aᵀ M) A: columns
+	return a0 + a1 + a2, a1 - a2 - a3, b0 + b1 + b2, b1 - b2 - b3
+}
+
 // odd output's edge.
 func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
@@ -251,20 +268,7 @@ func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
 			mk[j] = mo[j*ms:][:nt]
 		}
 		for t := k; t < nt; t++ {
-			// Aᵀ M: rows
-			a0 := mk[0][t] + mk[4][t] + mk[8][t]
-			a1 := mk[1][t] + mk[5][t] + mk[9][t]
-			a2 := mk[2][t] + mk[6][t] + mk[10][t]
-			a3 := mk[3][t] + mk[7][t] + mk[11][t]
-			b0 := mk[4][t] - mk[8][t] - mk[12][t]
-			b1 := mk[5][t] - mk[9][t] - mk[13][t]
-			b2 := mk[6][t] - mk[10][t] - mk[14][t]
-			b3 := mk[7][t] - mk[11][t] - mk[15][t]
-			// (Aᵀ M) A: columns
-			y00[t] = a0 + a1 + a2
-			y01[t] = a1 - a2 - a3
-			y10[t] = b0 + b1 + b2
-			y11[t] = b1 - b2 - b3
+			y00[t], y01[t], y10[t], y11[t] = winoOutTile(&mk, t)
 		}
 		yo := ys[o*ld:][:ld]
 		for i := range cnt {
@@ -342,15 +346,8 @@ func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, ds
 		}
 		tp, ta, pos := tp[:nt], ta[:nt], pos[:nt]
 		for t := done; t < nt; t++ {
-			a0 := mk[0][t] + mk[4][t] + mk[8][t]
-			a1 := mk[1][t] + mk[5][t] + mk[9][t]
-			a2 := mk[2][t] + mk[6][t] + mk[10][t]
-			a3 := mk[3][t] + mk[7][t] + mk[11][t]
-			b0 := mk[4][t] - mk[8][t] - mk[12][t]
-			b1 := mk[5][t] - mk[9][t] - mk[13][t]
-			b2 := mk[6][t] - mk[10][t] - mk[14][t]
-			b3 := mk[7][t] - mk[11][t] - mk[15][t]
-			v := [4]float32{a0 + a1 + a2, a1 - a2 - a3, b0 + b1 + b2, b1 - b2 - b3}
+			var v [4]float32
+			v[0], v[1], v[2], v[3] = winoOutTile(&mk, t)
 			for q, x := range v {
 				x = (x+b-mean)*scale + shift
 				v[q] = max(x+0, 0)

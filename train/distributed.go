@@ -300,13 +300,19 @@ func (rep *replica) averageGradients(_ context.Context, u UpdateInfo) error {
 		if flags[j-1] == 0 {
 			continue // no replica has a gradient for it: it stays without
 		}
-		if p.Grad == nil {
-			p.Grad = tensor.Zeros(p.Data.Shape()...)
-		}
-		dst := p.Grad.Data()
-		for i, v := range g {
-			dst[i] = v / size
-		}
+		setMeanGrad(p, g, size)
 	}
 	return nil
+}
+
+// setMeanGrad makes p's gradient the replicas' sum g divided by their
+// number n.
+func setMeanGrad(p *ag.Value, g []float32, n float32) {
+	if p.Grad == nil {
+		p.Grad = tensor.Zeros(p.Data.Shape()...)
+	}
+	dst := p.Grad.Data()
+	for i, v := range g {
+		dst[i] = v / n
+	}
 }

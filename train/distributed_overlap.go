@@ -5,7 +5,6 @@ import (
 
 	ag "github.com/backprop-go/backprop/autograd"
 	"github.com/backprop-go/backprop/dist"
-	"github.com/backprop-go/backprop/tensor"
 )
 
 // defaultBucketBytes is Config.BucketBytes's default with
@@ -197,13 +196,7 @@ func (o *overlap) finish(stop func() bool, size int) (stopped bool, waited time.
 			if b.buf[k+j] == 0 {
 				continue // no replica has a gradient for it: it stays without
 			}
-			if p.Grad == nil {
-				p.Grad = tensor.Zeros(p.Data.Shape()...)
-			}
-			dst := p.Grad.Data()
-			for x, v := range g {
-				dst[x] = v / n
-			}
+			setMeanGrad(p, g, n)
 		}
 	}
 	return stopped, waited, nil
