@@ -50,6 +50,7 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 		}
 	}
 	h, c := h0.data, c0.data
+	cBufs := [2][]float32{make([]float32, NH), make([]float32, NH)}
 	for k := range T {
 		t := k
 		if reverse {
@@ -70,7 +71,7 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 		ht, tc := yd[t*NH:(t+1)*NH], tape.tanhC[t*NH:(t+1)*NH]
 		cNew := yd[T*NH : (T+1)*NH] // the last step leaves the final cell here; earlier steps pass through
 		if k < T-1 {
-			cNew = make([]float32, NH)
+			cNew = cBufs[k%2] // never c, which is the other one (or c0)
 		}
 		lstmGates(pt, hw, c, gt, cNew, ht, tc, N, H)
 		h, c = ht, cNew
