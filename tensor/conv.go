@@ -84,6 +84,7 @@ func Conv2d(x, w, bias *Tensor, p ConvParams) *Tensor {
 // backward pass computes the weight gradient without building them again.
 type ConvCols struct {
 	data []float32
+	wino *winoSaved // the input transform of Conv2dWinogradKeep
 }
 
 // Release hands the columns back to the pool; c must not be used after.
@@ -92,6 +93,10 @@ func (c *ConvCols) Release() {
 	if c != nil && c.data != nil {
 		putFloats(c.data)
 		c.data = nil
+	}
+	if c != nil && c.wino != nil {
+		putFloats(c.wino.v)
+		c.wino = nil
 	}
 }
 
@@ -528,6 +533,16 @@ func (c *convGrad) plane(dst []float32, n, o, nO int) {
 // sumLanes's fixed order), then over images in order.
 func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wantX, wantW, wantB bool) (dx, dw, db *Tensor) {
 	g := newConvGeom(x, w, p)
+	if saved != nil && saved.wino != nil {
+		s := saved.wino
+		saved.wino = nil
+		if (wantX || wantW) && src.gp == nil && g.winoTrainable() {
+			if sub, nsub := g.winoBlocks(); sub == s.sub && nsub == s.nsub {
+				return g.winoTrainGrads(w, src, s, wantX, wantW, wantB, x)
+			}
+		}
+		putFloats(s.v)
+	}
 	ohw := g.oh * g.ow
 	var part []float32 // part[n*O+o]: Σ over positions of image n, channel o
 	if wantB {

@@ -1,0 +1,364 @@
+package tensor
+
+import "fmt"
+
+// Winograd F(2×2, 3×3) in training. The forward pass is winograd.go's
+// (Y = Aᵀ[U ⊙ V]A with U = G g Gᵀ, V = Bᵀ d B), run block by block with
+// each block's V kept for the backward pass. Differentiating the bilinear
+// form tile by tile gives both gradients from one transform of the output
+// gradient, Ŷ = A dY Aᵀ (4×4 per 2×2 tile):
+//
+//	dV = U ⊙ Ŷ  →  dX = B dV Bᵀ, each 4×4 patch added where it overlaps
+//	dU = Ŷ ⊙ V  →  dW = Gᵀ dU G
+//
+// so that dX_ξ [C, tiles] = U_ξᵀ · Ŷ_ξ and dW_ξ [O, C] = Σ_tiles Ŷ_ξ · V_ξᵀ
+// are 16 products each, 2.25× fewer multiply-adds than im2col's, and no
+// column matrix is built in either direction. The transforms only add,
+// subtract and halve, so the results differ from im2col's by rounding.
+
+// WinogradMinBatch is the smallest batch for which Conv2dWinogradKeep
+// takes the Winograd path.
+const WinogradMinBatch = winoMinBatch
+
+// winoTrain lets Conv2dWinogradKeep take the Winograd path; off, a hook for
+// tests and benchmarks that compare it with im2col.
+var winoTrain = true
+
+// winoMinTiles is the fewest tiles a block of the training path holds:
+// a block of fewer would make its products too narrow (a 2×2 output is one
+// tile per image) for the packing of U_ξ to be repaid.
+const winoMinTiles = 64
+
+// winoSaved is what the Winograd forward pass keeps for the backward pass:
+// each block's input transform V, [16][C][cnt·tiles + 8] per block.
+type winoSaved struct {
+	sub, nsub int // images per block, blocks
+	v         []float32
+	vs        int // floats per block in v
+}
+
+// Conv2dWinogradKeep is Conv2dKeep computed by Winograd's F(2×2, 3×3)
+// where it pays: a float32 convolution with a 3×3 kernel, stride and
+// dilation 1, one group, at least 16 input channels and a batch of at
+// least WinogradMinBatch. The columns it returns then hold the input
+// transform, from which Conv2dGradsKeep computes both gradients by
+// Winograd too (and releases them). The results differ from Conv2dKeep's
+// by float32 rounding only, and do not depend on the thread count. Other
+// convolutions are Conv2dKeep's, bit for bit.
+func Conv2dWinogradKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	return conv2dWinoKeep(x, w, bias, p, false)
+}
+
+// Conv2dReLUWinogradKeep is Conv2dReLUKeep computed as Conv2dWinogradKeep
+// computes Conv2dKeep; its backward pass is Conv2dReLUGradsKeep.
+func Conv2dReLUWinogradKeep(x, w, bias *Tensor, p ConvParams) (*Tensor, *ConvCols) {
+	return conv2dWinoKeep(x, w, bias, p, true)
+}
+
+func conv2dWinoKeep(x, w, bias *Tensor, p ConvParams, relu bool) (*Tensor, *ConvCols) {
+	x, w, bias = contig(x), contig(w), contig(bias)
+	if x.dtype != Float32 || w.dtype != Float32 || (bias != nil && bias.dtype != Float32) || !winoTrain {
+		if relu {
+			return Conv2dReLUKeep(x, w, bias, p)
+		}
+		return Conv2dKeep(x, w, bias, p)
+	}
+	g := newConvGeom(x, w, p)
+	if !g.winoTrainable() {
+		if relu {
+			return Conv2dReLUKeep(x, w, bias, p)
+		}
+		return Conv2dKeep(x, w, bias, p)
+	}
+	if bias != nil && (bias.Dims() != 1 || bias.shape[0] != g.o) {
+		panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
+	}
+	out := Empty(g.n, g.o, g.oh, g.ow)
+	s := g.winoTrainForward(x, w, bias, convOut{relu: relu, out: out.data})
+	return out, &ConvCols{wino: s}
+}
+
+// winoTrainable reports whether the training path applies: winograd's
+// conditions, a full batch, and a padding of at most 2 (the input
+// gradient's patches must overlap the input).
+func (g *convGeom) winoTrainable() bool {
+	return g.winograd() && g.n >= winoMinBatch && g.p.Padding[0] <= 2 && g.p.Padding[1] <= 2
+}
+
+// winoBlocks returns the images per block and the number of blocks of the
+// training path: as many images as keep a block's transforms in L2, but
+// at least winoMinTiles tiles. They depend on the geometry only.
+func (g *convGeom) winoBlocks() (sub, nsub int) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi := th * tw
+	per := 16*(g.c+g.o)*tpi + g.o*g.oh*g.ow
+	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
+	sub = max(1, (g.n+nb-1)/nb, (winoMinTiles+tpi-1)/tpi)
+	sub = min(sub, g.n)
+	return sub, (g.n + sub - 1) / sub
+}
+
+// winoTrainForward is winoForward keeping every block's V.
+func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved {
+	var bd []float32
+	if bias != nil {
+		bd = bias.data
+	}
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi, ohw := th*tw, g.oh*g.ow
+	u := winoWeights(w.data, g.o, g.c)
+	defer putFloats(u)
+	sub, nsub := g.winoBlocks()
+	vs := 16 * g.c * (sub*tpi + 8)
+	s := &winoSaved{sub: sub, nsub: nsub, v: getFloats(nsub * vs), vs: vs}
+	block := func(b int, par bool) {
+		i0 := b * sub
+		cnt := min(sub, g.n-i0)
+		nt := cnt * tpi
+		v := s.v[b*vs:][:16*g.c*(nt+8)]
+		m := getFloats(16 * g.o * nt)
+		ys := getFloats(g.o * cnt * ohw)
+		buf := getFloats(16 * (th + 1) * (tw + 1))
+		defer func() { putFloats(m); putFloats(ys); putFloats(buf) }()
+		g.winoInput(x.data, i0, cnt, v, buf)
+		mul := func(k0, k1 int) {
+			for k := k0; k < k1; k++ {
+				// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
+				sgemmSerial(false, false, g.o, nt, g.c, 1,
+					u[k*winoUStride(g.o, g.c):], g.c, v[k*g.c*(nt+8):], nt+8, 0, m[k*g.o*nt:], nt)
+			}
+		}
+		if !par {
+			mul(0, 16)
+			g.winoOutput(m, cnt, 0, g.o, ys)
+			g.layoutRange(ys, false, i0, cnt, 0, cnt, 0, g.o, bd, dst)
+			return
+		}
+		parallelFor(16, 1, mul)
+		parallelFor(g.o, 1, func(o0, o1 int) {
+			g.winoOutput(m, cnt, o0, o1, ys)
+			g.layoutRange(ys, false, i0, cnt, 0, cnt, o0, o1, bd, dst)
+		})
+	}
+	if nsub < 4 {
+		// Too few blocks to share out: each block's products and
+		// layout are split over the workers instead.
+		for b := range nsub {
+			block(b, true)
+		}
+		return s
+	}
+	parallelFor(nsub, 1, func(b0, b1 int) {
+		for b := b0; b < b1; b++ {
+			block(b, false)
+		}
+	})
+	return s
+}
+
+// winoTrainGrads computes the gradients of a convolution whose forward
+// pass was winoTrainForward (its saved transforms in s, released here)
+// and whose output gradient comes from src.
+func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX, wantW, wantB bool, x *Tensor) (dx, dw, db *Tensor) {
+	defer putFloats(s.v)
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi, ohw := th*tw, g.oh*g.ow
+	sub, nsub := s.sub, s.nsub
+	ys := 16 * g.o * sub * tpi // floats per block of Ŷ
+	yh := getFloats(nsub * ys)
+	defer putFloats(yh)
+	var part []float32
+	if wantB {
+		db = Empty(g.o)
+		part = getFloats(g.n * g.o)
+		defer putFloats(part)
+	}
+	// Ŷ = A dY Aᵀ for every block, and the bias's partial sums.
+	parallelFor(nsub, 1, func(b0, b1 int) {
+		plane := getFloats(ohw)
+		defer putFloats(plane)
+		for b := b0; b < b1; b++ {
+			i0 := b * sub
+			cnt := min(sub, g.n-i0)
+			nt := cnt * tpi
+			y := yh[b*ys:][:16*g.o*nt]
+			for i := range cnt {
+				for o := range g.o {
+					src.plane(plane, i0+i, o, g.o)
+					if wantB {
+						part[(i0+i)*g.o+o] = sumLanes(plane)
+					}
+					g.winoGradTiles(plane, y[o*nt+i*tpi:], g.o*nt)
+				}
+			}
+		}
+	})
+	if wantB {
+		sumParts(db, part, g.n, g.o)
+	}
+	var u []float32
+	if wantX {
+		u = winoWeights(w.data, g.o, g.c)
+		defer putFloats(u)
+	}
+	if wantX {
+		dx = emptyLike(x)
+		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
+		parallelFor(nsub, 1, func(b0, b1 int) {
+			d := getFloats(16 * g.c * sub * tpi)
+			defer putFloats(d)
+			for b := b0; b < b1; b++ {
+				i0 := b * sub
+				cnt := min(sub, g.n-i0)
+				nt := cnt * tpi
+				y := yh[b*ys:]
+				for k := range 16 {
+					// dV_ξ [C, nt] = U_ξᵀ [C, O] · Ŷ_ξ [O, nt]
+					sgemmSerial(true, false, g.c, nt, g.o, 1,
+						u[k*winoUStride(g.o, g.c):], g.c, y[k*g.o*nt:], nt, 0, d[k*g.c*nt:], nt)
+				}
+				g.winoInputGrad(d[:16*g.c*nt], i0, cnt, dx.data)
+			}
+		})
+	}
+	if wantW {
+		dw = emptyLike(w)
+		mw := getFloats(16 * g.o * g.c)
+		defer putFloats(mw)
+		// dU_ξ [O, C] = Σ_blocks Ŷ_ξ · V_ξᵀ, the blocks in order: each ξ
+		// on one goroutine, so the sums do not depend on the thread count.
+		parallelFor(16, 1, func(k0, k1 int) {
+			for k := k0; k < k1; k++ {
+				for b := range nsub {
+					cnt := min(sub, g.n-b*sub)
+					nt := cnt * tpi
+					beta := float32(1)
+					if b == 0 {
+						beta = 0
+					}
+					sgemmSerial(false, true, g.o, g.c, nt, 1,
+						yh[b*ys+k*g.o*nt:], nt, s.v[b*s.vs+k*g.c*(nt+8):], nt+8,
+						beta, mw[k*g.o*g.c:], g.c)
+				}
+			}
+		})
+		parallelFor(g.o*g.c, 256, func(e0, e1 int) { winoWeightGrad(mw, g.o*g.c, e0, e1, dw.data) })
+	}
+	return dx, dw, db
+}
+
+// winoGradTiles writes Ŷ = A dY Aᵀ of every 2×2 tile of one output plane
+// (oh×ow, the tiles past an odd edge padded with zeros) to y[ξ·stride + t]
+// for tile t = ty·tw + tx.
+//
+//	A dY Aᵀ, A = [1 0; 1 1; 1 -1; 0 -1]: each row (p, q) of A·dY becomes
+//	(p, p+q, p-q, -q), and A·dY's rows are r0, r0+r1, r0-r1, -r1.
+func (g *convGeom) winoGradTiles(plane, y []float32, stride int) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	for ty := range th {
+		r0 := plane[2*ty*g.ow:][:g.ow]
+		var r1 []float32
+		if 2*ty+1 < g.oh {
+			r1 = plane[(2*ty+1)*g.ow:][:g.ow]
+		}
+		for tx := range tw {
+			var a, b, c, d float32 // dY's tile [a b; c d]
+			a = r0[2*tx]
+			if 2*tx+1 < g.ow {
+				b = r0[2*tx+1]
+			}
+			if r1 != nil {
+				c = r1[2*tx]
+				if 2*tx+1 < g.ow {
+					d = r1[2*tx+1]
+				}
+			}
+			t := ty*tw + tx
+			// rows of A·dY
+			p0, q0 := a, b
+			p1, q1 := a+c, b+d
+			p2, q2 := a-c, b-d
+			p3, q3 := -c, -d
+			y[t], y[stride+t], y[2*stride+t], y[3*stride+t] = p0, p0+q0, p0-q0, -q0
+			y[4*stride+t], y[5*stride+t], y[6*stride+t], y[7*stride+t] = p1, p1+q1, p1-q1, -q1
+			y[8*stride+t], y[9*stride+t], y[10*stride+t], y[11*stride+t] = p2, p2+q2, p2-q2, -q2
+			y[12*stride+t], y[13*stride+t], y[14*stride+t], y[15*stride+t] = p3, p3+q3, p3-q3, -q3
+		}
+	}
+}
+
+// winoInputGrad turns dV (d, [16][C][cnt·tiles]) of images n0..n0+cnt-1
+// into their input gradient: each tile's B·dV·Bᵀ, a 4×4 patch at input
+// row 2ty - pad, column 2tx - pad, added where patches overlap and cut at
+// the plane's edges. The patches of a plane are added in tile order.
+//
+//	B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]: B·X has rows X0,
+//	X1-X2+X3, X1+X2-X0, -X3.
+func (g *convGeom) winoInputGrad(d []float32, n0, cnt int, dx []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi := th * tw
+	nt := cnt * tpi
+	cs := g.c * nt // stride between the ξ planes
+	hw := g.h * g.w
+	py, px := g.p.Padding[0], g.p.Padding[1]
+	for i := range cnt {
+		for ci := range g.c {
+			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
+			clear(plane)
+			base := ci*nt + i*tpi
+			for ty := range th {
+				for tx := range tw {
+					t := base + ty*tw + tx
+					var x [16]float32
+					for k := range 16 {
+						x[k] = d[k*cs+t]
+					}
+					// B·X, row by row (rows of 4)
+					var r [16]float32
+					for j := range 4 {
+						x0, x1, x2, x3 := x[j], x[4+j], x[8+j], x[12+j]
+						r[j], r[4+j], r[8+j], r[12+j] = x0, x1-x2+x3, x1+x2-x0, -x3
+					}
+					// (B·X)·Bᵀ, column by column, added into the plane
+					y0, x0 := 2*ty-py, 2*tx-px
+					for j := range 4 {
+						iy := y0 + j
+						if iy < 0 || iy >= g.h {
+							continue
+						}
+						e0, e1, e2, e3 := r[4*j], r[4*j+1], r[4*j+2], r[4*j+3]
+						v := [4]float32{e0, e1 - e2 + e3, e1 + e2 - e0, -e3}
+						row := plane[iy*g.w:][:g.w]
+						for q := range 4 {
+							if ix := x0 + q; ix >= 0 && ix < g.w {
+								row[ix] += v[q]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// winoWeightGrad writes dW = Gᵀ·dU·G for kernels e0..e1-1 (of O·C) from mw
+// ([16][O·C], planes oc apart) into dw [O·C][3][3].
+//
+//	Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]: Gᵀ·X has rows X0 + (X1+X2)/2,
+//	(X1-X2)/2, (X1+X2)/2 + X3.
+func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
+	for e := e0; e < e1; e++ {
+		var r [12]float32 // Gᵀ·X, 3×4
+		for j := range 4 {
+			x0, x1, x2, x3 := mw[j*oc+e], mw[(4+j)*oc+e], mw[(8+j)*oc+e], mw[(12+j)*oc+e]
+			s, d := (x1+x2)*0.5, (x1-x2)*0.5
+			r[j], r[4+j], r[8+j] = x0+s, d, s+x3
+		}
+		k := dw[e*9:][:9]
+		for i := range 3 {
+			x0, x1, x2, x3 := r[4*i], r[4*i+1], r[4*i+2], r[4*i+3]
+			s, d := (x1+x2)*0.5, (x1-x2)*0.5
+			k[3*i], k[3*i+1], k[3*i+2] = x0+s, d, s+x3
+		}
+	}
+}
