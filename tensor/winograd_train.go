@@ -164,7 +164,10 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	sub, nsub := s.sub, s.nsub
-	ys := 16 * g.o * sub * tpi // floats per block of Ŷ
+	// Ŷ's planes are 16 floats more than O·nt apart, and dV's more
+	// than C·nt: 16 streams a power of 2 apart would fall on the same
+	// cache sets (see winoUStride).
+	ys := 16 * (g.o*sub*tpi + 16) // floats per block of Ŷ
 	yh := getFloats(nsub * ys)
 	defer putFloats(yh)
 	var part []float32
@@ -176,19 +179,20 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	// Ŷ = A dY Aᵀ for every block, and the bias's partial sums.
 	parallelFor(nsub, 1, func(b0, b1 int) {
 		plane := getFloats(ohw)
-		defer putFloats(plane)
+		pad := getFloats(4 * tw)
+		defer func() { putFloats(plane); putFloats(pad) }()
 		for b := b0; b < b1; b++ {
 			i0 := b * sub
 			cnt := min(sub, g.n-i0)
 			nt := cnt * tpi
-			y := yh[b*ys:][:16*g.o*nt]
+			y := yh[b*ys:][:16*(g.o*nt+16)]
 			for i := range cnt {
 				for o := range g.o {
 					src.plane(plane, i0+i, o, g.o)
 					if wantB {
 						part[(i0+i)*g.o+o] = sumLanes(plane)
 					}
-					g.winoGradTiles(plane, y[o*nt+i*tpi:], g.o*nt)
+					g.winoGradTiles(plane, y[o*nt+i*tpi:], g.o*nt+16, pad)
 				}
 			}
 		}
@@ -205,7 +209,7 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 		dx = emptyLike(x)
 		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
 		parallelFor(nsub, 1, func(b0, b1 int) {
-			d := getFloats(16 * g.c * sub * tpi)
+			d := getFloats(16 * (g.c*sub*tpi + 16))
 			defer putFloats(d)
 			for b := b0; b < b1; b++ {
 				i0 := b * sub
@@ -215,9 +219,9 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 				for k := range 16 {
 					// dV_ξ [C, nt] = U_ξᵀ [C, O] · Ŷ_ξ [O, nt]
 					sgemmSerial(true, false, g.c, nt, g.o, 1,
-						u[k*winoUStride(g.o, g.c):], g.c, y[k*g.o*nt:], nt, 0, d[k*g.c*nt:], nt)
+						u[k*winoUStride(g.o, g.c):], g.c, y[k*(g.o*nt+16):], nt, 0, d[k*(g.c*nt+16):], nt)
 				}
-				g.winoInputGrad(d[:16*g.c*nt], i0, cnt, dx.data)
+				g.winoInputGrad(d, g.c*nt+16, i0, cnt, dx.data)
 			}
 		})
 	}
@@ -237,7 +241,7 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 						beta = 0
 					}
 					sgemmSerial(false, true, g.o, g.c, nt, 1,
-						yh[b*ys+k*g.o*nt:], nt, s.v[b*s.vs+k*g.c*(nt+8):], nt+8,
+						yh[b*ys+k*(g.o*nt+16):], nt, s.v[b*s.vs+k*g.c*(nt+8):], nt+8,
 						beta, mw[k*g.o*g.c:], g.c)
 				}
 			}
@@ -249,93 +253,104 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 
 // winoGradTiles writes Ŷ = A dY Aᵀ of every 2×2 tile of one output plane
 // (oh×ow, the tiles past an odd edge padded with zeros) to y[ξ·stride + t]
-// for tile t = ty·tw + tx.
+// for tile t = ty·tw + tx. pad is scratch for 4·tw floats.
 //
 //	A dY Aᵀ, A = [1 0; 1 1; 1 -1; 0 -1]: each row (p, q) of A·dY becomes
 //	(p, p+q, p-q, -q), and A·dY's rows are r0, r0+r1, r0-r1, -r1.
-func (g *convGeom) winoGradTiles(plane, y []float32, stride int) {
+func (g *convGeom) winoGradTiles(plane, y []float32, stride int, pad []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	e0, e1 := pad[:2*tw], pad[2*tw:][:2*tw]
 	for ty := range th {
-		r0 := plane[2*ty*g.ow:][:g.ow]
-		var r1 []float32
-		if 2*ty+1 < g.oh {
-			r1 = plane[(2*ty+1)*g.ow:][:g.ow]
+		var r0, r1 []float32
+		if g.ow&1 == 0 {
+			r0 = plane[2*ty*g.ow:][:g.ow]
+		} else {
+			copy(e0, plane[2*ty*g.ow:][:g.ow])
+			e0[g.ow] = 0
+			r0 = e0
 		}
+		switch {
+		case 2*ty+1 == g.oh:
+			clear(e1)
+			r1 = e1
+		case g.ow&1 == 0:
+			r1 = plane[(2*ty+1)*g.ow:][:g.ow]
+		default:
+			copy(e1, plane[(2*ty+1)*g.ow:][:g.ow])
+			e1[g.ow] = 0
+			r1 = e1
+		}
+		var yk [16][]float32
+		for k := range yk {
+			yk[k] = y[k*stride+ty*tw:][:tw]
+		}
+		r0, r1 = r0[:2*tw], r1[:2*tw]
 		for tx := range tw {
-			var a, b, c, d float32 // dY's tile [a b; c d]
-			a = r0[2*tx]
-			if 2*tx+1 < g.ow {
-				b = r0[2*tx+1]
-			}
-			if r1 != nil {
-				c = r1[2*tx]
-				if 2*tx+1 < g.ow {
-					d = r1[2*tx+1]
-				}
-			}
-			t := ty*tw + tx
+			a, b, c, d := r0[2*tx], r0[2*tx+1], r1[2*tx], r1[2*tx+1]
 			// rows of A·dY
 			p0, q0 := a, b
 			p1, q1 := a+c, b+d
 			p2, q2 := a-c, b-d
 			p3, q3 := -c, -d
-			y[t], y[stride+t], y[2*stride+t], y[3*stride+t] = p0, p0+q0, p0-q0, -q0
-			y[4*stride+t], y[5*stride+t], y[6*stride+t], y[7*stride+t] = p1, p1+q1, p1-q1, -q1
-			y[8*stride+t], y[9*stride+t], y[10*stride+t], y[11*stride+t] = p2, p2+q2, p2-q2, -q2
-			y[12*stride+t], y[13*stride+t], y[14*stride+t], y[15*stride+t] = p3, p3+q3, p3-q3, -q3
+			yk[0][tx], yk[1][tx], yk[2][tx], yk[3][tx] = p0, p0+q0, p0-q0, -q0
+			yk[4][tx], yk[5][tx], yk[6][tx], yk[7][tx] = p1, p1+q1, p1-q1, -q1
+			yk[8][tx], yk[9][tx], yk[10][tx], yk[11][tx] = p2, p2+q2, p2-q2, -q2
+			yk[12][tx], yk[13][tx], yk[14][tx], yk[15][tx] = p3, p3+q3, p3-q3, -q3
 		}
 	}
 }
 
-// winoInputGrad turns dV (d, [16][C][cnt·tiles]) of images n0..n0+cnt-1
+// winoInputGrad turns dV (d, [16][C][cnt·tiles], planes cs apart) of images n0..n0+cnt-1
 // into their input gradient: each tile's B·dV·Bᵀ, a 4×4 patch at input
 // row 2ty - pad, column 2tx - pad, added where patches overlap and cut at
-// the plane's edges. The patches of a plane are added in tile order.
+// the plane's edges. The patches are added in a padded scratch plane
+// (2th+2 rows of 2tw+2) in a fixed order, then its inside copied out.
 //
 //	B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]: B·X has rows X0,
 //	X1-X2+X3, X1+X2-X0, -X3.
-func (g *convGeom) winoInputGrad(d []float32, n0, cnt int, dx []float32) {
+func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
 	nt := cnt * tpi
-	cs := g.c * nt // stride between the ξ planes
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
+	pw := 2*tw + 2
+	pp := getFloats((2*th + 2) * pw)
+	defer putFloats(pp)
 	for i := range cnt {
 		for ci := range g.c {
-			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
-			clear(plane)
+			clear(pp)
 			base := ci*nt + i*tpi
 			for ty := range th {
+				var xk [16][]float32
+				for k := range xk {
+					xk[k] = d[k*cs+base+ty*tw:][:tw]
+				}
+				var pr [4][]float32
+				for r := range pr {
+					pr[r] = pp[(2*ty+r)*pw:][:pw]
+				}
 				for tx := range tw {
-					t := base + ty*tw + tx
-					var x [16]float32
-					for k := range 16 {
-						x[k] = d[k*cs+t]
-					}
-					// B·X, row by row (rows of 4)
+					// B·X, column by column, then ·Bᵀ row by row, added
+					// into the patch's rows.
 					var r [16]float32
 					for j := range 4 {
-						x0, x1, x2, x3 := x[j], x[4+j], x[8+j], x[12+j]
+						x0, x1, x2, x3 := xk[j][tx], xk[4+j][tx], xk[8+j][tx], xk[12+j][tx]
 						r[j], r[4+j], r[8+j], r[12+j] = x0, x1-x2+x3, x1+x2-x0, -x3
 					}
-					// (B·X)·Bᵀ, column by column, added into the plane
-					y0, x0 := 2*ty-py, 2*tx-px
 					for j := range 4 {
-						iy := y0 + j
-						if iy < 0 || iy >= g.h {
-							continue
-						}
 						e0, e1, e2, e3 := r[4*j], r[4*j+1], r[4*j+2], r[4*j+3]
-						v := [4]float32{e0, e1 - e2 + e3, e1 + e2 - e0, -e3}
-						row := plane[iy*g.w:][:g.w]
-						for q := range 4 {
-							if ix := x0 + q; ix >= 0 && ix < g.w {
-								row[ix] += v[q]
-							}
-						}
+						row := pr[j][2*tx:][:4]
+						row[0] += e0
+						row[1] += e1 - e2 + e3
+						row[2] += e1 + e2 - e0
+						row[3] -= e3
 					}
 				}
+			}
+			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
+			for iy := range g.h {
+				copy(plane[iy*g.w:][:g.w], pp[(iy+py)*pw+px:][:g.w])
 			}
 		}
 	}
