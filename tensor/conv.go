@@ -95,7 +95,7 @@ func (c *ConvCols) Release() {
 		c.data = nil
 	}
 	if c != nil && c.wino != nil {
-		putFloats(c.wino.v)
+		c.wino.release()
 		c.wino = nil
 	}
 }
@@ -541,7 +541,7 @@ func conv2dGrads(x, w *Tensor, src *convGrad, p ConvParams, saved *ConvCols, wan
 				return g.winoTrainGrads(w, src, s, wantX, wantW, wantB, x)
 			}
 		}
-		putFloats(s.v)
+		s.release()
 	}
 	ohw := g.oh * g.ow
 	var part []float32 // part[n*O+o]: Σ over positions of image n, channel o

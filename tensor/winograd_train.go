@@ -34,7 +34,15 @@ const winoMinTiles = 64
 type winoSaved struct {
 	sub, nsub int // images per block, blocks
 	v         []float32
-	vs        int // floats per block in v
+	vs        int       // floats per block in v
+	u         []float32 // U = G g Gᵀ, as winoWeights lays it out
+}
+
+// release hands s's buffers back to the pool.
+func (s *winoSaved) release() {
+	putFloats(s.v)
+	putFloats(s.u)
+	s.v, s.u = nil, nil
 }
 
 // Conv2dWinogradKeep is Conv2dKeep computed by Winograd's F(2×2, 3×3)
@@ -106,11 +114,10 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
-	u := winoWeights(w.data, g.o, g.c)
-	defer putFloats(u)
+	u := winoWeightsPar(w.data, g.o, g.c)
 	sub, nsub := g.winoBlocks()
 	vs := 16 * g.c * (sub*tpi + 8)
-	s := &winoSaved{sub: sub, nsub: nsub, v: getFloats(nsub * vs), vs: vs}
+	s := &winoSaved{sub: sub, nsub: nsub, v: getFloats(nsub * vs), vs: vs, u: u}
 	block := func(b int, par bool) {
 		i0 := b * sub
 		cnt := min(sub, g.n-i0)
@@ -160,7 +167,7 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 // pass was winoTrainForward (its saved transforms in s, released here)
 // and whose output gradient comes from src.
 func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX, wantW, wantB bool, x *Tensor) (dx, dw, db *Tensor) {
-	defer putFloats(s.v)
+	defer s.release()
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	sub, nsub := s.sub, s.nsub
@@ -200,11 +207,7 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	if wantB {
 		sumParts(db, part, g.n, g.o)
 	}
-	var u []float32
-	if wantX {
-		u = winoWeights(w.data, g.o, g.c)
-		defer putFloats(u)
-	}
+	u := s.u
 	if wantX {
 		dx = emptyLike(x)
 		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
@@ -227,7 +230,8 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	}
 	if wantW {
 		dw = emptyLike(w)
-		mw := getFloats(16 * g.o * g.c)
+		us := winoUStride(g.o, g.c)
+		mw := getFloats(16 * us)
 		defer putFloats(mw)
 		// dU_ξ [O, C] = Σ_blocks Ŷ_ξ · V_ξᵀ, the blocks in order: each ξ
 		// on one goroutine, so the sums do not depend on the thread count.
@@ -242,11 +246,11 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 					}
 					sgemmSerial(false, true, g.o, g.c, nt, 1,
 						yh[b*ys+k*(g.o*nt+16):], nt, s.v[b*s.vs+k*g.c*(nt+8):], nt+8,
-						beta, mw[k*g.o*g.c:], g.c)
+						beta, mw[k*us:], g.c)
 				}
 			}
 		})
-		parallelFor(g.o*g.c, 256, func(e0, e1 int) { winoWeightGrad(mw, g.o*g.c, e0, e1, dw.data) })
+		parallelFor(g.o*g.c, 256, func(e0, e1 int) { winoWeightGrad(mw, us, e0, e1, dw.data) })
 	}
 	return dx, dw, db
 }
@@ -357,7 +361,7 @@ func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 }
 
 // winoWeightGrad writes dW = Gᵀ·dU·G for kernels e0..e1-1 (of O·C) from mw
-// ([16][O·C], planes oc apart) into dw [O·C][3][3].
+// ([16][O·C], planes oc apart: winoUStride) into dw [O·C][3][3].
 //
 //	Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]: Gᵀ·X has rows X0 + (X1+X2)/2,
 //	(X1-X2)/2, (X1+X2)/2 + X3.
@@ -376,4 +380,37 @@ func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
 			k[3*i], k[3*i+1], k[3*i+2] = x0+s, d, s+x3
 		}
 	}
+}
+
+// winoWeightsPar is winoWeights (the same expressions, so the same bits)
+// with the kernels shared out over the workers.
+func winoWeightsPar(w []float32, o, c int) []float32 {
+	oc := o * c
+	us := winoUStride(o, c)
+	u := getFloats(16 * us)
+	w = w[:9*oc]
+	parallelFor(oc, 1024, func(k0, k1 int) {
+		var p [16][]float32
+		for k := range p {
+			p[k] = u[k*us:][:oc]
+		}
+		for k := k0; k < k1; k++ {
+			g := w[k*9:][:9]
+			// G·g (4×3), row by row
+			a0, a1, a2 := g[0], g[1], g[2]
+			b0 := (g[0] + g[3] + g[6]) * 0.5
+			b1 := (g[1] + g[4] + g[7]) * 0.5
+			b2 := (g[2] + g[5] + g[8]) * 0.5
+			c0 := (g[0] - g[3] + g[6]) * 0.5
+			c1 := (g[1] - g[4] + g[7]) * 0.5
+			c2 := (g[2] - g[5] + g[8]) * 0.5
+			d0, d1, d2 := g[6], g[7], g[8]
+			// (G·g)·Gᵀ
+			p[0][k], p[1][k], p[2][k], p[3][k] = a0, (a0+a1+a2)*0.5, (a0-a1+a2)*0.5, a2
+			p[4][k], p[5][k], p[6][k], p[7][k] = b0, (b0+b1+b2)*0.5, (b0-b1+b2)*0.5, b2
+			p[8][k], p[9][k], p[10][k], p[11][k] = c0, (c0+c1+c2)*0.5, (c0-c1+c2)*0.5, c2
+			p[12][k], p[13][k], p[14][k], p[15][k] = d0, (d0+d1+d2)*0.5, (d0-d1+d2)*0.5, d2
+		}
+	})
+	return u
 }
