@@ -11,15 +11,20 @@ type PoolParams = tensor.PoolParams
 
 // Conv2d returns the 2-D convolution (cross-correlation) of x [N,C,H,W] with
 // weight [O,C/groups,kh,kw] plus bias [O] (bias may be nil), as
-// torch.nn.functional.conv2d.
+// torch.nn.functional.conv2d. In training (the weight requires its
+// gradient and a graph is recorded) a float32 3×3 stride-1 convolution of
+// at least 16 channels and a batch of tensor.WinogradMinBatch runs as
+// Winograd F(2×2, 3×3) in both directions (tensor.Conv2dWinogradKeep),
+// which differs from im2col by rounding only.
 func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	b := dataOf(bias)
-	// The weight gradient needs the im2col columns: keep the forward's.
+	// The backward pass reuses what the forward kept: Winograd's input
+	// transform (or im2col's columns).
 	keep := weight.requiresGrad && recording(x, weight, bias)
 	var y *tensor.Tensor
 	var cols *tensor.ConvCols
 	if keep {
-		y, cols = tensor.Conv2dKeep(x.Data, weight.Data, b, p)
+		y, cols = tensor.Conv2dWinogradKeep(x.Data, weight.Data, b, p)
 	} else {
 		y = tensor.Conv2d(x.Data, weight.Data, b, p)
 	}
