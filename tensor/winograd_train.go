@@ -34,15 +34,13 @@ const winoMinTiles = 64
 type winoSaved struct {
 	sub, nsub int // images per block, blocks
 	v         []float32
-	vs        int       // floats per block in v
-	u         []float32 // U = G g Gᵀ, as winoWeights lays it out
+	vs        int // floats per block in v
 }
 
 // release hands s's buffers back to the pool.
 func (s *winoSaved) release() {
 	putFloats(s.v)
-	putFloats(s.u)
-	s.v, s.u = nil, nil
+	s.v = nil
 }
 
 // Conv2dWinogradKeep is Conv2dKeep computed by Winograd's F(2×2, 3×3)
@@ -117,7 +115,8 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 	u := winoWeightsPar(w.data, g.o, g.c)
 	sub, nsub := g.winoBlocks()
 	vs := 16 * g.c * (sub*tpi + 8)
-	s := &winoSaved{sub: sub, nsub: nsub, v: getFloats(nsub * vs), vs: vs, u: u}
+	defer putFloats(u)
+	s := &winoSaved{sub: sub, nsub: nsub, v: getFloats(nsub * vs), vs: vs}
 	block := func(b int, par bool) {
 		i0 := b * sub
 		cnt := min(sub, g.n-i0)
@@ -207,8 +206,21 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	if wantB {
 		sumParts(db, part, g.n, g.o)
 	}
-	u := s.u
 	if wantX {
+		// Uᵀ as winoWeights lays out the transform of the transposed
+		// kernels wᵀ [C,O,3,3]: the products then read their left
+		// operand row by row, which packs faster than U read transposed.
+		wt := getFloats(9 * g.o * g.c)
+		parallelFor(g.c, 8, func(c0, c1 int) {
+			for c := c0; c < c1; c++ {
+				for o := range g.o {
+					copy(wt[(c*g.o+o)*9:][:9], w.data[(o*g.c+c)*9:][:9])
+				}
+			}
+		})
+		ut := winoWeightsPar(wt, g.c, g.o)
+		putFloats(wt)
+		defer putFloats(ut)
 		dx = emptyLike(x)
 		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
 		parallelFor(nsub, 1, func(b0, b1 int) {
@@ -221,8 +233,8 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 				y := yh[b*ys:]
 				for k := range 16 {
 					// dV_ξ [C, nt] = U_ξᵀ [C, O] · Ŷ_ξ [O, nt]
-					sgemmSerial(true, false, g.c, nt, g.o, 1,
-						u[k*winoUStride(g.o, g.c):], g.c, y[k*(g.o*nt+16):], nt, 0, d[k*(g.c*nt+16):], nt)
+					sgemmSerial(false, false, g.c, nt, g.o, 1,
+						ut[k*winoUStride(g.c, g.o):], g.o, y[k*(g.o*nt+16):], nt, 0, d[k*(g.c*nt+16):], nt)
 				}
 				g.winoInputGrad(d, g.c*nt+16, i0, cnt, dx.data)
 			}
