@@ -254,8 +254,16 @@ func newResNet(arch string, bottleneck bool, blocks [4]int, classes int, r *rand
 	return m
 }
 
-// Forward maps images x [N, 3, H, W] to logits [N, NumClasses].
+// Forward maps images x [N, 3, H, W] to logits [N, NumClasses]. Without
+// a graph (x from ag.NoGraph, as nn.Infer runs it) and with the batch
+// norms in evaluation mode, each convolution runs fused with its batch
+// norm, residual add and ReLU (see tensor.Conv2dBatchNormResidual): the
+// layers' values bit for bit, except for the 3×3 convolutions that
+// Winograd F(2×2, 3×3) suits, which differ by rounding.
 func (m *ResNetModule) Forward(x *ag.Value) *ag.Value {
+	if y := m.forwardInfer(x); y != nil {
+		return y
+	}
 	x = m.MaxPool.Forward(m.ReLU.Forward(m.BN1.Forward(m.Conv1.Forward(x))))
 	for _, l := range m.Layers {
 		x = l.Forward(x)

@@ -186,8 +186,9 @@ type convOut struct {
 	out, pooled []float32
 	arg         []int32
 	ph, pw      int
-	bn          *convBN // a batch norm between the bias and the ReLU
-	wino        bool    // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
+	bn          *convBN   // a batch norm between the bias and the ReLU
+	res         []float32 // with bn: a residual added after it, before the ReLU
+	wino        bool      // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
 }
 
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
@@ -338,10 +339,15 @@ func (g *convGeom) layoutRange(y []float32, pm bool, n0, cnt, i0, i1, o0, o1 int
 				} else {
 					src = y[gi*g.og*ld+o*ld+i*ohw:][:ohw]
 				}
-				if dst.bn != nil {
+				switch {
+				case dst.bn != nil && dst.res != nil:
+					biasReLU(d, src, stride, b, bd != nil, false)
+					dst.bn.apply(d, oc, false)
+					addResidual(d, dst.res[((n0+i)*g.o+oc)*ohw:][:ohw], dst.relu)
+				case dst.bn != nil:
 					biasReLU(d, src, stride, b, bd != nil, false)
 					dst.bn.apply(d, oc, dst.relu || dst.pool)
-				} else {
+				default:
 					biasReLU(d, src, stride, b, bd != nil, dst.relu || dst.pool)
 				}
 				if dst.pool {

@@ -1,0 +1,76 @@
+package tensor
+
+import "fmt"
+
+// winoMinInferTiles is the fewest 2×2 tiles (over the batch) for which
+// Conv2dBatchNormResidual takes the Winograd path with fewer than
+// winoMinBatch images: as many as winoMinBatch's 8 images of 14×14 give.
+// A single 224×224 image has 784 tiles in ResNet's first stage.
+const winoMinInferTiles = winoMinBatch * 49
+
+// Conv2dBatchNormResidual returns BatchNorm(Conv2d(x, w, bias, p)), plus
+// res when res is not nil (of the output's shape), then ReLU with relu:
+// the inference form of ResNet's conv-batchnorm(-add)-ReLU, in one pass
+// over the output while each plane of the product is still in cache. The
+// batch norm is in evaluation mode (st from RunningStats); bnWeight and
+// bnBias may be nil (1 and 0). The expressions are those of the separate
+// ops (BatchNorm, Add, ReLU), bit for bit, except that a convolution that
+// Winograd F(2×2, 3×3) suits (a 3×3 kernel, stride and dilation 1, one
+// group, at least 16 input channels, and a batch of at least 8 images or
+// 392 tiles of 2×2 outputs) is computed by it and differs from im2col's
+// by rounding; the results do not depend on the thread count.
+func Conv2dBatchNormResidual(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias, res *Tensor, relu bool) *Tensor {
+	x, w, bias, bnWeight, bnBias, res = contig(x), contig(w), contig(bias), contig(bnWeight), contig(bnBias), contig(res)
+	if is64("tensor.Conv2dBatchNormResidual", x, w, bias, res) || st.Mean == nil {
+		y := BatchNorm(Conv2d(x, w, bias, p), bnWeight, bnBias, st)
+		if res != nil {
+			y = Add(y, res)
+		}
+		if relu {
+			y = ReLU(y)
+		}
+		return y
+	}
+	g := newConvGeom(x, w, p)
+	if len(st.Mean) != g.o || len(st.InvStd) != g.o {
+		panic(fmt.Sprintf("tensor.Conv2dBatchNormResidual: %d statistics for %d channels", len(st.Mean), g.o))
+	}
+	if res != nil && !EqualShapes(res.shape, []int{g.n, g.o, g.oh, g.ow}) {
+		panic(fmt.Sprintf("tensor.Conv2dBatchNormResidual: residual %v for output [%d %d %d %d]", res.shape, g.n, g.o, g.oh, g.ow))
+	}
+	if bias != nil && (bias.Dims() != 1 || bias.shape[0] != g.o) {
+		panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
+	}
+	bn := &convBN{mean: st.Mean, scale: make([]float32, g.o), shift: make([]float32, g.o)}
+	for c := range g.o {
+		// BatchNorm's per-channel factors, as it computes them.
+		bn.scale[c] = st.InvStd[c]
+		if bnWeight != nil {
+			bn.scale[c] *= bnWeight.data[c]
+		}
+		if bnBias != nil {
+			bn.shift[c] = bnBias.data[c]
+		}
+	}
+	out := Empty(g.n, g.o, g.oh, g.ow)
+	dst := convOut{relu: relu, out: out.data, bn: bn}
+	if res != nil {
+		dst.res = res.data
+	}
+	tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
+	if g.winograd() && (g.n >= winoMinBatch || tiles >= winoMinInferTiles) {
+		g.winoForward(x, w, bias, dst)
+		return out
+	}
+	g.forward(x, w, bias, false, dst)
+	return out
+}
+
+// addResidual adds the residual plane r to d, then applies max(·, 0) with
+// relu: Add's and ReLU's expressions.
+func addResidual(d, r []float32, relu bool) {
+	addAll(d, r)
+	if relu {
+		biasReLU(d, d, 1, 0, false, true)
+	}
+}
