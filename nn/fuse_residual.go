@@ -10,7 +10,8 @@ import (
 // its batch norm, the residual add and the ReLU that follow it as one
 // tensor.Conv2dBatchNormResidual (one pass over each output instead of
 // three or four, and Winograd F(2×2, 3×3) for the 3×3 stride-1
-// convolutions that it suits), and the intermediate activations go back to
+// convolutions that it suits), the stem's pooling keeps no argmax
+// (tensor.MaxPool2dValues), and the intermediate activations go back to
 // the buffer pool as soon as they are read. The values are the separate
 // layers' bit for bit except where Winograd runs, which differs by
 // rounding, as nn.Infer's fused conv-batchnorm-ReLU of a Sequential does.
@@ -110,7 +111,7 @@ func (m *ResNetModule) forwardInfer(x *ag.Value) *ag.Value {
 	}
 	// Shapes are checked as the layers run, as Forward checks them.
 	h := stem.run(x.Data, nil, true)
-	p := m.MaxPool.Forward(ag.NoGraph(h)).Data
+	p := tensor.MaxPool2dValues(h, m.MaxPool.Params)
 	tensor.Recycle(h)
 	h = p
 	for _, b := range blocks {
