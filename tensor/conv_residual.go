@@ -3,10 +3,15 @@ package tensor
 import "fmt"
 
 // winoMinInferTiles is the fewest 2×2 tiles (over the batch) for which
-// Conv2dBatchNormResidual takes the Winograd path with fewer than
-// winoMinBatch images: as many as winoMinBatch's 8 images of 14×14 give.
-// A single 224×224 image has 784 tiles in ResNet's first stage.
-const winoMinInferTiles = winoMinBatch * 49
+// Conv2dBatchNormResidual takes the Winograd path: its weight transform
+// and the packing of U cost O·C per ξ whatever the batch, repaid by the
+// products' 2.25× fewer multiply-adds once there are a few dozen tiles.
+// Measured on this project's AVX2 machine (BenchmarkConvResidualPaths, CPU
+// time, one image at 224×224): Winograd 5.6 against im2col 9.0 ms at
+// 64 channels of 56×56 (784 tiles), 5.0 against 8.0 at 128 of 28×28,
+// 6.9 against 9.7 at 256 of 14×14 (49 tiles), but 12.0 against 8.9 at
+// 512 of 7×7 (16 tiles); 58 against 70 ms for 8 images of 512×7×7.
+const winoMinInferTiles = 32
 
 // Conv2dBatchNormResidual returns BatchNorm(Conv2d(x, w, bias, p)), plus
 // res when res is not nil (of the output's shape), then ReLU with relu:
@@ -16,8 +21,8 @@ const winoMinInferTiles = winoMinBatch * 49
 // bnBias may be nil (1 and 0). The expressions are those of the separate
 // ops (BatchNorm, Add, ReLU), bit for bit, except that a convolution that
 // Winograd F(2×2, 3×3) suits (a 3×3 kernel, stride and dilation 1, one
-// group, at least 16 input channels, and a batch of at least 8 images or
-// 392 tiles of 2×2 outputs) is computed by it and differs from im2col's
+// group, at least 16 input channels, and at least 32 tiles of 2×2 outputs
+// over the batch) is computed by it and differs from im2col's
 // by rounding; the results do not depend on the thread count.
 func Conv2dBatchNormResidual(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias, res *Tensor, relu bool) *Tensor {
 	x, w, bias, bnWeight, bnBias, res = contig(x), contig(w), contig(bias), contig(bnWeight), contig(bnBias), contig(res)
@@ -58,7 +63,7 @@ func Conv2dBatchNormResidual(x, w, bias *Tensor, p ConvParams, st NormStats, bnW
 		dst.res = res.data
 	}
 	tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
-	if g.winograd() && (g.n >= winoMinBatch || tiles >= winoMinInferTiles) {
+	if g.winograd() && tiles >= winoMinInferTiles {
 		g.winoForward(x, w, bias, dst)
 		return out
 	}
