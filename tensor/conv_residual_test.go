@@ -175,3 +175,63 @@ func BenchmarkConvResidualPaths(b *testing.B) {
 		}
 	}
 }
+
+// resnet18Convs lists ResNet-18's convolutions for images of size×size:
+// input channels, output channels, kernel, stride and input size.
+func resnet18Convs(size int) [][5]int {
+	s := size / 2
+	convs := [][5]int{{3, 64, 7, 2, size}}
+	s = (s + 1) / 2 // the stem's 3×3 stride-2 pooling
+	in := 64
+	for stage := range 4 {
+		planes := 64 << stage
+		for blk := range 2 {
+			stride := 1
+			if stage > 0 && blk == 0 {
+				stride = 2
+			}
+			convs = append(convs, [5]int{in, planes, 3, stride, s})
+			if stride == 2 || in != planes {
+				convs = append(convs, [5]int{in, planes, 1, stride, s})
+			}
+			s = ConvOutSize(s, 3, stride, 1, 1)
+			convs = append(convs, [5]int{planes, planes, 3, 1, s})
+			in = planes
+		}
+	}
+	return convs
+}
+
+// TestResNet18ConvPaths counts which of ResNet-18's convolutions take
+// Winograd, by the tests its paths make: in inference (Conv2dBatchNormResidual)
+// at 224×224 for batches of 1 and 32, in training (Conv2dWinogradKeep)
+// for a batch of 32 at 64×64. Every 3×3 stride-1 convolution should, but
+// for layer4's at batch 1 (7×7 outputs: 16 tiles, where im2col is faster).
+func TestResNet18ConvPaths(t *testing.T) {
+	for _, c := range []struct {
+		n, size  int
+		training bool
+		want     int
+	}{{1, 224, false, 10}, {32, 224, false, 13}, {32, 64, true, 13}} {
+		wino, all := 0, 0
+		for _, cv := range resnet18Convs(c.size) {
+			x := &Tensor{shape: []int{c.n, cv[0], cv[4], cv[4]}}
+			w := &Tensor{shape: []int{cv[1], cv[0], cv[2], cv[2]}}
+			p := ConvParams{Stride: [2]int{cv[3], cv[3]}, Padding: [2]int{cv[2] / 2, cv[2] / 2}}
+			g := newConvGeom(x, w, p)
+			tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
+			took := g.winoTrainable()
+			if !c.training {
+				took = g.winograd() && tiles >= winoMinInferTiles
+			}
+			all++
+			if took {
+				wino++
+			}
+		}
+		t.Logf("batch %d of %d×%d, training %v: %d of %d convolutions by Winograd", c.n, c.size, c.size, c.training, wino, all)
+		if all != 20 || wino != c.want {
+			t.Errorf("batch %d of %d×%d, training %v: %d of %d convolutions by Winograd, want %d of 20", c.n, c.size, c.size, c.training, wino, all, c.want)
+		}
+	}
+}
