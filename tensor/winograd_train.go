@@ -301,7 +301,7 @@ func (g *convGeom) winoGradTiles(plane, y []float32, stride int, pad []float32) 
 			yk[k] = y[k*stride+ty*tw:][:tw]
 		}
 		r0, r1 = r0[:2*tw], r1[:2*tw]
-		for tx := range tw {
+		for tx := winoGradVec(r0, r1, tw, y[ty*tw:], stride); tx < tw; tx++ {
 			a, b, c, d := r0[2*tx], r0[2*tx+1], r1[2*tx], r1[2*tx+1]
 			// rows of A·dY
 			p0, q0 := a, b
@@ -316,14 +316,12 @@ func (g *convGeom) winoGradTiles(plane, y []float32, stride int, pad []float32) 
 	}
 }
 
-// winoInputGrad turns dV (d, [16][C][cnt·tiles], planes cs apart) of images n0..n0+cnt-1
-// into their input gradient: each tile's B·dV·Bᵀ, a 4×4 patch at input
-// row 2ty - pad, column 2tx - pad, added where patches overlap and cut at
-// the plane's edges. The patches are added in a padded scratch plane
-// (2th+2 rows of 2tw+2) in a fixed order, then its inside copied out.
-//
-//	B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]: B·X has rows X0,
-//	X1-X2+X3, X1+X2-X0, -X3.
+// winoInputGrad turns dV (d, [16][C][cnt·tiles], planes cs apart) of
+// images n0..n0+cnt-1 into their input gradient: each tile's B·dV·Bᵀ, a
+// 4×4 patch at input row 2ty - pad, column 2tx - pad, added where patches
+// overlap and cut at the plane's edges. The patches are added in a padded
+// scratch plane (2th+2 rows of 2tw+2), then its inside copied out, in a
+// fixed order (winoDXGroup's) that the AVX2 pass keeps.
 func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
@@ -331,43 +329,70 @@ func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
 	pw := 2*tw + 2
-	pp := getFloats((2*th + 2) * pw)
+	pp := getFloats((2*th+2)*pw + 16) // room for the vector pass's last stores
 	defer putFloats(pp)
 	for i := range cnt {
 		for ci := range g.c {
 			clear(pp)
 			base := ci*nt + i*tpi
 			for ty := range th {
-				var xk [16][]float32
-				for k := range xk {
-					xk[k] = d[k*cs+base+ty*tw:][:tw]
-				}
-				var pr [4][]float32
-				for r := range pr {
-					pr[r] = pp[(2*ty+r)*pw:][:pw]
-				}
-				for tx := range tw {
-					// B·X, column by column, then ·Bᵀ row by row, added
-					// into the patch's rows.
-					var r [16]float32
-					for j := range 4 {
-						x0, x1, x2, x3 := xk[j][tx], xk[4+j][tx], xk[8+j][tx], xk[12+j][tx]
-						r[j], r[4+j], r[8+j], r[12+j] = x0, x1-x2+x3, x1+x2-x0, -x3
-					}
-					for j := range 4 {
-						e0, e1, e2, e3 := r[4*j], r[4*j+1], r[4*j+2], r[4*j+3]
-						row := pr[j][2*tx:][:4]
-						row[0] += e0
-						row[1] += e1 - e2 + e3
-						row[2] += e1 + e2 - e0
-						row[3] -= e3
-					}
+				x := d[base+ty*tw:]
+				row := pp[2*ty*pw:]
+				for t0 := winoDXVec(x, cs, tw, row, pw); t0 < tw; t0 += 8 {
+					winoDXGroup(x, cs, t0, min(t0+8, tw), row, pw)
 				}
 			}
 			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
 			for iy := range g.h {
 				copy(plane[iy*g.w:][:g.w], pp[(iy+py)*pw+px:][:g.w])
 			}
+		}
+	}
+}
+
+// winoDXGroup adds the patches of tiles t0..t1-1 (at most 8) of a tile
+// row: dV's 16 values of tile t at x[ξ·cs + t], the patch's rows at
+// row[j·pw:], tile t's columns at 2t..2t+3. Row j first gets every tile's
+// columns 0 and 1, then every tile's columns 2 and 3: the order the AVX2
+// pass adds them in, 8 tiles at a time.
+//
+//	B·X·Bᵀ with B = [1 0 0 0; 0 1 -1 1; -1 1 1 0; 0 0 0 -1]: the rows of
+//	B·X are X0, X1-X2+X3, X1+X2-X0, -X3 (each of four columns), and each
+//	row (e0, e1, e2, e3) of that becomes (e0, e1-e2+e3, e1+e2-e0, -e3).
+func winoDXGroup(x []float32, cs, t0, t1 int, row []float32, pw int) {
+	var v [4][4][8]float32 // [row j][column q][tile]
+	for t := t0; t < t1; t++ {
+		var xk [16]float32
+		for k := range xk {
+			xk[k] = x[k*cs+t]
+		}
+		for j := range 4 {
+			var e [4]float32
+			for q := range 4 {
+				x0, x1, x2, x3 := xk[q], xk[4+q], xk[8+q], xk[12+q]
+				switch j {
+				case 0:
+					e[q] = x0
+				case 1:
+					e[q] = x1 - x2 + x3
+				case 2:
+					e[q] = x1 + x2 - x0
+				default:
+					e[q] = -x3
+				}
+			}
+			v[j][0][t-t0], v[j][1][t-t0], v[j][2][t-t0], v[j][3][t-t0] = e[0], e[1]-e[2]+e[3], e[1]+e[2]-e[0], -e[3]
+		}
+	}
+	for j := range 4 {
+		r := row[j*pw:][:2*t1+2]
+		for t := t0; t < t1; t++ {
+			r[2*t] += v[j][0][t-t0]
+			r[2*t+1] += v[j][1][t-t0]
+		}
+		for t := t0; t < t1; t++ {
+			r[2*t+2] += v[j][2][t-t0]
+			r[2*t+3] += v[j][3][t-t0]
 		}
 	}
 }

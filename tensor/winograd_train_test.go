@@ -208,3 +208,67 @@ func BenchmarkConvTrainWinograd(b *testing.B) {
 		}
 	}
 }
+
+// TestWinogradTrainVectorPasses checks the AVX2 passes of the training
+// transforms against the scalar ones bit for bit, for tile rows of 1 to
+// 20 tiles (the tails the vector passes leave), with NaN and infinities
+// among the values.
+func TestWinogradTrainVectorPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	val := func() float32 {
+		switch r.IntN(40) {
+		case 0:
+			return float32(math.NaN())
+		case 1:
+			return float32(math.Inf(1 - 2*r.IntN(2)))
+		}
+		return float32(r.NormFloat64())
+	}
+	same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || (a != a && b != b) }
+	for tw := 1; tw <= 20; tw++ {
+		// the input gradient's patches
+		cs, pw := 3*tw+5, 2*tw+2
+		x := make([]float32, 16*cs)
+		for i := range x {
+			x[i] = val()
+		}
+		got, want := make([]float32, 4*pw+16), make([]float32, 4*pw+16)
+		for i := range got {
+			got[i] = val()
+			want[i] = got[i]
+		}
+		for t0 := winoDXVec(x, cs, tw, got, pw); t0 < tw; t0 += 8 {
+			winoDXGroup(x, cs, t0, min(t0+8, tw), got, pw)
+		}
+		for t0 := 0; t0 < tw; t0 += 8 {
+			winoDXGroup(x, cs, t0, min(t0+8, tw), want, pw)
+		}
+		for i := range want {
+			if !same(got[i], want[i]) {
+				t.Fatalf("input gradient, %d tiles: element %d is %v, want %v", tw, i, got[i], want[i])
+			}
+		}
+
+		// the output gradient's transform
+		r0, r1 := make([]float32, 2*tw), make([]float32, 2*tw)
+		for i := range r0 {
+			r0[i], r1[i] = val(), val()
+		}
+		stride := tw + 3
+		y := make([]float32, 16*stride)
+		k := winoGradVec(r0, r1, tw, y, stride)
+		for tx := range k {
+			a, b, c, d := r0[2*tx], r0[2*tx+1], r1[2*tx], r1[2*tx+1]
+			p := [4]float32{a, a + c, a - c, -c}
+			q := [4]float32{b, b + d, b - d, -d}
+			for i := range 4 {
+				w := [4]float32{p[i], p[i] + q[i], p[i] - q[i], -q[i]}
+				for j := range 4 {
+					if g := y[(4*i+j)*stride+tx]; !same(g, w[j]) {
+						t.Fatalf("output gradient, %d tiles: tile %d value %d is %v, want %v", tw, tx, 4*i+j, g, w[j])
+					}
+				}
+			}
+		}
+	}
+}
