@@ -160,7 +160,12 @@ func (g *convGeom) im2colChannels(x []float32, n0, cnt, i0, i1, c0, c1 int, cols
 								copy(d, src[xlo+xoff:xhi+xoff])
 							} else {
 								src = src[xlo*s+xoff:]
-								for j := range d {
+								k := 0
+								if s == 2 {
+									// ResNet's strided convolutions
+									k = gather2Vec(d, src)
+								}
+								for j := k; j < len(d); j++ {
 									d[j] = src[j*s]
 								}
 							}
