@@ -15,14 +15,14 @@ var winoTrainCases = []struct {
 	n, c, o, h, w, pad int
 	bias, relu         bool
 }{
-	{8, 16, 16, 5, 7, 1, false, false},
-	{8, 16, 24, 6, 6, 1, true, false},
-	{9, 17, 19, 7, 4, 0, true, true},
-	{8, 20, 16, 3, 3, 2, false, true},
-	{10, 16, 32, 2, 2, 1, false, false},
-	{8, 32, 16, 1, 1, 1, true, false},
-	{16, 24, 20, 13, 9, 1, false, true},
-	{32, 16, 16, 16, 16, 1, true, true},
+	{8, 64, 64, 5, 7, 1, false, false},
+	{8, 64, 72, 6, 6, 1, true, false},
+	{9, 65, 67, 7, 4, 0, true, true},
+	{8, 66, 64, 3, 3, 2, false, true},
+	{10, 64, 96, 2, 2, 1, false, false},
+	{8, 96, 64, 1, 1, 1, true, false},
+	{8, 72, 68, 13, 9, 1, false, true},
+	{8, 64, 64, 16, 17, 1, true, true},
 }
 
 // TestWinogradTrainMatchesIm2col checks Conv2dWinogradKeep's output and
@@ -130,8 +130,8 @@ func TestWinogradTrainErrorLikeIm2col(t *testing.T) {
 func TestWinogradTrainThreads(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	p := ConvParams{Padding: [2]int{1, 1}}
-	x, w, b := randTensor(r, 16, 24, 9, 10), randTensor(r, 32, 24, 3, 3), randTensor(r, 32)
-	gy := randTensor(r, 16, 32, 9, 10)
+	x, w, b := randTensor(r, 16, 64, 9, 10), randTensor(r, 72, 64, 3, 3), randTensor(r, 72)
+	gy := randTensor(r, 16, 72, 9, 10)
 	run := func() [][]float32 {
 		y, cols := Conv2dWinogradKeep(x, w, b, p)
 		dx, dw, db := Conv2dGradsKeep(x, w, gy, p, cols, true, true, true)
@@ -159,9 +159,9 @@ func TestWinogradTrainFallback(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, c := range []struct {
 		n, c, k, stride int
-	}{{8, 16, 1, 1}, {8, 16, 3, 2}, {8, 8, 3, 1}, {4, 16, 3, 1}} {
+	}{{8, 64, 1, 1}, {8, 64, 3, 2}, {8, 32, 3, 1}, {4, 64, 3, 1}} {
 		p := ConvParams{Stride: [2]int{c.stride, c.stride}, Padding: [2]int{c.k / 2, c.k / 2}}
-		x, w := randTensor(r, c.n, c.c, 6, 6), randTensor(r, 16, c.c, c.k, c.k)
+		x, w := randTensor(r, c.n, c.c, 6, 6), randTensor(r, 64, c.c, c.k, c.k)
 		got, cols := Conv2dWinogradKeep(x, w, nil, p)
 		if cols != nil && cols.wino != nil {
 			t.Errorf("%+v: took the Winograd path", c)
@@ -174,8 +174,8 @@ func TestWinogradTrainFallback(t *testing.T) {
 			}
 		}
 	}
-	x64 := randTensor(r, 8, 16, 5, 5).To(Float64)
-	w64 := randTensor(r, 16, 16, 3, 3).To(Float64)
+	x64 := randTensor(r, 8, 64, 5, 5).To(Float64)
+	w64 := randTensor(r, 64, 64, 3, 3).To(Float64)
 	y, cols := Conv2dWinogradKeep(x64, w64, nil, ConvParams{Padding: [2]int{1, 1}})
 	if cols != nil || y.DType() != Float64 {
 		t.Errorf("float64: got %v and columns %v, want float64 and none", y.DType(), cols)
@@ -183,16 +183,17 @@ func TestWinogradTrainFallback(t *testing.T) {
 }
 
 // BenchmarkConvTrainWinograd times the 3×3 convolutions of ResNet-18's
-// four stages on 3×64×64 images (batch 32) forward and backward, Winograd
-// against im2col, in wall and CPU time.
+// four stages on 3×64×64 images (batch 32) and W-CNN's second (32→64
+// channels, 14×14, batch 64) forward and backward, Winograd against
+// im2col, in wall and CPU time.
 func BenchmarkConvTrainWinograd(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, sz := range []struct{ c, hw int }{{64, 16}, {128, 8}, {256, 4}, {512, 2}} {
+	for _, sz := range []struct{ n, c, o, hw int }{{32, 64, 64, 16}, {32, 128, 128, 8}, {32, 256, 256, 4}, {32, 512, 512, 2}, {64, 32, 64, 14}} {
 		p := ConvParams{Padding: [2]int{1, 1}}
-		x, w := randTensor(r, 32, sz.c, sz.hw, sz.hw), randTensor(r, sz.c, sz.c, 3, 3)
-		gy := randTensor(r, 32, sz.c, sz.hw, sz.hw)
+		x, w := randTensor(r, sz.n, sz.c, sz.hw, sz.hw), randTensor(r, sz.o, sz.c, 3, 3)
+		gy := randTensor(r, sz.n, sz.o, sz.hw, sz.hw)
 		for _, on := range []bool{false, true} {
-			b.Run(fmt.Sprintf("c%d_%dx%d/wino=%v", sz.c, sz.hw, sz.hw, on), func(b *testing.B) {
+			b.Run(fmt.Sprintf("n%d_c%d_o%d_%dx%d/wino=%v", sz.n, sz.c, sz.o, sz.hw, sz.hw, on), func(b *testing.B) {
 				defer func(v bool) { winoTrain = v }(winoTrain)
 				winoTrain = on
 				c0 := cpuTime()
