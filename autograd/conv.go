@@ -13,9 +13,9 @@ type PoolParams = tensor.PoolParams
 // weight [O,C/groups,kh,kw] plus bias [O] (bias may be nil), as
 // torch.nn.functional.conv2d. In training (the weight requires its
 // gradient and a graph is recorded) a float32 3×3 stride-1 convolution of
-// at least 16 channels and a batch of tensor.WinogradMinBatch runs as
-// Winograd F(2×2, 3×3) in both directions (tensor.Conv2dWinogradKeep),
-// which differs from im2col by rounding only.
+// at least 64 input and output channels and a batch of
+// tensor.WinogradMinBatch runs as Winograd F(2×2, 3×3) in both directions
+// (tensor.Conv2dWinogradKeep), which differs from im2col by rounding only.
 func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 	b := dataOf(bias)
 	// The backward pass reuses what the forward kept: Winograd's input
@@ -42,11 +42,15 @@ func Conv2d(x, weight, bias *Value, p ConvParams) *Value {
 // the bias and the ReLU applied in the pass that lays out the convolution's
 // result and the ReLU's derivative applied in the pass that lays out its
 // gradient: two passes over the activations fewer in each direction than
-// the two ops apart.
+// the two ops apart. In training it takes Winograd where Conv2d does.
 func Conv2dReLU(x, weight, bias *Value, p ConvParams) *Value {
 	b := dataOf(bias)
-	y, cols := tensor.Conv2dReLUKeep(x.Data, weight.Data, b, p)
-	if !weight.requiresGrad || !recording(x, weight, bias) {
+	var y *tensor.Tensor
+	var cols *tensor.ConvCols
+	if weight.requiresGrad && recording(x, weight, bias) {
+		y, cols = tensor.Conv2dReLUWinogradKeep(x.Data, weight.Data, b, p)
+	} else {
+		y, cols = tensor.Conv2dReLUKeep(x.Data, weight.Data, b, p)
 		cols.Release()
 		cols = nil
 	}
