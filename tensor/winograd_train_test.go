@@ -273,3 +273,32 @@ func TestWinogradTrainVectorPasses(t *testing.T) {
 		}
 	}
 }
+
+// ExampleConv2dWinogradKeep runs a ResNet-sized 3×3 convolution forward
+// and backward by Winograd and compares it with im2col's.
+func ExampleConv2dWinogradKeep() {
+	r := rand.New(rand.NewPCG(1, 2))
+	normal := func(int) float32 { return float32(r.NormFloat64()) }
+	x, w := FromFunc(normal, 8, 64, 8, 8), FromFunc(normal, 64, 64, 3, 3)
+	gy := FromFunc(normal, 8, 64, 8, 8)
+	p := ConvParams{Padding: [2]int{1, 1}}
+
+	y, cols := Conv2dWinogradKeep(x, w, nil, p)
+	dx, dw, _ := Conv2dGradsKeep(x, w, gy, p, cols, true, true, false) // releases cols
+
+	ref, refCols := Conv2dKeep(x, w, nil, p)
+	rdx, rdw, _ := Conv2dGradsKeep(x, w, gy, p, refCols, true, true, false)
+	close := func(a, b *Tensor) bool {
+		var big, d float64
+		for i, v := range b.Data() {
+			big = max(big, math.Abs(float64(v)))
+			d = max(d, math.Abs(float64(a.Data()[i]-v)))
+		}
+		return d <= 1e-5*big
+	}
+	fmt.Println(y.Shape(), dx.Shape(), dw.Shape())
+	fmt.Println(close(y, ref), close(dx, rdx), close(dw, rdw))
+	// Output:
+	// [8 64 8 8] [8 64 8 8] [64 64 3 3]
+	// true true true
+}
