@@ -56,7 +56,9 @@ func benchResNet18(seed uint64, threads, reps int, emit func(map[string]any, str
 	step := func() {
 		opt.ZeroGrad()
 		loss := nn.CrossEntropy(model.Forward(ag.Const(x)), labels)
-		loss.Backward()
+		// As train.Fit does (and PyTorch, which frees the graph in
+		// backward): the step's activations go back to the pool.
+		loss.BackwardRelease()
 		opt.Step()
 	}
 	s, c := medianSeconds(step, reps)
