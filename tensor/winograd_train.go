@@ -122,7 +122,7 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
-	u := winoWeightsPar(w.data, g.o, g.c)
+	u := winoWeightsPar(w.data, g.o, g.c, false)
 	sub, nsub := g.winoBlocks()
 	vs := 16 * g.c * (sub*tpi + 8)
 	defer putFloats(u)
@@ -220,16 +220,7 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 		// Uᵀ as winoWeights lays out the transform of the transposed
 		// kernels wᵀ [C,O,3,3]: the products then read their left
 		// operand row by row, which packs faster than U read transposed.
-		wt := getFloats(9 * g.o * g.c)
-		parallelFor(g.c, 8, func(c0, c1 int) {
-			for c := c0; c < c1; c++ {
-				for o := range g.o {
-					copy(wt[(c*g.o+o)*9:][:9], w.data[(o*g.c+c)*9:][:9])
-				}
-			}
-		})
-		ut := winoWeightsPar(wt, g.c, g.o)
-		putFloats(wt)
+		ut := winoWeightsPar(w.data, g.o, g.c, true)
 		defer putFloats(ut)
 		dx = emptyLike(x)
 		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
@@ -430,8 +421,10 @@ func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
 }
 
 // winoWeightsPar is winoWeights (the same expressions, so the same bits)
-// with the kernels shared out over the workers.
-func winoWeightsPar(w []float32, o, c int) []float32 {
+// with the kernels shared out over the workers; with trans, the transform
+// of the transposed kernels wᵀ [C,O,3,3] (Uᵀ, planes [C][O]), read from w
+// [O,C,3,3] in place.
+func winoWeightsPar(w []float32, o, c int, trans bool) []float32 {
 	oc := o * c
 	us := winoUStride(o, c)
 	u := getFloats(16 * us)
@@ -442,7 +435,12 @@ func winoWeightsPar(w []float32, o, c int) []float32 {
 			p[k] = u[k*us:][:oc]
 		}
 		for k := k0; k < k1; k++ {
-			g := w[k*9:][:9]
+			src := k
+			if trans {
+				// position k = ci·O + oi of Uᵀ is kernel oi·C + ci of w
+				src = k%o*c + k/o
+			}
+			g := w[src*9:][:9]
 			// G·g (4×3), row by row
 			a0, a1, a2 := g[0], g[1], g[2]
 			b0 := (g[0] + g[3] + g[6]) * 0.5
