@@ -362,27 +362,17 @@ func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 //	row (e0, e1, e2, e3) of that becomes (e0, e1-e2+e3, e1+e2-e0, -e3).
 func winoDXGroup(x []float32, cs, t0, t1 int, row []float32, pw int) {
 	var v [4][4][8]float32 // [row j][column q][tile]
+	x = x[:15*cs+t1]
 	for t := t0; t < t1; t++ {
-		var xk [16]float32
-		for k := range xk {
-			xk[k] = x[k*cs+t]
+		i := t - t0
+		var r [4][4]float32 // B·X: [row][column]
+		for q := range 4 {
+			x0, x1, x2, x3 := x[q*cs+t], x[(4+q)*cs+t], x[(8+q)*cs+t], x[(12+q)*cs+t]
+			r[0][q], r[1][q], r[2][q], r[3][q] = x0, x1-x2+x3, x1+x2-x0, -x3
 		}
 		for j := range 4 {
-			var e [4]float32
-			for q := range 4 {
-				x0, x1, x2, x3 := xk[q], xk[4+q], xk[8+q], xk[12+q]
-				switch j {
-				case 0:
-					e[q] = x0
-				case 1:
-					e[q] = x1 - x2 + x3
-				case 2:
-					e[q] = x1 + x2 - x0
-				default:
-					e[q] = -x3
-				}
-			}
-			v[j][0][t-t0], v[j][1][t-t0], v[j][2][t-t0], v[j][3][t-t0] = e[0], e[1]-e[2]+e[3], e[1]+e[2]-e[0], -e[3]
+			e0, e1, e2, e3 := r[j][0], r[j][1], r[j][2], r[j][3]
+			v[j][0][i], v[j][1][i], v[j][2][i], v[j][3][i] = e0, e1-e2+e3, e1+e2-e0, -e3
 		}
 	}
 	for j := range 4 {
