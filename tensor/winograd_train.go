@@ -93,12 +93,24 @@ func conv2dWinoKeep(x, w, bias *Tensor, p ConvParams, relu bool) (*Tensor, *Conv
 // batch 64 (W-CNN's second convolution): 53 against 52.
 const winoTrainMinChannels = 64
 
+// winoKeepMaxFloats caps the input transform that the training path keeps
+// from the forward pass to the backward (256 MiB): 4 floats per input
+// element, 103 MiB for a 64-channel 56×56 convolution of ResNet-18 at
+// 224×224 and batch 32. A larger one takes im2col, which keeps nothing.
+const winoKeepMaxFloats = 1 << 26
+
 // winoTrainable reports whether the training path applies: winograd's
-// conditions, a full batch, winoTrainMinChannels, and a padding of at most
-// 2 (the input gradient's patches must overlap the input).
+// conditions, a full batch, winoTrainMinChannels, a padding of at most 2
+// (the input gradient's patches must overlap the input), and a kept input
+// transform of at most winoKeepMaxFloats.
 func (g *convGeom) winoTrainable() bool {
-	return g.winograd() && g.n >= winoMinBatch && g.c >= winoTrainMinChannels && g.o >= winoTrainMinChannels &&
-		g.p.Padding[0] <= 2 && g.p.Padding[1] <= 2
+	if !g.winograd() || g.n < winoMinBatch || g.c < winoTrainMinChannels || g.o < winoTrainMinChannels ||
+		g.p.Padding[0] > 2 || g.p.Padding[1] > 2 {
+		return false
+	}
+	sub, nsub := g.winoBlocks()
+	tpi := ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
+	return 16*g.c*(sub*tpi+8)*nsub <= winoKeepMaxFloats
 }
 
 // winoBlocks returns the images per block and the number of blocks of the

@@ -154,7 +154,8 @@ func TestWinogradTrainThreads(t *testing.T) {
 
 // TestWinogradTrainFallback checks that convolutions the training path
 // does not take (a 1×1 or strided kernel, few channels, a small batch,
-// float64) are Conv2dKeep's bit for bit and keep no transforms.
+// float64) are Conv2dKeep's bit for bit and keep no transforms, and that
+// one whose transform would be too large to keep takes im2col.
 func TestWinogradTrainFallback(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	for _, c := range []struct {
@@ -173,6 +174,11 @@ func TestWinogradTrainFallback(t *testing.T) {
 				t.Fatalf("%+v: output differs at %d from Conv2d's", c, i)
 			}
 		}
+	}
+	// a transform too large to keep: 16·64·(8·56·56/4 + …) floats
+	big := newConvGeom(&Tensor{shape: []int{160, 64, 56, 56}}, &Tensor{shape: []int{64, 64, 3, 3}}, ConvParams{Padding: [2]int{1, 1}})
+	if big.winoTrainable() {
+		t.Errorf("a batch of 160 of 64×56×56 would keep more than %d floats, yet takes Winograd", winoKeepMaxFloats)
 	}
 	x64 := randTensor(r, 8, 64, 5, 5).To(Float64)
 	w64 := randTensor(r, 64, 64, 3, 3).To(Float64)
