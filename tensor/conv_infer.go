@@ -57,7 +57,12 @@ func conv2dBNReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBi
 	}
 	pooled := Empty(g.n, g.o, ph, pw)
 	arg := Int32s(len(pooled.data))
-	g.forward(x, w, bias, false, convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn, wino: wino})
+	dst := convOut{relu: true, pool: true, pooled: pooled.data, arg: arg, ph: ph, pw: pw, bn: bn, wino: wino}
+	if wino && g.direct1() {
+		g.direct1Pooled(x, w, bias, dst)
+		return pooled, arg
+	}
+	g.forward(x, w, bias, false, dst)
 	return pooled, arg
 }
 
