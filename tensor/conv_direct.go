@@ -52,19 +52,21 @@ func (g *convGeom) direct1Pooled(x, w, bias *Tensor, dst convOut) {
 			g.splitPadded(x.data[i*hw:][:hw], planes[i*per:][:per], rs, rowsP)
 		}
 	})
-	// where each window's top left output lies in its plane
-	pos := intPool.get(ph * n8)
+	// where each window's top left output lies in its plane (and room
+	// for the last vector's spare lanes)
+	pos := intPool.get(ph*pw + 8)
 	defer intPool.put(pos)
+	clear(pos)
 	for py := range ph {
-		for px := range n8 {
-			pos[py*n8+px] = int32(2*py*g.ow + 2*px)
+		for px := range pw {
+			pos[py*pw+px] = int32(2*py*g.ow + 2*px)
 		}
 	}
 	pohw := ph * pw
 	vec := useDirect1Vec
 	parallelFor(g.n*g.o, 1, func(j0, j1 int) {
-		tp := getFloats(ph * n8)
-		ta := intPool.get(ph * n8)
+		tp := getFloats(pohw + 8)
+		ta := intPool.get(pohw + 8)
 		defer func() { putFloats(tp); intPool.put(ta) }()
 		var k [64]float32
 		for j := range 8 {
@@ -87,8 +89,10 @@ func (g *convGeom) direct1Pooled(x, w, bias *Tensor, dst convOut) {
 			eo := planes[i*per:][:per]
 			wo := w.data[o*9:][:9]
 			q := j * pohw
-			if vec && g.direct1Vec(eo, rs, ph, pw, n8, wo, &k, pos, tp, ta, dst.pooled[q:][:pohw], dst.arg[q:][:pohw]) {
-				continue
+			if vec {
+				if ok, nan := conv1PoolVec(eo, rs, ph, pw, wo, &k, pos, dst.pooled[q:][:pohw], dst.arg[q:][:pohw], tp, ta); ok && !nan {
+					continue
+				}
 			}
 			// Without the vector kernel, or for a plane holding a NaN
 			// (which maxPool2x2 gives its place): the plane in Go, then
@@ -101,20 +105,6 @@ func (g *convGeom) direct1Pooled(x, w, bias *Tensor, dst convOut) {
 			putFloats(plane)
 		}
 	})
-}
-
-// direct1Vec runs conv1Pool on one plane and copies its windows into
-// pooled and arg; it reports false, having written nothing there, without
-// the vector kernel or for a plane holding a NaN.
-func (g *convGeom) direct1Vec(eo []float32, rs, ph, pw, n8 int, w []float32, k *[64]float32, pos []int32, tp []float32, ta []int32, pooled []float32, arg []int32) bool {
-	if ok, nan := conv1PoolVec(eo, rs, ph, n8, w, k, pos, tp, ta); !ok || nan {
-		return false
-	}
-	for py := range ph {
-		copy(pooled[py*pw:][:pw], tp[py*n8:][:pw])
-		copy(arg[py*pw:][:pw], ta[py*n8:][:pw])
-	}
-	return true
 }
 
 // useDirect1Vec lets direct1Pooled use conv1Pool; off, a hook for the tests

@@ -2,19 +2,22 @@
 
 #include "textflag.h"
 
-// func conv1Pool(e, o *float32, rs, rows, n int, w, k *float32, pos *int32, out *float32, arg *int32) bool
+// func conv1Pool(e, o *float32, rs, rows, pw int, w, k *float32, pos *int32, out *float32, arg *int32, last *float32, lastArg *int32, tail int) bool
 // A 3×3 convolution of one input plane into one output channel, with the
 // bias, batch norm, ReLU and 2×2 max-pooling of winoPoolBN, for rows rows of
-// pooling windows, n (a multiple of 8) windows a row, 8 at a time. e and o
-// hold the zero-padded input plane's even and odd columns (rs floats a row, o after e,
-// 2·rows+2 rows; window (py, px) reads rows 2py..2py+3, columns px and px+1
-// of each). Each output is the sum over k = 3·dy+dx of w[k]·input, one FMA
-// after another from 0, as the GEMM's kernel adds them. k holds bias,
+// pw pooling windows, 8 windows at a time. e and o hold the zero-padded
+// input plane's even and odd columns (rs ≥ pw+9 floats a row, 2·rows+2
+// rows, o after e; window (py, px) reads rows 2py..2py+3, columns px and
+// px+1 of each). Each output is the sum over k = 3·dy+dx of w[k]·input, one
+// FMA after another from 0, as the GEMM's kernel adds them. k holds bias,
 // mean, scale, shift, then the int32s ow+1, ow, 1 and 0, each broadcast to 8
-// lanes; pos the windows' top-left indices in the unpooled plane; out and
-// arg (n a row) the windows' maxima and their indices, as winoPoolBN writes
-// them. It reports whether a value was NaN.
-TEXT ·conv1Pool(SB), NOSPLIT, $0-81
+// lanes; pos (pw a row, 8 to spare at the end) the windows' top-left
+// indices in the unpooled plane. The windows' maxima and their indices, as
+// winoPoolBN computes them, go to out and arg, pw a row, except those of
+// the last tail rows, which go to last and lastArg (pw a row, 8 to spare):
+// a row's last vector writes up to 7 past the row, into the next ones,
+// which overwrite that. It reports whether a value was NaN.
+TEXT ·conv1Pool(SB), NOSPLIT, $0-105
 	MOVQ e+0(FP), SI
 	MOVQ o+8(FP), DX
 	MOVQ rs+16(FP), AX
@@ -35,10 +38,17 @@ TEXT ·conv1Pool(SB), NOSPLIT, $0-81
 	TESTQ R12, R12
 	JEQ cp_done
 cp_row:
-	MOVQ n+32(FP), CX
+	CMPQ R12, tail+96(FP)
+	JNE cp_start
+	MOVQ last+80(FP), DI  // the last rows into the scratch rows
+	MOVQ lastArg+88(FP), R11
+cp_start:
+	MOVQ pw+32(FP), CX
+	ADDQ $7, CX
 	SHRQ $3, CX
 	JEQ cp_next
 	MOVQ SI, R8           // this window row's even columns
+	MOVQ DI, R9           // and its first output
 cp_loop:
 	VBROADCASTSS 0(R14), Y0
 	VBROADCASTSS 4(R14), Y1
@@ -148,14 +158,24 @@ cp_loop:
 	VCMPPS $0, Y0, Y9, Y3
 	VBLENDVPS Y3, 224(R13), Y2, Y2
 	VPADDD (R15), Y2, Y2
-	VMOVUPS Y0, (DI)
+	VMOVUPS Y0, (R9)
 	VMOVDQU Y2, (R11)
 	ADDQ $32, R8
-	ADDQ $32, R15
-	ADDQ $32, DI
+	ADDQ $32, R9
 	ADDQ $32, R11
+	ADDQ $32, R15
 	DECQ CX
 	JNE cp_loop
+	// back to the start of the next row of windows
+	MOVQ pw+32(FP), BX
+	SHLQ $2, BX
+	MOVQ R9, CX
+	SUBQ DI, CX
+	SUBQ CX, R11
+	SUBQ CX, R15
+	ADDQ BX, DI
+	ADDQ BX, R11
+	ADDQ BX, R15
 cp_next:
 	// two padded rows down
 	LEAQ (SI)(AX*2), SI
@@ -163,6 +183,6 @@ cp_next:
 	JNE cp_row
 cp_done:
 	TESTQ R10, R10
-	SETNE ret+80(FP)
+	SETNE ret+104(FP)
 	VZEROUPPER
 	RET

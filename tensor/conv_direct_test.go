@@ -118,3 +118,26 @@ func TestDirect1VecMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDirect1 compares the im2col and direct paths on the first
+// convolution of the CNN preset (1→32 channels, 28×28, pooled).
+func BenchmarkDirect1(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 32} {
+		x, w, bias, p, st, bw, bb := direct1Inputs(r, direct1Case{n, 28, 28, 32, 1})
+		for _, v := range []struct {
+			name string
+			f    func(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32)
+		}{{"im2col", Conv2dBatchNormReLU}, {"direct", Conv2dBatchNormReLUWinograd}} {
+			b.Run(fmt.Sprintf("%s/batch%d", v.name, n), func(b *testing.B) {
+				c0 := cpuTime()
+				for b.Loop() {
+					y, arg := v.f(x, w, bias, p, st, bw, bb, true, true)
+					RecycleInt32s(arg)
+					Recycle(y)
+				}
+				b.ReportMetric((cpuTime()-c0)*1e6/float64(b.N), "cpu-µs/op")
+			})
+		}
+	}
+}
