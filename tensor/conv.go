@@ -203,7 +203,7 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 		}
 		bd = bias.data
 	}
-	if dst.wino && !keep && g.winograd() && g.n >= winoMinBatch {
+	if dst.wino && !keep && g.winograd() && g.n >= winoBatch() {
 		g.winoForward(x, w, bias, dst)
 		return nil
 	}
