@@ -145,6 +145,9 @@ type Server struct {
 
 	gen      *nn.Generator // a language model's; nil for others
 	genSlots chan struct{} // one per generation running
+
+	// the model prepared once (its Winograd weights) for the workers
+	inference *nn.Inference
 }
 
 // New checks the model, runs one zero input through it to learn its
@@ -172,6 +175,7 @@ func New(m Model, cfg Config) (*Server, error) {
 		s.outSize = s.gen.Vocabulary()
 		s.genSlots = make(chan struct{}, cfg.Workers)
 	} else {
+		s.inference = nn.NewInference(m.Module)
 		out, err := s.forward(make([]float32, size), 1)
 		if err != nil {
 			return nil, fmt.Errorf("serve: running the model on one input: %w", err)

@@ -181,8 +181,9 @@ type convOut struct {
 	out, pooled []float32
 	arg         []int32
 	ph, pw      int
-	bn          *convBN // a batch norm between the bias and the ReLU
-	wino        bool    // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
+	bn          *convBN   // a batch norm between the bias and the ReLU
+	wino        bool      // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
+	wu          []float32 // with wino, the transformed weight if already made (WinogradFilter)
 }
 
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {

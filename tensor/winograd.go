@@ -148,13 +148,16 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	vec := winoMulOK()
-	var u []float32
-	if vec {
+	u := dst.wu
+	switch {
+	case u != nil: // a WinogradFilter's
+	case vec:
 		u = winoWeightsPacked(w.data, g.o, g.c)
-	} else {
+		defer putFloats(u)
+	default:
 		u = winoWeights(w.data, g.o, g.c)
+		defer putFloats(u)
 	}
-	defer putFloats(u)
 	per := 16*(g.c+g.o)*tpi + g.o*ohw
 	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
 	sub := max(1, (g.n+nb-1)/nb)
@@ -491,7 +494,7 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 // it is the same for any thread count. Other convolutions take
 // Conv2dBatchNormReLU's path, bit for bit. For inference.
 func Conv2dBatchNormReLUWinograd(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
-	return conv2dBNReLU(x, w, bias, p, st, bnWeight, bnBias, relu, pool, true)
+	return conv2dBNReLU(x, w, nil, bias, p, st, bnWeight, bnBias, relu, pool, true)
 }
 
 // winoBatch is the smallest batch that takes the Winograd path.
