@@ -180,11 +180,28 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 			cnt := min(sub, g.n-i0)
 			nt := cnt * tpi
 			lay := newWinoLayout(nt, g.o, vec)
-			g.winoInput(x.data, i0, cnt, v, lay.ldv, buf)
-			if vec {
-				for r := range 16 * g.c {
-					clear(v[r*lay.ldv+nt : (r+1)*lay.ldv])
+			input := func(c0, c1 int, buf []float32) {
+				g.winoInputRange(x.data, i0, cnt, c0, c1, v, lay.ldv, buf)
+				if !vec {
+					return
 				}
+				for k := range 16 {
+					for c := c0; c < c1; c++ {
+						r := k*g.c + c
+						clear(v[r*lay.ldv+nt : (r+1)*lay.ldv])
+					}
+				}
+			}
+			if nsub == 1 {
+				// A single block: its input channels split over the
+				// workers, as its products and layout are below.
+				parallelFor(g.c, 1, func(c0, c1 int) {
+					b := getFloats(len(buf))
+					input(c0, c1, b)
+					putFloats(b)
+				})
+			} else {
+				input(0, g.c, buf)
 			}
 			mul := func(k0, k1 int) {
 				for k := k0; k < k1; k++ {
@@ -265,6 +282,11 @@ func winoPass(e, o []float32, s, n int, out []float32, stride int) {
 // at r·(tw+1)+k), the rows' transforms of the even and of the odd rows, and
 // the padded plane's even rows, then its odd rows.
 func (g *convGeom) winoInput(x []float32, n0, cnt int, v []float32, ldv int, buf []float32) {
+	g.winoInputRange(x, n0, cnt, 0, g.c, v, ldv, buf)
+}
+
+// winoInputRange is winoInput for input channels c0..c1-1.
+func (g *convGeom) winoInputRange(x []float32, n0, cnt, c0, c1 int, v []float32, ldv int, buf []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tw1 := tw + 1
 	l := (th + 1) * tw1
@@ -280,7 +302,7 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v []float32, ldv int, buf
 	cs := g.c * ldv // stride between the ξ planes
 	for i := range cnt {
 		img := x[(n0+i)*g.c*hw:][:g.c*hw]
-		for ci := range g.c {
+		for ci := c0; ci < c1; ci++ {
 			plane := img[ci*hw:][:hw]
 			// The plane inside its padding, its even and odd rows apart,
 			// then each split into its even and odd columns; the tiles
