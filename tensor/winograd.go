@@ -244,7 +244,7 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 // winoLayout is where a block's nt tiles lie: V is [16][C][ldv] (ldv ≥
 // nt+8: the input transform's last vector writes past its row), M is
 // [16][om][ldm] (om ≥ O rows, ldm ≥ nt). For winoMul, whose kernels make
-// 6 rows of 16 or 8 columns at a time, om is rounded up to 6 and ldm to 8,
+// 6 rows of 16, 8 or 4 columns at a time, om is rounded up to 6 and ldm to 4,
 // with ldv = ldm+8 (the columns past nt are zeroed; their products are
 // never read); for sgemm, they are O, nt+8 and nt.
 type winoLayout struct {
@@ -253,8 +253,8 @@ type winoLayout struct {
 
 func newWinoLayout(nt, o int, vec bool) winoLayout {
 	if vec {
-		n8 := (nt + 7) &^ 7
-		return winoLayout{ldv: n8 + 8, om: (o + 5) / 6 * 6, ldm: n8}
+		n4 := (nt + 3) &^ 3
+		return winoLayout{ldv: n4 + 8, om: (o + 5) / 6 * 6, ldm: n4}
 	}
 	return winoLayout{ldv: nt + 8, om: o, ldm: nt}
 }

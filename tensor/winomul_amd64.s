@@ -146,3 +146,65 @@ w8_store:
 w8_done:
 	VZEROUPPER
 	RET
+
+// func winoMul4(u, v *float32, ldv, k, blocks int, c *float32, ldc int)
+// winoMul for 4 columns, in 128-bit registers (a batch of one's last tile
+// costs half an 8-column block so).
+TEXT ·winoMul4(SB), NOSPLIT, $0-56
+	MOVQ u+0(FP), SI
+	MOVQ ldv+16(FP), AX
+	MOVQ blocks+32(FP), R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	TESTQ R9, R9
+	JEQ w4_done
+w4_block:
+	MOVQ v+8(FP), DX
+	MOVQ k+24(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	TESTQ CX, CX
+	JEQ w4_store
+w4_k:
+	VMOVUPS (DX), X12
+	VBROADCASTSS 0(SI), X13
+	VFMADD231PS X12, X13, X0
+	VBROADCASTSS 4(SI), X14
+	VFMADD231PS X12, X14, X1
+	VBROADCASTSS 8(SI), X15
+	VFMADD231PS X12, X15, X2
+	VBROADCASTSS 12(SI), X13
+	VFMADD231PS X12, X13, X3
+	VBROADCASTSS 16(SI), X14
+	VFMADD231PS X12, X14, X4
+	VBROADCASTSS 20(SI), X15
+	VFMADD231PS X12, X15, X5
+	ADDQ $24, SI
+	ADDQ AX, DX
+	DECQ CX
+	JNE w4_k
+w4_store:
+	MOVQ DI, R8
+	VMOVUPS X0, (R8)
+	ADDQ BX, R8
+	VMOVUPS X1, (R8)
+	ADDQ BX, R8
+	VMOVUPS X2, (R8)
+	ADDQ BX, R8
+	VMOVUPS X3, (R8)
+	ADDQ BX, R8
+	VMOVUPS X4, (R8)
+	ADDQ BX, R8
+	VMOVUPS X5, (R8)
+	LEAQ (R8)(BX*1), DI
+	DECQ R9
+	JNE w4_block
+w4_done:
+	VZEROUPPER
+	RET
