@@ -76,3 +76,31 @@ func ExampleNewInference() {
 	fmt.Println(p.Infer(x).Shape())
 	// Output: [4 10]
 }
+
+// TestInferConvBatchIndependent checks that the CNN preset's convolution
+// blocks (the direct first one and the Winograd second one) give each
+// image the values it gets alone, bit for bit, at batch sizes 2 to 33,
+// so that a served image's features equal predict's.
+func TestInferConvBatchIndependent(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	m, err := Build("conv(32,3,pad=1) batchnorm relu maxpool(2) conv(64,3,pad=1) batchnorm relu maxpool(2) flatten", []int{1, 28, 28}, Seed(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	Eval(m)
+	p := NewInference(m)
+	for _, n := range []int{2, 7, 8, 9, 33} {
+		x := tensor.FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, n, 1, 28, 28)
+		y := p.Infer(x).Data()
+		per := len(y) / n
+		for i := range n {
+			xi := tensor.New(append([]float32(nil), x.Data()[i*784:(i+1)*784]...), 1, 1, 28, 28)
+			yi := Infer(m, xi).Data()
+			for j, v := range yi {
+				if math.Float32bits(v) != math.Float32bits(y[i*per+j]) {
+					t.Fatalf("batch %d, image %d: [%d] = %v in the batch, %v alone", n, i, j, y[i*per+j], v)
+				}
+			}
+		}
+	}
+}
