@@ -323,6 +323,10 @@ func (g *convGeom) winoInputRange(x []float32, n0, cnt, c0, c1 int, v []float32,
 					ev[i], od[i] = src[2*i], src[2*i+1]
 				}
 			}
+			base := ci*ldv + i*tpi
+			if winoTilesVec(buf, l, tw1, th, tw, v[base:], cs) {
+				continue
+			}
 			// d·B along each row, the even rows and the odd rows apart
 			for par := range 2 {
 				h := hs[par*4*l:][:4*l]
@@ -332,7 +336,6 @@ func (g *convGeom) winoInputRange(x []float32, n0, cnt, c0, c1 int, v []float32,
 				}
 			}
 			// Bᵀ·(d·B) down the columns, into the ξ planes
-			base := ci*ldv + i*tpi
 			for j := range 4 {
 				e, o, out := hs[j*l:], hs[(4+j)*l:], v[j*cs+base:]
 				if winoRowsVec(e, o, tw1, th, tw, tw1, out, 4*cs) {
