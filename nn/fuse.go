@@ -73,8 +73,9 @@ func isReLU(m Module) bool {
 // tensor.Conv2dBatchNormReLUWinograd when x needs no graph and the batch
 // norm is in evaluation mode with running statistics, in one pass over the
 // output: the values of the separate layers bit for bit, except that a 3×3
-// stride-1 convolution of a batch of 8 or more runs as Winograd
-// F(2×2, 3×3) and differs from them by rounding, taking its transformed
+// stride-1 convolution of 16 or more channels runs as Winograd F(2×2, 3×3)
+// (see tensor.Conv2dBatchNormReLUWinograd) and differs from them by
+// rounding, taking its transformed
 // weight from f where f is not nil (made from the weight's present values;
 // otherwise the weight is transformed again), and one of one input channel
 // runs directly (the same values as the separate layers' on AVX2). It

@@ -511,12 +511,17 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 
 // Conv2dBatchNormReLUWinograd is Conv2dBatchNormReLU with its convolution,
 // where the kernel is 3×3 with stride and dilation 1, one group and at
-// least 16 input channels and the batch holds at least 8 images, computed
-// by Winograd's F(2×2, 3×3): 2.25× fewer multiply-adds and no im2col
-// columns. The result differs from Conv2dBatchNormReLU's by rounding only
-// (the transforms add, subtract and halve; measured within 7e-7 of the
-// largest output, as close to the exact sum as im2col's), not bit for bit;
-// it is the same for any thread count. Other convolutions take
+// least 16 input channels (and, on a CPU without AVX2 and FMA, the batch
+// holds at least 8 images), computed by Winograd's F(2×2, 3×3): 2.25×
+// fewer multiply-adds and no im2col columns. The result differs from
+// Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
+// halve; measured within 7e-7 of the largest output, as close to the exact
+// sum as im2col's), not bit for bit; it is the same for any thread count
+// and, with AVX2 and FMA, for any batch (each image's values are those it
+// gets alone). A 3×3 stride-1 convolution of one input channel followed by
+// the 2×2 pooling runs directly (nine FMAs an output in im2col's order,
+// the batch norm, ReLU and pooling in registers): with AVX2 and FMA,
+// Conv2dBatchNormReLU's values bit for bit. Other convolutions take
 // Conv2dBatchNormReLU's path, bit for bit. For inference.
 func Conv2dBatchNormReLUWinograd(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
 	return conv2dBNReLU(x, w, nil, bias, p, st, bnWeight, bnBias, relu, pool, true)
