@@ -458,48 +458,61 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 			k[j], k[8+j], k[16+j], k[24+j] = b, mean, scale, shift
 		}
 		mo := m[o*lay.ldm:]
-		done, nan := winoPoolVec(mo, ms, nt, &k, pos, tp, ta)
 		var mk [16][]float32
 		for j := range 16 {
 			mk[j] = mo[j*ms:][:nt]
 		}
-		tp, ta, pos := tp[:nt], ta[:nt], pos[:nt]
-		for t := done; t < nt; t++ {
-			var v [4]float32
-			v[0], v[1], v[2], v[3] = winoOutTile(&mk, t)
-			for q, x := range v {
-				x = (x+b-mean)*scale + shift
-				v[q] = max(x+0, 0)
-				if v[q] != v[q] {
-					nan = true
+		// pool lays out tiles t0..t0+len(out)-1 into out and arg, and
+		// reports whether it met a NaN.
+		pool := func(t0 int, out []float32, arg []int32) bool {
+			n := len(out)
+			done, nan := winoPoolVec(mo[t0:], ms, n, &k, pos[t0:], out, arg)
+			for t := t0 + done; t < t0+n; t++ {
+				var v [4]float32
+				v[0], v[1], v[2], v[3] = winoOutTile(&mk, t)
+				for q, x := range v {
+					x = (x+b-mean)*scale + shift
+					v[q] = max(x+0, 0)
+					if v[q] != v[q] {
+						nan = true
+					}
 				}
+				best := max(max(v[0], v[1]), max(v[2], v[3]))
+				off := int32(g.ow + 1)
+				if v[2] == best {
+					off = int32(g.ow)
+				}
+				if v[1] == best {
+					off = 1
+				}
+				if v[0] == best {
+					off = 0
+				}
+				out[t-t0], arg[t-t0] = best, pos[t]+off
 			}
-			best := max(max(v[0], v[1]), max(v[2], v[3]))
-			off := int32(g.ow + 1)
-			if v[2] == best {
-				off = int32(g.ow)
+			return nan
+		}
+		nan := false
+		if dst.pw == tw && dst.ph == th {
+			// An even output: every tile is a window, and an image's
+			// tiles are its pooled plane, written in place.
+			for i := range cnt {
+				q := ((n0+i)*g.o + o) * pohw
+				nan = pool(i*tpi, dst.pooled[q:][:pohw], dst.arg[q:][:pohw]) || nan
 			}
-			if v[1] == best {
-				off = 1
-			}
-			if v[0] == best {
-				off = 0
-			}
-			tp[t], ta[t] = best, pos[t]+off
+		} else {
+			nan = pool(0, tp[:nt], ta[:nt])
 		}
 		if nan {
 			g.winoOutput(m, lay, cnt, o, o+1, ys)
 			g.layoutRange(ys, false, n0, cnt, 0, cnt, o, o+1, bd, dst)
 			continue
 		}
+		if dst.pw == tw && dst.ph == th {
+			continue
+		}
 		for i := range cnt {
 			q := ((n0+i)*g.o + o) * pohw
-			if dst.pw == tw && dst.ph == th {
-				// an even output: every tile is a window
-				copy(dst.pooled[q:][:pohw], tp[i*tpi:][:pohw])
-				copy(dst.arg[q:][:pohw], ta[i*tpi:][:pohw])
-				continue
-			}
 			for py := range dst.ph {
 				src := i*tpi + py*tw
 				copy(dst.pooled[q+py*dst.pw:][:dst.pw], tp[src:][:dst.pw])
