@@ -75,11 +75,10 @@ func isReLU(m Module) bool {
 // output: the values of the separate layers bit for bit, except that a 3×3
 // stride-1 convolution of 16 or more channels runs as Winograd F(2×2, 3×3)
 // (see tensor.Conv2dBatchNormReLUWinograd) and differs from them by
-// rounding, taking its transformed
-// weight from f where f is not nil (made from the weight's present values;
-// otherwise the weight is transformed again), and one of one input channel
-// runs directly (the same values as the separate layers' on AVX2). It
-// returns n = 0 where that does not apply.
+// rounding, its transformed weight taken from f where f is not nil (and was
+// made from the weight's present values), and one of one input channel
+// runs directly (the separate layers' values on AVX2). It returns n = 0
+// where that does not apply.
 func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module, f *tensor.WinogradFilter) (*ag.Value, int) {
 	if len(next) == 0 || !x.NoGraph() || x.Data == nil || x.Data.Dims() != 4 {
 		return nil, 0

@@ -36,8 +36,8 @@
 // and in batches of 7, 32 and 64 for the MLP and CNN presets to within
 // 1e-6. (With AVX2 and FMA the convolution blocks give each image the
 // bits it gets alone; the dense layers' products may sum in another order
-// for a batch than for one input.) So an answer is, to that rounding, the one backprop
-// predict prints for the same input.
+// for a batch than for one input.) So an answer is, to that rounding, the
+// one backprop predict prints for the same input.
 package serve
 
 import (
