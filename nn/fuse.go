@@ -15,6 +15,19 @@ import (
 //
 // It returns the output and how many layers it consumed.
 func forwardFused(layers []Module, i int, x *ag.Value) (*ag.Value, int) {
+	return forwardFusedPrepared(layers, i, x, nil)
+}
+
+// forwardFusedPrepared is forwardFused with p's prepared forms of the
+// layers (nil: none).
+func forwardFusedPrepared(layers []Module, i int, x *ag.Value, p *Inference) (*ag.Value, int) {
+	if c, ok := layers[i].(*Conv2dModule); ok && p != nil {
+		if f := p.filters[c]; f != nil {
+			if y, n := c.forwardBN(x, layers[i+1:], f); n > 0 {
+				return y, n
+			}
+		}
+	}
 	if f, ok := layers[i].(Fuser); ok {
 		if y, n := f.ForwardFused(x, layers[i+1:]); n > 0 {
 			return y, n
@@ -28,7 +41,7 @@ func forwardFused(layers []Module, i int, x *ag.Value) (*ag.Value, int) {
 // graph (inference) it also takes an evaluation-mode BatchNorm2d
 // between the convolution and the ReLU into the op.
 func (l *Conv2dModule) ForwardFused(x *ag.Value, next []Module) (*ag.Value, int) {
-	if y, n := l.forwardBN(x, next); n > 0 {
+	if y, n := l.forwardBN(x, next, nil); n > 0 {
 		return y, n
 	}
 	if len(next) == 0 || !isReLU(next[0]) {
@@ -60,10 +73,13 @@ func isReLU(m Module) bool {
 // tensor.Conv2dBatchNormReLUWinograd when x needs no graph and the batch
 // norm is in evaluation mode with running statistics, in one pass over the
 // output: the values of the separate layers bit for bit, except that a 3×3
-// stride-1 convolution of a batch of 8 or more runs as Winograd
-// F(2×2, 3×3) and differs from them by rounding. It returns n = 0 where
-// that does not apply.
-func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
+// stride-1 convolution of 16 or more channels runs as Winograd F(2×2, 3×3)
+// (see tensor.Conv2dBatchNormReLUWinograd) and differs from them by
+// rounding, its transformed weight taken from f where f is not nil (and was
+// made from the weight's present values), and one of one input channel
+// runs directly (the separate layers' values on AVX2). It returns n = 0
+// where that does not apply.
+func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module, f *tensor.WinogradFilter) (*ag.Value, int) {
 	if len(next) == 0 || !x.NoGraph() || x.Data == nil || x.Data.Dims() != 4 {
 		return nil, 0
 	}
@@ -82,7 +98,7 @@ func (l *Conv2dModule) forwardBN(x *ag.Value, next []Module) (*ag.Value, int) {
 		}
 	}
 	st := tensor.RunningStats(bn.RunningMean, bn.RunningVar, bn.Eps)
-	y, arg := tensor.Conv2dBatchNormReLUWinograd(x.Data, l.Weight.Data, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
+	y, arg := tensor.Conv2dBatchNormReLUWinogradFilter(x.Data, l.Weight.Data, f, dataOf(l.Bias), l.Params, st, dataOf(bn.Weight), dataOf(bn.Bias), relu, pool)
 	if arg != nil {
 		tensor.RecycleInt32s(arg)
 	}

@@ -119,6 +119,54 @@ func checkInputShape(op string, inputShape []int, maxSize int) error {
 // not modified. The caller owns the result and may hand it to
 // tensor.Recycle when done with it.
 func Infer(m Module, x *tensor.Tensor) *tensor.Tensor {
+	return infer(m, x, nil)
+}
+
+// Inference is a model prepared for running inference many times with the
+// same weights (a server's workers): its Infer gives [Infer]'s values bit
+// for bit, with what depends on the weights alone computed once, by
+// NewInference: the Winograd transforms of the 3×3 convolutions that
+// Infer runs as Winograd's F(2×2, 3×3) (see
+// tensor.Conv2dBatchNormReLUWinograd), which at batch 1 cost a fifth of
+// such a convolution. A layer whose weights have changed since is
+// computed as Infer computes it (the prepared form keeps a copy to compare
+// with), so a stale Inference is slower, never wrong. It is safe for
+// concurrent use.
+type Inference struct {
+	m       Module
+	filters map[*Conv2dModule]*tensor.WinogradFilter
+}
+
+// NewInference prepares m (its top-level layers, for a Sequential model)
+// for [Inference.Infer].
+func NewInference(m Module) *Inference {
+	p := &Inference{m: m, filters: map[*Conv2dModule]*tensor.WinogradFilter{}}
+	s, ok := m.(*SequentialModule)
+	if !ok {
+		return p
+	}
+	for i, l := range s.Layers {
+		c, ok := l.(*Conv2dModule)
+		if !ok || c.Weight == nil || i+1 >= len(s.Layers) {
+			continue
+		}
+		if _, bn := s.Layers[i+1].(*BatchNormModule); !bn {
+			continue // only the conv-batch norm blocks take Winograd
+		}
+		if f := tensor.NewWinogradFilter(c.Weight.Data, c.Params); f != nil {
+			p.filters[c] = f
+		}
+	}
+	return p
+}
+
+// Infer is [Infer] of the prepared model.
+func (p *Inference) Infer(x *tensor.Tensor) *tensor.Tensor {
+	return infer(p.m, x, p)
+}
+
+// infer is Infer, with p's prepared layers where p is not nil.
+func infer(m Module, x *tensor.Tensor, p *Inference) *tensor.Tensor {
 	in := ag.NoGraph(x)
 	s, ok := m.(*SequentialModule)
 	if !ok {
@@ -129,7 +177,7 @@ func Infer(m Module, x *tensor.Tensor) *tensor.Tensor {
 	}
 	v, owned := in, false
 	for i := 0; i < len(s.Layers); {
-		y, n := forwardFused(s.Layers, i, v)
+		y, n := forwardFusedPrepared(s.Layers, i, v, p)
 		if y == nil {
 			return nil
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/backprop-go/backprop/nn"
 	"github.com/backprop-go/backprop/tensor"
 )
 
@@ -170,7 +169,7 @@ func (s *Server) forward(x []float32, n int) (out []float32, err error) {
 		}
 	}()
 	in := tensor.New(x, append([]int{n}, s.model.InputShape...)...)
-	y := nn.Infer(s.model.Module, in)
+	y := s.inference.Infer(in)
 	if y == nil {
 		return nil, errors.New("the model gave no output")
 	}

@@ -30,13 +30,14 @@
 // gathered into one forward pass of up to Config.MaxBatch inputs, sent
 // when full or Config.MaxWait after the first arrived, and the batches run
 // on Config.Workers goroutines that share the model (evaluation mode,
-// ag.NoGraph inputs: no lock). Batching changes the numbers by rounding
-// at most: the tests find an input's outputs the same alone and in batches
-// of 7, 32 and 64 for the MLP and CNN presets to within 1e-6. (A batch of 8
-// or more images runs a 3×3 convolution of 16 or more channels as Winograd
-// F(2×2,3×3), which sums in another order than a single image's im2col
-// product.) So an answer is, to that rounding, the one backprop predict
-// prints for the same input.
+// ag.NoGraph inputs: no lock), prepared once by nn.NewInference (the
+// Winograd weights of its 3×3 convolutions). Batching changes the numbers
+// by rounding at most: the tests find an input's outputs the same alone
+// and in batches of 7, 32 and 64 for the MLP and CNN presets to within
+// 1e-6. (With AVX2 and FMA the convolution blocks give each image the
+// bits it gets alone; the dense layers' products may sum in another order
+// for a batch than for one input.) So an answer is, to that rounding, the
+// one backprop predict prints for the same input.
 package serve
 
 import (
@@ -145,6 +146,9 @@ type Server struct {
 
 	gen      *nn.Generator // a language model's; nil for others
 	genSlots chan struct{} // one per generation running
+
+	// the model prepared once (its Winograd weights) for the workers
+	inference *nn.Inference
 }
 
 // New checks the model, runs one zero input through it to learn its
@@ -172,6 +176,7 @@ func New(m Model, cfg Config) (*Server, error) {
 		s.outSize = s.gen.Vocabulary()
 		s.genSlots = make(chan struct{}, cfg.Workers)
 	} else {
+		s.inference = nn.NewInference(m.Module)
 		out, err := s.forward(make([]float32, size), 1)
 		if err != nil {
 			return nil, fmt.Errorf("serve: running the model on one input: %w", err)

@@ -189,6 +189,7 @@ type convOut struct {
 	bn          *convBN   // a batch norm between the bias and the ReLU
 	res         []float32 // with bn: a residual added after it, before the ReLU
 	wino        bool      // Winograd F(2×2, 3×3) where winograd allows (nothing kept)
+	wu          []float32 // with wino, the transformed weight if already made (WinogradFilter)
 }
 
 func conv2d(x, w, bias *Tensor, p ConvParams, keep, relu bool) (*Tensor, *ConvCols) {
@@ -209,7 +210,7 @@ func (g *convGeom) forward(x, w, bias *Tensor, keep bool, dst convOut) *ConvCols
 		}
 		bd = bias.data
 	}
-	if dst.wino && !keep && g.winograd() && g.n >= winoMinBatch {
+	if dst.wino && !keep && g.winograd() && g.n >= winoBatch() {
 		g.winoForward(x, w, bias, dst)
 		return nil
 	}

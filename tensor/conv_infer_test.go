@@ -86,3 +86,54 @@ func TestConv2dBatchNormReLUMatchesOps(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradFilter checks which convolutions NewWinogradFilter prepares,
+// that the prepared op gives Conv2dBatchNormReLUWinograd's bits, and that
+// a filter made from other values (or nil) is not used.
+func TestWinogradFilter(t *testing.T) {
+	r := rand.New(rand.NewPCG(51, 52))
+	for _, c := range []struct {
+		name  string
+		w     *Tensor
+		p     ConvParams
+		wants bool
+	}{
+		{"3×3 16 channels", randTensor(r, 8, 16, 3, 3), ConvParams{Padding: [2]int{1, 1}}, true},
+		{"too few channels", randTensor(r, 8, 15, 3, 3), ConvParams{}, false},
+		{"5×5", randTensor(r, 8, 16, 5, 5), ConvParams{}, false},
+		{"stride 2", randTensor(r, 8, 16, 3, 3), ConvParams{Stride: [2]int{2, 2}}, false},
+		{"dilation 2", randTensor(r, 8, 16, 3, 3), ConvParams{Dilation: [2]int{2, 2}}, false},
+		{"groups", randTensor(r, 8, 8, 3, 3), ConvParams{Groups: 2}, false},
+		{"float64", randTensor(r, 8, 16, 3, 3).To(Float64), ConvParams{}, false},
+		{"3-D", randTensor(r, 8, 16, 9), ConvParams{}, false},
+		{"nil", nil, ConvParams{}, false},
+	} {
+		f := NewWinogradFilter(c.w, c.p)
+		if (f != nil) != c.wants {
+			t.Fatalf("%s: filter %v, want one: %v", c.name, f != nil, c.wants)
+		}
+	}
+	w := randTensor(r, 12, 16, 3, 3)
+	p := ConvParams{Padding: [2]int{1, 1}}
+	f := NewWinogradFilter(w, p)
+	other := NewWinogradFilter(randTensor(r, 12, 16, 3, 3), p)
+	bias, mean, vr := randTensor(r, 12), randTensor(r, 12), Full(0.7, 12)
+	st := RunningStats(mean, vr, 1e-5)
+	for _, n := range []int{1, 3, 9} {
+		x := randTensor(r, n, 16, 9, 8)
+		for _, pool := range []bool{false, true} {
+			want, _ := Conv2dBatchNormReLUWinograd(x, w, bias, p, st, nil, nil, true, pool)
+			for _, v := range []struct {
+				name string
+				f    *WinogradFilter
+			}{{"made from w", f}, {"made from other values", other}, {"nil", nil}} {
+				got, _ := Conv2dBatchNormReLUWinogradFilter(x, w, v.f, bias, p, st, nil, nil, true, pool)
+				for i, u := range want.data {
+					if math.Float32bits(got.data[i]) != math.Float32bits(u) {
+						t.Fatalf("batch %d pool=%v filter %s: [%d] = %v, want %v", n, pool, v.name, i, got.data[i], u)
+					}
+				}
+			}
+		}
+	}
+}

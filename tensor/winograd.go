@@ -29,6 +29,12 @@ const winoMinChannels = 16
 // faster at 8, 5% slower at 1.
 const winoMinBatch = 8
 
+// winoMulMinBatch is winoMinBatch when the products run as winoMul: its
+// kernels keep even one image's 49 tiles a row busy (32→64 channels,
+// 14×14, CPU time on this project's AVX2 machine: 244 µs against 282 for
+// im2col at batch 1).
+const winoMulMinBatch = 1
+
 // winograd reports whether the forward pass may run as F(2×2, 3×3): a 3×3
 // kernel, stride and dilation 1, one group, enough input channels. Any
 // padding is allowed. (forward also asks for winoMinBatch images.)
@@ -69,6 +75,56 @@ func winoWeights(w []float32, o, c int) []float32 {
 	return u
 }
 
+// winoWeightsPacked is winoWeights laid out for winoMul: for each ξ, the
+// output channels in blocks of 6 (the last filled with zeros), each block
+// [C][6]: U_ξ[o][c] at ξ·om·C + (o/6)·6·C + c·6 + o%6, om = O rounded up
+// to 6.
+func winoWeightsPacked(w []float32, o, c int) []float32 {
+	om := (o + 5) / 6 * 6
+	u := getFloats(16 * om * c)
+	var p [16][]float32
+	for k := range p {
+		p[k] = u[k*om*c:][:om*c]
+		if om > o {
+			clear(p[k][o/6*6*c:]) // the last block, whose spare rows stay 0
+		}
+	}
+	w = w[:9*o*c]
+	for oi := range o {
+		at := (oi/6)*6*c + oi%6
+		for ci := range c {
+			t := winoKernel(w[(oi*c+ci)*9:])
+			j := at + ci*6
+			for k := range p {
+				p[k][j] = t[k]
+			}
+		}
+	}
+	return u
+}
+
+// winoKernel is G g Gᵀ for one 3×3 kernel g, row by row: winoWeights'
+// arithmetic.
+func winoKernel(g []float32) [16]float32 {
+	g = g[:9]
+	// G·g (4×3), row by row
+	a0, a1, a2 := g[0], g[1], g[2]
+	b0 := (g[0] + g[3] + g[6]) * 0.5
+	b1 := (g[1] + g[4] + g[7]) * 0.5
+	b2 := (g[2] + g[5] + g[8]) * 0.5
+	c0 := (g[0] - g[3] + g[6]) * 0.5
+	c1 := (g[1] - g[4] + g[7]) * 0.5
+	c2 := (g[2] - g[5] + g[8]) * 0.5
+	d0, d1, d2 := g[6], g[7], g[8]
+	// (G·g)·Gᵀ
+	return [16]float32{
+		a0, (a0 + a1 + a2) * 0.5, (a0 - a1 + a2) * 0.5, a2,
+		b0, (b0 + b1 + b2) * 0.5, (b0 - b1 + b2) * 0.5, b2,
+		c0, (c0 + c1 + c2) * 0.5, (c0 - c1 + c2) * 0.5, c2,
+		d0, (d0 + d1 + d2) * 0.5, (d0 - d1 + d2) * 0.5, d2,
+	}
+}
+
 // winoUStride is the distance between U's planes: O·C and 16 floats more,
 // so that the 16 streams of stores in winoWeights do not fall on the same
 // cache sets when O·C is a multiple of a large power of 2 (64·32 floats: the
@@ -82,9 +138,8 @@ func winoUStride(o, c int) int { return o*c + 16 }
 // do not depend on the thread count), transformed back and laid out by
 // layoutRange, which adds the bias and applies what dst asks for.
 //
-// The tiles of an image are numbered row by row (th rows of tw). A ξ
-// plane of V holds nt = cnt·th·tw tiles per input channel and 8 floats of
-// room after them (the input transform's last vector writes past its row).
+// The tiles of an image are numbered row by row (th rows of tw). The
+// block's nt = cnt·th·tw tiles lie in V and M as winoLayout says.
 func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	var bd []float32
 	if bias != nil {
@@ -92,8 +147,17 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
-	u := winoWeights(w.data, g.o, g.c)
-	defer putFloats(u)
+	vec := winoMulOK()
+	u := dst.wu
+	switch {
+	case u != nil: // a WinogradFilter's
+	case vec:
+		u = winoWeightsPacked(w.data, g.o, g.c)
+		defer putFloats(u)
+	default:
+		u = winoWeights(w.data, g.o, g.c)
+		defer putFloats(u)
+	}
 	per := 16*(g.c+g.o)*tpi + g.o*ohw
 	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
 	sub := max(1, (g.n+nb-1)/nb)
@@ -104,9 +168,10 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 		ty, tx := t%tpi/tw, t%tpi%tw
 		pos[t] = int32(2*ty*g.ow + 2*tx)
 	}
+	big := newWinoLayout(sub*tpi, g.o, vec)
 	parallelFor(nsub, 1, func(s0, s1 int) {
-		v := getFloats(16 * g.c * (sub*tpi + 8))
-		m := getFloats(16 * g.o * sub * tpi)
+		v := getFloats(16 * g.c * big.ldv)
+		m := getFloats(16 * big.om * big.ldm)
 		ys := getFloats(g.o * sub * ohw)
 		buf := getFloats(16 * (th + 1) * (tw + 1))
 		defer func() { putFloats(v); putFloats(m); putFloats(ys); putFloats(buf) }()
@@ -114,12 +179,41 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 			i0 := s * sub
 			cnt := min(sub, g.n-i0)
 			nt := cnt * tpi
-			g.winoInput(x.data, i0, cnt, v, buf)
+			lay := newWinoLayout(nt, g.o, vec)
+			input := func(c0, c1 int, buf []float32) {
+				g.winoInputRange(x.data, i0, cnt, c0, c1, v, lay.ldv, buf)
+				if !vec {
+					return
+				}
+				for k := range 16 {
+					for c := c0; c < c1; c++ {
+						r := k*g.c + c
+						clear(v[r*lay.ldv+nt : (r+1)*lay.ldv])
+					}
+				}
+			}
+			if nsub == 1 {
+				// A single block: its input channels split over the
+				// workers, as its products and layout are below.
+				parallelFor(g.c, 1, func(c0, c1 int) {
+					b := getFloats(len(buf))
+					input(c0, c1, b)
+					putFloats(b)
+				})
+			} else {
+				input(0, g.c, buf)
+			}
 			mul := func(k0, k1 int) {
 				for k := k0; k < k1; k++ {
+					if vec {
+						// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt], U packed
+						winoMulVec(u[k*lay.om*g.c:][:lay.om*g.c], v[k*g.c*lay.ldv:][:g.c*lay.ldv], lay.ldv, g.c,
+							m[k*lay.om*lay.ldm:][:lay.om*lay.ldm], lay.ldm, nt)
+						continue
+					}
 					// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
 					sgemmSerial(false, false, g.o, nt, g.c, 1,
-						u[k*winoUStride(g.o, g.c):], g.c, v[k*g.c*(nt+8):], nt+8, 0, m[k*g.o*nt:], nt)
+						u[k*winoUStride(g.o, g.c):], g.c, v[k*g.c*lay.ldv:], lay.ldv, 0, m[k*lay.om*lay.ldm:], lay.ldm)
 				}
 			}
 			if nsub == 1 {
@@ -128,23 +222,41 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 				parallelFor(16, 1, mul)
 				parallelFor(g.o, 1, func(o0, o1 int) {
 					if dst.pool && dst.bn != nil && winoFusePool {
-						g.winoPooled(m, cnt, i0, o0, o1, bd, dst, pos, ys)
+						g.winoPooled(m, lay, cnt, i0, o0, o1, bd, dst, pos, ys)
 						return
 					}
-					g.winoOutput(m, cnt, o0, o1, ys)
+					g.winoOutput(m, lay, cnt, o0, o1, ys)
 					g.layoutRange(ys, false, i0, cnt, 0, cnt, o0, o1, bd, dst)
 				})
 				continue
 			}
 			mul(0, 16)
 			if dst.pool && dst.bn != nil && winoFusePool {
-				g.winoPooled(m, cnt, i0, 0, g.o, bd, dst, pos, ys)
+				g.winoPooled(m, lay, cnt, i0, 0, g.o, bd, dst, pos, ys)
 				continue
 			}
-			g.winoOutput(m, cnt, 0, g.o, ys)
+			g.winoOutput(m, lay, cnt, 0, g.o, ys)
 			g.layoutRange(ys, false, i0, cnt, 0, cnt, 0, g.o, bd, dst)
 		}
 	})
+}
+
+// winoLayout is where a block's nt tiles lie: V is [16][C][ldv] (ldv ≥
+// nt+8: the input transform's last vector writes past its row), M is
+// [16][om][ldm] (om ≥ O rows, ldm ≥ nt). For winoMul, whose kernels make
+// 6 rows of 16, 8 or 4 columns at a time, om is rounded up to 6 and ldm to 4,
+// with ldv = ldm+8 (the columns past nt are zeroed; their products are
+// never read); for sgemm, they are O, nt+8 and nt.
+type winoLayout struct {
+	ldv, om, ldm int
+}
+
+func newWinoLayout(nt, o int, vec bool) winoLayout {
+	if vec {
+		n4 := (nt + 3) &^ 3
+		return winoLayout{ldv: n4 + 8, om: (o + 5) / 6 * 6, ldm: n4}
+	}
+	return winoLayout{ldv: nt + 8, om: o, ldm: nt}
 }
 
 // winoPass sets, for i < n, out[i] = e[i] - e[i+s], out[stride+i] =
@@ -164,17 +276,21 @@ func winoPass(e, o []float32, s, n int, out []float32, stride int) {
 }
 
 // winoInput writes V = Bᵀ d B for every tile of images n0..n0+cnt-1 and
-// every input channel into v, laid out [16][C][cnt·tiles + 8]. buf is scratch
-// for 16·(th+1)·(tw+1) floats: the zero-padded plane split into its even
+// every input channel into v, laid out [16][C][ldv] (ldv ≥ cnt·tiles + 8).
+// buf is scratch for 16·(th+1)·(tw+1) floats: the zero-padded plane split into its even
 // and odd rows and columns (padded row 2r+a, column 2k+b in quarter 2a+b
 // at r·(tw+1)+k), the rows' transforms of the even and of the odd rows, and
 // the padded plane's even rows, then its odd rows.
-func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
+func (g *convGeom) winoInput(x []float32, n0, cnt int, v []float32, ldv int, buf []float32) {
+	g.winoInputRange(x, n0, cnt, 0, g.c, v, ldv, buf)
+}
+
+// winoInputRange is winoInput for input channels c0..c1-1.
+func (g *convGeom) winoInputRange(x []float32, n0, cnt, c0, c1 int, v []float32, ldv int, buf []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tw1 := tw + 1
 	l := (th + 1) * tw1
 	tpi := th * tw
-	nt := cnt * tpi
 	quads := buf[:4*l]
 	hs := buf[4*l:] // [parity][j][l], and room for the last row's vector
 	pw := 2 * tw1
@@ -183,10 +299,10 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 	hw := g.h * g.w
 	py, px := g.p.Padding[0], g.p.Padding[1]
 	n := min(g.w, pw-px)
-	cs := g.c * (nt + 8) // stride between the ξ planes
+	cs := g.c * ldv // stride between the ξ planes
 	for i := range cnt {
 		img := x[(n0+i)*g.c*hw:][:g.c*hw]
-		for ci := range g.c {
+		for ci := c0; ci < c1; ci++ {
 			plane := img[ci*hw:][:hw]
 			// The plane inside its padding, its even and odd rows apart,
 			// then each split into its even and odd columns; the tiles
@@ -207,6 +323,10 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 					ev[i], od[i] = src[2*i], src[2*i+1]
 				}
 			}
+			base := ci*ldv + i*tpi
+			if winoTilesVec(buf, l, tw1, th, tw, v[base:], cs) {
+				continue
+			}
 			// d·B along each row, the even rows and the odd rows apart
 			for par := range 2 {
 				h := hs[par*4*l:][:4*l]
@@ -216,7 +336,6 @@ func (g *convGeom) winoInput(x []float32, n0, cnt int, v, buf []float32) {
 				}
 			}
 			// Bᵀ·(d·B) down the columns, into the ξ planes
-			base := ci*(nt+8) + i*tpi
 			for j := range 4 {
 				e, o, out := hs[j*l:], hs[(4+j)*l:], v[j*cs+base:]
 				if winoRowsVec(e, o, tw1, th, tw, tw1, out, 4*cs) {
@@ -251,17 +370,17 @@ func winoOutTile(mk *[16][]float32, t int) (y00, y01, y10, y11 float32) {
 }
 
 // odd output's edge.
-func (g *convGeom) winoOutput(m []float32, cnt, o0, o1 int, ys []float32) {
+func (g *convGeom) winoOutput(m []float32, lay winoLayout, cnt, o0, o1 int, ys []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	nt := cnt * tpi
-	ms := g.o * nt
+	ms := lay.om * lay.ldm
 	ld := cnt * ohw
 	yt := getFloats(4 * nt)
 	defer putFloats(yt)
 	y00, y01, y10, y11 := yt[:nt], yt[nt:2*nt], yt[2*nt:3*nt], yt[3*nt:]
 	for o := o0; o < o1; o++ {
-		mo := m[o*nt:]
+		mo := m[o*lay.ldm:]
 		k := winoOutVec(mo, ms, nt, yt, nt)
 		var mk [16][]float32
 		for j := range 16 {
@@ -311,11 +430,11 @@ var winoFusePool = true
 // into their maximum, never stored. The results are layoutRange's bit for
 // bit; a plane that holds a NaN is redone by winoOutput and layoutRange
 // (ys is their scratch), which give NaN its place in the pooling.
-func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, dst convOut, pos []int32, ys []float32) {
+func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, bd []float32, dst convOut, pos []int32, ys []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
 	nt := cnt * tpi
-	ms := g.o * nt
+	ms := lay.om * lay.ldm
 	pohw := dst.ph * dst.pw
 	tp := getFloats(nt)
 	ta := intPool.get(nt)
@@ -338,49 +457,62 @@ func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, ds
 		for j := range 8 {
 			k[j], k[8+j], k[16+j], k[24+j] = b, mean, scale, shift
 		}
-		mo := m[o*nt:]
-		done, nan := winoPoolVec(mo, ms, nt, &k, pos, tp, ta)
+		mo := m[o*lay.ldm:]
 		var mk [16][]float32
 		for j := range 16 {
 			mk[j] = mo[j*ms:][:nt]
 		}
-		tp, ta, pos := tp[:nt], ta[:nt], pos[:nt]
-		for t := done; t < nt; t++ {
-			var v [4]float32
-			v[0], v[1], v[2], v[3] = winoOutTile(&mk, t)
-			for q, x := range v {
-				x = (x+b-mean)*scale + shift
-				v[q] = max(x+0, 0)
-				if v[q] != v[q] {
-					nan = true
+		// pool lays out tiles t0..t0+len(out)-1 into out and arg, and
+		// reports whether it met a NaN.
+		pool := func(t0 int, out []float32, arg []int32) bool {
+			n := len(out)
+			done, nan := winoPoolVec(mo[t0:], ms, n, &k, pos[t0:], out, arg)
+			for t := t0 + done; t < t0+n; t++ {
+				var v [4]float32
+				v[0], v[1], v[2], v[3] = winoOutTile(&mk, t)
+				for q, x := range v {
+					x = (x+b-mean)*scale + shift
+					v[q] = max(x+0, 0)
+					if v[q] != v[q] {
+						nan = true
+					}
 				}
+				best := max(max(v[0], v[1]), max(v[2], v[3]))
+				off := int32(g.ow + 1)
+				if v[2] == best {
+					off = int32(g.ow)
+				}
+				if v[1] == best {
+					off = 1
+				}
+				if v[0] == best {
+					off = 0
+				}
+				out[t-t0], arg[t-t0] = best, pos[t]+off
 			}
-			best := max(max(v[0], v[1]), max(v[2], v[3]))
-			off := int32(g.ow + 1)
-			if v[2] == best {
-				off = int32(g.ow)
+			return nan
+		}
+		nan := false
+		if dst.pw == tw && dst.ph == th {
+			// An even output: every tile is a window, and an image's
+			// tiles are its pooled plane, written in place.
+			for i := range cnt {
+				q := ((n0+i)*g.o + o) * pohw
+				nan = pool(i*tpi, dst.pooled[q:][:pohw], dst.arg[q:][:pohw]) || nan
 			}
-			if v[1] == best {
-				off = 1
-			}
-			if v[0] == best {
-				off = 0
-			}
-			tp[t], ta[t] = best, pos[t]+off
+		} else {
+			nan = pool(0, tp[:nt], ta[:nt])
 		}
 		if nan {
-			g.winoOutput(m, cnt, o, o+1, ys)
+			g.winoOutput(m, lay, cnt, o, o+1, ys)
 			g.layoutRange(ys, false, n0, cnt, 0, cnt, o, o+1, bd, dst)
+			continue
+		}
+		if dst.pw == tw && dst.ph == th {
 			continue
 		}
 		for i := range cnt {
 			q := ((n0+i)*g.o + o) * pohw
-			if dst.pw == tw && dst.ph == th {
-				// an even output: every tile is a window
-				copy(dst.pooled[q:][:pohw], tp[i*tpi:][:pohw])
-				copy(dst.arg[q:][:pohw], ta[i*tpi:][:pohw])
-				continue
-			}
 			for py := range dst.ph {
 				src := i*tpi + py*tw
 				copy(dst.pooled[q+py*dst.pw:][:dst.pw], tp[src:][:dst.pw])
@@ -392,13 +524,26 @@ func (g *convGeom) winoPooled(m []float32, cnt, n0, o0, o1 int, bd []float32, ds
 
 // Conv2dBatchNormReLUWinograd is Conv2dBatchNormReLU with its convolution,
 // where the kernel is 3×3 with stride and dilation 1, one group and at
-// least 16 input channels and the batch holds at least 8 images, computed
-// by Winograd's F(2×2, 3×3): 2.25× fewer multiply-adds and no im2col
-// columns. The result differs from Conv2dBatchNormReLU's by rounding only
-// (the transforms add, subtract and halve; measured within 7e-7 of the
-// largest output, as close to the exact sum as im2col's), not bit for bit;
-// it is the same for any thread count. Other convolutions take
+// least 16 input channels (and, on a CPU without AVX2 and FMA, the batch
+// holds at least 8 images), computed by Winograd's F(2×2, 3×3): 2.25×
+// fewer multiply-adds and no im2col columns. The result differs from
+// Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
+// halve; measured within 7e-7 of the largest output, as close to the exact
+// sum as im2col's), not bit for bit; it is the same for any thread count
+// and, with AVX2 and FMA, for any batch (each image's values are those it
+// gets alone). A 3×3 stride-1 convolution of one input channel followed by
+// the 2×2 pooling runs directly (nine FMAs an output in im2col's order,
+// the batch norm, ReLU and pooling in registers): with AVX2 and FMA,
+// Conv2dBatchNormReLU's values bit for bit. Other convolutions take
 // Conv2dBatchNormReLU's path, bit for bit. For inference.
 func Conv2dBatchNormReLUWinograd(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool bool) (*Tensor, []int32) {
-	return conv2dBNReLU(x, w, bias, p, st, bnWeight, bnBias, relu, pool, true)
+	return conv2dBNReLU(x, w, nil, bias, p, st, bnWeight, bnBias, relu, pool, true)
+}
+
+// winoBatch is the smallest batch that takes the Winograd path.
+func winoBatch() int {
+	if winoMulOK() {
+		return winoMulMinBatch
+	}
+	return winoMinBatch
 }

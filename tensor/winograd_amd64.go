@@ -84,3 +84,19 @@ func winoRowsVec(e, o []float32, s, rows, tw, tw1 int, out []float32, stride int
 	winoIn4Rows(&e[0], &o[0], s, rows, tw, tw1, &out[0], stride)
 	return true
 }
+
+//go:noescape
+func winoInTiles(q *float32, l, tw1, th, tw int, out *float32, cs int)
+
+// winoTilesVec runs winoInTiles and reports whether it could; q must hold
+// the four quarters and 8 floats past them, out the tiles' 16 planes and
+// 7 tiles past the last row in each.
+func winoTilesVec(q []float32, l, tw1, th, tw int, out []float32, cs int) bool {
+	if !hasWinoVec || th == 0 || tw == 0 {
+		return hasWinoVec
+	}
+	_ = q[4*l+7]
+	_ = out[15*cs+(th-1)*tw+(tw+7)&^7-1]
+	winoInTiles(&q[0], l, tw1, th, tw, &out[0], cs)
+	return true
+}

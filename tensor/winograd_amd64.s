@@ -301,3 +301,129 @@ wr_vec:
 wr_done:
 	VZEROUPPER
 	RET
+
+// func winoInTiles(q *float32, l, tw1, th, tw int, out *float32, cs int)
+// winoInput's two passes at once, 8 tiles at a time: q holds the padded
+// plane's quarters (even rows' even and odd columns, odd rows' even and odd
+// columns, each l floats of th+1 rows of tw1), and for each tile (ty, tx)
+// the 16 values of Bᵀ d B go to out[ξ·cs + ty·tw + tx]: d·B along the rows,
+// then Bᵀ down the columns, winoPass's expressions. A row's last vector
+// writes up to 7 tiles past it (the caller's next row, next image, or room).
+TEXT ·winoInTiles(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), DI
+	MOVQ l+8(FP), BX
+	MOVQ tw1+16(FP), R15
+	MOVQ th+24(FP), AX
+	MOVQ out+40(FP), R12
+	MOVQ cs+48(FP), DX
+	SHLQ $2, BX           // a quarter, in bytes
+	SHLQ $2, R15          // a row of a quarter
+	SHLQ $2, DX           // a ξ plane
+	LEAQ (DX*4), SI       // four of them
+	TESTQ AX, AX
+	JEQ wt_done
+wt_row:
+	MOVQ tw+32(FP), CX
+	ADDQ $7, CX
+	SHRQ $3, CX
+	JEQ wt_next
+	MOVQ DI, R8           // padded row 2ty: even columns (odd ones a quarter on)
+	LEAQ (DI)(BX*2), R10  // padded row 2ty+1
+	LEAQ (R8)(R15*1), R9  // padded row 2ty+2
+	LEAQ (R10)(R15*1), R11 // padded row 2ty+3
+	MOVQ R12, R13
+wt_loop:
+	// column 0 of d·B, rows 0..3
+	VMOVUPS (R8), Y0
+	VSUBPS 4(R8), Y0, Y0
+	VMOVUPS (R10), Y1
+	VSUBPS 4(R10), Y1, Y1
+	VMOVUPS (R9), Y2
+	VSUBPS 4(R9), Y2, Y2
+	VMOVUPS (R11), Y3
+	VSUBPS 4(R11), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	LEAQ (R13)(SI*2), R14
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(SI*1)
+	VMOVUPS Y6, (R14)
+	VMOVUPS Y7, (R14)(SI*1)
+	ADDQ DX, R13
+	// column 1 of d·B, rows 0..3
+	VMOVUPS (R8)(BX*1), Y0
+	VADDPS 4(R8), Y0, Y0
+	VMOVUPS (R10)(BX*1), Y1
+	VADDPS 4(R10), Y1, Y1
+	VMOVUPS (R9)(BX*1), Y2
+	VADDPS 4(R9), Y2, Y2
+	VMOVUPS (R11)(BX*1), Y3
+	VADDPS 4(R11), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	LEAQ (R13)(SI*2), R14
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(SI*1)
+	VMOVUPS Y6, (R14)
+	VMOVUPS Y7, (R14)(SI*1)
+	ADDQ DX, R13
+	// column 2 of d·B, rows 0..3
+	VMOVUPS 4(R8), Y0
+	VSUBPS (R8)(BX*1), Y0, Y0
+	VMOVUPS 4(R10), Y1
+	VSUBPS (R10)(BX*1), Y1, Y1
+	VMOVUPS 4(R9), Y2
+	VSUBPS (R9)(BX*1), Y2, Y2
+	VMOVUPS 4(R11), Y3
+	VSUBPS (R11)(BX*1), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	LEAQ (R13)(SI*2), R14
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(SI*1)
+	VMOVUPS Y6, (R14)
+	VMOVUPS Y7, (R14)(SI*1)
+	ADDQ DX, R13
+	// column 3 of d·B, rows 0..3
+	VMOVUPS (R8)(BX*1), Y0
+	VSUBPS 4(R8)(BX*1), Y0, Y0
+	VMOVUPS (R10)(BX*1), Y1
+	VSUBPS 4(R10)(BX*1), Y1, Y1
+	VMOVUPS (R9)(BX*1), Y2
+	VSUBPS 4(R9)(BX*1), Y2, Y2
+	VMOVUPS (R11)(BX*1), Y3
+	VSUBPS 4(R11)(BX*1), Y3, Y3
+	VSUBPS Y2, Y0, Y4
+	VADDPS Y2, Y1, Y5
+	VSUBPS Y1, Y2, Y6
+	VSUBPS Y3, Y1, Y7
+	LEAQ (R13)(SI*2), R14
+	VMOVUPS Y4, (R13)
+	VMOVUPS Y5, (R13)(SI*1)
+	VMOVUPS Y6, (R14)
+	VMOVUPS Y7, (R14)(SI*1)
+	ADDQ DX, R13
+	// back to ξ 0, 8 tiles on
+	SUBQ SI, R13
+	ADDQ $32, R13
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	DECQ CX
+	JNE wt_loop
+wt_next:
+	ADDQ R15, DI          // the next tile row: one row of each quarter on
+	MOVQ tw+32(FP), CX
+	LEAQ (R12)(CX*4), R12
+	DECQ AX
+	JNE wt_row
+wt_done:
+	VZEROUPPER
+	RET

@@ -13,3 +13,5 @@ func winoPoolVec(m []float32, ms, n int, k *[64]float32, pos []int32, out []floa
 func winoSplitVec(src []float32, n int, ev, od []float32) int { return 0 }
 
 func winoRowsVec(e, o []float32, s, rows, tw, tw1 int, out []float32, stride int) bool { return false }
+
+func winoTilesVec(q []float32, l, tw1, th, tw int, out []float32, cs int) bool { return false }

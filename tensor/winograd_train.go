@@ -148,7 +148,8 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 		ys := getFloats(g.o * cnt * ohw)
 		buf := getFloats(16 * (th + 1) * (tw + 1))
 		defer func() { putFloats(m); putFloats(ys); putFloats(buf) }()
-		g.winoInput(x.data, i0, cnt, v, buf)
+		lay := newWinoLayout(nt, g.o, false)
+		g.winoInput(x.data, i0, cnt, v, lay.ldv, buf)
 		mul := func(k0, k1 int) {
 			for k := k0; k < k1; k++ {
 				// M_ξ [O, nt] = U_ξ [O, C] · V_ξ [C, nt]
@@ -158,13 +159,13 @@ func (g *convGeom) winoTrainForward(x, w, bias *Tensor, dst convOut) *winoSaved 
 		}
 		if !par {
 			mul(0, 16)
-			g.winoOutput(m, cnt, 0, g.o, ys)
+			g.winoOutput(m, lay, cnt, 0, g.o, ys)
 			g.layoutRange(ys, false, i0, cnt, 0, cnt, 0, g.o, bd, dst)
 			return
 		}
 		parallelFor(16, 1, mul)
 		parallelFor(g.o, 1, func(o0, o1 int) {
-			g.winoOutput(m, cnt, o0, o1, ys)
+			g.winoOutput(m, lay, cnt, o0, o1, ys)
 			g.layoutRange(ys, false, i0, cnt, 0, cnt, o0, o1, bd, dst)
 		})
 	}

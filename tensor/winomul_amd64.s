@@ -1,0 +1,210 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// func winoMul(u, v *float32, ldv, k, blocks int, c *float32, ldc int)
+// Winograd's products, 16 columns (tiles) at a time: for each of blocks
+// blocks of 6 rows (output channels), C[r][0:16] = Σ_kk U[r][kk]·V[kk][0:16]
+// over kk < k, one FMA after another from 0. u holds the blocks one after
+// another, each [k][6]; v is read k rows of 16, ldv floats apart; c is
+// written 6·blocks rows of 16, ldc floats apart.
+TEXT ·winoMul(SB), NOSPLIT, $0-56
+	MOVQ u+0(FP), SI
+	MOVQ ldv+16(FP), AX
+	MOVQ blocks+32(FP), R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	TESTQ R9, R9
+	JEQ wm_done
+wm_block:
+	MOVQ v+8(FP), DX
+	MOVQ k+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	TESTQ CX, CX
+	JEQ wm_store
+wm_k:
+	VMOVUPS (DX), Y12
+	VMOVUPS 32(DX), Y13
+	VBROADCASTSS 0(SI), Y14
+	VFMADD231PS Y12, Y14, Y0
+	VFMADD231PS Y13, Y14, Y1
+	VBROADCASTSS 4(SI), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VFMADD231PS Y13, Y15, Y3
+	VBROADCASTSS 8(SI), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VFMADD231PS Y13, Y14, Y5
+	VBROADCASTSS 12(SI), Y15
+	VFMADD231PS Y12, Y15, Y6
+	VFMADD231PS Y13, Y15, Y7
+	VBROADCASTSS 16(SI), Y14
+	VFMADD231PS Y12, Y14, Y8
+	VFMADD231PS Y13, Y14, Y9
+	VBROADCASTSS 20(SI), Y15
+	VFMADD231PS Y12, Y15, Y10
+	VFMADD231PS Y13, Y15, Y11
+	ADDQ $24, SI
+	ADDQ AX, DX
+	DECQ CX
+	JNE wm_k
+wm_store:
+	MOVQ DI, R8
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ BX, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ BX, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ BX, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ BX, R8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y9, 32(R8)
+	ADDQ BX, R8
+	VMOVUPS Y10, (R8)
+	VMOVUPS Y11, 32(R8)
+	LEAQ (R8)(BX*1), DI
+	DECQ R9
+	JNE wm_block
+wm_done:
+	VZEROUPPER
+	RET
+
+// func winoMul8(u, v *float32, ldv, k, blocks int, c *float32, ldc int)
+// winoMul for 8 columns.
+TEXT ·winoMul8(SB), NOSPLIT, $0-56
+	MOVQ u+0(FP), SI
+	MOVQ ldv+16(FP), AX
+	MOVQ blocks+32(FP), R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	TESTQ R9, R9
+	JEQ w8_done
+w8_block:
+	MOVQ v+8(FP), DX
+	MOVQ k+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	TESTQ CX, CX
+	JEQ w8_store
+w8_k:
+	VMOVUPS (DX), Y12
+	VBROADCASTSS 0(SI), Y13
+	VFMADD231PS Y12, Y13, Y0
+	VBROADCASTSS 4(SI), Y14
+	VFMADD231PS Y12, Y14, Y1
+	VBROADCASTSS 8(SI), Y15
+	VFMADD231PS Y12, Y15, Y2
+	VBROADCASTSS 12(SI), Y13
+	VFMADD231PS Y12, Y13, Y3
+	VBROADCASTSS 16(SI), Y14
+	VFMADD231PS Y12, Y14, Y4
+	VBROADCASTSS 20(SI), Y15
+	VFMADD231PS Y12, Y15, Y5
+	ADDQ $24, SI
+	ADDQ AX, DX
+	DECQ CX
+	JNE w8_k
+w8_store:
+	MOVQ DI, R8
+	VMOVUPS Y0, (R8)
+	ADDQ BX, R8
+	VMOVUPS Y1, (R8)
+	ADDQ BX, R8
+	VMOVUPS Y2, (R8)
+	ADDQ BX, R8
+	VMOVUPS Y3, (R8)
+	ADDQ BX, R8
+	VMOVUPS Y4, (R8)
+	ADDQ BX, R8
+	VMOVUPS Y5, (R8)
+	LEAQ (R8)(BX*1), DI
+	DECQ R9
+	JNE w8_block
+w8_done:
+	VZEROUPPER
+	RET
+
+// func winoMul4(u, v *float32, ldv, k, blocks int, c *float32, ldc int)
+// winoMul for 4 columns, in 128-bit registers (a batch of one's last tile
+// costs half an 8-column block so).
+TEXT ·winoMul4(SB), NOSPLIT, $0-56
+	MOVQ u+0(FP), SI
+	MOVQ ldv+16(FP), AX
+	MOVQ blocks+32(FP), R9
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	TESTQ R9, R9
+	JEQ w4_done
+w4_block:
+	MOVQ v+8(FP), DX
+	MOVQ k+24(FP), CX
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+	VXORPS X4, X4, X4
+	VXORPS X5, X5, X5
+	TESTQ CX, CX
+	JEQ w4_store
+w4_k:
+	VMOVUPS (DX), X12
+	VBROADCASTSS 0(SI), X13
+	VFMADD231PS X12, X13, X0
+	VBROADCASTSS 4(SI), X14
+	VFMADD231PS X12, X14, X1
+	VBROADCASTSS 8(SI), X15
+	VFMADD231PS X12, X15, X2
+	VBROADCASTSS 12(SI), X13
+	VFMADD231PS X12, X13, X3
+	VBROADCASTSS 16(SI), X14
+	VFMADD231PS X12, X14, X4
+	VBROADCASTSS 20(SI), X15
+	VFMADD231PS X12, X15, X5
+	ADDQ $24, SI
+	ADDQ AX, DX
+	DECQ CX
+	JNE w4_k
+w4_store:
+	MOVQ DI, R8
+	VMOVUPS X0, (R8)
+	ADDQ BX, R8
+	VMOVUPS X1, (R8)
+	ADDQ BX, R8
+	VMOVUPS X2, (R8)
+	ADDQ BX, R8
+	VMOVUPS X3, (R8)
+	ADDQ BX, R8
+	VMOVUPS X4, (R8)
+	ADDQ BX, R8
+	VMOVUPS X5, (R8)
+	LEAQ (R8)(BX*1), DI
+	DECQ R9
+	JNE w4_block
+w4_done:
+	VZEROUPPER
+	RET
