@@ -22,6 +22,10 @@ type kernel struct {
 	// the last one partial when mc is not a multiple of 14.
 	packAT14 func(dst, a []float32, lda, i0, mc, p0, kc int)
 
+	// packAT, if set, is a fast packA for stored Aᵀ into mr-row panels:
+	// it packs the leading full panels and returns how many rows it did.
+	packAT func(dst, a []float32, lda, i0, mc, p0, kc int) (done int)
+
 	// dot, if set, computes a rows×cols tile (rows ≤ dotR, cols ≤ dotC) of
 	// C = alpha*A·Bᵀ + beta*C reading A's and Bᵀ's rows in place, as dot
 	// products along k. Used when A has too few rows to repay packing B.

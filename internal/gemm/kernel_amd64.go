@@ -42,7 +42,8 @@ var avx2Kernel = &kernel{
 	tile:    tile256,
 	scatter: scatter256,
 	dot:     dot256, dotR: 4, dotC: 2,
-	tileT: tileT256,
+	tileT:  tileT256,
+	packAT: packAT6,
 }
 
 func init() {

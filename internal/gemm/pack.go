@@ -18,6 +18,8 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, kern *
 	ir := 0
 	if trans && mr == 14 {
 		ir = packAT14(dst, a, lda, i0, mc, p0, kc, kern)
+	} else if trans && kern.packAT != nil {
+		ir = kern.packAT(dst, a, lda, i0, mc, p0, kc)
 	}
 	for ; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
