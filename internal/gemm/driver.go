@@ -92,13 +92,13 @@ func (j *job) run(kern *kernel, t int) {
 	} else {
 		t = min(t, nPanels)
 	}
-	direct := !j.transB && j.m <= directMaxM
 
 	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
 	// the transposing copies), rather than full slices and a thin tail that
 	// would pay the C update for little work.
 	slices := (j.k + kern.kc - 1) / kern.kc
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	direct := !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
 
 	parallel(t, func(w int) {
 		r0, r1, c0, c1 := 0, j.m, 0, j.n
@@ -196,7 +196,7 @@ func (j *job) serial(kern *kernel) {
 	}
 	slices := (j.k + kern.kc - 1) / kern.kc
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	direct := !j.transB && j.m <= directMaxM
+	direct := !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
 	j.work(kern, 0, j.m, 0, j.n, kcb, direct)
 }
 
@@ -282,8 +282,12 @@ func (j *job) work(kern *kernel, r0, r1, c0, c1, kcb int, direct bool) {
 	bBuf := getBuf(kcb * roundUp(min(kern.nc, c1-c0), nr))
 	defer putBuf(bBuf)
 	bp := *bBuf
-	for jc := c0; jc < c1; jc += kern.nc {
-		nc := min(kern.nc, c1-jc)
+	ncb := kern.nc
+	if r1-r0 <= kern.mc && smallNC > 0 {
+		ncb = smallNC
+	}
+	for jc := c0; jc < c1; jc += ncb {
+		nc := min(ncb, c1-jc)
 		for pc := 0; pc < j.k; pc += kcb {
 			kc := min(kcb, j.k-pc)
 			beta := j.beta
@@ -382,3 +386,5 @@ func putBuf(p *[]float32) {
 		bufPools[c].Put(p)
 	}
 }
+
+var smallNC = 0

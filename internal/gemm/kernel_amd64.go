@@ -39,6 +39,7 @@ var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	mc: 6 * 24, kc: 512, nc: 2048,
+	l2Sets: 1024, l2Ways: 8, // 512 KiB
 	tile:    tile256,
 	scatter: scatter256,
 	dot:     dot256, dotR: 4, dotC: 2,
