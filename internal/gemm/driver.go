@@ -282,12 +282,8 @@ func (j *job) work(kern *kernel, r0, r1, c0, c1, kcb int, direct bool) {
 	bBuf := getBuf(kcb * roundUp(min(kern.nc, c1-c0), nr))
 	defer putBuf(bBuf)
 	bp := *bBuf
-	ncb := kern.nc
-	if r1-r0 <= kern.mc && smallNC > 0 {
-		ncb = smallNC
-	}
-	for jc := c0; jc < c1; jc += ncb {
-		nc := min(ncb, c1-jc)
+	for jc := c0; jc < c1; jc += kern.nc {
+		nc := min(kern.nc, c1-jc)
 		for pc := 0; pc < j.k; pc += kcb {
 			kc := min(kcb, j.k-pc)
 			beta := j.beta
@@ -386,5 +382,3 @@ func putBuf(p *[]float32) {
 		bufPools[c].Put(p)
 	}
 }
-
-var smallNC = 0
