@@ -96,9 +96,7 @@ func (j *job) run(kern *kernel, t int) {
 	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
 	// the transposing copies), rather than full slices and a thin tail that
 	// would pay the C update for little work.
-	slices := (j.k + kern.kc - 1) / kern.kc
-	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	direct := !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
+	kcb, direct := j.blocking(kern)
 
 	parallel(t, func(w int) {
 		r0, r1, c0, c1 := 0, j.m, 0, j.n
@@ -111,6 +109,19 @@ func (j *job) run(kern *kernel, t int) {
 		}
 		j.work(kern, r0, r1, c0, c1, kcb, direct)
 	})
+}
+
+// blocking returns the depth of the k slices and whether B is read in
+// place rather than packed. Both depend only on the shape and the kernel,
+// never on the thread count, so neither does the order of the sums.
+func (j *job) blocking(kern *kernel) (kcb int, direct bool) {
+	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
+	// the transposing copies), rather than full slices and a thin tail that
+	// would pay the C update for little work.
+	slices := (j.k + kern.kc - 1) / kern.kc
+	kcb = min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	direct = !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
+	return kcb, direct
 }
 
 // splitKMin and splitKRatio pick the products whose k is split into
@@ -194,9 +205,7 @@ func (j *job) serial(kern *kernel) {
 		j.runT(kern, 1)
 		return
 	}
-	slices := (j.k + kern.kc - 1) / kern.kc
-	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	direct := !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
+	kcb, direct := j.blocking(kern)
 	j.work(kern, 0, j.m, 0, j.n, kcb, direct)
 }
 
