@@ -31,8 +31,11 @@ var modelShapes = []modelShape{
 	{"gpt-ff2-dx", "nn", 4096, 512, 128, 0},
 	{"gpt-qkv-dw", "tn", 384, 128, 4096, 0},
 	{"gpt-ff2-dw", "tn", 128, 512, 4096, 0},
+	// attention per (sample, head), head dim 32, causal blocks of 64 rows.
 	{"attn-scores", "nt", 64, 128, 32, 0},
+	{"attn-scores64", "nt", 64, 64, 32, 0},
 	{"attn-pv", "nn", 64, 32, 128, 0},
+	{"attn-pv64", "nn", 64, 32, 64, 0},
 	{"attn-dk", "tn", 64, 32, 128, 0},
 	// lstm: hidden 256, batch 32; the gates of a step in one product.
 	{"lstm-step", "nn", 32, 1024, 256, 1},
