@@ -228,8 +228,13 @@ const tMaxKC = 1024
 // runT's transposing stores of C (measured: at 128³ level with the
 // general path on 1 thread, 15% faster on 2). The test depends only on
 // the shape, so the summation order never depends on the thread count.
+//
+// A stored transposed (Aᵀ·Bᵀ, a convolution's colsᵀ·Wᵀ with few positions:
+// 32×4608·4608×512) takes it too where the kernel allows (kernel.tileTT):
+// its panels are then plain copies of Aᵀ's rows, and the large Bᵀ is not
+// transposed at all.
 func (j *job) useT(kern *kernel) bool {
-	return kern.tileT != nil && !j.transA && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
+	return kern.tileT != nil && (!j.transA || kern.tileTT) && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
 		j.n >= j.m && j.k >= 128
 }
 
@@ -269,7 +274,9 @@ func (j *job) runT(kern *kernel, t int) {
 			if pc > 0 {
 				beta = 1
 			}
-			packB(*ap, j.a, j.lda, true, pc, kc, r0, rows, tLanes, kern)
+			// A's rows are the panels' lanes: a transposing copy of A, or
+			// a plain one of stored Aᵀ.
+			packB(*ap, j.a, j.lda, !j.transA, pc, kc, r0, rows, tLanes, kern)
 			for blk := b0; blk < b1; blk++ {
 				// Block-major, so a block of Bᵀ is reused from L1 across
 				// the panels.

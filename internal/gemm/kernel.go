@@ -47,6 +47,8 @@ type kernel struct {
 	// as packB lays out a transposed operand, writing C[i][r] at
 	// c[i*ldc+r]. Only A is transposed in packing, not the larger Bᵀ.
 	tileT func(kc int, a, b []float32, ldb int, c []float32, ldc, rows, lanes int, alpha, beta float32)
+	// tileTT allows tileT for Aᵀ·Bᵀ as well (see useT).
+	tileTT bool
 }
 
 // inPlaceB reports whether a kc-deep micro-panel of B read in place, its

@@ -43,7 +43,7 @@ var avx2Kernel = &kernel{
 	tile:    tile256,
 	scatter: scatter256,
 	dot:     dot256, dotR: 4, dotC: 2,
-	tileT:  tileT256,
+	tileT: tileT256, tileTT: true,
 	packAT: packAT6,
 }
 

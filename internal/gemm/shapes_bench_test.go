@@ -55,6 +55,13 @@ var modelShapes = []modelShape{
 	{"conv64-dw", "nt", 64, 576, 8192, 0},
 	{"conv64-dx", "tn", 576, 8192, 64, 0},
 	{"conv256-dx", "tn", 2304, 512, 256, 0},
+	// ResNet-18's last stage as the step runs it, a block of 8 images of
+	// 2×2 positions at a time: dcols = Wᵀ·G, the partial dW = G·colsᵀ,
+	// the forward colsᵀ·Wᵀ.
+	{"l4-dcols", "tn", 4608, 32, 512, 0},
+	{"l4-dw", "nt", 512, 4608, 32, 0},
+	{"l4-fwd", "tt", 32, 512, 4608, 0},
+	{"l3-dcols", "tn", 2304, 64, 256, 0},
 	// Tall convolution-shaped products and a large square, to watch.
 	{"tall-12544", "tt", 12544, 64, 288, 0},
 	{"tall-50176", "tt", 50176, 64, 288, 0},
