@@ -118,7 +118,11 @@ func (j *job) blocking(kern *kernel) (kcb int, direct bool) {
 	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
 	// the transposing copies), rather than full slices and a thin tail that
 	// would pay the C update for little work.
-	slices := (j.k + kern.kc - 1) / kern.kc
+	kc := kern.kc
+	if kern.kcNarrow > 0 && (j.m <= kern.mc || j.n <= 2*kern.nr) {
+		kc = kern.kcNarrow
+	}
+	slices := (j.k + kc - 1) / kc
 	kcb = min(j.k, roundUp((j.k+slices-1)/slices, 16))
 	direct = !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
 	return kcb, direct
