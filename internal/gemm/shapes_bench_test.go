@@ -55,6 +55,19 @@ var modelShapes = []modelShape{
 	{"conv64-dw", "nt", 64, 576, 8192, 0},
 	{"conv64-dx", "tn", 576, 8192, 64, 0},
 	{"conv256-dx", "tn", 2304, 512, 256, 0},
+	// ResNet-18's step (batch 32 of 64²) as it runs them, a block of
+	// images at a time: forward W·cols or colsᵀ·Wᵀ, partial dW = G·colsᵀ,
+	// dcols = Wᵀ·G.
+	{"r-l1-fwd", "nn", 64, 512, 576, 0},
+	{"r-l1-dw", "nt", 64, 576, 512, 0},
+	{"r-l1-dcols", "tn", 576, 512, 64, 0},
+	{"r-l2-fwd", "nn", 128, 192, 1152, 0},
+	{"r-l2-dw", "nt", 128, 1152, 192, 0},
+	{"r-l2-dcols", "tn", 1152, 192, 128, 0},
+	{"r-l3-fwd", "tt", 64, 256, 2304, 0},
+	{"r-l3-dw", "nt", 256, 2304, 64, 0},
+	{"r-conv1-fwd", "nn", 64, 2048, 147, 0},
+	{"r-conv1-dw", "nt", 64, 147, 2048, 0},
 	// ResNet-18's last stage as the step runs it, a block of 8 images of
 	// 2×2 positions at a time: dcols = Wᵀ·G, the partial dW = G·colsᵀ,
 	// the forward colsᵀ·Wᵀ.
