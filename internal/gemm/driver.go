@@ -115,17 +115,28 @@ func (j *job) run(kern *kernel, t int) {
 // place rather than packed. Both depend only on the shape and the kernel,
 // never on the thread count, so neither does the order of the sums.
 func (j *job) blocking(kern *kernel) (kcb int, direct bool) {
-	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
-	// the transposing copies), rather than full slices and a thin tail that
-	// would pay the C update for little work.
+	kcb = j.sliceDepth(kern)
+	direct = !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
+	return kcb, direct
+}
+
+// narrowMax is the narrowest side of C up to which kern.kcNarrow slices k.
+const narrowMax = 64
+
+// sliceDepth returns the depth of the k slices: equal slices no deeper
+// than kern.kc (a multiple of 16 for the transposing copies), rather than
+// full slices and a thin tail that would pay the C update for little work,
+// or no deeper than kern.kcNarrow when C has a side of at most narrowMax.
+// It depends on m and n only through min(m, n), so a product and its
+// transpose (W·cols and colsᵀ·Wᵀ, say) are summed over the same slices and
+// give the same bits.
+func (j *job) sliceDepth(kern *kernel) int {
 	kc := kern.kc
-	if kern.kcNarrow > 0 && (j.m <= kern.mc || j.n <= 2*kern.nr) {
+	if kern.kcNarrow > 0 && min(j.m, j.n) <= narrowMax {
 		kc = kern.kcNarrow
 	}
 	slices := (j.k + kc - 1) / kc
-	kcb = min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	direct = !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
-	return kcb, direct
+	return min(j.k, roundUp((j.k+slices-1)/slices, 16))
 }
 
 // splitKMin and splitKRatio pick the products whose k is split into
@@ -259,6 +270,11 @@ func (j *job) runT(kern *kernel, t int) {
 	}
 	slices := (j.k + tMaxKC - 1) / tMaxKC
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	if j.transA {
+		// Aᵀ·Bᵀ is summed over the slices of the general path, so that it
+		// gives the bits of its transpose B·A computed there.
+		kcb = j.sliceDepth(kern)
+	}
 	parallel(t, func(w int) {
 		q0, q1, b0, b1 := 0, panels, 0, blocks
 		if byPanel {

@@ -61,11 +61,11 @@ var pathCases = []pathCase{
 	{"stride 8192, packed", "nn", 13, 17, 577, 0, 8192, 0},
 	{"stride 12544, in place", "nn", 64, 35, 289, 0, 12544, 0},
 	{"stride 1031, in place", "nn", 31, 47, 257, 0, 1031, 0},
-	// The narrow k slices (kcNarrow): one block of A, k over 256.
-	{"one block of A, deep k", "nn", 37, 50, 577, 0, 0, 0},
-	{"one block of Aᵀ, deep k", "tn", 144, 19, 513, 0, 0, 0},
-	{"two panels of B, deep k", "tn", 301, 32, 300, 0, 0, 0},
-	{"three panels of B, deep k", "nt", 160, 33, 300, 0, 0, 0},
+	// The narrow k slices (kcNarrow): a side of C of at most 64, k over 256.
+	{"64 rows, deep k", "nn", 64, 100, 577, 0, 0, 0},
+	{"65 rows, deep k", "nn", 65, 100, 577, 0, 0, 0},
+	{"Aᵀ·B, 37 columns, deep k", "tn", 301, 37, 513, 0, 0, 0},
+	{"A·Bᵀ, 64 columns, deep k", "nt", 160, 64, 300, 0, 0, 0},
 	// Aᵀ·Bᵀ with few rows of C: transposed tiles (runT), Aᵀ's rows copied.
 	{"Aᵀ·Bᵀ, 5 rows", "tt", 5, 40, 128, 0, 0, 0},
 	{"Aᵀ·Bᵀ, 33 rows", "tt", 33, 70, 200, 0, 0, 0},
@@ -174,4 +174,33 @@ func ExampleSgemm_transposed() {
 	Sgemm(true, true, 3, 2, 2, 1, at, 3, bt, 2, 0, c, 2)
 	fmt.Println(c)
 	// Output: [1 4 2 5 3 6]
+}
+
+// TestTransposeBits checks that A·B and its transpose computed as Bᵀ·Aᵀ
+// from the same stored matrices (both flags set) give the same bits: a
+// convolution's forward pass relies on it, computing W·cols or colsᵀ·Wᵀ
+// by its geometry. The shapes take the general path, the narrow slices,
+// the transposed tiles and the split k on one side or the other.
+func TestTransposeBits(t *testing.T) {
+	for _, kname := range kernelNames() {
+		t.Run(kname, func(t *testing.T) {
+			defer useKernel(kname)()
+			r := rand.New(rand.NewPCG(15, 16))
+			for _, sh := range []shape{{48, 588, 288}, {16, 45, 300}, {64, 32, 4608}, {256, 32, 2304},
+				{160, 33, 100}, {7, 40, 130}, {512, 4, 4608}, {100, 129, 1100}} {
+				m, n, k := sh.m, sh.n, sh.k
+				a, b := randSlice(r, m*k), randSlice(r, k*n)
+				c, ct := make([]float32, m*n), make([]float32, n*m)
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				Sgemm(true, true, n, m, k, 1, b, n, a, k, 0, ct, m)
+				for i := range m {
+					for j := range n {
+						if math.Float32bits(c[i*n+j]) != math.Float32bits(ct[j*m+i]) {
+							t.Fatalf("%v: C[%d,%d] = %v, (Bᵀ·Aᵀ)[%d,%d] = %v", sh, i, j, c[i*n+j], j, i, ct[j*m+i])
+						}
+					}
+				}
+			}
+		})
+	}
 }
