@@ -9,11 +9,6 @@ type kernel struct {
 	mc, kc int // A block (mc×kc) kept in L2; B micro-panel (kc×nr) kept in L1
 	nc     int // columns of the packed B block
 
-	// kcNarrow, if set, is the kc of products with a narrow C (see
-	// sliceDepth): their panels are reused by few tiles, so a B
-	// micro-panel and an A panel should fit in L1 together.
-	kcNarrow int
-
 	// l2Sets and l2Ways describe the L2 cache that reading B in place
 	// (directMaxM) relies on, for inPlaceB; zero sets skip the check.
 	l2Sets, l2Ways int
