@@ -57,6 +57,8 @@ var pathCases = []pathCase{
 	// strides of 2^10 and 2^13 floats fall into few cache sets and are
 	// packed; 2^8·49 and odd strides are read in place.
 	{"stride 1024, packed", "nn", 32, 40, 300, 0, 1024, 0},
+	{"stride 1024, shallow k, in place", "nn", 32, 40, 129, 0, 1024, 0},
+	{"stride 512, in place", "nn", 64, 40, 288, 0, 512, 0},
 	{"stride 2048, packed", "nn", 64, 33, 147, 0, 2048, 0},
 	{"stride 8192, packed", "nn", 13, 17, 577, 0, 8192, 0},
 	{"stride 12544, in place", "nn", 64, 35, 289, 0, 12544, 0},
@@ -130,7 +132,7 @@ func TestInPlaceOrPacked(t *testing.T) {
 		t.Run(kname, func(t *testing.T) {
 			defer useKernel(kname)()
 			r := rand.New(rand.NewPCG(13, 14))
-			for _, sh := range []shape{{32, 100, 256}, {64, 35, 600}, {7, 300, 129}} {
+			for _, sh := range []shape{{32, 100, 256}, {64, 35, 600}, {7, 300, 300}} {
 				j := job{m: sh.m, n: sh.n, k: sh.k}
 				j.ldb = 1024
 				_, packed := j.blocking(active)
