@@ -92,13 +92,11 @@ func (j *job) run(kern *kernel, t int) {
 	} else {
 		t = min(t, nPanels)
 	}
-	direct := !j.transB && j.m <= directMaxM
 
 	// Split k into equal slices no deeper than kern.kc (a multiple of 16 for
 	// the transposing copies), rather than full slices and a thin tail that
 	// would pay the C update for little work.
-	slices := (j.k + kern.kc - 1) / kern.kc
-	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	kcb, direct := j.blocking(kern)
 
 	parallel(t, func(w int) {
 		r0, r1, c0, c1 := 0, j.m, 0, j.n
@@ -111,6 +109,28 @@ func (j *job) run(kern *kernel, t int) {
 		}
 		j.work(kern, r0, r1, c0, c1, kcb, direct)
 	})
+}
+
+// blocking returns the depth of the k slices and whether B is read in
+// place rather than packed. Both depend only on the shape and the kernel,
+// never on the thread count, so neither does the order of the sums.
+func (j *job) blocking(kern *kernel) (kcb int, direct bool) {
+	kcb = j.sliceDepth(kern)
+	direct = !j.transB && j.m <= directMaxM && kern.inPlaceB(j.ldb, kcb)
+	return kcb, direct
+}
+
+// sliceDepth returns the depth of the k slices: equal slices no deeper
+// than kern.kc (a multiple of 16 for the transposing copies), rather than
+// full slices and a thin tail that would pay the C update for little work.
+// It depends on k alone, so a product and its transpose (W·cols and
+// colsᵀ·Wᵀ, say) are summed over the same slices and give the same bits.
+// (Slicing k at 256 where C has a side of at most 64 gained 4-14% on some
+// such products, 64×576·576×512 and 4608×512·512×32, and lost 3-7% on
+// others, 4096×1024·1024×64 and 12544×288·288×64: not kept.)
+func (j *job) sliceDepth(kern *kernel) int {
+	slices := (j.k + kern.kc - 1) / kern.kc
+	return min(j.k, roundUp((j.k+slices-1)/slices, 16))
 }
 
 // splitKMin and splitKRatio pick the products whose k is split into
@@ -194,9 +214,7 @@ func (j *job) serial(kern *kernel) {
 		j.runT(kern, 1)
 		return
 	}
-	slices := (j.k + kern.kc - 1) / kern.kc
-	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
-	direct := !j.transB && j.m <= directMaxM
+	kcb, direct := j.blocking(kern)
 	j.work(kern, 0, j.m, 0, j.n, kcb, direct)
 }
 
@@ -219,8 +237,13 @@ const tMaxKC = 1024
 // runT's transposing stores of C (measured: at 128³ level with the
 // general path on 1 thread, 15% faster on 2). The test depends only on
 // the shape, so the summation order never depends on the thread count.
+//
+// A stored transposed (Aᵀ·Bᵀ, a convolution's colsᵀ·Wᵀ with few positions:
+// 32×4608·4608×512) takes it too where the kernel allows (kernel.tileTT):
+// its panels are then plain copies of Aᵀ's rows, and the large Bᵀ is not
+// transposed at all.
 func (j *job) useT(kern *kernel) bool {
-	return kern.tileT != nil && !j.transA && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
+	return kern.tileT != nil && (!j.transA || kern.tileTT) && j.transB && j.m > dotMaxM && j.m <= directMaxM &&
 		j.n >= j.m && j.k >= 128
 }
 
@@ -241,6 +264,11 @@ func (j *job) runT(kern *kernel, t int) {
 	}
 	slices := (j.k + tMaxKC - 1) / tMaxKC
 	kcb := min(j.k, roundUp((j.k+slices-1)/slices, 16))
+	if j.transA {
+		// Aᵀ·Bᵀ is summed over the slices of the general path, so that it
+		// gives the bits of its transpose B·A computed there.
+		kcb = j.sliceDepth(kern)
+	}
 	parallel(t, func(w int) {
 		q0, q1, b0, b1 := 0, panels, 0, blocks
 		if byPanel {
@@ -260,7 +288,9 @@ func (j *job) runT(kern *kernel, t int) {
 			if pc > 0 {
 				beta = 1
 			}
-			packB(*ap, j.a, j.lda, true, pc, kc, r0, rows, tLanes, kern)
+			// A's rows are the panels' lanes: a transposing copy of A, or
+			// a plain one of stored Aᵀ.
+			packB(*ap, j.a, j.lda, !j.transA, pc, kc, r0, rows, tLanes, kern)
 			for blk := b0; blk < b1; blk++ {
 				// Block-major, so a block of Bᵀ is reused from L1 across
 				// the panels.

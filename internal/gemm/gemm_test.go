@@ -137,16 +137,27 @@ func TestSgemmThreaded(t *testing.T) {
 
 func runCase(t *testing.T, r *rand.Rand, tr string, m, n, k int, alpha, beta float32, pad int) {
 	t.Helper()
-	transA, transB := tr[0] == 't', tr[1] == 't'
-	ar, ac := m, k
-	if transA {
+	_, ac, _, bc := opDims(tr, m, n, k)
+	runCaseLD(t, r, tr, m, n, k, alpha, beta, ac+pad, bc+2*pad, n+pad)
+}
+
+// opDims returns the stored shapes of A and B for the transpose form tr.
+func opDims(tr string, m, n, k int) (ar, ac, br, bc int) {
+	ar, ac, br, bc = m, k, k, n
+	if tr[0] == 't' {
 		ar, ac = k, m
 	}
-	br, bc := k, n
-	if transB {
+	if tr[1] == 't' {
 		br, bc = n, k
 	}
-	lda, ldb, ldc := ac+pad, bc+2*pad, n+pad
+	return ar, ac, br, bc
+}
+
+// runCaseLD is runCase with the leading dimensions given.
+func runCaseLD(t *testing.T, r *rand.Rand, tr string, m, n, k int, alpha, beta float32, lda, ldb, ldc int) {
+	t.Helper()
+	transA, transB := tr[0] == 't', tr[1] == 't'
+	ar, ac, br, bc := opDims(tr, m, n, k)
 	a := randSlice(r, (ar-1)*lda+ac)
 	b := randSlice(r, (br-1)*ldb+bc)
 	// C lives in the middle of a larger slice; everything outside the
@@ -168,7 +179,7 @@ func runCase(t *testing.T, r *rand.Rand, tr string, m, n, k int, alpha, beta flo
 	}
 	want := ref(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	name := fmt.Sprintf("%s m=%d n=%d k=%d alpha=%v beta=%v pad=%d", tr, m, n, k, alpha, beta, pad)
+	name := fmt.Sprintf("%s m=%d n=%d k=%d alpha=%v beta=%v lda=%d ldb=%d ldc=%d", tr, m, n, k, alpha, beta, lda, ldb, ldc)
 	tol := 1e-5 * math.Sqrt(float64(k)) * 4
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {

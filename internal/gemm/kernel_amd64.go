@@ -32,17 +32,20 @@ var avx512Kernel = &kernel{
 // second pass over C for the conv-shaped k = 288) with a 144×512 A block
 // (288 KiB) in L2 and 2048-column B blocks (4 MiB) in L3: 3-10% more
 // GFLOP/s than 144/256/4096 at 512³-2048³ and on 12544×288·64
-// (GEMM_BLOCKS sweep of TestTune, CPU time). Its dot kernels (A·Bᵀ with at most 4 rows of
-// A, e.g. batch-1 inference) take tiles of up to 4×2: the 16 ymm registers
-// hold 8 accumulators, the A rows, a B row and the tail mask.
+// (GEMM_BLOCKS sweep of TestTune, CPU time). Its dot kernels (A·Bᵀ with
+// at most 4 rows of A, e.g. batch-1 inference) take tiles of up to 4×2:
+// the 16 ymm registers hold 8 accumulators, the A rows, a B row and the
+// tail mask.
 var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	mc: 6 * 24, kc: 512, nc: 2048,
+	l2Sets: 1024, l2Ways: 8, // 512 KiB
 	tile:    tile256,
 	scatter: scatter256,
 	dot:     dot256, dotR: 4, dotC: 2,
-	tileT: tileT256,
+	tileT: tileT256, tileTT: true,
+	packAT: packAT6,
 }
 
 func init() {

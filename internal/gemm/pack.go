@@ -18,6 +18,8 @@ func packA(dst, a []float32, lda int, trans bool, i0, mc, p0, kc, mr int, kern *
 	ir := 0
 	if trans && mr == 14 {
 		ir = packAT14(dst, a, lda, i0, mc, p0, kc, kern)
+	} else if trans && kern.packAT != nil {
+		ir = kern.packAT(dst, a, lda, i0, mc, p0, kc)
 	}
 	for ; ir < mc; ir += mr {
 		rows := min(mr, mc-ir)
@@ -71,21 +73,30 @@ func packAT14(dst, a []float32, lda, i0, mc, p0, kc int, kern *kernel) int {
 // as panels of nr columns: panel q holds, for each p, the nr values B[p][j]
 // of its columns, at dst[q*nr*kc + p*nr + j].
 func packB(dst, b []float32, ldb int, trans bool, p0, kc, j0, nc, nr int, kern *kernel) {
-	if !trans && nr == 32 {
+	if !trans && (nr == 16 || nr == 32) {
 		// Row-major B: walk each row of the block once, left to right,
-		// dealing its 32-column pieces out to the panels; reading along
-		// rows keeps the hardware prefetcher and the TLB happy.
-		full := nc / 32
+		// dealing its nr-column pieces out to the panels; reading along
+		// rows keeps the hardware prefetcher and the TLB happy (a panel
+		// at a time, a k step is a new page when ldb is large: 16% of a
+		// 64×576·576×8192 convolution product, ldb = 8192).
+		full := nc / nr
 		for p := 0; p < kc; p++ {
 			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nc]
-			for q := 0; q < full; q++ {
-				x, y := *(*[16]float32)(src[q*32:]), *(*[16]float32)(src[q*32+16:])
-				*(*[16]float32)(dst[q*32*kc+p*32:]), *(*[16]float32)(dst[q*32*kc+p*32+16:]) = x, y
+			if nr == 32 {
+				for q := 0; q < full; q++ {
+					x, y := *(*[16]float32)(src[q*32:]), *(*[16]float32)(src[q*32+16:])
+					*(*[16]float32)(dst[q*32*kc+p*32:]), *(*[16]float32)(dst[q*32*kc+p*32+16:]) = x, y
+				}
+			} else {
+				for q := 0; q < full; q++ {
+					x := *(*[16]float32)(src[q*16:])
+					*(*[16]float32)(dst[q*16*kc+p*16:]) = x
+				}
 			}
-			if cols := nc - full*32; cols > 0 {
-				d := dst[full*32*kc+p*32 : full*32*kc+p*32+cols]
+			if cols := nc - full*nr; cols > 0 {
+				d := dst[full*nr*kc+p*nr : full*nr*kc+p*nr+cols]
 				for j := range d {
-					d[j] = src[full*32+j]
+					d[j] = src[full*nr+j]
 				}
 			}
 		}
