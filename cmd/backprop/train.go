@@ -355,7 +355,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (code int) {
 			printTestResult(progress, src, r)
 		}
 	}
-	fmt.Fprintf(progress, "Trained %d epochs in %.1f s. Files in %s: %s, %s, %s\n", res.Epochs, res.Seconds, outDir,
+	epochs := "epochs"
+	if res.Epochs == 1 {
+		epochs = "epoch"
+	}
+	fmt.Fprintf(progress, "Trained %d %s in %.1f s. Files in %s: %s, %s, %s\n", res.Epochs, epochs, res.Seconds, outDir,
 		train.CheckpointFile, train.MetricsFile, train.CurvesFile)
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
