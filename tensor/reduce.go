@@ -238,26 +238,18 @@ func SumRows(a []float32, m, n int) *Tensor {
 }
 
 // logSoftmaxRows writes the log-softmax of each row of n elements of src
-// into dst: x - (m + log Σ e^(x-m)), m the row's maximum, the sum in
-// float64, exactly as LogSumExpDim and LogSoftmax compute it.
+// into dst: x - (m + log Σ e^(x-m)), m the row's maximum, in float32 with
+// [Exp32] (the sum in 8 lanes, as expSubSum adds it; its log in float64).
 func logSoftmaxRows(dst, src []float32, n int) {
 	for r := 0; r+n <= len(src) && n > 0; r += n {
 		row, o := src[r:][:n], dst[r:][:n]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			m = max(m, v)
-		}
+		m := maxRow(row)
 		lse := m
 		if !math.IsInf(float64(m), 0) {
-			var s float64
-			for _, v := range row {
-				s += math.Exp(float64(v - m))
-			}
-			lse = m + float32(math.Log(s))
+			s := expSubSum(o, row, m) // o as scratch: overwritten below
+			lse = m + float32(math.Log(float64(s)))
 		}
-		for j, v := range row {
-			o[j] = v - lse
-		}
+		subRow(o, row, lse)
 	}
 }
 
@@ -345,9 +337,7 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float
 		}
 		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
 		c := float32(coef[i])
-		for j, v := range row {
-			dst[j] = float32(math.Exp(float64(v))) * c
-		}
+		expScaleRow(dst, row, c)
 		dst[t] -= c
 	}
 	return dx
