@@ -44,3 +44,17 @@ func lstmGates8(p, hw, c, gates, cNew, hNew, tanhC *float32, h, n int)
 
 //go:noescape
 func lstmBack8(gr, ar, gy, dh, tc, cp, dc *float32, h, n int)
+
+// The layer norm loops of layernorm_avx2_amd64.s; see layernorm.go.
+
+//go:noescape
+func lnForward8(dst, src, w, b *float32, n int, mean, inv float32)
+
+//go:noescape
+func lnBackRow8(xs, gs, w, dxh *float32, n int, mean, inv float32) (s1, s2 float64)
+
+//go:noescape
+func lnBackDx8(ds, dxh, xs *float32, n int, mean, inv, m1, m2 float32)
+
+//go:noescape
+func lnParams8(dw, db, xs, gs *float32, n int, mean, inv float32)

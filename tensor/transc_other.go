@@ -19,4 +19,11 @@ func geluGrad8(dx, grad, x, cdf *float32, n int)                       { panic(n
 func lstmGates8(p, hw, c, gates, cNew, hNew, tanhC *float32, h, n int) { panic(noTransc) }
 func lstmBack8(gr, ar, gy, dh, tc, cp, dc *float32, h, n int)          { panic(noTransc) }
 
+func lnForward8(dst, src, w, b *float32, n int, mean, inv float32) { panic(noTransc) }
+func lnBackRow8(xs, gs, w, dxh *float32, n int, mean, inv float32) (s1, s2 float64) {
+	panic(noTransc)
+}
+func lnBackDx8(ds, dxh, xs *float32, n int, mean, inv, m1, m2 float32) { panic(noTransc) }
+func lnParams8(dw, db, xs, gs *float32, n int, mean, inv float32)      { panic(noTransc) }
+
 const noTransc = "tensor: the AVX2 loops are not built in"

@@ -193,6 +193,19 @@ func TestTranscRowsAssemblyMatchesGo(t *testing.T) {
 			lstmBackRow(gates, ar, gy, dh, tc, c, dc, n)
 			return out{vals: [][]float32{gates, cNew, hNew, tc, ar, dc}}
 		}},
+		{"layer norm rows", func(r *rand.Rand, n int) out {
+			x, g, w, b := transcInput(r, n, 2, false), transcInput(r, n, 1, false), transcInput(r, n, 1, false), transcInput(r, n, 1, false)
+			y, dxh, ds, dw, db := make([]float32, n), make([]float32, n), make([]float32, n), transcInput(r, n, 1, false), transcInput(r, n, 1, false)
+			var s1, s2 float64
+			for _, wt := range [][]float32{w, nil} {
+				lnForwardRow(y, x, wt, b, 0.3, 1.7)
+				a1, a2 := lnBackRow(x, g, wt, dxh, 0.3, 1.7)
+				s1, s2 = s1+a1, s2+a2
+				lnBackDxRow(ds, dxh, x, 0.3, 1.7, float32(a1)/9, float32(a2)/9)
+				lnParamsRow(dw, db, x, g, 0.3, 1.7)
+			}
+			return out{vals: [][]float32{y, dxh, ds, dw, db, {float32(s1), float32(s2)}, {float32(s1 - float64(float32(s1))), float32(s2 - float64(float32(s2)))}}}
+		}},
 	}
 	for _, row := range rows {
 		for _, n := range lengths {

@@ -8,15 +8,18 @@ import "math"
 
 // GELU32 returns exact GELU, x·Φ(x) = ½x(1 + erf(x/√2)), element-wise in
 // float32 ([Erf32]): GELU(t, false) to within about 1e-7·(1+|x|), several
-// times faster.
+// times faster; the same values as GELU32CDF's.
 func GELU32(t *Tensor) *Tensor {
 	t = contig(t)
 	if is64("tensor.GELU32", t) {
 		return GELU(t, false)
 	}
 	return mapInto(t, func(lo int, dst []float32) {
-		for i, v := range t.data[lo:][:len(dst)] {
-			dst[i] = 0.5 * v * (1 + Erf32(v*math.Sqrt2/2))
+		var cdf [256]float32 // Φ(x) of a block, not kept
+		src := t.data[lo:][:len(dst)]
+		for i := 0; i < len(src); i += len(cdf) {
+			j := min(i+len(cdf), len(src))
+			geluCDFRow(dst[i:j], cdf[:j-i], src[i:j])
 		}
 	})
 }
