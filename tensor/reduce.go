@@ -227,13 +227,18 @@ func SumRows(a []float32, m, n int) *Tensor {
 		clear(dst)
 		return out
 	}
-	copy(dst, a[:n])
-	for r := 1; r < m; r++ {
-		src := a[r*n:][:n]
-		for i, v := range src {
-			dst[i] += v
+	// columns in parallel, each adding the rows in order
+	parallelFor(n, max(16, minParallelElems/m), func(lo, hi int) {
+		d := dst[lo:hi]
+		copy(d, a[lo:hi])
+		for r := 1; r < m; r++ {
+			src := a[r*n+lo : r*n+hi]
+			k := addVec(d, src) // element-wise: the same sums, vectorised
+			for i, v := range src[k:] {
+				d[k+i] += v
+			}
 		}
-	}
+	})
 	return out
 }
 
@@ -329,17 +334,20 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float
 		return dx
 	}
 	dx := Empty(m, nc)
-	for i, t := range targets {
-		row, dst := logp.data[i*nc:][:nc], dx.data[i*nc:][:nc]
-		if t == ignoreIndex {
-			clear(dst)
-			continue
+	parallelFor(m, max(1, minParallelElems/max(nc, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			t := targets[i]
+			row, dst := logp.data[i*nc:][:nc], dx.data[i*nc:][:nc]
+			if t == ignoreIndex {
+				clear(dst)
+				continue
+			}
+			// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
+			c := float32(coef[i])
+			expScaleRow(dst, row, c)
+			dst[t] -= c
 		}
-		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
-		c := float32(coef[i])
-		expScaleRow(dst, row, c)
-		dst[t] -= c
-	}
+	})
 	return dx
 }
 
