@@ -263,6 +263,9 @@ func geluGradRow(dx, g, x, cdf []float32) {
 // σ(o) of the pre-activations p + hw (four segments of H), then
 // c' = f·c + i·g and h' = o·tanh(c').
 func lstmGatesRow(p, hw, c, gates, cNew, hNew, tanhC []float32, H int) {
+	if H == 0 {
+		return
+	}
 	_, _, _ = p[4*H-1], hw[4*H-1], gates[4*H-1]
 	_, _, _, _ = c[H-1], cNew[H-1], hNew[H-1], tanhC[H-1]
 	k := 0
@@ -290,6 +293,9 @@ func lstmGatesRow(p, hw, c, gates, cNew, hNew, tanhC []float32, H int) {
 // output), it writes the pre-activation gradients ar and replaces dc (the
 // cell's gradient from the next step) by the previous cell's.
 func lstmBackRow(gr, ar, gy, dh, tc, cp, dc []float32, H int) {
+	if H == 0 {
+		return
+	}
 	_, _ = gr[4*H-1], ar[4*H-1]
 	_, _, _, _, _ = gy[H-1], dh[H-1], tc[H-1], cp[H-1], dc[H-1]
 	k := 0
