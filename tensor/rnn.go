@@ -24,7 +24,8 @@ type LSTMTape struct {
 // (nil for none), from the last step to the first when reverse. It returns
 // y [T+1, N, H]: the hidden state of each time step, then the final cell
 // state; and the tape that LSTMBackward takes. Its values are those of the
-// composite cell: gates = proj_t + (h·W_hhᵀ + b_hh).
+// composite cell, gates = proj_t + (h·W_hhᵀ + b_hh), with float32 sigmoid
+// and tanh (a few units in the last place from float64's).
 func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape *LSTMTape) {
 	T, N, H := lstmDims("tensor.LSTMForward", proj, h0, c0, whh, bhh)
 	proj, h0, c0, whh = contig(proj), contig(h0), contig(c0), contig(whh)
@@ -82,11 +83,18 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 // the cell update rounded as the composite cell's Mul, Mul, Add).
 func lstmGates(p, hw, c, gates, cNew, hNew, tanhC []float32, N, H int) {
 	G := 4 * H
-	for n := range N {
-		lstmGatesRow(p[n*G:(n+1)*G], hw[n*G:(n+1)*G], c[n*H:(n+1)*H], gates[n*G:(n+1)*G],
-			cNew[n*H:(n+1)*H], hNew[n*H:(n+1)*H], tanhC[n*H:(n+1)*H], H)
-	}
+	parallelFor(N, lstmMinRows(H), func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			lstmGatesRow(p[n*G:(n+1)*G], hw[n*G:(n+1)*G], c[n*H:(n+1)*H], gates[n*G:(n+1)*G],
+				cNew[n*H:(n+1)*H], hNew[n*H:(n+1)*H], tanhC[n*H:(n+1)*H], H)
+		}
+	})
 }
+
+// lstmMinRows is the fewest batch rows of H hidden units worth a
+// goroutine in a step's element-wise pass (each row is independent of the
+// others, so any split gives the same results).
+func lstmMinRows(H int) int { return max(1, (1<<11)/max(H, 1)) }
 
 // LSTMBackward returns the gradients of the loss with respect to
 // LSTMForward's proj [T, N, 4H], h0 and c0 [N, H], whh [4H, H] and bhh [4H]
@@ -113,10 +121,12 @@ func LSTMBackward(tape *LSTMTape, whh, gy *Tensor, hasBias bool) (dproj, dh0, dc
 		gt, tc, cp := tape.gates[t*N*G:(t+1)*N*G], tape.tanhC[t*NH:(t+1)*NH], tape.cPrev[t*NH:(t+1)*NH]
 		gyt := gy.data[t*NH : (t+1)*NH]
 		dat := da[t*N*G : (t+1)*N*G]
-		for n := range N {
-			r := n * H
-			lstmBackRow(gt[n*G:(n+1)*G], dat[n*G:(n+1)*G], gyt[r:r+H], dh[r:r+H], tc[r:r+H], cp[r:r+H], dc[r:r+H], H)
-		}
+		parallelFor(N, lstmMinRows(H), func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				r := n * H
+				lstmBackRow(gt[n*G:(n+1)*G], dat[n*G:(n+1)*G], gyt[r:r+H], dh[r:r+H], tc[r:r+H], cp[r:r+H], dc[r:r+H], H)
+			}
+		})
 		// to the previous hidden state: dh = da·W_hh
 		Gemm(false, false, N, H, G, dat, G, whh.data, H, 0, dh, H)
 	}
