@@ -273,3 +273,37 @@ func TestTranscRowsAgainstFloat64(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTranscRows times the row loops with and without the AVX2
+// assembly on the W-LM models' sizes.
+func BenchmarkTranscRows(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x, y, c, g := transcInput(r, 4096, 2, false), make([]float32, 4096), make([]float32, 4096), transcInput(r, 4096, 1, false)
+	const H = 256
+	p, hw, c0 := transcInput(r, 4*H, 2, false), transcInput(r, 4*H, 1, false), transcInput(r, H, 1, false)
+	gates, cNew, hNew, tc := make([]float32, 4*H), make([]float32, H), make([]float32, H), make([]float32, H)
+	loops := []struct {
+		name string
+		f    func()
+	}{
+		{"softmaxRow/128", func() { copy(y[:128], x[:128]); softmaxRow(y[:128]) }},
+		{"logSoftmaxRows/256", func() { logSoftmaxRows(y[:256], x[:256], 256) }},
+		{"geluCDFRow/4096", func() { geluCDFRow(y, c, x) }},
+		{"geluGradRow/4096", func() { geluGradRow(y, g, x, c) }},
+		{"lstmGatesRow/256", func() { lstmGatesRow(p, hw, c0, gates, cNew, hNew, tc, H) }},
+	}
+	for _, l := range loops {
+		b.Run(l.name+"/asm", func(b *testing.B) {
+			for b.Loop() {
+				l.f()
+			}
+		})
+		b.Run(l.name+"/go", func(b *testing.B) {
+			withoutTransc(func() {
+				for b.Loop() {
+					l.f()
+				}
+			})
+		})
+	}
+}
