@@ -111,6 +111,7 @@ func NewRecorder(model nn.Module, arch string, shape []int, classes []string, ev
 	for _, g := range r.groups {
 		info.Groups = append(info.Groups, g.name)
 	}
+	_, info.LanguageModel = eval.(*data.Text)
 	r.snap = Snapshot{Run: &info, Epochs: []train.EpochStats{}, Steps: []StepPoint{}, Norms: []NormPoint{}, Alerts: []Alert{}}
 	if eval == nil {
 		r.snap.EvalNote = "no validation or test data: no confusion matrix or image grid"

@@ -69,6 +69,10 @@ type RunInfo struct {
 	// Groups names the layers that own parameters, in the order of the
 	// values of NormPoint and of Histograms.
 	Groups []string `json:"groups"`
+	// LanguageModel says the run is a language model (its evaluation data
+	// is a text), so that its loss is a cross-entropy in nats per token and
+	// the page draws its perplexity, e to the loss, beside it.
+	LanguageModel bool `json:"languageModel,omitempty"`
 }
 
 // LayerInfo is one box of the architecture diagram.

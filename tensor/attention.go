@@ -2,7 +2,6 @@ package tensor
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/backprop-go/backprop/internal/gemm"
 )
@@ -99,13 +98,7 @@ func SelfAttentionBackward(qkv, p, gout *Tensor, heads int, causal bool, scale f
 						lim = i + 1
 					}
 					pr, dr := pp[i*T:i*T+lim], ds[i*T:i*T+lim]
-					var dot float32
-					for j, pv := range pr {
-						dot += pv * dr[j]
-					}
-					for j, pv := range pr {
-						dr[j] = pv * (dr[j] - dot) * scale
-					}
+					softmaxGradRow(pr, dr, dotRow(pr, dr), scale)
 					clear(ds[i*T+lim : (i+1)*T])
 				}
 				// dq = dS·k over the keys the rows see
@@ -134,54 +127,4 @@ func attnDims(who string, qkv *Tensor, heads int) (n, t, e, hd int) {
 	}
 	e = s[2] / 3
 	return s[0], s[1], e, e / heads
-}
-
-// softmaxRow replaces x by softmax(x), in float32 with [Exp32].
-func softmaxRow(x []float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		m = max(m, v)
-	}
-	var sum float32
-	for i, v := range x {
-		e := Exp32(v - m)
-		x[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range x {
-		x[i] *= inv
-	}
-}
-
-// Exp32 returns eˣ in float32 to within about one unit in the last place
-// (Cephes' expf: x = n·ln2 + r, a degree-6 polynomial in r, times 2ⁿ), about
-// four times faster than float32(math.Exp(float64(x))). It returns 0 below
-// −87.3 (where eˣ leaves the normal float32s), +Inf above 88.7, NaN for NaN.
-func Exp32(x float32) float32 {
-	if !(x >= -87.33654) { // below the normal float32s, or NaN
-		if x != x {
-			return x
-		}
-		return 0
-	}
-	if x > 88.72283 {
-		return float32(math.Inf(1))
-	}
-	return exp32Core(x)
-}
-
-// exp32Core is Exp32 on [−87.3, 88.7]. Adding 1.5·2²³ rounds x·log₂e to
-// the nearest integer n (float32 arithmetic in Go is exact IEEE single),
-// so no call to Floor; the remainder r = x − n·ln2 (in two parts) lies in
-// [−ln2/2, ln2/2].
-func exp32Core(x float32) float32 {
-	t := x*1.44269504088896341 + 12582912
-	n := int32(math.Float32bits(t)) - 0x4b400000
-	fx := t - 12582912
-	x -= fx * 0.693359375
-	x -= fx * -2.12194440e-4
-	y := ((((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x+5.0000001201e-1)*(x*x) + x + 1)
-	// 2ⁿ in two halves: n reaches 128 near the top, beyond the exponent
-	return y * math.Float32frombits(uint32(n>>1+127)<<23) * math.Float32frombits(uint32(n-n>>1+127)<<23)
 }

@@ -234,7 +234,8 @@ func sumGradXhat(xs, gs []float32, mean, inv float32) (sg, sgx float64) {
 }
 
 // LayerNormStats returns the mean and invstd of each group of the last d
-// elements of x (d = the product of the normalised shape).
+// elements of x (d = the product of the normalised shape), the sums in
+// float64 as sum64 and sumSq64 add them; rows in parallel.
 func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
 	x = contig(x)
 	if is64("tensor.LayerNorm", x) {
@@ -245,23 +246,20 @@ func LayerNormStats(x *Tensor, d int, eps float32) NormStats {
 	}
 	rows := len(x.data) / d
 	st := NormStats{Mean: make([]float32, rows), InvStd: make([]float32, rows), Var: make([]float32, rows), Count: d}
-	for r := range rows {
-		row := x.data[r*d:][:d]
-		var sum float64
-		for _, v := range row {
-			sum += float64(v)
+	parallelFor(rows, lnMinRows(d), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			row := x.data[r*d:][:d]
+			mean := sum64(row) / float64(d)
+			v := sumSq64(row, mean) / float64(d)
+			st.Mean[r], st.Var[r] = float32(mean), float32(v)
+			st.InvStd[r] = float32(1 / math.Sqrt(v+float64(eps)))
 		}
-		mean := sum / float64(d)
-		var ss float64
-		for _, v := range row {
-			ss += (float64(v) - mean) * (float64(v) - mean)
-		}
-		v := ss / float64(d)
-		st.Mean[r], st.Var[r] = float32(mean), float32(v)
-		st.InvStd[r] = float32(1 / math.Sqrt(v+float64(eps)))
-	}
+	})
 	return st
 }
+
+// lnMinRows is the fewest rows of d elements worth a goroutine.
+func lnMinRows(d int) int { return max(1, minParallelElems/max(d, 1)) }
 
 // LayerNorm returns (x - mean)·invstd·weight + bias over each group of the
 // last d elements; weight and bias (d elements each) may be nil.
@@ -271,56 +269,49 @@ func LayerNorm(x, weight, bias *Tensor, st NormStats) *Tensor {
 		return layerNorm64(x, weight, bias, st)
 	}
 	d := st.Count
-	out := Zeros(x.shape...)
-	for r := range st.Mean {
-		src, dst := x.data[r*d:][:d], out.data[r*d:][:d]
-		mean, inv := st.Mean[r], st.InvStd[r]
-		for j, v := range src {
-			y := (v - mean) * inv
-			if weight != nil {
-				y *= weight.data[j]
-			}
-			if bias != nil {
-				y += bias.data[j]
-			}
-			dst[j] = y
-		}
+	out := Empty(x.shape...)
+	var w, b []float32
+	if weight != nil {
+		w = weight.data
 	}
+	if bias != nil {
+		b = bias.data
+	}
+	parallelFor(len(st.Mean), lnMinRows(d), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			lnForwardRow(out.data[r*d:][:d], x.data[r*d:][:d], w, b, st.Mean[r], st.InvStd[r])
+		}
+	})
 	return out
 }
 
 // LayerNormBackward returns the gradients of LayerNorm with respect to x,
-// weight and bias (the last two shaped like the normalised part, flat).
+// weight and bias (the last two shaped like the normalised part, flat):
+// dx row by row in parallel, dw and db adding the rows in order.
 func LayerNormBackward(x, weight, gy *Tensor, st NormStats) (dx, dw, db *Tensor) {
 	x, weight, gy = contig(x), contig(weight), contig(gy)
 	if is64("tensor.LayerNormBackward", x, weight, gy) {
 		return layerNormBackward64(x, weight, gy, st)
 	}
 	d := st.Count
-	dx, dw, db = Zeros(x.shape...), Zeros(d), Zeros(d)
-	dxh := make([]float32, d)
+	dx, dw, db = Empty(x.shape...), Zeros(d), Zeros(d)
+	var w []float32
+	if weight != nil {
+		w = weight.data
+	}
+	parallelFor(len(st.Mean), lnMinRows(d), func(lo, hi int) {
+		dxh := make([]float32, d)
+		for r := lo; r < hi; r++ {
+			xs, gs := x.data[r*d:][:d], gy.data[r*d:][:d]
+			mean, inv := st.Mean[r], st.InvStd[r]
+			s1, s2 := lnBackRow(xs, gs, w, dxh, mean, inv)
+			// dx = invstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
+			m1, m2 := float32(s1/float64(d)), float32(s2/float64(d))
+			lnBackDxRow(dx.data[r*d:][:d], dxh, xs, mean, inv, m1, m2)
+		}
+	})
 	for r := range st.Mean {
-		xs, gs, ds := x.data[r*d:][:d], gy.data[r*d:][:d], dx.data[r*d:][:d]
-		mean, inv := st.Mean[r], st.InvStd[r]
-		var s1, s2 float64
-		for j, g := range gs {
-			xh := (xs[j] - mean) * inv
-			dw.data[j] += g * xh
-			db.data[j] += g
-			w := float32(1)
-			if weight != nil {
-				w = weight.data[j]
-			}
-			dxh[j] = g * w
-			s1 += float64(dxh[j])
-			s2 += float64(dxh[j] * xh)
-		}
-		// dx = invstd·(dx̂ - mean(dx̂) - x̂·mean(dx̂·x̂))
-		m1, m2 := float32(s1/float64(d)), float32(s2/float64(d))
-		for j := range ds {
-			xh := (xs[j] - mean) * inv
-			ds[j] = inv * (dxh[j] - m1 - xh*m2)
-		}
+		lnParamsRow(dw.data, db.data, x.data[r*d:][:d], gy.data[r*d:][:d], st.Mean[r], st.InvStd[r])
 	}
 	return dx, dw, db
 }

@@ -227,37 +227,34 @@ func SumRows(a []float32, m, n int) *Tensor {
 		clear(dst)
 		return out
 	}
-	copy(dst, a[:n])
-	for r := 1; r < m; r++ {
-		src := a[r*n:][:n]
-		for i, v := range src {
-			dst[i] += v
+	// columns in parallel, each adding the rows in order
+	parallelFor(n, max(16, minParallelElems/m), func(lo, hi int) {
+		d := dst[lo:hi]
+		copy(d, a[lo:hi])
+		for r := 1; r < m; r++ {
+			src := a[r*n+lo : r*n+hi]
+			k := addVec(d, src) // element-wise: the same sums, vectorised
+			for i, v := range src[k:] {
+				d[k+i] += v
+			}
 		}
-	}
+	})
 	return out
 }
 
 // logSoftmaxRows writes the log-softmax of each row of n elements of src
-// into dst: x - (m + log Σ e^(x-m)), m the row's maximum, the sum in
-// float64, exactly as LogSumExpDim and LogSoftmax compute it.
+// into dst: x - (m + log Σ e^(x-m)), m the row's maximum, in float32 with
+// [Exp32] (the sum in 8 lanes, as expSubSum adds it; its log in float64).
 func logSoftmaxRows(dst, src []float32, n int) {
 	for r := 0; r+n <= len(src) && n > 0; r += n {
 		row, o := src[r:][:n], dst[r:][:n]
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			m = max(m, v)
-		}
+		m := maxRow(row)
 		lse := m
 		if !math.IsInf(float64(m), 0) {
-			var s float64
-			for _, v := range row {
-				s += math.Exp(float64(v - m))
-			}
-			lse = m + float32(math.Log(s))
+			s := expSubSum(o, row, m) // o as scratch: overwritten below
+			lse = m + float32(math.Log(float64(s)))
 		}
-		for j, v := range row {
-			o[j] = v - lse
-		}
+		subRow(o, row, lse)
 	}
 }
 
@@ -337,19 +334,20 @@ func CrossEntropyGrad(logp *Tensor, targets []int, ignoreIndex int, coef []float
 		return dx
 	}
 	dx := Empty(m, nc)
-	for i, t := range targets {
-		row, dst := logp.data[i*nc:][:nc], dx.data[i*nc:][:nc]
-		if t == ignoreIndex {
-			clear(dst)
-			continue
+	parallelFor(m, max(1, minParallelElems/max(nc, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			t := targets[i]
+			row, dst := logp.data[i*nc:][:nc], dx.data[i*nc:][:nc]
+			if t == ignoreIndex {
+				clear(dst)
+				continue
+			}
+			// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
+			c := float32(coef[i])
+			expScaleRow(dst, row, c)
+			dst[t] -= c
 		}
-		// d(-w·log softmax_t)/dx_j = w·(softmax_j - [j = t])
-		c := float32(coef[i])
-		for j, v := range row {
-			dst[j] = float32(math.Exp(float64(v))) * c
-		}
-		dst[t] -= c
-	}
+	})
 	return dx
 }
 

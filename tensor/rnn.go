@@ -1,9 +1,6 @@
 package tensor
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // A fused LSTM layer: one product per step for all four gates, the gate
 // nonlinearities and the cell update in one pass over the step's N·4H
@@ -27,7 +24,8 @@ type LSTMTape struct {
 // (nil for none), from the last step to the first when reverse. It returns
 // y [T+1, N, H]: the hidden state of each time step, then the final cell
 // state; and the tape that LSTMBackward takes. Its values are those of the
-// composite cell: gates = proj_t + (h·W_hhᵀ + b_hh).
+// composite cell, gates = proj_t + (h·W_hhᵀ + b_hh), with float32 sigmoid
+// and tanh (a few units in the last place from float64's).
 func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape *LSTMTape) {
 	T, N, H := lstmDims("tensor.LSTMForward", proj, h0, c0, whh, bhh)
 	proj, h0, c0, whh = contig(proj), contig(h0), contig(c0), contig(whh)
@@ -81,29 +79,22 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 
 // lstmGates computes one step's gates from the projected input p and the
 // recurrent product hw (with its bias), then c' = f·c + i·g and
-// h' = o·tanh(c'), rounding as the composite cell's separate ops do.
+// h' = o·tanh(c'), row by row ([lstmGatesRow]: float32 sigmoid and tanh,
+// the cell update rounded as the composite cell's Mul, Mul, Add).
 func lstmGates(p, hw, c, gates, cNew, hNew, tanhC []float32, N, H int) {
 	G := 4 * H
-	for n := range N {
-		row, hr, gr := p[n*G:(n+1)*G], hw[n*G:(n+1)*G], gates[n*G:(n+1)*G]
-		for j := range G {
-			a := row[j] + hr[j]
-			if j >= 2*H && j < 3*H {
-				gr[j] = float32(math.Tanh(float64(a)))
-			} else {
-				gr[j] = sigmoidFast(a)
-			}
+	parallelFor(N, lstmMinRows(H), func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			lstmGatesRow(p[n*G:(n+1)*G], hw[n*G:(n+1)*G], c[n*H:(n+1)*H], gates[n*G:(n+1)*G],
+				cNew[n*H:(n+1)*H], hNew[n*H:(n+1)*H], tanhC[n*H:(n+1)*H], H)
 		}
-		for j := range H {
-			i, f, g, o := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
-			cv := float32(f*c[n*H+j]) + float32(i*g) // no fused multiply-add: as Mul, Mul, Add
-			cNew[n*H+j] = cv
-			tv := float32(math.Tanh(float64(cv)))
-			tanhC[n*H+j] = tv
-			hNew[n*H+j] = o * tv
-		}
-	}
+	})
 }
+
+// lstmMinRows is the fewest batch rows of H hidden units worth a
+// goroutine in a step's element-wise pass (each row is independent of the
+// others, so any split gives the same results).
+func lstmMinRows(H int) int { return max(1, (1<<11)/max(H, 1)) }
 
 // LSTMBackward returns the gradients of the loss with respect to
 // LSTMForward's proj [T, N, 4H], h0 and c0 [N, H], whh [4H, H] and bhh [4H]
@@ -130,21 +121,12 @@ func LSTMBackward(tape *LSTMTape, whh, gy *Tensor, hasBias bool) (dproj, dh0, dc
 		gt, tc, cp := tape.gates[t*N*G:(t+1)*N*G], tape.tanhC[t*NH:(t+1)*NH], tape.cPrev[t*NH:(t+1)*NH]
 		gyt := gy.data[t*NH : (t+1)*NH]
 		dat := da[t*N*G : (t+1)*N*G]
-		for n := range N {
-			gr, ar := gt[n*G:(n+1)*G], dat[n*G:(n+1)*G]
-			for j := range H {
-				x := n*H + j
-				i, f, g, o := gr[j], gr[H+j], gr[2*H+j], gr[3*H+j]
-				dhv := dh[x] + gyt[x]
-				tv := tc[x]
-				dcv := dc[x] + dhv*o*(1-tv*tv)
-				ar[j] = dcv * g * i * (1 - i)       // d/da_i: σ' · g
-				ar[H+j] = dcv * cp[x] * f * (1 - f) // d/da_f: σ' · c
-				ar[2*H+j] = dcv * i * (1 - g*g)     // d/da_g: tanh' · i
-				ar[3*H+j] = dhv * tv * o * (1 - o)  // d/da_o: σ' · tanh(c')
-				dc[x] = dcv * f                     // to the previous cell
+		parallelFor(N, lstmMinRows(H), func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				r := n * H
+				lstmBackRow(gt[n*G:(n+1)*G], dat[n*G:(n+1)*G], gyt[r:r+H], dh[r:r+H], tc[r:r+H], cp[r:r+H], dc[r:r+H], H)
 			}
-		}
+		})
 		// to the previous hidden state: dh = da·W_hh
 		Gemm(false, false, N, H, G, dat, G, whh.data, H, 0, dh, H)
 	}
@@ -170,13 +152,4 @@ func lstmDims(who string, proj, h0, c0, whh, bhh *Tensor) (t, n, h int) {
 		panic(fmt.Sprintf("%s: proj %v, h0 %v, c0 %v, weight_hh %v: want float32 [T, N, 4H], [N, H], [N, H], [4H, H]", who, ps, hs, c0.Shape(), whh.Shape()))
 	}
 	return ps[0], ps[1], hs[1]
-}
-
-// sigmoidFast is the logistic function with [Exp32], stable for large |x|.
-func sigmoidFast(x float32) float32 {
-	if x >= 0 {
-		return 1 / (1 + Exp32(-x))
-	}
-	e := Exp32(x)
-	return e / (1 + e)
 }

@@ -103,6 +103,7 @@
     return [x, ...cols];
   }
 
+  const perplexity = (loss) => (loss == null || !isFinite(loss) ? null : Math.exp(loss));
   const line = (label, color, extra = {}) => ({ label, stroke: color, width: 1.5, spanGaps: true, points: { show: false }, ...extra });
   const dots = (label, color) => ({ label, stroke: color, width: 2, spanGaps: true, points: { show: true, size: 7, fill: color } });
 
@@ -114,6 +115,19 @@
         { points: ep.map((e) => [e.step, e.train_loss]) },
         { points: ep.filter((e) => e.has_val).map((e) => [e.step, e.val_loss]) },
       ]));
+    // A language model's loss is in nats per token: its perplexity e^loss
+    // (the number of equally likely next tokens it is as unsure as) is
+    // the figure people compare, drawn on a log scale as the loss falls.
+    const lm = !!(state.run && state.run.languageModel);
+    $("sec-ppl").style.display = lm ? "" : "none";
+    if (lm) {
+      chart("c-ppl", [line("train (steps)", "#98c5e9"), dots("train (epoch)", palette[0]), dots("validation", palette[1])],
+        joinSeries([
+          { points: st.map((p) => [p.step, perplexity(p.loss)]) },
+          { points: ep.map((e) => [e.step, perplexity(e.train_loss)]) },
+          { points: ep.filter((e) => e.has_val).map((e) => [e.step, perplexity(e.val_loss)]) },
+        ]), { log: true });
+    }
     const classification = state.run && (state.run.numClasses > 0 || (state.run.classes && state.run.classes.length > 0));
     $("sec-acc").style.display = classification ? "" : "none";
     if (classification) {
@@ -147,7 +161,10 @@
     $("s-epoch").textContent = st ? st.epoch : ep ? ep.epoch : "–";
     $("s-step").textContent = st ? st.step : ep ? ep.step : "–";
     $("s-loss").textContent = st ? fmt(st.loss) : ep ? fmt(ep.train_loss) : "–";
-    $("s-valacc").textContent = ep && ep.has_val ? (100 * ep.val_accuracy).toFixed(2) + "%" : "–";
+    const lm = !!(state.run && state.run.languageModel);
+    $("stat-ppl").style.display = lm ? "" : "none";
+    if (lm) $("s-ppl").textContent = fmt(perplexity(st ? st.loss : ep ? ep.train_loss : null));
+    $("s-valacc").textContent = ep && ep.has_val && isFinite(ep.val_accuracy) ? (100 * ep.val_accuracy).toFixed(2) + "%" : "–"; // none for a language model
     $("s-lr").textContent = st ? fmt(st.lr, 3) : ep ? fmt(ep.lr, 3) : "–";
     $("s-sps").textContent = st ? Math.round(st.samplesPerSecond) : ep ? Math.round(ep.samples_per_second) : "–";
     if (state.run) $("s-arch").textContent = (state.run.arch || "") + (state.run.parameters ? " · " + state.run.parameters.toLocaleString() + " parameters" : "");
