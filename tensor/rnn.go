@@ -1,6 +1,10 @@
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/backprop-go/backprop/internal/gemm"
+)
 
 // A fused LSTM layer: one product per step for all four gates, the gate
 // nonlinearities and the cell update in one pass over the step's N·4H
@@ -39,14 +43,9 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 	y = Empty(T+1, N, H)
 	yd := y.data
 	hw := make([]float32, N*G)
-	// W_hhᵀ [H, 4H] once, so that each step's product reads its weight
-	// untransposed (packing a transposed operand costs a transpose per step)
-	wt := make([]float32, H*G)
-	for r := range G {
-		for j, v := range whh.data[r*H : (r+1)*H] {
-			wt[j*G+r] = v
-		}
-	}
+	// W_hhᵀ [H, 4H] packed once for the T products of the loop (packing it
+	// per step cost a transpose each time)
+	wt := gemm.PackB(true, H, G, whh.data, H)
 	h, c := h0.data, c0.data
 	cBufs := [2][]float32{make([]float32, NH), make([]float32, NH)}
 	for k := range T {
@@ -63,7 +62,7 @@ func LSTMForward(proj, h0, c0, whh, bhh *Tensor, reverse bool) (y *Tensor, tape 
 			}
 			beta = 1
 		}
-		Gemm(false, false, N, G, H, h, H, wt, G, beta, hw, G)
+		wt.Sgemm(N, 1, h, H, beta, hw, G)
 		gt := tape.gates[t*N*G : (t+1)*N*G]
 		pt := proj.data[t*N*G : (t+1)*N*G]
 		ht, tc := yd[t*NH:(t+1)*NH], tape.tanhC[t*NH:(t+1)*NH]
@@ -113,6 +112,7 @@ func LSTMBackward(tape *LSTMTape, whh, gy *Tensor, hasBias bool) (dproj, dh0, dc
 	da := dproj.data
 	dh, dc := make([]float32, NH), make([]float32, NH)
 	copy(dc, gy.data[T*NH:])
+	w := gemm.PackB(false, G, H, whh.data, H) // W_hh [4H, H], packed once for the T products
 	for k := T - 1; k >= 0; k-- {
 		t := k
 		if tape.Reverse {
@@ -128,7 +128,7 @@ func LSTMBackward(tape *LSTMTape, whh, gy *Tensor, hasBias bool) (dproj, dh0, dc
 			}
 		})
 		// to the previous hidden state: dh = da·W_hh
-		Gemm(false, false, N, H, G, dat, G, whh.data, H, 0, dh, H)
+		w.Sgemm(N, 1, dat, G, 0, dh, H)
 	}
 	dh0, dc0 = New(dh, N, H), New(dc, N, H)
 	dwhh = Empty(G, H)
