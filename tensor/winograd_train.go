@@ -423,7 +423,7 @@ func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
 	}
 }
 
-// winoWeightsPar is winoWeights (the same expressions, so the same bits)
+// winoWeightsPar is winoWeights (the same winoKernel, so the same bits)
 // with the kernels shared out over the workers; with trans, the transform
 // of the transposed kernels wᵀ [C,O,3,3] (Uᵀ, planes [C][O]), read from w
 // [O,C,3,3] in place.
@@ -443,21 +443,10 @@ func winoWeightsPar(w []float32, o, c int, trans bool) []float32 {
 				// position k = ci·O + oi of Uᵀ is kernel oi·C + ci of w
 				src = k%o*c + k/o
 			}
-			g := w[src*9:][:9]
-			// G·g (4×3), row by row
-			a0, a1, a2 := g[0], g[1], g[2]
-			b0 := (g[0] + g[3] + g[6]) * 0.5
-			b1 := (g[1] + g[4] + g[7]) * 0.5
-			b2 := (g[2] + g[5] + g[8]) * 0.5
-			c0 := (g[0] - g[3] + g[6]) * 0.5
-			c1 := (g[1] - g[4] + g[7]) * 0.5
-			c2 := (g[2] - g[5] + g[8]) * 0.5
-			d0, d1, d2 := g[6], g[7], g[8]
-			// (G·g)·Gᵀ
-			p[0][k], p[1][k], p[2][k], p[3][k] = a0, (a0+a1+a2)*0.5, (a0-a1+a2)*0.5, a2
-			p[4][k], p[5][k], p[6][k], p[7][k] = b0, (b0+b1+b2)*0.5, (b0-b1+b2)*0.5, b2
-			p[8][k], p[9][k], p[10][k], p[11][k] = c0, (c0+c1+c2)*0.5, (c0-c1+c2)*0.5, c2
-			p[12][k], p[13][k], p[14][k], p[15][k] = d0, (d0+d1+d2)*0.5, (d0-d1+d2)*0.5, d2
+			t := winoKernel(w[src*9:])
+			for j := range p {
+				p[j][k] = t[j]
+			}
 		}
 	})
 	return u
