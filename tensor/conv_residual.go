@@ -86,7 +86,7 @@ func conv2dBNResidual(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParam
 	}
 	tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
 	minTiles := winoMinInferTiles
-	if f.madeFrom(w) {
+	if f.matchesParallel(w) {
 		dst.wu, minTiles = f.u, winoMinInferTilesPrepared
 	}
 	if g.winograd() && tiles >= minTiles {

@@ -130,3 +130,40 @@ func BenchmarkConvResidualPrepared(b *testing.B) {
 		}
 	}
 }
+
+// TestWinogradFilterMatchesParallel checks the split comparison of a
+// prepared weight with the present one: a change anywhere (the first
+// float, one in each worker's range, the last, a sign of zero) makes the
+// filter stale, for a weight large enough to be split and a small one.
+func TestWinogradFilterMatchesParallel(t *testing.T) {
+	p := ConvParams{Padding: [2]int{1, 1}}
+	for _, shape := range [][]int{{64, 256, 3, 3}, {20, 32, 3, 3}} {
+		r := rand.New(rand.NewPCG(7, uint64(shape[0])))
+		w := randTensor(r, shape...)
+		w.data[len(w.data)/2] = 0
+		f := NewWinogradFilter(w, p)
+		if !f.matchesParallel(w) {
+			t.Fatalf("%v: a fresh filter does not match its weight", shape)
+		}
+		n := len(w.data)
+		for _, i := range []int{0, n/4 + 1, n / 2, 3*n/4 - 1, n - 1} {
+			old := w.data[i]
+			if old == 0 {
+				w.data[i] = float32(math.Copysign(0, -1))
+			} else {
+				w.data[i] = old * 1.0000001
+			}
+			if f.matchesParallel(w) {
+				t.Errorf("%v: element %d changed from %v to %v, but the filter still matches", shape, i, old, w.data[i])
+			}
+			w.data[i] = old
+		}
+		if !f.matchesParallel(w) {
+			t.Errorf("%v: the weight restored, the filter does not match", shape)
+		}
+	}
+	var nilFilter *WinogradFilter
+	if nilFilter.matchesParallel(randTensor(rand.New(rand.NewPCG(1, 1)), 16, 16, 3, 3)) {
+		t.Error("a nil filter matches")
+	}
+}
