@@ -43,9 +43,15 @@ func newConvBNStep(c *Conv2dModule, bn *BatchNormModule) (convBNStep, bool) {
 	return convBNStep{c, bn, st}, ok
 }
 
-// run returns relu(bn(conv(x)) + res) (res may be nil, relu optional).
-func (s convBNStep) run(x, res *tensor.Tensor, relu bool) *tensor.Tensor {
-	return tensor.Conv2dBatchNormResidual(x, s.conv.Weight.Data, dataOf(s.conv.Bias), s.conv.Params, s.st,
+// run returns relu(bn(conv(x)) + res) (res may be nil, relu optional),
+// with the convolution's prepared Winograd weight from p where p holds
+// one.
+func (s convBNStep) run(x, res *tensor.Tensor, relu bool, p *Inference) *tensor.Tensor {
+	var f *tensor.WinogradFilter
+	if p != nil {
+		f = p.filters[s.conv]
+	}
+	return tensor.Conv2dBatchNormResidualFilter(x, s.conv.Weight.Data, f, dataOf(s.conv.Bias), s.conv.Params, s.st,
 		dataOf(s.bn.Weight), dataOf(s.bn.Bias), res, relu)
 }
 
@@ -80,10 +86,33 @@ func (b *ResNetBlock) inferSteps() (main []convBNStep, short *convBNStep, ok boo
 	return main, short, true
 }
 
-// forwardInfer is ResNetModule.Forward's fused form; it returns nil where
-// it does not apply (a graph, a batch norm in training mode, a layer that
-// is not torchvision's), and Forward then runs the layers one by one.
-func (m *ResNetModule) forwardInfer(x *ag.Value) *ag.Value {
+// prepare adds to p the Winograd-transformed weights of m's residual
+// blocks' 3×3 convolutions that take Winograd (the stem's 7×7 and the
+// strided ones do not), for NewInference.
+func (m *ResNetModule) prepare(p *Inference) {
+	for _, l := range m.Layers {
+		for _, layer := range l.Layers {
+			b, ok := layer.(*ResNetBlock)
+			if !ok {
+				continue
+			}
+			for _, c := range []*Conv2dModule{b.Conv1, b.Conv2, b.Conv3} {
+				if c == nil || c.Weight == nil {
+					continue
+				}
+				if f := tensor.NewWinogradFilter(c.Weight.Data, c.Params); f != nil {
+					p.filters[c] = f
+				}
+			}
+		}
+	}
+}
+
+// forwardInfer is ResNetModule.Forward's fused form, with p's prepared
+// weights where p is not nil; it returns nil where it does not apply (a
+// graph, a batch norm in training mode, a layer that is not
+// torchvision's), and Forward then runs the layers one by one.
+func (m *ResNetModule) forwardInfer(x *ag.Value, p *Inference) *ag.Value {
 	if !x.NoGraph() || x.Data == nil || x.Data.Dims() != 4 || x.Data.DType() != tensor.Float32 {
 		return nil
 	}
@@ -110,14 +139,14 @@ func (m *ResNetModule) forwardInfer(x *ag.Value) *ag.Value {
 		}
 	}
 	// Shapes are checked as the layers run, as Forward checks them.
-	h := stem.run(x.Data, nil, true)
-	p := tensor.MaxPool2dValues(h, m.MaxPool.Params)
+	h := stem.run(x.Data, nil, true, p)
+	pooled := tensor.MaxPool2dValues(h, m.MaxPool.Params)
 	tensor.Recycle(h)
-	h = p
+	h = pooled
 	for _, b := range blocks {
 		y := h
 		for _, s := range b.main[:len(b.main)-1] {
-			z := s.run(y, nil, true)
+			z := s.run(y, nil, true, p)
 			if y != h {
 				tensor.Recycle(y)
 			}
@@ -125,9 +154,9 @@ func (m *ResNetModule) forwardInfer(x *ag.Value) *ag.Value {
 		}
 		res := h
 		if b.short != nil {
-			res = b.short.run(h, nil, false)
+			res = b.short.run(h, nil, false, p)
 		}
-		out := b.main[len(b.main)-1].run(y, res, true)
+		out := b.main[len(b.main)-1].run(y, res, true, p)
 		if y != h {
 			tensor.Recycle(y)
 		}
@@ -137,9 +166,9 @@ func (m *ResNetModule) forwardInfer(x *ag.Value) *ag.Value {
 		tensor.Recycle(h)
 		h = out
 	}
-	pooled := m.AvgPool.Forward(ag.NoGraph(h))
-	if !shareStorage(pooled.Data, h) {
+	avg := m.AvgPool.Forward(ag.NoGraph(h))
+	if !shareStorage(avg.Data, h) {
 		tensor.Recycle(h)
 	}
-	return m.FC.Forward(ag.Flatten(pooled))
+	return m.FC.Forward(ag.Flatten(avg))
 }

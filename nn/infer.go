@@ -128,7 +128,13 @@ func Infer(m Module, x *tensor.Tensor) *tensor.Tensor {
 // NewInference: the Winograd transforms of the 3×3 convolutions that
 // Infer runs as Winograd's F(2×2, 3×3) (see
 // tensor.Conv2dBatchNormReLUWinograd), which at batch 1 cost a fifth of
-// such a convolution. A layer whose weights have changed since is
+// such a convolution. For a [ResNetModule] these are its residual
+// blocks' 3×3 stride-1 convolutions (see tensor.Conv2dBatchNormResidualFilter),
+// which with a prepared weight take Winograd from 16 tiles of 2×2 outputs
+// rather than 32, so that one 224×224 image's 7×7 planes of 512 channels
+// take it too: there (a convolution of 16 to 31 tiles) the values differ
+// from Infer's by rounding, elsewhere they are Infer's bit for bit.
+// A layer whose weights have changed since is
 // computed as Infer computes it (the prepared form keeps a copy to compare
 // with), so a stale Inference is slower, never wrong. It is safe for
 // concurrent use.
@@ -137,10 +143,15 @@ type Inference struct {
 	filters map[*Conv2dModule]*tensor.WinogradFilter
 }
 
-// NewInference prepares m (its top-level layers, for a Sequential model)
-// for [Inference.Infer].
+// NewInference prepares m (its top-level layers, for a Sequential model;
+// the residual blocks' 3×3 convolutions, for a [ResNetModule]) for
+// [Inference.Infer].
 func NewInference(m Module) *Inference {
 	p := &Inference{m: m, filters: map[*Conv2dModule]*tensor.WinogradFilter{}}
+	if r, ok := m.(*ResNetModule); ok {
+		r.prepare(p)
+		return p
+	}
 	s, ok := m.(*SequentialModule)
 	if !ok {
 		return p
@@ -168,6 +179,11 @@ func (p *Inference) Infer(x *tensor.Tensor) *tensor.Tensor {
 // infer is Infer, with p's prepared layers where p is not nil.
 func infer(m Module, x *tensor.Tensor, p *Inference) *tensor.Tensor {
 	in := ag.NoGraph(x)
+	if r, ok := m.(*ResNetModule); ok && p != nil {
+		if y := r.forwardInfer(in, p); y != nil {
+			return y.Data
+		}
+	}
 	s, ok := m.(*SequentialModule)
 	if !ok {
 		if y := m.Forward(in); y != nil {

@@ -261,7 +261,7 @@ func newResNet(arch string, bottleneck bool, blocks [4]int, classes int, r *rand
 // layers' values bit for bit, except for the 3×3 convolutions that
 // Winograd F(2×2, 3×3) suits, which differ by rounding.
 func (m *ResNetModule) Forward(x *ag.Value) *ag.Value {
-	if y := m.forwardInfer(x); y != nil {
+	if y := m.forwardInfer(x, nil); y != nil {
 		return y
 	}
 	x = m.MaxPool.Forward(m.ReLU.Forward(m.BN1.Forward(m.Conv1.Forward(x))))

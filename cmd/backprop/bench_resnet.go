@@ -17,9 +17,12 @@ import (
 //
 //   - a training step (forward, cross-entropy, backward, SGD with momentum)
 //     on a batch of 32 random 3×64×64 images;
-//   - inference in evaluation mode (nn.Infer: the fused convolution, batch
-//     norm, residual and ReLU passes, Winograd where it pays) on batches
-//     of 1 and 32 random 3×224×224 images.
+//   - inference in evaluation mode on batches of 1 and 32 random
+//     3×224×224 images, as serve runs it: the model prepared once by
+//     nn.NewInference (the Winograd transforms of the residual blocks'
+//     weights, outside the timed loop), then Inference.Infer (the fused
+//     convolution, batch norm, residual and ReLU passes, Winograd where it
+//     pays).
 //
 // Each figure is the median of a few repetitions after a warm-up, in wall
 // time and in the process's CPU time (cpu_seconds).
@@ -66,9 +69,10 @@ func benchResNet18(seed uint64, threads, reps int, emit func(map[string]any, str
 		fmt.Sprintf("resnet18 training step, batch %d, 3×%d×%d, T%d: %.3f s (%.1f images/s; CPU %.3f s)", resnetTrainBatch, resnetTrainSize, resnetTrainSize, threads, s, resnetTrainBatch/s, c))
 
 	nn.Eval(model)
+	prepared := nn.NewInference(model) // as serve's workers run it
 	for _, b := range resnetInferBatches {
 		x := images(b, resnetInferSize)
-		s, c := medianSeconds(func() { tensor.Recycle(nn.Infer(model, x)) }, reps)
+		s, c := medianSeconds(func() { tensor.Recycle(prepared.Infer(x)) }, reps)
 		emit(map[string]any{"workload": "resnet18", "phase": "infer", "batch": b, "size": resnetInferSize, "threads": threads, "seconds": round(s, 4), "cpu_seconds": round(c, 4), "images_per_second": round(float64(b)/s, 1)},
 			fmt.Sprintf("resnet18 inference, batch %d, 3×%d×%d, T%d: %.3f s (%.1f images/s; CPU %.3f s)", b, resnetInferSize, resnetInferSize, threads, s, float64(b)/s, c))
 	}
