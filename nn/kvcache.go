@@ -50,6 +50,7 @@ func attentionStep(m *MultiheadAttentionModule) stepMaker {
 			c.k, c.v = make([]float32, 0, maxLen*e), make([]float32, 0, maxLen*e)
 		}
 		var scores []float64
+		out := make([]float64, hd) // one head's context, reused
 		return func(x *tensor.Tensor, pos int) *tensor.Tensor {
 			// qkv = x·in_proj_weightᵀ + in_proj_bias: q, k, v side by side.
 			qkv := tensor.Linear(x, m.InProjWeight.Data, dataOf(m.InProjBias)).Data()
@@ -79,7 +80,7 @@ func attentionStep(m *MultiheadAttentionModule) stepMaker {
 					scores[t] = math.Exp(scores[t] - best)
 					sum += scores[t]
 				}
-				out := make([]float64, hd)
+				clear(out)
 				for t := range c.n {
 					p := scores[t] / sum
 					vt := c.v[t*e+lo : t*e+lo+hd]

@@ -68,24 +68,10 @@ func (g *convGeom) direct1Pooled(x, w, bias *Tensor, dst convOut) {
 		tp := getFloats(pohw + 8)
 		ta := intPool.get(pohw + 8)
 		defer func() { putFloats(tp); intPool.put(ta) }()
-		var k [64]float32
-		for j := range 8 {
-			k[32+j] = math.Float32frombits(uint32(g.ow + 1))
-			k[40+j] = math.Float32frombits(uint32(g.ow))
-			k[48+j] = math.Float32frombits(1)
-			k[56+j] = 0
-		}
+		k := poolLanes(g.ow)
 		for j := j0; j < j1; j++ {
 			i, o := j/g.o, j%g.o
-			// Without a bias, -0: x + -0 is x for every x, as the copy
-			// layoutRange makes then.
-			b := float32(math.Copysign(0, -1))
-			if bd != nil {
-				b = bd[o]
-			}
-			for l := range 8 {
-				k[l], k[8+l], k[16+l], k[24+l] = b, dst.bn.mean[o], dst.bn.scale[o], dst.bn.shift[o]
-			}
+			setBNLanes(&k, bd, dst.bn, o)
 			eo := planes[i*per:][:per]
 			wo := w.data[o*9:][:9]
 			q := j * pohw
@@ -99,7 +85,7 @@ func (g *convGeom) direct1Pooled(x, w, bias *Tensor, dst convOut) {
 			// layoutRange's passes.
 			plane := getFloats(g.oh * g.ow)
 			direct1Plane(eo, rs, rowsP, wo, plane, g.ow, 2*ph, 2*pw)
-			biasReLU(plane, plane, 1, b, bd != nil, false)
+			biasReLU(plane, plane, 1, k[0], bd != nil, false) // k[0]: the bias setBNLanes set
 			dst.bn.apply(plane, o, true)
 			maxPool2x2(plane, dst.pooled[q:][:pohw], dst.arg[q:][:pohw], g.ow, ph, pw)
 			putFloats(plane)

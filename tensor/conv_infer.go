@@ -41,17 +41,7 @@ func conv2dBNReLU(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParams, s
 	if len(st.Mean) != g.o || len(st.InvStd) != g.o {
 		panic(fmt.Sprintf("tensor.Conv2dBatchNormReLU: %d statistics for %d channels", len(st.Mean), g.o))
 	}
-	bn := &convBN{mean: st.Mean, scale: make([]float32, g.o), shift: make([]float32, g.o)}
-	for c := range g.o {
-		// BatchNorm's per-channel factors, as it computes them.
-		bn.scale[c] = st.InvStd[c]
-		if bnWeight != nil {
-			bn.scale[c] *= bnWeight.data[c]
-		}
-		if bnBias != nil {
-			bn.shift[c] = bnBias.data[c]
-		}
-	}
+	bn := newConvBN(st, bnWeight, bnBias)
 	var wu []float32
 	if wino && f.madeFrom(w) {
 		wu = f.u
@@ -80,6 +70,24 @@ func conv2dBNReLU(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParams, s
 // layout pass: dst = (y - mean)·scale + shift per output channel.
 type convBN struct {
 	mean, scale, shift []float32
+}
+
+// newConvBN computes an evaluation-mode batch norm's per-channel factors
+// from its statistics and its (optional) weight and bias, as BatchNorm
+// computes them: scale = InvStd·weight, shift = bias.
+func newConvBN(st NormStats, weight, bias *Tensor) *convBN {
+	o := len(st.Mean)
+	bn := &convBN{mean: st.Mean, scale: make([]float32, o), shift: make([]float32, o)}
+	for c := range o {
+		bn.scale[c] = st.InvStd[c]
+		if weight != nil {
+			bn.scale[c] *= weight.data[c]
+		}
+		if bias != nil {
+			bn.shift[c] = bias.data[c]
+		}
+	}
+	return bn
 }
 
 // apply normalises one plane of output channel oc in place, then takes

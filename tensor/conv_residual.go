@@ -72,17 +72,7 @@ func conv2dBNResidual(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParam
 	if bias != nil && (bias.Dims() != 1 || bias.shape[0] != g.o) {
 		panic(fmt.Sprintf("tensor.Conv2d: bias %v for %d output channels", bias.shape, g.o))
 	}
-	bn := &convBN{mean: st.Mean, scale: make([]float32, g.o), shift: make([]float32, g.o)}
-	for c := range g.o {
-		// BatchNorm's per-channel factors, as it computes them.
-		bn.scale[c] = st.InvStd[c]
-		if bnWeight != nil {
-			bn.scale[c] *= bnWeight.data[c]
-		}
-		if bnBias != nil {
-			bn.shift[c] = bnBias.data[c]
-		}
-	}
+	bn := newConvBN(st, bnWeight, bnBias)
 	out := Empty(g.n, g.o, g.oh, g.ow)
 	dst := convOut{relu: relu, out: out.data, bn: bn}
 	if res != nil {

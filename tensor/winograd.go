@@ -412,6 +412,32 @@ func (g *convGeom) winoOutput(m []float32, lay winoLayout, cnt, o0, o1 int, ys [
 // for the tests that compare it with winoOutput and layoutRange.
 var winoFusePool = true
 
+// poolLanes returns the constant block the AVX2 conv–batch norm–ReLU–2×2
+// pool kernels read (winoPoolVec, conv1PoolVec): lanes 0–31 a channel's
+// bias, mean, scale and shift (setBNLanes), 32–63 the offsets, as int32
+// bits, of a pooling window's other three positions (ow+1, ow, 1), then 0.
+func poolLanes(ow int) (k [64]float32) {
+	for j := range 8 {
+		k[32+j] = math.Float32frombits(uint32(ow + 1))
+		k[40+j] = math.Float32frombits(uint32(ow))
+		k[48+j] = math.Float32frombits(1)
+	}
+	return k
+}
+
+// setBNLanes broadcasts output channel o's bias (bd[o], or -0 without a
+// bias: x + -0 is x for every x, as the copy layoutRange makes then) and
+// batch-norm factors into lanes 0–31 of k.
+func setBNLanes(k *[64]float32, bd []float32, bn *convBN, o int) {
+	b := float32(math.Copysign(0, -1))
+	if bd != nil {
+		b = bd[o]
+	}
+	for j := range 8 {
+		k[j], k[8+j], k[16+j], k[24+j] = b, bn.mean[o], bn.scale[o], bn.shift[o]
+	}
+}
+
 // winoPooled is winoOutput followed by layoutRange for a batch norm, ReLU
 // and 2×2 pooling (dst.bn and dst.pool), in one pass: the pooling windows
 // are the Winograd tiles, so each tile's four outputs go through the bias,
@@ -428,24 +454,10 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 	tp := getFloats(nt)
 	ta := intPool.get(nt)
 	defer func() { putFloats(tp); intPool.put(ta) }()
-	var k [64]float32
-	for j := range 8 {
-		k[32+j] = math.Float32frombits(uint32(g.ow + 1))
-		k[40+j] = math.Float32frombits(uint32(g.ow))
-		k[48+j] = math.Float32frombits(1)
-		k[56+j] = 0
-	}
+	k := poolLanes(g.ow)
 	for o := o0; o < o1; o++ {
-		// Without a bias, -0: x + -0 is x for every x, as the copy
-		// layoutRange makes then.
-		b := float32(math.Copysign(0, -1))
-		if bd != nil {
-			b = bd[o]
-		}
-		mean, scale, shift := dst.bn.mean[o], dst.bn.scale[o], dst.bn.shift[o]
-		for j := range 8 {
-			k[j], k[8+j], k[16+j], k[24+j] = b, mean, scale, shift
-		}
+		setBNLanes(&k, bd, dst.bn, o)
+		b, mean, scale, shift := k[0], k[8], k[16], k[24]
 		mo := m[o*lay.ldm:]
 		var mk [16][]float32
 		for j := range 16 {
