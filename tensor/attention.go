@@ -76,7 +76,8 @@ func SelfAttentionBackward(qkv, p, gout *Tensor, heads int, causal bool, scale f
 	grad := Empty(N, T, 3*E)
 	src, pd, gd, dd := qkv.data, p.data, gout.data, grad.data
 	parallelFor(N*heads, 1, func(lo, hi int) {
-		ds := make([]float32, T*T) // dL/dscores of one head, reused
+		ds := getFloats(T * T) // dL/dscores of one head, reused; every row is written before it is read
+		defer putFloats(ds)
 		for nh := lo; nh < hi; nh++ {
 			n, h := nh/heads, nh%heads
 			base := n * T * 3 * E
