@@ -437,16 +437,22 @@ func winoWeightsPar(w []float32, o, c int, trans bool) []float32 {
 		for k := range p {
 			p[k] = u[k*us:][:oc]
 		}
-		for k := k0; k < k1; k++ {
-			src := k
+		for k := k0; k < k1; {
+			// a run of kernels that lie s apart in w: all of the
+			// chunk, or (trans) the rest of a row of Uᵀ, a column of w
+			src, s, n := k, 1, k1-k
 			if trans {
 				// position k = ci·O + oi of Uᵀ is kernel oi·C + ci of w
-				src = k%o*c + k/o
+				src, s, n = k%o*c+k/o, c, min(n, o-k%o)
 			}
-			t := winoKernel(w[src*9:])
-			for j := range p {
-				p[j][k] = t[j]
+			j := winoKernVec(w[src*9:], s, n, u[k:], us)
+			for ; j < n; j++ {
+				t := winoKernel(w[(src+j*s)*9:])
+				for i := range p {
+					p[i][k+j] = t[i]
+				}
 			}
+			k += n
 		}
 	})
 	return u

@@ -1,0 +1,21 @@
+//go:build amd64 && !noasm
+
+package tensor
+
+//go:noescape
+func winoKern8(w *float32, ls, n int, u *float32, us int)
+
+// winoKernVec runs winoKern8 over the first n&^7 kernels of a run whose
+// lane l reads its kernel at w[9·l·s:] (s = 1: consecutive kernels; s = C:
+// a column of w for Uᵀ) and writes U's 16 values at u[ξ·us + l], and
+// returns how many it did.
+func winoKernVec(w []float32, s, n int, u []float32, us int) int {
+	k := n &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_ = w[9*s*(k-1)+8]
+	_ = u[15*us+k-1]
+	winoKern8(&w[0], 36*s, k/8, &u[0], us)
+	return k
+}
