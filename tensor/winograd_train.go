@@ -407,7 +407,7 @@ func winoDXGroup(x []float32, cs, t0, t1 int, row []float32, pw int) {
 //	Gᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]: Gᵀ·X has rows X0 + (X1+X2)/2,
 //	(X1-X2)/2, (X1+X2)/2 + X3.
 func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
-	for e := e0; e < e1; e++ {
+	for e := e0 + winoWeightGradVec(mw, oc, e0, e1, dw); e < e1; e++ {
 		var r [12]float32 // Gᵀ·X, 3×4
 		for j := range 4 {
 			x0, x1, x2, x3 := mw[j*oc+e], mw[(4+j)*oc+e], mw[(8+j)*oc+e], mw[(12+j)*oc+e]

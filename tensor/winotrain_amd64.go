@@ -19,3 +19,19 @@ func winoKernVec(w []float32, s, n int, u []float32, us int) int {
 	winoKern8(&w[0], 36*s, k/8, &u[0], us)
 	return k
 }
+
+//go:noescape
+func winoWG8(mw *float32, oc, n int, dw *float32)
+
+// winoWeightGradVec runs winoWG8 over kernels e0..e0+k-1, k the largest
+// multiple of 8 up to e1-e0, and returns k.
+func winoWeightGradVec(mw []float32, oc, e0, e1 int, dw []float32) int {
+	k := (e1 - e0) &^ 7
+	if !hasWinoVec || k <= 0 {
+		return 0
+	}
+	_ = mw[15*oc+e0+k-1]
+	_ = dw[9*(e0+k)-1]
+	winoWG8(&mw[e0], oc, k/8, &dw[9*e0])
+	return k
+}

@@ -3,3 +3,5 @@
 package tensor
 
 func winoKernVec(w []float32, s, n int, u []float32, us int) int { return 0 }
+
+func winoWeightGradVec(mw []float32, oc, e0, e1 int, dw []float32) int { return 0 }
