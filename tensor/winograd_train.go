@@ -205,24 +205,29 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 		part = getFloats(g.n * g.o)
 		defer putFloats(part)
 	}
-	// Ŷ = A dY Aᵀ for every block, and the bias's partial sums.
+	// Ŷ = A dY Aᵀ for every block, and the bias's partial sums: each
+	// output channel's planes of the block split into their even and odd
+	// rows, so that one vector pass runs over all its tiles, however
+	// narrow the planes.
 	parallelFor(nsub, 1, func(b0, b1 int) {
 		plane := getFloats(ohw)
-		pad := getFloats(4 * tw)
-		defer func() { putFloats(plane); putFloats(pad) }()
+		rows := getFloats(4 * sub * tpi)
+		defer func() { putFloats(plane); putFloats(rows) }()
 		for b := b0; b < b1; b++ {
 			i0 := b * sub
 			cnt := min(sub, g.n-i0)
 			nt := cnt * tpi
 			y := yh[b*ys:][:16*(g.o*nt+16)]
-			for i := range cnt {
-				for o := range g.o {
+			ev, od := rows[:2*nt], rows[2*nt:][:2*nt]
+			for o := range g.o {
+				for i := range cnt {
 					src.plane(plane, i0+i, o, g.o)
 					if wantB {
 						part[(i0+i)*g.o+o] = sumLanes(plane)
 					}
-					g.winoGradTiles(plane, y[o*nt+i*tpi:], g.o*nt+16, pad)
+					g.winoGradRows(plane, ev[2*i*tpi:], od[2*i*tpi:])
 				}
+				winoGradTiles(ev, od, nt, y[o*nt:], g.o*nt+16)
 			}
 		}
 	})
@@ -281,52 +286,54 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	return dx, dw, db
 }
 
-// winoGradTiles writes Ŷ = A dY Aᵀ of every 2×2 tile of one output plane
-// (oh×ow, the tiles past an odd edge padded with zeros) to y[ξ·stride + t]
-// for tile t = ty·tw + tx. pad is scratch for 4·tw floats.
+// winoGradRows writes the even rows of one output plane (oh×ow) to ev and
+// its odd rows to od, th rows of 2·tw each, padded with zeros past an odd
+// edge: tile t = ty·tw + tx then reads dY's 2×2 at ev[2t], ev[2t+1],
+// od[2t], od[2t+1].
+func (g *convGeom) winoGradRows(plane, ev, od []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	w2 := 2 * tw
+	for ty := range th {
+		e := ev[ty*w2:][:w2]
+		copy(e, plane[2*ty*g.ow:][:g.ow])
+		o := od[ty*w2:][:w2]
+		if 2*ty+1 == g.oh {
+			clear(o)
+		} else {
+			copy(o, plane[(2*ty+1)*g.ow:][:g.ow])
+		}
+		if g.ow&1 != 0 {
+			e[g.ow], o[g.ow] = 0, 0
+		}
+	}
+}
+
+// winoGradTiles writes Ŷ = A dY Aᵀ of tiles 0..n-1, their 2×2 of dY as
+// winoGradRows lays them out in ev and od, to y[ξ·stride + t].
 //
 //	A dY Aᵀ, A = [1 0; 1 1; 1 -1; 0 -1]: each row (p, q) of A·dY becomes
 //	(p, p+q, p-q, -q), and A·dY's rows are r0, r0+r1, r0-r1, -r1.
-func (g *convGeom) winoGradTiles(plane, y []float32, stride int, pad []float32) {
-	th, tw := (g.oh+1)/2, (g.ow+1)/2
-	e0, e1 := pad[:2*tw], pad[2*tw:][:2*tw]
-	for ty := range th {
-		var r0, r1 []float32
-		if g.ow&1 == 0 {
-			r0 = plane[2*ty*g.ow:][:g.ow]
-		} else {
-			copy(e0, plane[2*ty*g.ow:][:g.ow])
-			e0[g.ow] = 0
-			r0 = e0
-		}
-		switch {
-		case 2*ty+1 == g.oh:
-			clear(e1)
-			r1 = e1
-		case g.ow&1 == 0:
-			r1 = plane[(2*ty+1)*g.ow:][:g.ow]
-		default:
-			copy(e1, plane[(2*ty+1)*g.ow:][:g.ow])
-			e1[g.ow] = 0
-			r1 = e1
-		}
-		var yk [16][]float32
-		for k := range yk {
-			yk[k] = y[k*stride+ty*tw:][:tw]
-		}
-		r0, r1 = r0[:2*tw], r1[:2*tw]
-		for tx := winoGradVec(r0, r1, tw, y[ty*tw:], stride); tx < tw; tx++ {
-			a, b, c, d := r0[2*tx], r0[2*tx+1], r1[2*tx], r1[2*tx+1]
-			// rows of A·dY
-			p0, q0 := a, b
-			p1, q1 := a+c, b+d
-			p2, q2 := a-c, b-d
-			p3, q3 := -c, -d
-			yk[0][tx], yk[1][tx], yk[2][tx], yk[3][tx] = p0, p0+q0, p0-q0, -q0
-			yk[4][tx], yk[5][tx], yk[6][tx], yk[7][tx] = p1, p1+q1, p1-q1, -q1
-			yk[8][tx], yk[9][tx], yk[10][tx], yk[11][tx] = p2, p2+q2, p2-q2, -q2
-			yk[12][tx], yk[13][tx], yk[14][tx], yk[15][tx] = p3, p3+q3, p3-q3, -q3
-		}
+func winoGradTiles(ev, od []float32, n int, y []float32, stride int) {
+	ev, od = ev[:2*n], od[:2*n]
+	t := winoGradVec(ev, od, n, y, stride)
+	if t == n {
+		return
+	}
+	var yk [16][]float32
+	for k := range yk {
+		yk[k] = y[k*stride:][:n]
+	}
+	for ; t < n; t++ {
+		a, b, c, d := ev[2*t], ev[2*t+1], od[2*t], od[2*t+1]
+		// rows of A·dY
+		p0, q0 := a, b
+		p1, q1 := a+c, b+d
+		p2, q2 := a-c, b-d
+		p3, q3 := -c, -d
+		yk[0][t], yk[1][t], yk[2][t], yk[3][t] = p0, p0+q0, p0-q0, -q0
+		yk[4][t], yk[5][t], yk[6][t], yk[7][t] = p1, p1+q1, p1-q1, -q1
+		yk[8][t], yk[9][t], yk[10][t], yk[11][t] = p2, p2+q2, p2-q2, -q2
+		yk[12][t], yk[13][t], yk[14][t], yk[15][t] = p3, p3+q3, p3-q3, -q3
 	}
 }
 
