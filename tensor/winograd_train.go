@@ -342,8 +342,19 @@ func winoGradTiles(ev, od []float32, n int, y []float32, stride int) {
 // 4×4 patch at input row 2ty - pad, column 2tx - pad, added where patches
 // overlap and cut at the plane's edges. The patches are added in a padded
 // scratch plane (2th+2 rows of 2tw+2), then its inside copied out, in a
-// fixed order (winoDXGroup's) that the AVX2 pass keeps.
+// fixed order (winoDXGroup's) that the AVX2 pass keeps; planes of fewer
+// than 8 tiles a row take winoInputGradNarrow, which gives the same bits.
 func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
+	if (g.ow+1)/2 < 8 {
+		g.winoInputGradNarrow(d, cs, n0, cnt, dx)
+		return
+	}
+	g.winoInputGradPlanes(d, cs, n0, cnt, dx)
+}
+
+// winoInputGradPlanes is winoInputGrad plane by plane, in the scratch
+// plane.
+func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
 	nt := cnt * tpi
@@ -367,6 +378,78 @@ func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
 			for iy := range g.h {
 				copy(plane[iy*g.w:][:g.w], pp[(iy+py)*pw+px:][:g.w])
 			}
+		}
+	}
+}
+
+// winoInputGradNarrow is winoInputGrad for planes of fewer than 8 tiles
+// a row, which its vector pass would leave to winoDXGroup's scalar loop
+// one plane at a time: each channel's patches are computed for all the
+// block's tiles at once (winoPatches, vector), then each input element
+// sums the up to four patches that cover it in winoDXGroup's order for a
+// row of at most 8 tiles: the tile row above first, and in each row the
+// tile at the element's column pair before the one to its left. A missing
+// tile adds nothing; starting from +0 as the scratch plane does, the
+// sums are winoInputGrad's, bit for bit.
+func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt int, dx []float32) {
+	th, tw := (g.oh+1)/2, (g.ow+1)/2
+	tpi := th * tw
+	nt := cnt * tpi
+	hw := g.h * g.w
+	py, px := g.p.Padding[0], g.p.Padding[1]
+	ps := nt + 8
+	p := getFloats(16 * ps)
+	defer putFloats(p)
+	for ci := range g.c {
+		x := d[ci*nt:]
+		for t := winoPatchVec(x, cs, nt, p, ps); t < nt; t += 8 {
+			winoPatches(x, cs, t, min(t+8, nt), p, ps)
+		}
+		for i := range cnt {
+			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
+			for iy := range g.h {
+				r := iy + py
+				ry, pr := r>>1, r&1
+				row := plane[iy*g.w:][:g.w]
+				for ix := range row {
+					c := ix + px
+					rx, pc := c>>1, c&1
+					var s float32
+					for _, q := range [2]struct{ ty, j int }{{ry - 1, pr + 2}, {ry, pr}} {
+						if q.ty < 0 || q.ty >= th {
+							continue
+						}
+						at := i*tpi + q.ty*tw
+						if rx < tw {
+							s += p[(4*q.j+pc)*ps+at+rx]
+						}
+						if rx >= 1 && rx-1 < tw {
+							s += p[(4*q.j+pc+2)*ps+at+rx-1]
+						}
+					}
+					row[ix] = s
+				}
+			}
+		}
+	}
+}
+
+// winoPatches writes the patches B·dV·Bᵀ of tiles t0..t1-1: dV's 16
+// values of tile t at x[ξ·cs + t], the patch's value (j, q) to
+// p[(4j+q)·ps + t]; winoDXGroup's arithmetic, which the AVX2 pass keeps.
+func winoPatches(x []float32, cs, t0, t1 int, p []float32, ps int) {
+	x = x[:15*cs+t1]
+	p = p[:15*ps+t1]
+	for t := t0; t < t1; t++ {
+		var r [4][4]float32 // B·X: [row][column]
+		for q := range 4 {
+			x0, x1, x2, x3 := x[q*cs+t], x[(4+q)*cs+t], x[(8+q)*cs+t], x[(12+q)*cs+t]
+			r[0][q], r[1][q], r[2][q], r[3][q] = x0, x1-x2+x3, x1+x2-x0, -x3
+		}
+		for j := range 4 {
+			e0, e1, e2, e3 := r[j][0], r[j][1], r[j][2], r[j][3]
+			o := p[4*j*ps+t:]
+			o[0], o[ps], o[2*ps], o[3*ps] = e0, e1-e2+e3, e1+e2-e0, -e3
 		}
 	}
 }

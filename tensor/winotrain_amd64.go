@@ -35,3 +35,19 @@ func winoWeightGradVec(mw []float32, oc, e0, e1 int, dw []float32) int {
 	winoWG8(&mw[e0], oc, k/8, &dw[9*e0])
 	return k
 }
+
+//go:noescape
+func winoPatch8(x *float32, cs, n int, p *float32, ps int)
+
+// winoPatchVec runs winoPatch8 over the first n&^7 tiles and returns how
+// many it did.
+func winoPatchVec(x []float32, cs, n int, p []float32, ps int) int {
+	k := n &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_ = x[15*cs+k-1]
+	_ = p[15*ps+k-1]
+	winoPatch8(&x[0], cs, k, &p[0], ps)
+	return k
+}

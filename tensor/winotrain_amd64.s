@@ -264,3 +264,99 @@ wg_loop:
 wg_done:
 	VZEROUPPER
 	RET
+
+// PROW: with a patch row's e0..e3 in Y0..Y3 (8 tiles each), stores
+// v0 = e0, v1 = e1-e2+e3, v2 = e1+e2-e0, v3 = -e3 to the four planes
+// from DX (BX bytes apart, R12 = 3·BX).
+#define PROW \
+	VSUBPS Y2, Y1, Y5 \
+	VADDPS Y3, Y5, Y5 \
+	VADDPS Y2, Y1, Y6 \
+	VSUBPS Y0, Y6, Y6 \
+	VXORPS Y3, Y15, Y7 \
+	VMOVUPS Y0, (DX) \
+	VMOVUPS Y5, (DX)(BX*1) \
+	VMOVUPS Y6, (DX)(BX*2) \
+	VMOVUPS Y7, (DX)(R12*1)
+
+// func winoPatch8(x *float32, cs, n int, p *float32, ps int)
+// winoPatches for tiles 0..n-1 (n a multiple of 8), 8 at a time: dV's 16
+// planes cs floats apart from x, the patches' 16 planes ps apart from p.
+TEXT ·winoPatch8(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ cs+8(FP), AX
+	MOVQ n+16(FP), CX
+	MOVQ p+24(FP), DI
+	MOVQ ps+32(FP), BX
+	SHLQ $2, AX
+	SHLQ $2, BX
+	LEAQ (AX)(AX*2), R11  // 3·cs
+	LEAQ (BX)(BX*2), R12  // 3·ps
+	LEAQ (SI)(AX*4), R8   // X4
+	LEAQ (R8)(AX*4), R9   // X8
+	LEAQ (R9)(AX*4), R10  // X12
+	VPCMPEQD Y15, Y15, Y15
+	VPSLLD $31, Y15, Y15  // sign bits
+	SHRQ $3, CX
+	JEQ pt_done
+
+pt_loop:
+	// row 0: e_q = X_q
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(AX*1), Y1
+	VMOVUPS (SI)(AX*2), Y2
+	VMOVUPS (SI)(R11*1), Y3
+	MOVQ DI, DX
+	PROW
+
+	// row 1: e_q = X_4+q - X_8+q + X_12+q
+	VMOVUPS (R8), Y0
+	VSUBPS (R9), Y0, Y0
+	VADDPS (R10), Y0, Y0
+	VMOVUPS (R8)(AX*1), Y1
+	VSUBPS (R9)(AX*1), Y1, Y1
+	VADDPS (R10)(AX*1), Y1, Y1
+	VMOVUPS (R8)(AX*2), Y2
+	VSUBPS (R9)(AX*2), Y2, Y2
+	VADDPS (R10)(AX*2), Y2, Y2
+	VMOVUPS (R8)(R11*1), Y3
+	VSUBPS (R9)(R11*1), Y3, Y3
+	VADDPS (R10)(R11*1), Y3, Y3
+	LEAQ (DX)(BX*4), DX
+	PROW
+
+	// row 2: e_q = X_4+q + X_8+q - X_q
+	VMOVUPS (R8), Y0
+	VADDPS (R9), Y0, Y0
+	VSUBPS (SI), Y0, Y0
+	VMOVUPS (R8)(AX*1), Y1
+	VADDPS (R9)(AX*1), Y1, Y1
+	VSUBPS (SI)(AX*1), Y1, Y1
+	VMOVUPS (R8)(AX*2), Y2
+	VADDPS (R9)(AX*2), Y2, Y2
+	VSUBPS (SI)(AX*2), Y2, Y2
+	VMOVUPS (R8)(R11*1), Y3
+	VADDPS (R9)(R11*1), Y3, Y3
+	VSUBPS (SI)(R11*1), Y3, Y3
+	LEAQ (DX)(BX*4), DX
+	PROW
+
+	// row 3: e_q = -X_12+q
+	VXORPS (R10), Y15, Y0
+	VXORPS (R10)(AX*1), Y15, Y1
+	VXORPS (R10)(AX*2), Y15, Y2
+	VXORPS (R10)(R11*1), Y15, Y3
+	LEAQ (DX)(BX*4), DX
+	PROW
+
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, DI
+	DECQ CX
+	JNE pt_loop
+
+pt_done:
+	VZEROUPPER
+	RET

@@ -139,3 +139,66 @@ func TestWinoWeightGradMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestWinoInputGradNarrow checks winoInputGradNarrow (the vector patches
+// and the element-wise sums) against the scratch-plane pass bit for bit,
+// for planes of 1 to 7 tiles a row, odd and even, every padding, with NaN,
+// infinities and signed zeros in dV.
+func TestWinoInputGradNarrow(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sz := range []struct{ cnt, c, h, w int }{{1, 1, 1, 1}, {3, 2, 2, 2}, {2, 3, 3, 5}, {5, 2, 4, 4}, {2, 2, 8, 8}, {3, 1, 7, 13}, {1, 2, 14, 9}} {
+		for py := range 3 {
+			for px := range 3 {
+				g := convGeom{n: sz.cnt, c: sz.c, h: sz.h, w: sz.w, oh: sz.h + 2*py - 2, ow: sz.w + 2*px - 2,
+					p: ConvParams{Padding: [2]int{py, px}}}
+				if g.oh < 1 || g.ow < 1 {
+					continue
+				}
+				nt := sz.cnt * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
+				cs := sz.c*nt + 16
+				d := make([]float32, 16*cs)
+				for i := range d {
+					switch v := winoTestVal(r); r.IntN(10) {
+					case 0:
+						d[i] = float32(math.Copysign(0, float64(v)))
+					default:
+						d[i] = v
+					}
+				}
+				got, want := make([]float32, sz.cnt*sz.c*sz.h*sz.w), make([]float32, sz.cnt*sz.c*sz.h*sz.w)
+				g.winoInputGradNarrow(d, cs, 0, sz.cnt, got)
+				g.winoInputGradPlanes(d, cs, 0, sz.cnt, want)
+				for i, v := range want {
+					if !winoSame(got[i], v) {
+						t.Fatalf("%+v, padding %d, %d: element %d is %v, want %v", sz, py, px, i, got[i], v)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinoPatchesVector checks winoPatchVec against winoPatches bit for
+// bit for runs of 1 to 40 tiles.
+func TestWinoPatchesVector(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := 1; n <= 40; n++ {
+		cs, ps := n+3, n+5
+		x := make([]float32, 16*cs)
+		for i := range x {
+			x[i] = winoTestVal(r)
+		}
+		got, want := make([]float32, 16*ps), make([]float32, 16*ps)
+		for t0 := winoPatchVec(x, cs, n, got, ps); t0 < n; t0 += 8 {
+			winoPatches(x, cs, t0, min(t0+8, n), got, ps)
+		}
+		for t0 := 0; t0 < n; t0 += 8 {
+			winoPatches(x, cs, t0, min(t0+8, n), want, ps)
+		}
+		for i, v := range want {
+			if !winoSame(got[i], v) {
+				t.Fatalf("%d tiles: element %d is %v, want %v", n, i, got[i], v)
+			}
+		}
+	}
+}
