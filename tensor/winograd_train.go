@@ -385,12 +385,11 @@ func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt int, dx []float3
 // winoInputGradNarrow is winoInputGrad for planes of fewer than 8 tiles
 // a row, which its vector pass would leave to winoDXGroup's scalar loop
 // one plane at a time: each channel's patches are computed for all the
-// block's tiles at once (winoPatches, vector), then each input element
-// sums the up to four patches that cover it in winoDXGroup's order for a
-// row of at most 8 tiles: the tile row above first, and in each row the
-// tile at the element's column pair before the one to its left. A missing
-// tile adds nothing; starting from +0 as the scratch plane does, the
-// sums are winoInputGrad's, bit for bit.
+// block's tiles at once (winoPatches, vector), then each input row sums
+// the patch rows that cover it in a padded row, in winoDXGroup's order
+// for a row of at most 8 tiles (the tile row above first, and in each
+// tile row every tile's columns 0 and 1, then their columns 2 and 3):
+// winoInputGradPlanes's sums, bit for bit.
 func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
@@ -408,27 +407,28 @@ func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt int, dx []float3
 		for i := range cnt {
 			plane := dx[((n0+i)*g.c+ci)*hw:][:hw]
 			for iy := range g.h {
+				// the padded row r = 2ry + pr: rows pr+2 of tile row
+				// ry-1's patches, then rows pr of tile row ry's
 				r := iy + py
 				ry, pr := r>>1, r&1
-				row := plane[iy*g.w:][:g.w]
-				for ix := range row {
-					c := ix + px
-					rx, pc := c>>1, c&1
-					var s float32
-					for _, q := range [2]struct{ ty, j int }{{ry - 1, pr + 2}, {ry, pr}} {
-						if q.ty < 0 || q.ty >= th {
-							continue
-						}
-						at := i*tpi + q.ty*tw
-						if rx < tw {
-							s += p[(4*q.j+pc)*ps+at+rx]
-						}
-						if rx >= 1 && rx-1 < tw {
-							s += p[(4*q.j+pc+2)*ps+at+rx-1]
-						}
+				var acc [2*8 + 2]float32
+				for _, q := range [2]struct{ ty, j int }{{ry - 1, pr + 2}, {ry, pr}} {
+					if q.ty < 0 || q.ty >= th {
+						continue
 					}
-					row[ix] = s
+					at := i*tpi + q.ty*tw
+					p0, p1 := p[4*q.j*ps+at:][:tw], p[(4*q.j+1)*ps+at:][:tw]
+					p2, p3 := p[(4*q.j+2)*ps+at:][:tw], p[(4*q.j+3)*ps+at:][:tw]
+					for tx := range tw {
+						acc[2*tx] += p0[tx]
+						acc[2*tx+1] += p1[tx]
+					}
+					for tx := range tw {
+						acc[2*tx+2] += p2[tx]
+						acc[2*tx+3] += p3[tx]
+					}
 				}
+				copy(plane[iy*g.w:][:g.w], acc[px:])
 			}
 		}
 	}
