@@ -385,7 +385,7 @@ func (g *convGeom) winoOutput(m []float32, lay winoLayout, cnt, o0, o1 int, ys [
 				t0 := i*tpi + ty*tw
 				y := 2 * ty
 				r0 := yi[y*g.ow:][:g.ow]
-				for tx := range g.ow / 2 {
+				for tx := winoZipVec(r0, y00[t0:][:g.ow/2], y01[t0:]); tx < g.ow/2; tx++ {
 					r0[2*tx] = y00[t0+tx]
 					r0[2*tx+1] = y01[t0+tx]
 				}
@@ -396,7 +396,7 @@ func (g *convGeom) winoOutput(m []float32, lay winoLayout, cnt, o0, o1 int, ys [
 					continue
 				}
 				r1 := yi[(y+1)*g.ow:][:g.ow]
-				for tx := range g.ow / 2 {
+				for tx := winoZipVec(r1, y10[t0:][:g.ow/2], y11[t0:]); tx < g.ow/2; tx++ {
 					r1[2*tx] = y10[t0+tx]
 					r1[2*tx+1] = y11[t0+tx]
 				}

@@ -51,3 +51,18 @@ func winoPatchVec(x []float32, cs, n int, p []float32, ps int) int {
 	winoPatch8(&x[0], cs, k, &p[0], ps)
 	return k
 }
+
+//go:noescape
+func winoZip8(a, b *float32, n int, dst *float32)
+
+// winoZipVec interleaves the first len(a)&^7 elements of a and b into dst
+// (dst[2i], dst[2i+1] = a[i], b[i]) and returns how many of a it did.
+func winoZipVec(dst, a, b []float32) int {
+	k := len(a) &^ 7
+	if !hasWinoVec || k == 0 {
+		return 0
+	}
+	_, _ = b[k-1], dst[2*k-1]
+	winoZip8(&a[0], &b[0], k, &dst[0])
+	return k
+}

@@ -360,3 +360,32 @@ pt_loop:
 pt_done:
 	VZEROUPPER
 	RET
+
+// func winoZip8(a, b *float32, n int, dst *float32)
+// dst[2i], dst[2i+1] = a[i], b[i] for i < n (n a multiple of 8).
+TEXT ·winoZip8(SB), NOSPLIT, $0-32
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DX
+	MOVQ n+16(FP), CX
+	MOVQ dst+24(FP), DI
+	SHRQ $3, CX
+	JEQ zip_done
+
+zip_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DX), Y1
+	VUNPCKLPS Y1, Y0, Y2
+	VUNPCKHPS Y1, Y0, Y3
+	VPERM2F128 $0x20, Y3, Y2, Y4
+	VPERM2F128 $0x31, Y3, Y2, Y5
+	VMOVUPS Y4, (DI)
+	VMOVUPS Y5, 32(DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $64, DI
+	DECQ CX
+	JNE zip_loop
+
+zip_done:
+	VZEROUPPER
+	RET

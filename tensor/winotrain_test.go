@@ -202,3 +202,31 @@ func TestWinoPatchesVector(t *testing.T) {
 		}
 	}
 }
+
+// TestWinoZipVec checks winoZipVec's interleaving, and that it leaves the
+// tail (and what follows) to its caller, for 0 to 40 elements.
+func TestWinoZipVec(t *testing.T) {
+	for n := range 41 {
+		a, b := make([]float32, n), make([]float32, n)
+		for i := range a {
+			a[i], b[i] = float32(i+1), -float32(i+1)
+		}
+		dst := make([]float32, 2*n+2)
+		k := winoZipVec(dst, a, b)
+		if k > n || k%8 != 0 {
+			t.Fatalf("%d elements: did %d", n, k)
+		}
+		for i := range dst {
+			want := float32(0)
+			if i < 2*k {
+				want = a[i/2]
+				if i%2 == 1 {
+					want = b[i/2]
+				}
+			}
+			if dst[i] != want {
+				t.Fatalf("%d elements: dst[%d] = %v, want %v", n, i, dst[i], want)
+			}
+		}
+	}
+}
