@@ -513,10 +513,10 @@ func winoWeightGrad(mw []float32, oc, e0, e1 int, dw []float32) {
 	}
 }
 
-// winoWeightsPar is winoWeights (the same winoKernel, so the same bits)
-// with the kernels shared out over the workers; with trans, the transform
-// of the transposed kernels wᵀ [C,O,3,3] (Uᵀ, planes [C][O]), read from w
-// [O,C,3,3] in place.
+// winoWeightsPar is winoWeights (winoKernel's arithmetic, so the same
+// bits) with the kernels shared out over the workers, 8 at a time by AVX2
+// where it can (winoKernVec); with trans, the transform of the transposed
+// kernels wᵀ [C,O,3,3] (Uᵀ, planes [C][O]), read from w [O,C,3,3] in place.
 func winoWeightsPar(w []float32, o, c int, trans bool) []float32 {
 	oc := o * c
 	us := winoUStride(o, c)
