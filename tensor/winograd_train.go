@@ -209,28 +209,39 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 	// output channel's planes of the block split into their even and odd
 	// rows, so that one vector pass runs over all its tiles, however
 	// narrow the planes.
-	parallelFor(nsub, 1, func(b0, b1 int) {
+	yhat := func(b, o0, o1 int) {
 		plane := getFloats(ohw)
 		rows := getFloats(4 * sub * tpi)
 		defer func() { putFloats(plane); putFloats(rows) }()
-		for b := b0; b < b1; b++ {
-			i0 := b * sub
-			cnt := min(sub, g.n-i0)
-			nt := cnt * tpi
-			y := yh[b*ys:][:16*(g.o*nt+16)]
-			ev, od := rows[:2*nt], rows[2*nt:][:2*nt]
-			for o := range g.o {
-				for i := range cnt {
-					src.plane(plane, i0+i, o, g.o)
-					if wantB {
-						part[(i0+i)*g.o+o] = sumLanes(plane)
-					}
-					g.winoGradRows(plane, ev[2*i*tpi:], od[2*i*tpi:])
+		i0 := b * sub
+		cnt := min(sub, g.n-i0)
+		nt := cnt * tpi
+		y := yh[b*ys:][:16*(g.o*nt+16)]
+		ev, od := rows[:2*nt], rows[2*nt:][:2*nt]
+		for o := o0; o < o1; o++ {
+			for i := range cnt {
+				src.plane(plane, i0+i, o, g.o)
+				if wantB {
+					part[(i0+i)*g.o+o] = sumLanes(plane)
 				}
-				winoGradTiles(ev, od, nt, y[o*nt:], g.o*nt+16)
+				g.winoGradRows(plane, ev[2*i*tpi:], od[2*i*tpi:])
 			}
+			winoGradTiles(ev, od, nt, y[o*nt:], g.o*nt+16)
 		}
-	})
+	}
+	if nsub < 4 {
+		// Too few blocks to share out (as in the forward pass): each
+		// block's channels are split over the workers instead.
+		for b := range nsub {
+			parallelFor(g.o, 1, func(o0, o1 int) { yhat(b, o0, o1) })
+		}
+	} else {
+		parallelFor(nsub, 1, func(b0, b1 int) {
+			for b := b0; b < b1; b++ {
+				yhat(b, 0, g.o)
+			}
+		})
+	}
 	if wantB {
 		sumParts(db, part, g.n, g.o)
 	}
@@ -242,22 +253,39 @@ func (g *convGeom) winoTrainGrads(w *Tensor, src *convGrad, s *winoSaved, wantX,
 		defer putFloats(ut)
 		dx = emptyLike(x)
 		// dX = B (U_ξᵀ · Ŷ_ξ) Bᵀ, block by block.
-		parallelFor(nsub, 1, func(b0, b1 int) {
+		mul := func(b, k0, k1 int, d []float32) {
+			nt := min(sub, g.n-b*sub) * tpi
+			y := yh[b*ys:]
+			for k := k0; k < k1; k++ {
+				// dV_ξ [C, nt] = U_ξᵀ [C, O] · Ŷ_ξ [O, nt]
+				sgemmSerial(false, false, g.c, nt, g.o, 1,
+					ut[k*winoUStride(g.c, g.o):], g.o, y[k*(g.o*nt+16):], nt, 0, d[k*(g.c*nt+16):], nt)
+			}
+		}
+		if nsub < 4 {
+			// As the forward pass: the products of a block, then its
+			// channels, split over the workers.
 			d := getFloats(16 * (g.c*sub*tpi + 16))
 			defer putFloats(d)
-			for b := b0; b < b1; b++ {
+			for b := range nsub {
 				i0 := b * sub
 				cnt := min(sub, g.n-i0)
 				nt := cnt * tpi
-				y := yh[b*ys:]
-				for k := range 16 {
-					// dV_ξ [C, nt] = U_ξᵀ [C, O] · Ŷ_ξ [O, nt]
-					sgemmSerial(false, false, g.c, nt, g.o, 1,
-						ut[k*winoUStride(g.c, g.o):], g.o, y[k*(g.o*nt+16):], nt, 0, d[k*(g.c*nt+16):], nt)
-				}
-				g.winoInputGrad(d, g.c*nt+16, i0, cnt, dx.data)
+				parallelFor(16, 1, func(k0, k1 int) { mul(b, k0, k1, d) })
+				parallelFor(g.c, 1, func(c0, c1 int) { g.winoInputGrad(d, g.c*nt+16, i0, cnt, c0, c1, dx.data) })
 			}
-		})
+		} else {
+			parallelFor(nsub, 1, func(b0, b1 int) {
+				d := getFloats(16 * (g.c*sub*tpi + 16))
+				defer putFloats(d)
+				for b := b0; b < b1; b++ {
+					i0 := b * sub
+					cnt := min(sub, g.n-i0)
+					mul(b, 0, 16, d)
+					g.winoInputGrad(d, g.c*cnt*tpi+16, i0, cnt, 0, g.c, dx.data)
+				}
+			})
+		}
 	}
 	if wantW {
 		dw = emptyLike(w)
@@ -338,23 +366,24 @@ func winoGradTiles(ev, od []float32, n int, y []float32, stride int) {
 }
 
 // winoInputGrad turns dV (d, [16][C][cnt·tiles], planes cs apart) of
-// images n0..n0+cnt-1 into their input gradient: each tile's B·dV·Bᵀ, a
-// 4×4 patch at input row 2ty - pad, column 2tx - pad, added where patches
-// overlap and cut at the plane's edges. The patches are added in a padded
-// scratch plane (2th+2 rows of 2tw+2), then its inside copied out, in a
-// fixed order (winoDXGroup's) that the AVX2 pass keeps; planes of fewer
-// than 8 tiles a row take winoInputGradNarrow, which gives the same bits.
-func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt int, dx []float32) {
+// images n0..n0+cnt-1 into their input gradient, channels c0..c1-1: each
+// tile's B·dV·Bᵀ, a 4×4 patch at input row 2ty - pad, column 2tx - pad,
+// added where patches overlap and cut at the plane's edges. The patches
+// are added in a padded scratch plane (2th+2 rows of 2tw+2), then its
+// inside copied out, in a fixed order (winoDXGroup's) that the AVX2 pass
+// keeps; planes of fewer than 8 tiles a row take winoInputGradNarrow,
+// which gives the same bits.
+func (g *convGeom) winoInputGrad(d []float32, cs, n0, cnt, c0, c1 int, dx []float32) {
 	if (g.ow+1)/2 < 8 {
-		g.winoInputGradNarrow(d, cs, n0, cnt, dx)
+		g.winoInputGradNarrow(d, cs, n0, cnt, c0, c1, dx)
 		return
 	}
-	g.winoInputGradPlanes(d, cs, n0, cnt, dx)
+	g.winoInputGradPlanes(d, cs, n0, cnt, c0, c1, dx)
 }
 
 // winoInputGradPlanes is winoInputGrad plane by plane, in the scratch
 // plane.
-func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt int, dx []float32) {
+func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt, c0, c1 int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
 	nt := cnt * tpi
@@ -364,7 +393,7 @@ func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt int, dx []float3
 	pp := getFloats((2*th+2)*pw + 16) // room for the vector pass's last stores
 	defer putFloats(pp)
 	for i := range cnt {
-		for ci := range g.c {
+		for ci := c0; ci < c1; ci++ {
 			clear(pp)
 			base := ci*nt + i*tpi
 			for ty := range th {
@@ -390,7 +419,7 @@ func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt int, dx []float3
 // for a row of at most 8 tiles (the tile row above first, and in each
 // tile row every tile's columns 0 and 1, then their columns 2 and 3):
 // winoInputGradPlanes's sums, bit for bit.
-func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt int, dx []float32) {
+func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt, c0, c1 int, dx []float32) {
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi := th * tw
 	nt := cnt * tpi
@@ -399,7 +428,7 @@ func (g *convGeom) winoInputGradNarrow(d []float32, cs, n0, cnt int, dx []float3
 	ps := nt + 8
 	p := getFloats(16 * ps)
 	defer putFloats(p)
-	for ci := range g.c {
+	for ci := c0; ci < c1; ci++ {
 		x := d[ci*nt:]
 		for t := winoPatchVec(x, cs, nt, p, ps); t < nt; t += 8 {
 			winoPatches(x, cs, t, min(t+8, nt), p, ps)

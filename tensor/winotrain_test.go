@@ -166,8 +166,8 @@ func TestWinoInputGradNarrow(t *testing.T) {
 					}
 				}
 				got, want := make([]float32, sz.cnt*sz.c*sz.h*sz.w), make([]float32, sz.cnt*sz.c*sz.h*sz.w)
-				g.winoInputGradNarrow(d, cs, 0, sz.cnt, got)
-				g.winoInputGradPlanes(d, cs, 0, sz.cnt, want)
+				g.winoInputGradNarrow(d, cs, 0, sz.cnt, 0, sz.c, got)
+				g.winoInputGradPlanes(d, cs, 0, sz.cnt, 0, sz.c, want)
 				for i, v := range want {
 					if !winoSame(got[i], v) {
 						t.Fatalf("%+v, padding %d, %d: element %d is %v, want %v", sz, py, px, i, got[i], v)
