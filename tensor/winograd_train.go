@@ -399,7 +399,11 @@ func (g *convGeom) winoInputGradPlanes(d []float32, cs, n0, cnt, c0, c1 int, dx 
 			for ty := range th {
 				x := d[base+ty*tw:]
 				row := pp[2*ty*pw:]
-				for t0 := winoDXVec(x, cs, tw, row, pw); t0 < tw; t0 += 8 {
+				t0 := winoDXVec(x, cs, tw, row, pw)
+				if t0 < tw && winoDXTail(x, cs, t0, tw, row, pw) {
+					continue
+				}
+				for ; t0 < tw; t0 += 8 {
 					winoDXGroup(x, cs, t0, min(t0+8, tw), row, pw)
 				}
 			}

@@ -66,3 +66,23 @@ func winoZipVec(dst, a, b []float32) int {
 	winoZip8(&a[0], &b[0], k, &dst[0])
 	return k
 }
+
+// winoDXTail adds the patches of the last tiles t0..t1-1 (fewer than 8)
+// of a tile row as winoDXGroup does, by winoDX8 on a copy of their dV
+// padded with zeros to 8 tiles, and reports whether it could. The padding
+// tiles' patches are all ±0, and adding ±0 leaves every value of the
+// scratch plane as it is (none is -0: they are sums that start at +0), so
+// the sums are winoDXGroup's, bit for bit. row must hold 3·pw + 2·t0 + 18
+// floats: the padding tiles' columns run past the row.
+func winoDXTail(x []float32, cs, t0, t1 int, row []float32, pw int) bool {
+	if !hasWinoVec {
+		return false
+	}
+	var buf [16 * 8]float32
+	for k := range 16 {
+		copy(buf[k*8:][:t1-t0], x[k*cs+t0:][:t1-t0])
+	}
+	_ = row[3*pw+2*t0+17]
+	winoDX8(&buf[0], 8, 8, &row[2*t0], pw)
+	return true
+}

@@ -9,3 +9,5 @@ func winoWeightGradVec(mw []float32, oc, e0, e1 int, dw []float32) int { return 
 func winoPatchVec(x []float32, cs, n int, p []float32, ps int) int { return 0 }
 
 func winoZipVec(dst, a, b []float32) int { return 0 }
+
+func winoDXTail(x []float32, cs, t0, t1 int, row []float32, pw int) bool { return false }

@@ -230,3 +230,36 @@ func TestWinoZipVec(t *testing.T) {
 		}
 	}
 }
+
+// TestWinoDXTail checks the input gradient's tile rows with a tail (the
+// vector pass, then winoDXTail) against winoDXGroup alone, bit for bit,
+// for 1 to 27 tiles, on scratch rows that hold sums (never -0).
+func TestWinoDXTail(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for tw := 1; tw <= 27; tw++ {
+		cs, pw := 3*tw+5, 2*tw+2
+		x := make([]float32, 16*cs)
+		for i := range x {
+			x[i] = winoTestVal(r)
+		}
+		got, want := make([]float32, 4*pw+16), make([]float32, 4*pw+16)
+		for i := range got {
+			got[i] = float32(r.NormFloat64())
+			want[i] = got[i]
+		}
+		t0 := winoDXVec(x, cs, tw, got, pw)
+		if t0 == tw || !winoDXTail(x, cs, t0, tw, got, pw) {
+			for ; t0 < tw; t0 += 8 {
+				winoDXGroup(x, cs, t0, min(t0+8, tw), got, pw)
+			}
+		}
+		for t0 := 0; t0 < tw; t0 += 8 {
+			winoDXGroup(x, cs, t0, min(t0+8, tw), want, pw)
+		}
+		for i := range want {
+			if !winoSame(got[i], want[i]) {
+				t.Fatalf("%d tiles: element %d is %v, want %v", tw, i, got[i], want[i])
+			}
+		}
+	}
+}
