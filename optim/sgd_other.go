@@ -2,8 +2,6 @@
 
 package optim
 
-const hasSGDAsm = false
-
 func sgdMomVec(p, g, b []float32, nlr, mu, damp float32) int { return 0 }
 
 func sgdPlainVec(p, g []float32, nlr float32) int { return 0 }

@@ -13,26 +13,7 @@ import (
 func TestSGDVectorMatchesScalar(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	mode := 0
-	val := func() float32 {
-		switch mode {
-		case 1: // ordinary values: the fast path
-			return float32(r.NormFloat64())
-		case 2: // normal inputs near the bottom of the range: results underflow
-			return float32(r.NormFloat64() * 1e-37)
-		}
-		switch r.IntN(12) {
-		case 0:
-			return math.Float32frombits(r.Uint32() & 0x807fffff) // denormal
-		case 1:
-			return float32(math.Copysign(0, r.Float64()-0.5))
-		case 2:
-			return float32(math.Inf(1 - 2*r.IntN(2)))
-		case 3:
-			return float32(math.NaN())
-		default:
-			return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-6)))
-		}
-	}
+	val := func() float32 { return awkwardFloat(r, mode) }
 	for i, n := range []int{1, 7, 15, 16, 17, 33, 255, 1000, 1000, 1000, 2*minParallelParams + 17} {
 		mode = max(0, i-7) % 3
 		p, g, b := make([]float32, n), make([]float32, n), make([]float32, n)
@@ -60,5 +41,30 @@ func TestSGDVectorMatchesScalar(t *testing.T) {
 				t.Fatalf("plain n=%d i=%d: got %v, want %v", n, i, p[i], wp[i])
 			}
 		}
+	}
+}
+
+// awkwardFloat returns a test value for the vector loops: with mode 1 an
+// ordinary one, with mode 2 a normal one near the bottom of the range
+// (results underflow), otherwise a mix of denormals, zeros of both signs,
+// infinities, NaN and values across twelve decades.
+func awkwardFloat(r *rand.Rand, mode int) float32 {
+	switch mode {
+	case 1: // ordinary values: the fast path
+		return float32(r.NormFloat64())
+	case 2: // normal inputs near the bottom of the range: results underflow
+		return float32(r.NormFloat64() * 1e-37)
+	}
+	switch r.IntN(12) {
+	case 0:
+		return math.Float32frombits(r.Uint32() & 0x807fffff) // denormal
+	case 1:
+		return float32(math.Copysign(0, r.Float64()-0.5))
+	case 2:
+		return float32(math.Inf(1 - 2*r.IntN(2)))
+	case 3:
+		return float32(math.NaN())
+	default:
+		return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-6)))
 	}
 }
