@@ -182,12 +182,19 @@ func maxPool2x2Go(plane, out []float32, arg []int32, w, oh, ow int) {
 
 // maxPoolPlane pools one H·W plane with any window: the first maximum in
 // window order wins, and a NaN wins over any number (the last NaN, as in
-// PyTorch's kernel).
+// PyTorch's kernel). The inner windows of a 3×3 window with horizontal
+// stride 2 go to the vector loop of maxPool3x3s2, by the same rule.
 func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
 	p := g.p
 	negInf := float32(math.Inf(-1))
+	ylo, yhi, xlo, xhi := g.maxPool3x3s2(plane, out, arg)
 	for oy := range g.oh {
-		for ox := range g.ow {
+		done := oy >= ylo && oy < yhi // columns [xlo, xhi) are pooled
+		for ox := 0; ox < g.ow; ox++ {
+			if done && ox == xlo {
+				ox = xhi - 1
+				continue
+			}
 			best, bi := negInf, -1
 			for ki := range p.Kernel[0] {
 				iy := oy*p.Stride[0] - p.Padding[0] + ki*p.Dilation[0]
