@@ -24,3 +24,82 @@ g2_loop:
 g2_done:
 	VZEROUPPER
 	RET
+
+// func gather2Rows(dst, src *float32, rows, ow, xlo, n, k, srcStride int)
+//
+// For each of rows output rows (dst ow floats apart, src srcStride floats
+// apart): dst[0:xlo] = 0, dst[xlo+j] = src[2j] for j < n, dst[xlo+n:ow] = 0.
+// The first k (a multiple of 8, with src[2k-1] readable) go 8 at a time as
+// in gather2x8, the rest one by one; the copies move bits, NaN included.
+TEXT ·gather2Rows(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ ow+24(FP), R8
+	MOVQ xlo+32(FP), R9
+	MOVQ n+40(FP), R10
+	MOVQ k+48(FP), R11
+	MOVQ srcStride+56(FP), R12
+	SHLQ $2, R12
+	MOVQ R8, R13
+	SHLQ $2, R13
+	MOVQ R8, R15
+	SUBQ R9, R15
+	SUBQ R10, R15                 // ow - xlo - n: the right zeros
+	XORL R14, R14
+	TESTQ CX, CX
+	JEQ gr_done
+gr_row:
+	MOVQ DI, AX
+	MOVQ R9, BX
+	TESTQ BX, BX
+	JEQ gr_vec
+gr_left:
+	MOVL R14, (AX)
+	ADDQ $4, AX
+	DECQ BX
+	JNE gr_left
+gr_vec:
+	MOVQ SI, DX
+	MOVQ R11, BX
+	SHRQ $3, BX
+	JEQ gr_tail
+gr_vloop:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xD8, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ $64, DX
+	ADDQ $32, AX
+	DECQ BX
+	JNE gr_vloop
+gr_tail:
+	MOVQ R10, BX
+	SUBQ R11, BX
+	JEQ gr_right
+gr_tloop:
+	MOVL (DX), R14
+	MOVL R14, (AX)
+	ADDQ $8, DX
+	ADDQ $4, AX
+	DECQ BX
+	JNE gr_tloop
+	XORL R14, R14
+gr_right:
+	MOVQ R15, BX
+	TESTQ BX, BX
+	JEQ gr_next
+gr_rloop:
+	MOVL R14, (AX)
+	ADDQ $4, AX
+	DECQ BX
+	JNE gr_rloop
+gr_next:
+	ADDQ R13, DI
+	ADDQ R12, SI
+	DECQ CX
+	JNE gr_row
+gr_done:
+	VZEROUPPER
+	RET
