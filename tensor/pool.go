@@ -111,13 +111,17 @@ func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	fast := g.p.Kernel == [2]int{2, 2} && g.p.Stride == [2]int{2, 2} && g.p.Padding == [2]int{} && g.p.Dilation == [2]int{1, 1} && !g.p.CeilMode
 	parallelFor(g.nc, 4, func(c0, c1 int) {
+		var tabs *pool3Tables
+		if g.pool3() {
+			tabs = &pool3Tables{w: g.w}
+		}
 		for c := c0; c < c1; c++ {
 			plane := x.data[c*hw:][:hw]
 			o, a := out.data[c*ohw:][:ohw], arg[c*ohw:][:ohw]
 			if fast {
 				maxPool2x2(plane, o, a, g.w, g.oh, g.ow)
 			} else {
-				g.maxPoolPlane(plane, o, a)
+				g.maxPoolPlaneWith(plane, o, a, tabs)
 			}
 		}
 	})
@@ -185,13 +189,22 @@ func maxPool2x2Go(plane, out []float32, arg []int32, w, oh, ow int) {
 // PyTorch's kernel). The inner windows of a 3×3 window with horizontal
 // stride 2 go to the vector loop of maxPool3x3s2, by the same rule.
 func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
+	var tabs *pool3Tables
+	if g.pool3() {
+		tabs = &pool3Tables{w: g.w}
+	}
+	g.maxPoolPlaneWith(plane, out, arg, tabs)
+}
+
+// maxPoolPlaneWith is maxPoolPlane with maxPool3x3s2's tables (nil when
+// g.pool3() is false), which a run of planes shares.
+func (g poolGeom) maxPoolPlaneWith(plane, out []float32, arg []int32, tabs *pool3Tables) {
 	p := g.p
 	negInf := float32(math.Inf(-1))
-	ylo, yhi, xlo, xhi := g.maxPool3x3s2(plane, out, arg)
+	xlo, xhi := g.maxPool3x3s2(plane, out, arg, tabs) // columns pooled in every row
 	for oy := range g.oh {
-		done := oy >= ylo && oy < yhi // columns [xlo, xhi) are pooled
 		for ox := 0; ox < g.ow; ox++ {
-			if done && ox == xlo {
+			if ox == xlo && xhi > xlo {
 				ox = xhi - 1
 				continue
 			}

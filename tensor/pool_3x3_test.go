@@ -84,6 +84,15 @@ func TestMaxPool3x3MatchesReference(t *testing.T) {
 			geom{7, w, [2]int{1, 2}, [2]int{1, 0}, true},
 			geom{9, w, [2]int{3, 2}, [2]int{0, 1}, true})
 	}
+	// Padding rows at the top and bottom: one, or two below in ceil mode,
+	// or a single input row.
+	for _, w := range []int{17, 20, 33} {
+		for _, h := range []int{1, 2, 3, 4, 8} {
+			for _, ceil := range []bool{false, true} {
+				geoms = append(geoms, geom{h, w, [2]int{2, 2}, [2]int{1, 1}, ceil}, geom{h, w, [2]int{1, 2}, [2]int{1, 1}, ceil})
+			}
+		}
+	}
 	for _, k := range kinds {
 		for _, gm := range geoms {
 			p := PoolParams{Kernel: [2]int{3, 3}, Stride: gm.stride, Padding: gm.pad, CeilMode: gm.ceil}
