@@ -288,6 +288,16 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 							}
 							continue
 						}
+						if g.p.Stride[1] == 2 && yhi > ylo {
+							// ResNet's strided convolutions: all the tap's
+							// rows in one vector call, each pixel's terms
+							// added in the same order.
+							iy := ylo*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
+							x0 := 2*xlo + xoff
+							if scatterAddRows2(plane[iy*g.w+x0:], row[ylo*g.ow+xlo:], yhi-ylo, xhi-xlo, g.w-x0, g.p.Stride[0]*g.w, g.ow) {
+								continue
+							}
+						}
 						for oy := ylo; oy < yhi; oy++ {
 							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
 							src := row[oy*g.ow+xlo : oy*g.ow+xhi]

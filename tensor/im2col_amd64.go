@@ -51,3 +51,27 @@ func gatherRows2(dst, src []float32, rows, ow, xlo, xhi, srcRow, srcStride int) 
 	gather2Rows(&dst[0], sp, rows, ow, xlo, n, k, srcStride)
 	return true
 }
+
+//go:noescape
+func scatter2AddRows(dst, src *float32, rows, n, k, dstStride, srcStride int)
+
+// scatterAddRows2 does, for the rows r in [0, rows),
+// dst[r·dstStride + 2j] += src[r·srcStride + j] for j < n: one kernel tap's
+// rows of col2im for a convolution with horizontal stride 2, in one call
+// instead of one per row, each sum the scalar loop's. dstRow is how many
+// floats the target row holds from dst on (the vector loop reads and
+// writes back no further). It reports whether it did the rows (not
+// without AVX2).
+func scatterAddRows2(dst, src []float32, rows, n, dstRow, dstStride, srcStride int) bool {
+	if !hasGather2 || rows <= 0 {
+		return false
+	}
+	if n <= 0 {
+		return true
+	}
+	k := min(n, dstRow/2) &^ 7
+	_ = dst[(rows-1)*dstStride+max(2*n-2, 2*k-1)]
+	_ = src[(rows-1)*srcStride+n-1]
+	scatter2AddRows(&dst[0], &src[0], rows, n, k, dstStride, srcStride)
+	return true
+}

@@ -103,3 +103,68 @@ gr_next:
 gr_done:
 	VZEROUPPER
 	RET
+
+// func scatter2AddRows(dst, src *float32, rows, n, k, dstStride, srcStride int)
+//
+// For each of rows rows (dst dstStride floats apart, src srcStride apart):
+// dst[2j] += src[j] for j < n, the adjoint of gather2Rows' copy. The
+// first k (a multiple of 8, with dst[2k-1] in the caller's row) go 8 at
+// a time: 16 floats of dst are read, the 8 sums blended into their even
+// lanes, and the odd lanes written back as they were; the rest one by
+// one. Each sum is the scalar d + s, rounded once.
+TEXT ·scatter2AddRows(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ n+24(FP), R10
+	MOVQ k+32(FP), R11
+	MOVQ dstStride+40(FP), R12
+	SHLQ $2, R12
+	MOVQ srcStride+48(FP), R13
+	SHLQ $2, R13
+	TESTQ CX, CX
+	JEQ sa_done
+sa_row:
+	MOVQ DI, AX
+	MOVQ SI, DX
+	MOVQ R11, BX
+	SHRQ $3, BX
+	JEQ sa_tail
+sa_vloop:
+	VMOVUPS (DX), Y0
+	VUNPCKLPS Y0, Y0, Y1          // s0 s0 s1 s1 | s4 s4 s5 s5
+	VUNPCKHPS Y0, Y0, Y2          // s2 s2 s3 s3 | s6 s6 s7 s7
+	VPERM2F128 $0x20, Y2, Y1, Y3  // s0 s0 s1 s1 s2 s2 s3 s3
+	VPERM2F128 $0x31, Y2, Y1, Y4  // s4 s4 s5 s5 s6 s6 s7 s7
+	VMOVUPS (AX), Y5
+	VMOVUPS 32(AX), Y6
+	VADDPS Y3, Y5, Y7
+	VADDPS Y4, Y6, Y8
+	VBLENDPS $0x55, Y7, Y5, Y5    // the sums in the even lanes
+	VBLENDPS $0x55, Y8, Y6, Y6
+	VMOVUPS Y5, (AX)
+	VMOVUPS Y6, 32(AX)
+	ADDQ $32, DX
+	ADDQ $64, AX
+	DECQ BX
+	JNE sa_vloop
+sa_tail:
+	MOVQ R10, BX
+	SUBQ R11, BX
+	JEQ sa_next
+sa_tloop:
+	MOVSS (AX), X0
+	ADDSS (DX), X0
+	MOVSS X0, (AX)
+	ADDQ $4, DX
+	ADDQ $8, AX
+	DECQ BX
+	JNE sa_tloop
+sa_next:
+	ADDQ R12, DI
+	ADDQ R13, SI
+	DECQ CX
+	JNE sa_row
+sa_done:
+	VZEROUPPER
+	RET

@@ -128,12 +128,89 @@ func TestIm2colStridedMatchesReference(t *testing.T) {
 				}
 			}
 		}
+		// col2im, its adjoint, of columns with NaN, -0 and values of
+		// mixed magnitude (the order of each pixel's sum shows).
+		for i := range cols {
+			switch i % 29 {
+			case 3:
+				cols[i] = float32(math.NaN())
+			case 7:
+				cols[i] = float32(math.Copysign(0, -1))
+			default:
+				cols[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+			}
+		}
+		dx := make([]float32, len(x.data))
+		for i := range dx {
+			dx[i] = -7 // garbage the col2im must overwrite
+		}
+		g.col2imBatch(cols, 0, g.n, dx)
+		img := make([]float32, g.c*g.h*g.w)
+		for n := range g.n {
+			for row := range g.c * g.kh * g.kw {
+				copy(ref[row*ohw:][:ohw], cols[row*ld+n*ohw:][:ohw])
+			}
+			clear(img)
+			g.refCol2im(ref, img)
+			for i, want := range img {
+				if got := dx[n*len(img)+i]; math.Float32bits(got) != math.Float32bits(want) {
+					t.Fatalf("%v %v %+v: col2im image %d pixel %d = %v, want %v", c.x, c.w, c.p, n, i, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestScatterAddRows2 checks the one-call strided adds of col2im against
+// the scalar loop: every length 0..40 (vector groups of 8 and tails of
+// 1..7), one to three rows, a target row as short as allowed and longer,
+// sums with NaN and -0, and the odd pixels between the targets untouched.
+func TestScatterAddRows2(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	val := func(i int) float32 {
+		switch i % 13 {
+		case 3:
+			return float32(math.NaN())
+		case 5:
+			return float32(math.Copysign(0, -1))
+		}
+		return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(9)-4)))
+	}
+	for n := 0; n <= 40; n++ {
+		for rows := 1; rows <= 3; rows++ {
+			for _, extra := range []int{-1, 0, 5} {
+				dstRow := max(2*n+extra, 2*n-1, 0)
+				dstStride, srcStride := dstRow+3, n+2
+				dst := make([]float32, (rows-1)*dstStride+dstRow)
+				src := make([]float32, (rows-1)*srcStride+n)
+				for i := range dst {
+					dst[i] = val(i)
+				}
+				for i := range src {
+					src[i] = val(i + 7)
+				}
+				want := append([]float32(nil), dst...)
+				for rr := range rows {
+					for j := range n {
+						want[rr*dstStride+2*j] += src[rr*srcStride+j]
+					}
+				}
+				if !scatterAddRows2(dst, src, rows, n, dstRow, dstStride, srcStride) {
+					t.Skip("no vector loop on this CPU or build")
+				}
+				for i := range dst {
+					if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d rows=%d dstRow=%d: dst[%d] = %v, want %v", n, rows, dstRow, i, dst[i], want[i])
+					}
+				}
+			}
+		}
 	}
 }
 
 // BenchmarkIm2colStrided lowers ResNet-18's strided convolutions of a
-// training batch (32 images at 64×64): the 7×7 stem and the first 3×3 and
-// 1×1 convolutions of layers 2 to 4.
+// training batch (32 images at 64×64), and adds the columns back (col2im):
+// the 7×7 stem and the first 3×3 and 1×1 convolutions of layers 2 to 4.
 func BenchmarkIm2colStrided(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -150,9 +227,16 @@ func BenchmarkIm2colStrided(b *testing.B) {
 			x := Ones(c.x...)
 			g := newConvGeom(x, Zeros(c.w...), c.p)
 			cols := make([]float32, g.c*g.kh*g.kw*g.n*g.oh*g.ow)
-			for b.Loop() {
-				g.im2colRange(x.data, 0, g.n, 0, g.n, cols)
-			}
+			b.Run("im2col", func(b *testing.B) {
+				for b.Loop() {
+					g.im2colRange(x.data, 0, g.n, 0, g.n, cols)
+				}
+			})
+			b.Run("col2im", func(b *testing.B) {
+				for b.Loop() {
+					g.col2imRange(cols, 0, g.n, 0, g.n, x.data, false)
+				}
+			})
 		})
 	}
 }
