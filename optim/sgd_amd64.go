@@ -83,3 +83,24 @@ func sgdPlain256(p, g []float32, nlr float32) int {
 	sgdPlainAVX2(&p[0], &g[0], n, nlr)
 	return n
 }
+
+//go:noescape
+func sgdGeneralAVX2(p, grad, b *float32, n int, c *sgdVecConsts)
+
+// sgdGeneralVec runs SGD's update with any options (c.flags) on a leading
+// multiple of 4 of the parameters with AVX2 and returns how many it did: 0
+// without AVX2 and FMA. b is read and written only with momentum.
+func sgdGeneralVec(p, g, b []float32, c *sgdVecConsts) int {
+	n := len(p) &^ 3
+	if !hasSGD256 || n == 0 {
+		return 0
+	}
+	_ = g[n-1]
+	bp := &p[0] // not touched without momentum
+	if c.flags&sgdMomentumFlag != 0 {
+		_ = b[n-1]
+		bp = &b[0]
+	}
+	sgdGeneralAVX2(&p[0], &g[0], bp, n, c)
+	return n
+}

@@ -68,3 +68,43 @@ func awkwardFloat(r *rand.Rand, mode int) float32 {
 		return float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(12)-6)))
 	}
 }
+
+// TestSGDOptionsVectorMatchesScalar checks SGD's update with every
+// combination of its options (maximize, weight decay, first step,
+// Nesterov; with momentum and without) against the scalar loops bit for
+// bit, on every length up to 40 (tails 1..3 after the vector part) and on
+// awkward values.
+func TestSGDOptionsVectorMatchesScalar(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const nlr, mu, damp, wd = -0.05, 0.9, 0.75, 1e-2
+	for combo := range 32 {
+		maximize, decay, momentum, first, nesterov := combo&1 != 0, combo&2 != 0, combo&4 != 0, combo&8 != 0, combo&16 != 0
+		if !momentum && (first || nesterov) {
+			continue
+		}
+		w := float32(0)
+		if decay {
+			w = wd
+		}
+		for n := 0; n <= 40; n++ {
+			mode := n % 3
+			p, g, b := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range p {
+				p[i], g[i], b[i] = awkwardFloat(r, mode), awkwardFloat(r, mode), awkwardFloat(r, mode)
+			}
+			wp, wb := append([]float32(nil), p...), append([]float32(nil), b...)
+			if momentum {
+				sgdMomentumGeneral(wp, g, wb, nlr, w, mu, damp, first, nesterov, maximize)
+				sgdMomentum(p, g, b, nlr, w, mu, damp, first, nesterov, maximize)
+			} else {
+				sgdPlainGeneral(wp, g, nlr, w, maximize)
+				sgdPlain(p, g, nlr, w, maximize)
+			}
+			for i := range p {
+				if math.Float32bits(p[i]) != math.Float32bits(wp[i]) || math.Float32bits(b[i]) != math.Float32bits(wb[i]) {
+					t.Fatalf("options %05b n=%d i=%d: got p=%v b=%v, want p=%v b=%v", combo, n, i, p[i], b[i], wp[i], wb[i])
+				}
+			}
+		}
+	}
+}
