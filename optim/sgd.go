@@ -171,13 +171,20 @@ const (
 // sgdFlags packs the options of one update into sgdVecConsts.flags.
 func sgdFlags(maximize, decay, momentum, first, nesterov bool) int32 {
 	var f int32
-	for _, o := range []struct {
-		on  bool
-		bit int32
-	}{{maximize, sgdMaximizeFlag}, {decay, sgdDecayFlag}, {momentum, sgdMomentumFlag}, {first, sgdFirstFlag}, {nesterov, sgdNesterovFlag}} {
-		if o.on {
-			f |= o.bit
-		}
+	if maximize {
+		f |= sgdMaximizeFlag
+	}
+	if decay {
+		f |= sgdDecayFlag
+	}
+	if momentum {
+		f |= sgdMomentumFlag
+	}
+	if first {
+		f |= sgdFirstFlag
+	}
+	if nesterov {
+		f |= sgdNesterovFlag
 	}
 	return f
 }

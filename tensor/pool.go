@@ -186,8 +186,8 @@ func maxPool2x2Go(plane, out []float32, arg []int32, w, oh, ow int) {
 
 // maxPoolPlane pools one H·W plane with any window: the first maximum in
 // window order wins, and a NaN wins over any number (the last NaN, as in
-// PyTorch's kernel). The inner windows of a 3×3 window with horizontal
-// stride 2 go to the vector loop of maxPool3x3s2, by the same rule.
+// PyTorch's kernel). With 3×3 windows and horizontal stride 2, most columns
+// go to maxPool3x3s2's vector loop, by the same rule.
 func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
 	var tabs *pool3Tables
 	if g.pool3() {

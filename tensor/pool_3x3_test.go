@@ -124,3 +124,16 @@ func BenchmarkMaxPool3x3(b *testing.B) {
 		RecycleInt32s(arg)
 	}
 }
+
+// BenchmarkMaxPool3x3Backward is BenchmarkMaxPool3x3's backward pass: the
+// output gradient sent back to the chosen positions.
+func BenchmarkMaxPool3x3Backward(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	x := FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, 32, 64, 32, 32)
+	p := PoolParams{Kernel: [2]int{3, 3}, Stride: [2]int{2, 2}, Padding: [2]int{1, 1}}
+	y, arg := MaxPool2d(x, p)
+	gy := FromFunc(func(int) float32 { return float32(r.NormFloat64()) }, y.Shape()...)
+	for b.Loop() {
+		MaxPool2dBackward(x, gy, arg)
+	}
+}
