@@ -2,6 +2,8 @@ package optim
 
 import (
 	"math"
+
+	"github.com/backprop-go/backprop/tensor"
 )
 
 // AdamOptimizer is Adam (torch.optim.Adam) or, built by AdamW, Adam with
@@ -107,8 +109,56 @@ type adamConsts struct {
 	maximize, amsgrad       bool
 }
 
-// adamUpdate updates p, m and v in place, and vmax when k.amsgrad.
+// adamVecConsts are the scalars of adamVec's loop, laid out as the
+// assembly reads them.
+type adamVecConsts struct {
+	b1, omb1, b2, omb2, eps, decay, nstep, bcs float32
+	decoupled                                  int32
+}
+
+// adamUpdate updates p, m and v in place, and vmax when k.amsgrad. The
+// common update (not maximising, no AMSGrad, no L2 weight decay) is
+// vectorised where the CPU allows, and split over goroutines for large
+// tensors; each element's arithmetic is the scalar loop's, so neither
+// changes a bit.
 func adamUpdate(p, g, m, v, vmax []float32, k *adamConsts, decoupled bool) {
+	g = g[:len(p)]
+	m = m[:len(p)]
+	v = v[:len(p)]
+	vmax = vmax[:len(p)]
+	if k.maximize || k.amsgrad || (!decoupled && k.wd != 0) {
+		adamRange(p, g, m, v, vmax, k, decoupled)
+		return
+	}
+	c := adamVecConsts{b1: k.b1, omb1: k.omb1, b2: k.b2, omb2: k.omb2, eps: k.eps, decay: k.decay, nstep: k.nstep, bcs: k.bc2sqrt}
+	if decoupled {
+		c.decoupled = 1
+	}
+	adamSplit(p, g, m, v, vmax, c, *k, decoupled)
+}
+
+// adamSplit runs adamUpdate's common update on one goroutine or, for a
+// large tensor, on several. (A function of its own so that the closure
+// captures values, not the caller's variables, which would then be
+// allocated on every step.)
+func adamSplit(p, g, m, v, vmax []float32, c adamVecConsts, k adamConsts, decoupled bool) {
+	if len(p) < 2*minParallelParams {
+		adamRangeVec(p, g, m, v, vmax, c, k, decoupled)
+		return
+	}
+	tensor.ParallelFor(len(p), minParallelParams, func(lo, hi int) {
+		adamRangeVec(p[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], vmax[lo:hi], c, k, decoupled)
+	})
+}
+
+// adamRangeVec is adamRange with the vector loop first.
+func adamRangeVec(p, g, m, v, vmax []float32, c adamVecConsts, k adamConsts, decoupled bool) {
+	i := adamVec(p, g, m, v, &c)
+	adamRange(p[i:], g[i:], m[i:], v[i:], vmax[i:], &k, decoupled)
+}
+
+// adamRange is adamUpdate's scalar loop.
+func adamRange(p, g, m, v, vmax []float32, k *adamConsts, decoupled bool) {
 	g = g[:len(p)]
 	m = m[:len(p)]
 	v = v[:len(p)]

@@ -39,3 +39,13 @@ func BenchmarkRMSprop(b *testing.B) {
 func BenchmarkAdagrad(b *testing.B) {
 	benchStep(b, func(p []*autograd.Value) Optimizer { return Adagrad(p) })
 }
+
+func BenchmarkSGDMomentumWeightDecay(b *testing.B) {
+	benchStep(b, func(p []*autograd.Value) Optimizer { return SGD(p, LR(1e-3), Momentum(0.9), WeightDecay(1e-4)) })
+}
+
+func BenchmarkSGDNesterov(b *testing.B) {
+	benchStep(b, func(p []*autograd.Value) Optimizer {
+		return SGD(p, LR(1e-3), Momentum(0.9), Nesterov(true), WeightDecay(5e-4))
+	})
+}

@@ -1,5 +1,7 @@
 package optim
 
+import "github.com/backprop-go/backprop/tensor"
+
 // RMSpropOptimizer is RMSprop (torch.optim.RMSprop). For each parameter θ
 // with gradient g:
 //
@@ -81,9 +83,50 @@ type rmsConsts struct {
 	maximize                     bool
 }
 
+// rmsVecConsts are the scalars of rmspropVec's loop, laid out as the
+// assembly reads them.
+type rmsVecConsts struct {
+	alpha, oma, eps, mu, nlr float32
+	momentum                 int32
+}
+
 // rmspropUpdate updates p and sq in place, buf when momentum and gavg when
-// centered.
+// centered. The common update (not centered, not maximising, no weight
+// decay) is vectorised where the CPU allows, and split over goroutines for
+// large tensors; each element's arithmetic is the scalar loop's.
 func rmspropUpdate(p, g, sq, buf, gavg []float32, momentum, centered bool, k *rmsConsts) {
+	if centered || k.maximize || k.wd != 0 {
+		rmspropRange(p, g, sq, buf, gavg, momentum, centered, k)
+		return
+	}
+	c := rmsVecConsts{alpha: k.alpha, oma: k.oma, eps: k.eps, mu: k.mu, nlr: k.nlr}
+	if momentum {
+		c.momentum = 1
+	}
+	rmspropSplit(p, g[:len(p)], sq[:len(p)], buf[:len(p)], c, *k, momentum)
+}
+
+// rmspropSplit runs rmspropUpdate's common update on one goroutine or, for
+// a large tensor, on several (a function of its own for adamSplit's
+// reason).
+func rmspropSplit(p, g, sq, buf []float32, c rmsVecConsts, k rmsConsts, momentum bool) {
+	if len(p) < 2*minParallelParams {
+		rmspropRangeVec(p, g, sq, buf, c, k, momentum)
+		return
+	}
+	tensor.ParallelFor(len(p), minParallelParams, func(lo, hi int) {
+		rmspropRangeVec(p[lo:hi], g[lo:hi], sq[lo:hi], buf[lo:hi], c, k, momentum)
+	})
+}
+
+// rmspropRangeVec is rmspropRange with the vector loop first.
+func rmspropRangeVec(p, g, sq, buf []float32, c rmsVecConsts, k rmsConsts, momentum bool) {
+	i := rmspropVec(p, g, sq, buf, &c)
+	rmspropRange(p[i:], g[i:], sq[i:], buf[i:], buf[i:], momentum, false, &k)
+}
+
+// rmspropRange is rmspropUpdate's scalar loop.
+func rmspropRange(p, g, sq, buf, gavg []float32, momentum, centered bool, k *rmsConsts) {
 	g = g[:len(p)]
 	sq = sq[:len(p)]
 	buf = buf[:len(p)]

@@ -81,6 +81,14 @@ func sgdPlain(p, g []float32, nlr, wd float32, maximize bool) {
 		})
 		return
 	}
+	c := sgdVecConsts{nlr: nlr, wd: wd, flags: sgdFlags(maximize, wd != 0, false, false, false)}
+	i := sgdGeneralVec(p, g, nil, &c)
+	sgdPlainGeneral(p[i:], g[i:], nlr, wd, maximize)
+}
+
+// sgdPlainGeneral is sgdPlain's scalar loop for any options.
+func sgdPlainGeneral(p, g []float32, nlr, wd float32, maximize bool) {
+	g = g[:len(p)]
 	for i := range p {
 		d := g[i]
 		if maximize {
@@ -111,6 +119,15 @@ func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, 
 		})
 		return
 	}
+	c := sgdVecConsts{nlr: nlr, mu: mu, damp: damp, wd: wd, flags: sgdFlags(maximize, wd != 0, true, first, nesterov)}
+	i := sgdGeneralVec(p, g, b, &c)
+	sgdMomentumGeneral(p[i:], g[i:], b[i:], nlr, wd, mu, damp, first, nesterov, maximize)
+}
+
+// sgdMomentumGeneral is sgdMomentum's scalar loop for any options.
+func sgdMomentumGeneral(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, maximize bool) {
+	g = g[:len(p)]
+	b = b[:len(p)]
 	for i := range p {
 		d := g[i]
 		if maximize {
@@ -134,6 +151,43 @@ func sgdMomentum(p, g, b []float32, nlr, wd, mu, damp float32, first, nesterov, 
 }
 
 func isNaN(v float64) bool { return v != v }
+
+// sgdVecConsts are the scalars of sgdGeneralVec's loop, laid out as the
+// assembly reads them; flags holds the sgd*Flag bits.
+type sgdVecConsts struct {
+	nlr, mu, damp, wd float32
+	flags             int32
+}
+
+// The options of sgdGeneralVec's update.
+const (
+	sgdMaximizeFlag = 1 << iota
+	sgdDecayFlag
+	sgdMomentumFlag
+	sgdFirstFlag
+	sgdNesterovFlag
+)
+
+// sgdFlags packs the options of one update into sgdVecConsts.flags.
+func sgdFlags(maximize, decay, momentum, first, nesterov bool) int32 {
+	var f int32
+	if maximize {
+		f |= sgdMaximizeFlag
+	}
+	if decay {
+		f |= sgdDecayFlag
+	}
+	if momentum {
+		f |= sgdMomentumFlag
+	}
+	if first {
+		f |= sgdFirstFlag
+	}
+	if nesterov {
+		f |= sgdNesterovFlag
+	}
+	return f
+}
 
 // minParallelParams is the fewest parameters worth a goroutine of their own
 // in an update loop: below it the fork/join costs more than the loop. The

@@ -139,6 +139,19 @@ func (g *convGeom) im2colChannels(x []float32, n0, cnt, i0, i1, c0, c1 int, cols
 						}
 						clear(row[:ylo*g.ow])
 						clear(row[yhi*g.ow:])
+						if g.p.Stride[1] == 2 && yhi > ylo {
+							// ResNet's strided convolutions: all the tap's
+							// rows in one vector call.
+							iy := ylo*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
+							x0 := 2*xlo + xoff
+							if xhi == xlo {
+								x0 = 0 // nothing is read
+							}
+							src := plane[iy*g.w+x0:]
+							if gatherRows2(row[ylo*g.ow:], src, yhi-ylo, g.ow, xlo, xhi, g.w-x0, g.p.Stride[0]*g.w) {
+								continue
+							}
+						}
 						// Rows are short (14 or 28 pixels for MNIST), so the
 						// copies and the padding zeros are plain loops: a call
 						// to memmove or memclr per row costs more than the row.
@@ -274,6 +287,16 @@ func (g *convGeom) col2imRange(cols []float32, n0, cnt, i0, i1 int, dx []float32
 								}
 							}
 							continue
+						}
+						if g.p.Stride[1] == 2 && yhi > ylo {
+							// ResNet's strided convolutions: all the tap's
+							// rows in one vector call, each pixel's terms
+							// added in the same order.
+							iy := ylo*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]
+							x0 := 2*xlo + xoff
+							if scatterAddRows2(plane[iy*g.w+x0:], row[ylo*g.ow+xlo:], yhi-ylo, xhi-xlo, g.w-x0, g.p.Stride[0]*g.w, g.ow) {
+								continue
+							}
 						}
 						for oy := ylo; oy < yhi; oy++ {
 							iy := oy*g.p.Stride[0] + ki*g.p.Dilation[0] - g.p.Padding[0]

@@ -111,13 +111,17 @@ func MaxPool2d(x *Tensor, p PoolParams) (*Tensor, []int32) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	fast := g.p.Kernel == [2]int{2, 2} && g.p.Stride == [2]int{2, 2} && g.p.Padding == [2]int{} && g.p.Dilation == [2]int{1, 1} && !g.p.CeilMode
 	parallelFor(g.nc, 4, func(c0, c1 int) {
+		var tabs *pool3Tables
+		if g.pool3() {
+			tabs = &pool3Tables{w: g.w}
+		}
 		for c := c0; c < c1; c++ {
 			plane := x.data[c*hw:][:hw]
 			o, a := out.data[c*ohw:][:ohw], arg[c*ohw:][:ohw]
 			if fast {
 				maxPool2x2(plane, o, a, g.w, g.oh, g.ow)
 			} else {
-				g.maxPoolPlane(plane, o, a)
+				g.maxPoolPlaneWith(plane, o, a, tabs)
 			}
 		}
 	})
@@ -182,12 +186,28 @@ func maxPool2x2Go(plane, out []float32, arg []int32, w, oh, ow int) {
 
 // maxPoolPlane pools one H·W plane with any window: the first maximum in
 // window order wins, and a NaN wins over any number (the last NaN, as in
-// PyTorch's kernel).
+// PyTorch's kernel). With 3×3 windows and horizontal stride 2, most columns
+// go to maxPool3x3s2's vector loop, by the same rule.
 func (g poolGeom) maxPoolPlane(plane, out []float32, arg []int32) {
+	var tabs *pool3Tables
+	if g.pool3() {
+		tabs = &pool3Tables{w: g.w}
+	}
+	g.maxPoolPlaneWith(plane, out, arg, tabs)
+}
+
+// maxPoolPlaneWith is maxPoolPlane with maxPool3x3s2's tables (nil when
+// g.pool3() is false), which a run of planes shares.
+func (g poolGeom) maxPoolPlaneWith(plane, out []float32, arg []int32, tabs *pool3Tables) {
 	p := g.p
 	negInf := float32(math.Inf(-1))
+	xlo, xhi := g.maxPool3x3s2(plane, out, arg, tabs) // columns pooled in every row
 	for oy := range g.oh {
-		for ox := range g.ow {
+		for ox := 0; ox < g.ow; ox++ {
+			if ox == xlo && xhi > xlo {
+				ox = xhi - 1
+				continue
+			}
 			best, bi := negInf, -1
 			for ki := range p.Kernel[0] {
 				iy := oy*p.Stride[0] - p.Padding[0] + ki*p.Dilation[0]

@@ -138,7 +138,7 @@ func unpoolVec(dst, gp, y []float32, arg []int32) bool {
 // gatherBias does biasReLU's strided case (stride > 1) with gathers and
 // reports whether it did.
 func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) bool {
-	if !hasVec512 || len(d) == 0 || stride > 1<<20 {
+	if !(hasVec512 || hasGatherBias256) || len(d) == 0 || stride > 1<<20 {
 		return false
 	}
 	_ = src[(len(d)-1)*stride]
@@ -148,6 +148,10 @@ func gatherBias(d, src []float32, stride int, b float32, hasBias, relu bool) boo
 	}
 	if relu {
 		mode |= 2
+	}
+	if !hasVec512 {
+		gatherBias256(&d[0], &src[0], len(d), stride, b, mode)
+		return true
 	}
 	gatherBias512(&d[0], &src[0], len(d), stride, b, mode)
 	return true
