@@ -1,0 +1,35 @@
+//go:build amd64 && !noasm
+
+package tensor
+
+//go:noescape
+func wino43In6(in *[6]*float32, out *float32, stride, blocks int)
+
+//go:noescape
+func wino43Out6(in *[6]*float32, out *float32, stride, blocks int)
+
+// wino43Vec runs wino43In6 (or, with outT, wino43Out6) over n columns
+// rounded up to 8, and reports whether it could (AVX2 and FMA, as
+// winoMulOK: F(4×4, 3×3) runs only with those); the six input slices and
+// out's rows rows, stride apart, must hold the rounded count.
+func wino43Vec(in *[6][]float32, out []float32, stride, n, rows int, outT bool) bool {
+	if !hasWinoMul {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	n8 := (n + 7) &^ 7
+	var p [6]*float32
+	for k := range p {
+		_ = in[k][n8-1]
+		p[k] = &in[k][0]
+	}
+	_ = out[(rows-1)*stride+n8-1]
+	if outT {
+		wino43Out6(&p, &out[0], stride, n8/8)
+	} else {
+		wino43In6(&p, &out[0], stride, n8/8)
+	}
+	return true
+}

@@ -1,0 +1,151 @@
+//go:build amd64 && !noasm
+
+#include "textflag.h"
+
+// func wino43In6(in *[6]*float32, out *float32, stride, blocks int)
+// F(4×4, 3×3)'s input transform Bᵀ·d over blocks·8 columns of six rows
+// d0..d5 (in[k]), into six rows stride floats apart from out, with
+// wino43In6Go's operations in its order (no FMA):
+// 4d0+d4-5d2, (d3+d4)-4(d1+d2), (d4-d3)+4(d1-d2), (d4-d2)±2(d3-d1),
+// 4d1+d5-5d3.
+TEXT ·wino43In6(SB), NOSPLIT, $0-32
+	MOVQ in+0(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ out+8(FP), DI
+	MOVQ stride+16(FP), DX
+	MOVQ blocks+24(FP), BX
+	SHLQ $2, DX
+	LEAQ (DI)(DX*2), SI
+	ADDQ DX, SI
+	XORQ CX, CX
+	MOVL $0x40000000, AX // 2
+	MOVQ AX, X12
+	VBROADCASTSS X12, Y12
+	MOVL $0x40800000, AX // 4
+	MOVQ AX, X13
+	VBROADCASTSS X13, Y13
+	MOVL $0x40a00000, AX // 5
+	MOVQ AX, X14
+	VBROADCASTSS X14, Y14
+	TESTQ BX, BX
+	JEQ wi_done
+wi_loop:
+	VMOVUPS (R8)(CX*1), Y0
+	VMOVUPS (R9)(CX*1), Y1
+	VMOVUPS (R10)(CX*1), Y2
+	VMOVUPS (R11)(CX*1), Y3
+	VMOVUPS (R12)(CX*1), Y4
+	VMOVUPS (R13)(CX*1), Y5
+	// 4d0 + d4 - 5d2
+	VMULPS Y13, Y0, Y6
+	VADDPS Y4, Y6, Y6
+	VMULPS Y14, Y2, Y7
+	VSUBPS Y7, Y6, Y6
+	VMOVUPS Y6, (DI)
+	// (d3 + d4) - 4(d1 + d2)
+	VADDPS Y2, Y1, Y6
+	VMULPS Y13, Y6, Y6
+	VADDPS Y4, Y3, Y7
+	VSUBPS Y6, Y7, Y7
+	VMOVUPS Y7, (DI)(DX*1)
+	// (d4 - d3) + 4(d1 - d2)
+	VSUBPS Y2, Y1, Y6
+	VMULPS Y13, Y6, Y6
+	VSUBPS Y3, Y4, Y7
+	VADDPS Y6, Y7, Y7
+	VMOVUPS Y7, (DI)(DX*2)
+	// (d4 - d2) ± 2(d3 - d1)
+	VSUBPS Y2, Y4, Y6
+	VSUBPS Y1, Y3, Y7
+	VMULPS Y12, Y7, Y7
+	VADDPS Y7, Y6, Y8
+	VSUBPS Y7, Y6, Y9
+	VMOVUPS Y8, (SI)
+	VMOVUPS Y9, (SI)(DX*1)
+	// 4d1 + d5 - 5d3
+	VMULPS Y13, Y1, Y6
+	VADDPS Y5, Y6, Y6
+	VMULPS Y14, Y3, Y7
+	VSUBPS Y7, Y6, Y6
+	VMOVUPS Y6, (SI)(DX*2)
+	ADDQ $32, CX
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ BX
+	JNE wi_loop
+wi_done:
+	VZEROUPPER
+	RET
+
+// func wino43Out6(in *[6]*float32, out *float32, stride, blocks int)
+// F(4×4, 3×3)'s output transform Aᵀ·m over blocks·8 columns of six rows
+// m0..m5 (in[k]), into four rows stride floats apart from out, with
+// wino43Out6Go's operations in its order: with a = m1+m2, b = m1-m2,
+// c = m3+m4, d = m3-m4: m0+a+c, b+2d, a+4c, b+8d+m5.
+TEXT ·wino43Out6(SB), NOSPLIT, $0-32
+	MOVQ in+0(FP), AX
+	MOVQ 0(AX), R8
+	MOVQ 8(AX), R9
+	MOVQ 16(AX), R10
+	MOVQ 24(AX), R11
+	MOVQ 32(AX), R12
+	MOVQ 40(AX), R13
+	MOVQ out+8(FP), DI
+	MOVQ stride+16(FP), DX
+	MOVQ blocks+24(FP), BX
+	SHLQ $2, DX
+	LEAQ (DI)(DX*2), SI
+	ADDQ DX, SI
+	XORQ CX, CX
+	MOVL $0x40000000, AX // 2
+	MOVQ AX, X12
+	VBROADCASTSS X12, Y12
+	MOVL $0x40800000, AX // 4
+	MOVQ AX, X13
+	VBROADCASTSS X13, Y13
+	MOVL $0x41000000, AX // 8
+	MOVQ AX, X14
+	VBROADCASTSS X14, Y14
+	TESTQ BX, BX
+	JEQ wo_done
+wo_loop:
+	VMOVUPS (R8)(CX*1), Y0
+	VMOVUPS (R9)(CX*1), Y1
+	VMOVUPS (R10)(CX*1), Y2
+	VMOVUPS (R11)(CX*1), Y3
+	VMOVUPS (R12)(CX*1), Y4
+	VMOVUPS (R13)(CX*1), Y5
+	VADDPS Y2, Y1, Y6
+	VSUBPS Y2, Y1, Y7
+	VADDPS Y4, Y3, Y8
+	VSUBPS Y4, Y3, Y9
+	// m0 + a + c
+	VADDPS Y6, Y0, Y10
+	VADDPS Y8, Y10, Y10
+	VMOVUPS Y10, (DI)
+	// b + 2d
+	VMULPS Y12, Y9, Y10
+	VADDPS Y10, Y7, Y10
+	VMOVUPS Y10, (DI)(DX*1)
+	// a + 4c
+	VMULPS Y13, Y8, Y10
+	VADDPS Y10, Y6, Y10
+	VMOVUPS Y10, (DI)(DX*2)
+	// b + 8d + m5
+	VMULPS Y14, Y9, Y10
+	VADDPS Y10, Y7, Y10
+	VADDPS Y5, Y10, Y10
+	VMOVUPS Y10, (SI)
+	ADDQ $32, CX
+	ADDQ $32, DI
+	ADDQ $32, SI
+	DECQ BX
+	JNE wo_loop
+wo_done:
+	VZEROUPPER
+	RET

@@ -1,0 +1,5 @@
+//go:build !amd64 || noasm
+
+package tensor
+
+func wino43Vec(in *[6][]float32, out []float32, stride, n, rows int, outT bool) bool { return false }
