@@ -151,7 +151,7 @@ func (g *convGeom) wino43Forward(x, w, bias *Tensor, dst convOut) {
 		defer putFloats(u)
 	}
 	per := 36*(g.c+g.o)*tpi + g.o*ohw
-	nb := roundUp4(max(1, (g.n*per+2*l2Floats-1)/(2*l2Floats)))
+	nb := roundUp4(max(1, (g.n*per+4*l2Floats-1)/(4*l2Floats)))
 	sub := max(1, (g.n+nb-1)/nb)
 	nsub := (g.n + sub - 1) / sub
 	big := newWinoLayout(sub*tpi, g.o, true)
@@ -212,11 +212,12 @@ func (g *convGeom) wino43Forward(x, w, bias *Tensor, dst convOut) {
 func (g *convGeom) wino43InputRange(x []float32, n0, cnt, c0, c1 int, v []float32, ldv int) {
 	th, tw := g.wino43Tiles()
 	tpi, hw := th*tw, g.h*g.w
-	pl := tw + 9 // a phase: tw+1 columns, and room for a vector past them
+	g1 := (tw + 8) &^ 7 // the row's groups of four columns, rounded up to 8
+	pl := g1 + 8        // a phase, and room for a vector past it
 	hl := (th+1)*tw + 8
-	buf := getFloats(4*pl + 24*hl)
+	buf := getFloats(4*g1 + 4*pl + 24*hl)
 	defer putFloats(buf)
-	phs, hs := buf[:4*pl], buf[4*pl:]
+	prow, phs, hs := buf[:4*g1], buf[4*g1:][:4*pl], buf[4*g1+4*pl:]
 	py, px := g.p.Padding[0], g.p.Padding[1]
 	n := min(g.w, 4*(tw+1)-px)
 	cs := g.c * ldv
@@ -225,12 +226,21 @@ func (g *convGeom) wino43InputRange(x []float32, n0, cnt, c0, c1 int, v []float3
 		img := x[(n0+i)*g.c*hw:][:g.c*hw]
 		for ci := c0; ci < c1; ci++ {
 			plane := img[ci*hw:][:hw]
+			// the padded row: its padding is never written, but for the
+			// rows under the plane, which follow its last row
+			clear(prow)
 			for r := range 4*th + 2 {
-				clear(phs)
-				if iy := r - py; iy >= 0 && iy < g.h {
-					for xi, val := range plane[iy*g.w:][:n] {
-						c := xi + px
-						phs[(c&3)*pl+c>>2] = val
+				iy := r - py
+				if iy >= 0 && iy < g.h {
+					copy(prow[px:][:n], plane[iy*g.w:][:n])
+				} else if iy == g.h {
+					clear(prow)
+				}
+				if !wino43SplitVec(prow, tw+1, phs, pl) {
+					for k := range tw + 1 {
+						for q := range 4 {
+							phs[q*pl+k] = prow[4*k+q]
+						}
 					}
 				}
 				// d·B along the row: element j of the row's tiles

@@ -33,3 +33,23 @@ func wino43Vec(in *[6][]float32, out []float32, stride, n, rows int, outT bool) 
 	}
 	return true
 }
+
+//go:noescape
+func wino43Split(src *float32, blocks int, p0, p1, p2, p3 *float32)
+
+// wino43SplitVec runs wino43Split over n groups of four columns rounded
+// up to 8 and reports whether it could; src must hold 4 floats a rounded
+// group, each phase (pl floats apart in phs) a float a rounded group.
+func wino43SplitVec(src []float32, n int, phs []float32, pl int) bool {
+	if !hasWinoMul {
+		return false
+	}
+	n8 := (n + 7) &^ 7
+	if n8 == 0 {
+		return true
+	}
+	_ = src[4*n8-1]
+	_ = phs[3*pl+n8-1]
+	wino43Split(&src[0], n8/8, &phs[0], &phs[pl], &phs[2*pl], &phs[3*pl])
+	return true
+}

@@ -149,3 +149,48 @@ wo_loop:
 wo_done:
 	VZEROUPPER
 	RET
+
+// func wino43Split(src *float32, blocks int, p0, p1, p2, p3 *float32)
+// Splits blocks·32 floats of a padded row into its four column phases:
+// p_q[k] = src[4k+q] for k < blocks·8. Each 128-bit lane holds one group
+// of four columns; a 4×4 transpose within the lanes of groups k, k+1,
+// k+2, k+3 (low lanes) and k+4..k+7 (high lanes) gives each phase's 8
+// consecutive columns in order.
+TEXT ·wino43Split(SB), NOSPLIT, $0-48
+	MOVQ src+0(FP), SI
+	MOVQ blocks+8(FP), BX
+	MOVQ p0+16(FP), R8
+	MOVQ p1+24(FP), R9
+	MOVQ p2+32(FP), R10
+	MOVQ p3+40(FP), R11
+	XORQ CX, CX
+	TESTQ BX, BX
+	JEQ ws_done
+ws_loop:
+	VMOVUPS 0(SI), X0
+	VMOVUPS 16(SI), X1
+	VMOVUPS 32(SI), X2
+	VMOVUPS 48(SI), X3
+	VINSERTF128 $1, 64(SI), Y0, Y0
+	VINSERTF128 $1, 80(SI), Y1, Y1
+	VINSERTF128 $1, 96(SI), Y2, Y2
+	VINSERTF128 $1, 112(SI), Y3, Y3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+	VUNPCKLPS Y3, Y2, Y6
+	VUNPCKHPS Y3, Y2, Y7
+	VUNPCKLPD Y6, Y4, Y0
+	VUNPCKHPD Y6, Y4, Y1
+	VUNPCKLPD Y7, Y5, Y2
+	VUNPCKHPD Y7, Y5, Y3
+	VMOVUPS Y0, (R8)(CX*1)
+	VMOVUPS Y1, (R9)(CX*1)
+	VMOVUPS Y2, (R10)(CX*1)
+	VMOVUPS Y3, (R11)(CX*1)
+	ADDQ $128, SI
+	ADDQ $32, CX
+	DECQ BX
+	JNE ws_loop
+ws_done:
+	VZEROUPPER
+	RET
