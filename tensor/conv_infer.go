@@ -3,6 +3,7 @@ package tensor
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -43,8 +44,12 @@ func conv2dBNReLU(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParams, s
 	}
 	bn := newConvBN(st, bnWeight, bnBias)
 	var wu []float32
-	if wino && f.madeFrom(w) {
-		wu = f.u
+	if wino && g.winograd() && g.n >= winoBatch() { // forward's Winograd path
+		u, fresh := g.winoWeightsFor(w, f, f.madeFrom(w), pool)
+		if fresh {
+			defer putFloats(u)
+		}
+		wu = u
 	}
 	if !pool {
 		out := Empty(g.n, g.o, g.oh, g.ow)
@@ -104,7 +109,9 @@ func (bn *convBN) apply(d []float32, oc int, relu bool) {
 }
 
 // WinogradFilter is a 3×3 convolution's weight transformed once for
-// Winograd's F(2×2, 3×3), for models that run inference many times with
+// Winograd's F(2×2, 3×3) (and, where a call takes F(4×4, 3×3), for that
+// too, on its first such call: 2.25× the F(2×2, 3×3) transform's 16/9 of
+// the weight's size), for models that run inference many times with
 // the same weights (a server): Conv2dBatchNormReLUWinogradFilter then
 // skips the transform each call would make (at batch 1, a fifth of a
 // 32→64-channel convolution's time). It keeps a copy of the weight it was
@@ -112,9 +119,11 @@ func (bn *convBN) apply(d []float32, oc int, relu bool) {
 // transforms it again, so a stale filter costs time, never a wrong answer.
 // It is read only: safe for concurrent use.
 type WinogradFilter struct {
-	w    []float32 // the weight's values, as made from
-	u    []float32 // winoWeightsPacked's or winoWeights' layout, as winoForward takes it
-	o, c int
+	w      []float32 // the weight's values, as made from
+	u      []float32 // winoWeightsPacked's or winoWeights' layout, as winoForward takes it
+	o, c   int
+	once43 sync.Once
+	u43    []float32 // wino43WeightsPacked's layout, made on its first use (weights43)
 }
 
 // NewWinogradFilter transforms w [O,C,3,3] for a convolution with

@@ -80,10 +80,16 @@ func conv2dBNResidual(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParam
 	}
 	tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
 	minTiles := winoMinInferTiles
-	if f.matchesParallel(w) {
-		dst.wu, minTiles = f.u, winoMinInferTilesPrepared
+	made := f.matchesParallel(w)
+	if made {
+		minTiles = winoMinInferTilesPrepared
 	}
 	if g.winograd() && tiles >= minTiles {
+		u, fresh := g.winoWeightsFor(w, f, made, false)
+		if fresh {
+			defer putFloats(u)
+		}
+		dst.wu = u
 		g.winoForward(x, w, bias, dst)
 		return out
 	}

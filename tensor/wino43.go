@@ -59,16 +59,20 @@ func wino43WeightsPacked(w []float32, o, c int) []float32 {
 		}
 	}
 	w = w[:9*o*c]
-	for oi := range o {
-		at := (oi/6)*6*c + oi%6
-		for ci := range c {
-			t := wino43Kernel(w[(oi*c+ci)*9:])
-			j := at + ci*6
-			for k := range p {
-				p[k][j] = t[k]
+	// each output channel's own floats: the workers' split does not
+	// change a bit
+	parallelFor(o, max(1, 4096/max(c, 1)), func(o0, o1 int) {
+		for oi := o0; oi < o1; oi++ {
+			at := (oi/6)*6*c + oi%6
+			for ci := range c {
+				t := wino43Kernel(w[(oi*c+ci)*9:])
+				j := at + ci*6
+				for k := range p {
+					p[k][j] = t[k]
+				}
 			}
 		}
-	}
+	})
 	return u
 }
 
@@ -125,6 +129,69 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 	}
 }
 
+// wino43MinTiles is the fewest 4×4 tiles over the batch for which
+// winoForward takes F(4×4, 3×3) rather than F(2×2, 3×3): with fewer, the
+// products are too short to repay streaming 2.25× more transformed
+// weight. Measured on this project's AVX2 machine (BenchmarkWino43, CPU
+// time, one thread, prepared weights, batch norm, residual and ReLU; ms,
+// F(2,3) against F(4,3)), at batch 1: 64 channels of 56² 7.5 / 4.2,
+// 128 of 28² 4.1 / 3.5, 256 of 14² (16 tiles) 4.1 / 3.8, 512 of 7² (4
+// tiles) 4.6 / 6.8–8.2; 512 of 7² at batch 2 (8 tiles) 8.8–12.9 / 9.1–9.7,
+// batch 4 17.5 / 13.7, batch 8 34.7 / 26; at batch 32: 183 / 153, 127 /
+// 100, 143 / 108, 164 / 98 (under load from other work: ±15%).
+const wino43MinTiles = 16
+
+// wino43 reports whether winoForward runs a convolution that winograd
+// accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and
+// FMA, not pooled (the fused pooling reads F(2×2, 3×3)'s tiles), with
+// enough tiles.
+func (g *convGeom) wino43(pool bool) bool {
+	th, tw := g.wino43Tiles()
+	return !pool && winoMulOK() && g.n*th*tw >= wino43MinTiles
+}
+
+// isWino43U reports whether u is laid out as wino43WeightsPacked's
+// transform for g's weight (36 planes; F(2×2, 3×3)'s hold 16).
+func (g *convGeom) isWino43U(u []float32) bool {
+	return winoMulOK() && len(u) > 0 && len(u) == 36*((g.o+5)/6*6)*g.c
+}
+
+// winoWeightsFor returns the transformed weight winoForward is to take
+// for a convolution by g that winograd accepts (pool: with the fused
+// pooling): F(4×4, 3×3)'s where wino43 says so (f's, made on its first
+// use, where made says f was made from w's values; else a new one, fresh,
+// for the caller to hand back by putFloats); else F(2×2, 3×3)'s from f
+// where made, or nil, for winoForward to make.
+func (g *convGeom) winoWeightsFor(w *Tensor, f *WinogradFilter, made, pool bool) (u []float32, fresh bool) {
+	if !g.wino43(pool) {
+		if made {
+			return f.u, false
+		}
+		return nil, false
+	}
+	if made {
+		return f.weights43(), false
+	}
+	return wino43WeightsPacked(w.data, g.o, g.c), true
+}
+
+// weights43 returns f's weight transformed for F(4×4, 3×3), made on the
+// first call (from the copy f keeps: the same values as the weight's
+// while f is not stale) and kept.
+func (f *WinogradFilter) weights43() []float32 {
+	f.once43.Do(func() {
+		u := wino43WeightsPacked(f.w, f.o, f.c)
+		f.u43 = append([]float32(nil), u...) // out of the pool: f keeps it
+		putFloats(u)
+	})
+	return f.u43
+}
+
+// wino43BlockTiles is the fewest tiles a block of images holds (where
+// the batch has them): each block streams all of U (36·O·C floats, 37 MB
+// at 512 channels) through the products, which a few tiles do not repay.
+var wino43BlockTiles = 64
+
 // wino43Tiles returns the 4×4 tiles of the output, down and across.
 func (g *convGeom) wino43Tiles() (th, tw int) { return (g.oh + 3) / 4, (g.ow + 3) / 4 }
 
@@ -152,7 +219,7 @@ func (g *convGeom) wino43Forward(x, w, bias *Tensor, dst convOut) {
 	}
 	per := 36*(g.c+g.o)*tpi + g.o*ohw
 	nb := roundUp4(max(1, (g.n*per+4*l2Floats-1)/(4*l2Floats)))
-	sub := max(1, (g.n+nb-1)/nb)
+	sub := max(1, (g.n+nb-1)/nb, min(g.n, (wino43BlockTiles+tpi-1)/tpi))
 	nsub := (g.n + sub - 1) / sub
 	big := newWinoLayout(sub*tpi, g.o, true)
 	parallelFor(nsub, 1, func(s0, s1 int) {

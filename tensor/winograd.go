@@ -120,7 +120,9 @@ func winoKernel(g []float32) [16]float32 {
 // stores ran 10 times slower).
 func winoUStride(o, c int) int { return o*c + 16 }
 
-// winoForward is forward for a convolution that winograd accepts: the
+// winoForward is forward for a convolution that winograd accepts (by
+// F(4×4, 3×3) where dst.wu is its transformed weight, which the callers
+// choose by wino43; else as follows): the
 // images go in blocks (as many as keep their transformed tiles, products
 // and outputs in L2; the blocks depend on the geometry only), each block
 // transformed, multiplied (16 products, each on one goroutine: the results
@@ -134,12 +136,16 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	if bias != nil {
 		bd = bias.data
 	}
+	if g.isWino43U(dst.wu) {
+		g.wino43Forward(x, w, bias, dst)
+		return
+	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	vec := winoMulOK()
 	u := dst.wu
 	switch {
-	case u != nil: // a WinogradFilter's
+	case u != nil && (!vec || len(u) == 16*((g.o+5)/6*6)*g.c): // a WinogradFilter's
 	case vec:
 		u = winoWeightsPacked(w.data, g.o, g.c)
 		defer putFloats(u)
