@@ -22,24 +22,30 @@ package tensor
 // in float32.
 func wino43Kernel(g []float32) [36]float32 {
 	g = g[:9]
-	G := [6][3]float64{
-		{1.0 / 4, 0, 0},
-		{-1.0 / 6, -1.0 / 6, -1.0 / 6},
-		{-1.0 / 6, 1.0 / 6, -1.0 / 6},
-		{1.0 / 24, 1.0 / 12, 1.0 / 6},
-		{1.0 / 24, -1.0 / 12, 1.0 / 6},
-		{0, 0, 1},
+	// gt applies G to three values a, b, c (a column of g, then a row of
+	// G·g): its six rows.
+	// (Multiplications by the reciprocals: divisions cost 20 times more.)
+	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	gt := func(a, b, c float64) (r [6]float64) {
+		s := a + c
+		r[0] = a * 0.25
+		r[1] = -(s + b) * sixth
+		r[2] = -(s - b) * sixth
+		e, f := a*twentyFourth+c*sixth, b*twelfth
+		r[3] = e + f
+		r[4] = e - f
+		r[5] = c
+		return r
 	}
-	var t [6][3]float64 // G·g
-	for i := range 6 {
-		for j := range 3 {
-			t[i][j] = G[i][0]*float64(g[j]) + G[i][1]*float64(g[3+j]) + G[i][2]*float64(g[6+j])
-		}
+	var t [3][6]float64 // (G·g)ᵀ: t[j][i] = (G·g)[i][j]
+	for j := range 3 {
+		t[j] = gt(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
 	}
 	var u [36]float32
 	for i := range 6 {
-		for j := range 6 {
-			u[i*6+j] = float32(t[i][0]*G[j][0] + t[i][1]*G[j][1] + t[i][2]*G[j][2])
+		r := gt(t[0][i], t[1][i], t[2][i])
+		for j, v := range r {
+			u[i*6+j] = float32(v)
 		}
 	}
 	return u
@@ -54,21 +60,39 @@ func wino43WeightsPacked(w []float32, o, c int) []float32 {
 	var p [36][]float32
 	for k := range p {
 		p[k] = u[k*om*c:][:om*c]
-		if om > o {
-			clear(p[k][o/6*6*c:]) // the last block, whose spare rows stay 0
-		}
 	}
 	w = w[:9*o*c]
-	// each output channel's own floats: the workers' split does not
-	// change a bit
-	parallelFor(o, max(1, 4096/max(c, 1)), func(o0, o1 int) {
-		for oi := o0; oi < o1; oi++ {
-			at := (oi/6)*6*c + oi%6
-			for ci := range c {
-				t := wino43Kernel(w[(oi*c+ci)*9:])
-				j := at + ci*6
-				for k := range p {
-					p[k][j] = t[k]
+	// Each block of 6 output channels fills a run of C·6 floats in each
+	// plane, made wino43Chunk input channels at a time in a scratch
+	// [36][6·wino43Chunk] and copied run by run: stored straight, the 36
+	// streams a power of 2 apart thrash the cache (512×512: 400 ns a
+	// kernel). The workers' split does not change a bit.
+	parallelFor(om/6, max(1, 512/max(c, 1)), func(b0, b1 int) {
+		tmp := getFloats(36 * 6 * wino43Chunk)
+		defer putFloats(tmp)
+		for blk := b0; blk < b1; blk++ {
+			for c0 := 0; c0 < c; c0 += wino43Chunk {
+				cn := min(wino43Chunk, c-c0)
+				run := 6 * cn
+				for r := range 6 {
+					oi := blk*6 + r
+					if oi >= o {
+						for k := range 36 {
+							for ci := range cn {
+								tmp[k*run+ci*6+r] = 0
+							}
+						}
+						continue
+					}
+					for ci := range cn {
+						t := wino43Kernel(w[(oi*c+c0+ci)*9:])
+						for k := range 36 {
+							tmp[k*run+ci*6+r] = t[k]
+						}
+					}
+				}
+				for k := range 36 {
+					copy(p[k][blk*6*c+c0*6:][:run], tmp[k*run:][:run])
 				}
 			}
 		}
@@ -141,13 +165,28 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 // 100, 143 / 108, 164 / 98 (under load from other work: ±15%).
 const wino43MinTiles = 16
 
+// wino43MinTilesFresh is wino43MinTiles for a weight transformed in the
+// call (no WinogradFilter, or a stale one): F(4×4, 3×3)'s transform costs
+// about 3.5 times F(2×2, 3×3)'s (36 values a kernel against 16, sixths in
+// G), repaid by the products once there are a few hundred tiles. Measured
+// as wino43MinTiles (ms, F(2,3) against F(4,3), each transforming the
+// weight): at batch 1, 64 channels of 56² (196 tiles) 6.9 / 5.0, 128 of
+// 28² (49) 4.9 / 7.6, 256 of 14² (16) 6.9 / 20.6, 512 of 7² 25 / 76; at
+// batch 32, 64 of 56² 182 / 114, 128 of 28² (1568) 125 / 107, 256 of 14²
+// (512) 120 / 119, 512 of 7² (128) 154 / 192.
+const wino43MinTilesFresh = 192
+
 // wino43 reports whether winoForward runs a convolution that winograd
 // accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and
 // FMA, not pooled (the fused pooling reads F(2×2, 3×3)'s tiles), with
-// enough tiles.
-func (g *convGeom) wino43(pool bool) bool {
+// enough tiles (prepared: with a WinogradFilter's weight).
+func (g *convGeom) wino43(pool, prepared bool) bool {
 	th, tw := g.wino43Tiles()
-	return !pool && winoMulOK() && g.n*th*tw >= wino43MinTiles
+	minTiles := wino43MinTilesFresh
+	if prepared {
+		minTiles = wino43MinTiles
+	}
+	return !pool && winoMulOK() && g.n*th*tw >= minTiles
 }
 
 // isWino43U reports whether u is laid out as wino43WeightsPacked's
@@ -163,7 +202,7 @@ func (g *convGeom) isWino43U(u []float32) bool {
 // for the caller to hand back by putFloats); else F(2×2, 3×3)'s from f
 // where made, or nil, for winoForward to make.
 func (g *convGeom) winoWeightsFor(w *Tensor, f *WinogradFilter, made, pool bool) (u []float32, fresh bool) {
-	if !g.wino43(pool) {
+	if !g.wino43(pool, made) {
 		if made {
 			return f.u, false
 		}
@@ -186,6 +225,10 @@ func (f *WinogradFilter) weights43() []float32 {
 	})
 	return f.u43
 }
+
+// wino43Chunk is how many input channels wino43WeightsPacked transforms
+// into its scratch at a time: 36·6·64 floats (55 kB) stay in L2.
+const wino43Chunk = 64
 
 // wino43BlockTiles is the fewest tiles a block of images holds (where
 // the batch has them): each block streams all of U (36·O·C floats, 37 MB

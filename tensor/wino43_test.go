@@ -224,8 +224,9 @@ func TestWino43BatchAndThreads(t *testing.T) {
 
 // BenchmarkWino43 times ResNet-18's 3×3 convolutions (64@56², 128@28²,
 // 256@14², 512@7², with batch norm, residual and ReLU) at batch 1 and 32
-// by F(2×2, 3×3) and by F(4×4, 3×3), both with prepared weights, in CPU
-// time: the figures behind wino43Pays.
+// by F(2×2, 3×3) and by F(4×4, 3×3), with prepared weights and with the
+// weight transformed in the call (fresh), in CPU time: the figures behind
+// wino43MinTiles and wino43MinTilesFresh.
 func BenchmarkWino43(b *testing.B) {
 	if !winoMulOK() {
 		b.Skip("F(4×4, 3×3) runs only with AVX2 and FMA")
@@ -243,18 +244,23 @@ func BenchmarkWino43(b *testing.B) {
 			g := newConvGeom(x, w, p)
 			u23 := winoWeightsPacked(w.data, sz.c, sz.c)
 			u43 := wino43WeightsPacked(w.data, sz.c, sz.c)
-			for _, path := range []string{"f23", "f43"} {
+			for _, path := range []string{"f23", "f43", "f23fresh", "f43fresh"} {
 				b.Run(fmt.Sprintf("n%d_c%d_%dx%d/%s", n, sz.c, sz.hw, sz.hw, path), func(b *testing.B) {
 					bn := newConvBN(st, bw, bb)
 					out := Empty(n, sz.c, sz.hw, sz.hw)
 					dst := convOut{relu: true, out: out.data, bn: bn, res: res.data}
 					c0 := cpuTime()
 					for b.Loop() {
-						if path == "f23" {
+						switch path {
+						case "f23":
 							dst.wu = u23
 							g.winoForward(x, w, nil, dst)
-						} else {
+						case "f43":
 							dst.wu = u43
+							g.wino43Forward(x, w, nil, dst)
+						case "f23fresh": // the weight transformed in the call
+							g.winoForward(x, w, nil, dst)
+						default:
 							g.wino43Forward(x, w, nil, dst)
 						}
 					}
@@ -262,5 +268,32 @@ func BenchmarkWino43(b *testing.B) {
 				})
 			}
 		}
+	}
+}
+
+// TestWino43WeightsPacked checks the packed F(4×4, 3×3) weight against
+// wino43Kernel placed as winoMulVec reads it, for output channel counts
+// that fill the last block of 6 or not and input channel counts past one
+// scratch chunk.
+func TestWino43WeightsPacked(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, s := range []struct{ o, c int }{{6, 16}, {7, 17}, {13, 70}, {1, 130}, {64, 64}} {
+		w := randTensor(r, s.o, s.c, 3, 3)
+		u := wino43WeightsPacked(w.data, s.o, s.c)
+		om := (s.o + 5) / 6 * 6
+		for k := range 36 {
+			for oi := range om {
+				for ci := range s.c {
+					var want float32
+					if oi < s.o {
+						want = wino43Kernel(w.data[(oi*s.c+ci)*9:])[k]
+					}
+					if got := u[k*om*s.c+(oi/6)*6*s.c+ci*6+oi%6]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%+v: ξ %d, output %d, input %d = %g, want %g", s, k, oi, ci, got, want)
+					}
+				}
+			}
+		}
+		putFloats(u)
 	}
 }
