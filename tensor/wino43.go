@@ -20,35 +20,28 @@ package tensor
 // wino43Kernel is G g Gᵀ (6×6, row by row) for one 3×3 kernel g, computed
 // in float64 and rounded once: G's sixths and twenty-fourths are not exact
 // in float32.
-func wino43Kernel(g []float32) [36]float32 {
+func wino43Kernel(g []float32) (u [36]float32) {
 	g = g[:9]
-	// gt applies G to three values a, b, c (a column of g, then a row of
-	// G·g): its six rows.
-	// (Multiplications by the reciprocals: divisions cost 20 times more.)
-	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
-	gt := func(a, b, c float64) (r [6]float64) {
-		s := a + c
-		r[0] = a * 0.25
-		r[1] = -(s + b) * sixth
-		r[2] = -(s - b) * sixth
-		e, f := a*twentyFourth+c*sixth, b*twelfth
-		r[3] = e + f
-		r[4] = e - f
-		r[5] = c
-		return r
-	}
-	var t [3][6]float64 // (G·g)ᵀ: t[j][i] = (G·g)[i][j]
-	for j := range 3 {
-		t[j] = gt(float64(g[j]), float64(g[3+j]), float64(g[6+j]))
-	}
-	var u [36]float32
+	// (G·g)ᵀ, by the columns of g
+	a0, a1, a2, a3, a4, a5 := wino43G(float64(g[0]), float64(g[3]), float64(g[6]))
+	b0, b1, b2, b3, b4, b5 := wino43G(float64(g[1]), float64(g[4]), float64(g[7]))
+	c0, c1, c2, c3, c4, c5 := wino43G(float64(g[2]), float64(g[5]), float64(g[8]))
+	t := [6][3]float64{{a0, b0, c0}, {a1, b1, c1}, {a2, b2, c2}, {a3, b3, c3}, {a4, b4, c4}, {a5, b5, c5}}
 	for i := range 6 {
-		r := gt(t[0][i], t[1][i], t[2][i])
-		for j, v := range r {
-			u[i*6+j] = float32(v)
-		}
+		r0, r1, r2, r3, r4, r5 := wino43G(t[i][0], t[i][1], t[i][2])
+		row := u[i*6:][:6]
+		row[0], row[1], row[2], row[3], row[4], row[5] = float32(r0), float32(r1), float32(r2), float32(r3), float32(r4), float32(r5)
 	}
 	return u
+}
+
+// wino43G is G·(a, b, c): G's six rows, by multiplications by the
+// reciprocals (divisions cost 20 times more).
+func wino43G(a, b, c float64) (r0, r1, r2, r3, r4, r5 float64) {
+	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+	s := a + c
+	e, f := a*twentyFourth+c*sixth, b*twelfth
+	return a * 0.25, -(s + b) * sixth, -(s - b) * sixth, e + f, e - f, c
 }
 
 // wino43WeightsPacked is winoWeightsPacked for F(4×4, 3×3): for each of
@@ -154,39 +147,30 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 }
 
 // wino43MinTiles is the fewest 4×4 tiles over the batch for which
-// winoForward takes F(4×4, 3×3) rather than F(2×2, 3×3): with fewer, the
-// products are too short to repay streaming 2.25× more transformed
-// weight. Measured on this project's AVX2 machine (BenchmarkWino43, CPU
-// time, one thread, prepared weights, batch norm, residual and ReLU; ms,
-// F(2,3) against F(4,3)), at batch 1: 64 channels of 56² 7.5 / 4.2,
-// 128 of 28² 4.1 / 3.5, 256 of 14² (16 tiles) 4.1 / 3.8, 512 of 7² (4
-// tiles) 4.6 / 6.8–8.2; 512 of 7² at batch 2 (8 tiles) 8.8–12.9 / 9.1–9.7,
-// batch 4 17.5 / 13.7, batch 8 34.7 / 26; at batch 32: 183 / 153, 127 /
-// 100, 143 / 108, 164 / 98 (under load from other work: ±15%).
-const wino43MinTiles = 16
-
-// wino43MinTilesFresh is wino43MinTiles for a weight transformed in the
-// call (no WinogradFilter, or a stale one): F(4×4, 3×3)'s transform costs
-// about 3.5 times F(2×2, 3×3)'s (36 values a kernel against 16, sixths in
-// G), repaid by the products once there are a few hundred tiles. Measured
-// as wino43MinTiles (ms, F(2,3) against F(4,3), each transforming the
-// weight): at batch 1, 64 channels of 56² (196 tiles) 6.9 / 5.0, 128 of
-// 28² (49) 4.9 / 7.6, 256 of 14² (16) 6.9 / 20.6, 512 of 7² 25 / 76; at
-// batch 32, 64 of 56² 182 / 114, 128 of 28² (1568) 125 / 107, 256 of 14²
-// (512) 120 / 119, 512 of 7² (128) 154 / 192.
-const wino43MinTilesFresh = 192
+// winoForward takes F(4×4, 3×3) rather than F(2×2, 3×3). One threshold
+// for prepared weights (WinogradFilter) and weights transformed in the
+// call, so that both give the same values bit for bit; it weighs the
+// products' gain (the most with prepared weights) against F(4×4, 3×3)'s
+// dearer weight transform (36 values a kernel against 16, sixths in G:
+// 2.6 times F(2×2, 3×3)'s, paid each call without a filter). Measured on
+// this project's AVX2 machine (BenchmarkWino43: one thread, CPU time,
+// batch norm, residual and ReLU; ms, F(2,3) against F(4,3), prepared,
+// then transforming the weight in the call; under load from other work,
+// ±15%), at batch 1: 64 channels of 56² (196 tiles) 6.7 / 4.1, 5.9 / 4.3;
+// 128 of 28² (49) 4.6 / 3.8, 5.0 / 5.6; 256 of 14² (16) 4.2 / 3.5, 7.4 /
+// 12.9; 512 of 7² (4) 4.7 / 7.8, 24 / 45; 512 of 7² at batch 2 (8) 8.9 /
+// 9.7, 28 / 45, batch 4 (16) 18.1 / 13.5, 35 / 49, batch 8 (32) 35 / 26,
+// 55 / 65; at batch 32, prepared: 64 of 56² 183 / 153, 128 of 28² 127 /
+// 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98.
+const wino43MinTiles = wino43MinTilesValue
 
 // wino43 reports whether winoForward runs a convolution that winograd
 // accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and
 // FMA, not pooled (the fused pooling reads F(2×2, 3×3)'s tiles), with
-// enough tiles (prepared: with a WinogradFilter's weight).
-func (g *convGeom) wino43(pool, prepared bool) bool {
+// enough tiles.
+func (g *convGeom) wino43(pool bool) bool {
 	th, tw := g.wino43Tiles()
-	minTiles := wino43MinTilesFresh
-	if prepared {
-		minTiles = wino43MinTiles
-	}
-	return !pool && winoMulOK() && g.n*th*tw >= minTiles
+	return !pool && winoMulOK() && g.n*th*tw >= wino43MinTiles
 }
 
 // isWino43U reports whether u is laid out as wino43WeightsPacked's
@@ -202,7 +186,7 @@ func (g *convGeom) isWino43U(u []float32) bool {
 // for the caller to hand back by putFloats); else F(2×2, 3×3)'s from f
 // where made, or nil, for winoForward to make.
 func (g *convGeom) winoWeightsFor(w *Tensor, f *WinogradFilter, made, pool bool) (u []float32, fresh bool) {
-	if !g.wino43(pool, made) {
+	if !g.wino43(pool) {
 		if made {
 			return f.u, false
 		}
@@ -387,9 +371,11 @@ func (g *convGeom) wino43Output(m []float32, lay winoLayout, cnt, o0, o1 int, ys
 	ms := lay.om * lay.ldm
 	ld := cnt * ohw
 	tl := (nt+7)&^7 + 8
-	buf := getFloats(40 * tl)
+	tw8 := (tw + 7) &^ 7
+	buf := getFloats(40*tl + 4*tw8)
 	defer putFloats(buf)
-	ts, yt := buf[:24*tl], buf[24*tl:] // [4][6][tl] after Aᵀ·M; [4][4][tl] after ·A
+	ts, yt := buf[:24*tl], buf[24*tl:][:16*tl] // [4][6][tl] after Aᵀ·M; [4][4][tl] after ·A
+	row4 := buf[40*tl:] // an output row's tiles side by side
 	var in [6][]float32
 	for o := o0; o < o1; o++ {
 		mo := m[o*lay.ldm:]
@@ -411,18 +397,17 @@ func (g *convGeom) wino43Output(m []float32, lay winoLayout, cnt, o0, o1 int, ys
 			for ty := range th {
 				t0 := i*tpi + ty*tw
 				for r := range min(4, g.oh-4*ty) {
-					row := yi[(4*ty+r)*g.ow:][:g.ow]
-					y0, y1 := yt[4*r*tl+t0:][:tw], yt[(4*r+1)*tl+t0:][:tw]
-					y2, y3 := yt[(4*r+2)*tl+t0:][:tw], yt[(4*r+3)*tl+t0:][:tw]
-					full := g.ow / 4
-					for tx := range full {
-						d := row[4*tx:][:4]
-						d[0], d[1], d[2], d[3] = y0[tx], y1[tx], y2[tx], y3[tx]
+					var ph [4][]float32
+					for c := range ph {
+						ph[c] = yt[(4*r+c)*tl+t0:]
 					}
-					if rest := g.ow - 4*full; rest > 0 {
-						last := [4]float32{y0[full], y1[full], y2[full], y3[full]}
-						copy(row[4*full:], last[:rest])
+					if !wino43JoinVec(&ph, tw, row4) {
+						for tx := range tw {
+							d := row4[4*tx:][:4]
+							d[0], d[1], d[2], d[3] = ph[0][tx], ph[1][tx], ph[2][tx], ph[3][tx]
+						}
 					}
+					copy(yi[(4*ty+r)*g.ow:][:g.ow], row4) // cut at the edge
 				}
 			}
 		}

@@ -53,3 +53,22 @@ func wino43SplitVec(src []float32, n int, phs []float32, pl int) bool {
 	wino43Split(&src[0], n8/8, &phs[0], &phs[pl], &phs[2*pl], &phs[3*pl])
 	return true
 }
+
+//go:noescape
+func wino43Join(p0, p1, p2, p3 *float32, blocks int, dst *float32)
+
+// wino43JoinVec runs wino43Join over n tiles rounded up to 8 and reports
+// whether it could; the phases must hold that many floats, dst 4 a tile.
+func wino43JoinVec(p *[4][]float32, n int, dst []float32) bool {
+	if !hasWinoMul {
+		return false
+	}
+	n8 := (n + 7) &^ 7
+	if n8 == 0 {
+		return true
+	}
+	_, _, _, _ = p[0][n8-1], p[1][n8-1], p[2][n8-1], p[3][n8-1]
+	_ = dst[4*n8-1]
+	wino43Join(&p[0][0], &p[1][0], &p[2][0], &p[3][0], n8/8, &dst[0])
+	return true
+}

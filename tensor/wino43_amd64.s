@@ -194,3 +194,47 @@ ws_loop:
 ws_done:
 	VZEROUPPER
 	RET
+
+// func wino43Join(p0, p1, p2, p3 *float32, blocks int, dst *float32)
+// wino43Split's inverse: dst[4k+q] = p_q[k] for k < blocks·8, the four
+// outputs of each tile's row laid side by side. The 4×4 transposes within
+// the lanes of the phases' 8 tiles give tiles k..k+3 in the low lanes and
+// k+4..k+7 in the high ones.
+TEXT ·wino43Join(SB), NOSPLIT, $0-48
+	MOVQ p0+0(FP), R8
+	MOVQ p1+8(FP), R9
+	MOVQ p2+16(FP), R10
+	MOVQ p3+24(FP), R11
+	MOVQ blocks+32(FP), BX
+	MOVQ dst+40(FP), DI
+	XORQ CX, CX
+	TESTQ BX, BX
+	JEQ wj_done
+wj_loop:
+	VMOVUPS (R8)(CX*1), Y0
+	VMOVUPS (R9)(CX*1), Y1
+	VMOVUPS (R10)(CX*1), Y2
+	VMOVUPS (R11)(CX*1), Y3
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y5
+	VUNPCKLPS Y3, Y2, Y6
+	VUNPCKHPS Y3, Y2, Y7
+	VUNPCKLPD Y6, Y4, Y0 // tiles k, k+4
+	VUNPCKHPD Y6, Y4, Y1 // k+1, k+5
+	VUNPCKLPD Y7, Y5, Y2 // k+2, k+6
+	VUNPCKHPD Y7, Y5, Y3 // k+3, k+7
+	VMOVUPS X0, 0(DI)
+	VMOVUPS X1, 16(DI)
+	VMOVUPS X2, 32(DI)
+	VMOVUPS X3, 48(DI)
+	VEXTRACTF128 $1, Y0, 64(DI)
+	VEXTRACTF128 $1, Y1, 80(DI)
+	VEXTRACTF128 $1, Y2, 96(DI)
+	VEXTRACTF128 $1, Y3, 112(DI)
+	ADDQ $32, CX
+	ADDQ $128, DI
+	DECQ BX
+	JNE wj_loop
+wj_done:
+	VZEROUPPER
+	RET

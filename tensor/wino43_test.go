@@ -297,3 +297,41 @@ func TestWino43WeightsPacked(t *testing.T) {
 		putFloats(u)
 	}
 }
+
+// TestWino43SplitJoin checks the AVX2 phase split and join against their
+// definitions (p_q[k] = row[4k+q]) for 0 to 33 groups.
+func TestWino43SplitJoin(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := range 34 {
+		n8 := (n + 7) &^ 7
+		row := make([]float32, 4*n8)
+		for i := range row {
+			row[i] = float32(r.NormFloat64())
+		}
+		pl := n8 + 3
+		phs := make([]float32, 4*pl)
+		if !wino43SplitVec(row, n, phs, pl) {
+			t.Skip("no AVX2 split")
+		}
+		for k := range n {
+			for q := range 4 {
+				if phs[q*pl+k] != row[4*k+q] {
+					t.Fatalf("split n=%d: phase %d [%d] = %g, want %g", n, q, k, phs[q*pl+k], row[4*k+q])
+				}
+			}
+		}
+		var p [4][]float32
+		for q := range p {
+			p[q] = phs[q*pl:]
+		}
+		back := make([]float32, 4*n8)
+		if !wino43JoinVec(&p, n, back) {
+			t.Fatal("split ran without join")
+		}
+		for i := range 4 * n {
+			if back[i] != row[i] {
+				t.Fatalf("join n=%d: [%d] = %g, want %g", n, i, back[i], row[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,2 @@
+package tensor
+const wino43MinTilesValue = 48
