@@ -162,7 +162,7 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 // 9.7, 28 / 45, batch 4 (16) 18.1 / 13.5, 35 / 49, batch 8 (32) 35 / 26,
 // 55 / 65; at batch 32, prepared: 64 of 56² 183 / 153, 128 of 28² 127 /
 // 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98.
-const wino43MinTiles = wino43MinTilesValue
+const wino43MinTiles = 48
 
 // wino43 reports whether winoForward runs a convolution that winograd
 // accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and

@@ -1,2 +1,0 @@
-package tensor
-const wino43MinTilesValue = 48
