@@ -146,31 +146,34 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 	}
 }
 
-// wino43MinTiles is the fewest 4×4 tiles over the batch for which
-// winoForward takes F(4×4, 3×3) rather than F(2×2, 3×3). One threshold
-// for prepared weights (WinogradFilter) and weights transformed in the
-// call, so that both give the same values bit for bit; it weighs the
-// products' gain (the most with prepared weights) against F(4×4, 3×3)'s
-// dearer weight transform (36 values a kernel against 16, sixths in G:
-// 2.6 times F(2×2, 3×3)'s, paid each call without a filter). Measured on
-// this project's AVX2 machine (BenchmarkWino43: one thread, CPU time,
-// batch norm, residual and ReLU; ms, F(2,3) against F(4,3), prepared,
-// then transforming the weight in the call; under load from other work,
-// ±15%), at batch 1: 64 channels of 56² (196 tiles) 6.7 / 4.1, 5.9 / 4.3;
-// 128 of 28² (49) 4.6 / 3.8, 5.0 / 5.6; 256 of 14² (16) 4.2 / 3.5, 7.4 /
-// 12.9; 512 of 7² (4) 4.7 / 7.8, 24 / 45; 512 of 7² at batch 2 (8) 8.9 /
-// 9.7, 28 / 45, batch 4 (16) 18.1 / 13.5, 35 / 49, batch 8 (32) 35 / 26,
-// 55 / 65; at batch 32, prepared: 64 of 56² 183 / 153, 128 of 28² 127 /
-// 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98.
+// wino43MinTiles is the fewest 4×4 tiles an image's output holds for
+// which winoForward takes F(4×4, 3×3) rather than F(2×2, 3×3). It counts
+// one image's tiles, not the batch's, so that an image's values do not
+// depend on the batch it comes in, and holds for prepared weights
+// (WinogradFilter) and weights transformed in the call alike, so that
+// both give the same values bit for bit. It weighs the products' gain
+// against F(4×4, 3×3)'s dearer weight transform (36 values a kernel
+// against 16, sixths in G: 2.6 times F(2×2, 3×3)'s, paid each call
+// without a filter) and against the weight it streams through the
+// products for each block of few tiles. Measured on this project's AVX2
+// machine (BenchmarkWino43: one thread, CPU time, batch norm, residual
+// and ReLU; ms, F(2,3) against F(4,3), prepared, then transforming the
+// weight in the call; under load from other work, ±15%), at batch 1: 64
+// channels of 56² (196 tiles) 6.7 / 4.1, 5.9 / 4.3; 128 of 28² (49) 4.6 /
+// 3.8, 5.0 / 5.6; 256 of 14² (16) 4.2 / 3.5, 7.4 / 12.9; 512 of 7² (4)
+// 4.7 / 7.8, 24 / 45; at batch 32, prepared: 64 of 56² 183 / 153, 128 of
+// 28² 127 / 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98. So ResNet's
+// 56² and 28² stages take it; its 14² and 7² stages would gain at large
+// batches only.
 const wino43MinTiles = 48
 
 // wino43 reports whether winoForward runs a convolution that winograd
 // accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and
 // FMA, not pooled (the fused pooling reads F(2×2, 3×3)'s tiles), with
-// enough tiles.
+// enough tiles in an image.
 func (g *convGeom) wino43(pool bool) bool {
 	th, tw := g.wino43Tiles()
-	return !pool && winoMulOK() && g.n*th*tw >= wino43MinTiles
+	return !pool && winoMulOK() && th*tw >= wino43MinTiles
 }
 
 // isWino43U reports whether u is laid out as wino43WeightsPacked's

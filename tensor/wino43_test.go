@@ -335,3 +335,55 @@ func TestWino43SplitJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestWino43PublicBatchInvariant checks, through Conv2dBatchNormReLUWinograd
+// and Conv2dBatchNormResidual (with and without a prepared weight), that
+// a plane large enough for F(4×4, 3×3) takes it and that each image's
+// values are those it gets alone, bit for bit, at batches 2 to 33.
+func TestWino43PublicBatchInvariant(t *testing.T) {
+	if !winoMulOK() {
+		t.Skip("F(4×4, 3×3) runs only with AVX2 and FMA")
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	const c, o, hw = 16, 10, 29 // 8×8 tiles of 4×4
+	p := ConvParams{Padding: [2]int{1, 1}}
+	w, b := randTensor(r, o, c, 3, 3), randTensor(r, o)
+	st, bw, bb := randStats(r, o)
+	f := NewWinogradFilter(w, p)
+	x := randTensor(r, 33, c, hw, hw)
+	res := randTensor(r, 33, o, hw, hw)
+	if g := newConvGeom(contig(Narrow(x, 0, 0, 1)), w, p); !g.wino43(false) {
+		t.Fatal("a 29×29 plane does not take F(4×4, 3×3)")
+	}
+	run := func(x, res *Tensor, path int) *Tensor {
+		switch path {
+		case 0:
+			y, _ := Conv2dBatchNormReLUWinograd(x, w, b, p, st, bw, bb, true, false)
+			return y
+		case 1:
+			y, _ := Conv2dBatchNormReLUWinogradFilter(x, w, f, b, p, st, bw, bb, true, false)
+			return y
+		case 2:
+			return Conv2dBatchNormResidual(x, w, b, p, st, bw, bb, res, true)
+		default:
+			return Conv2dBatchNormResidualFilter(x, w, f, b, p, st, bw, bb, res, true)
+		}
+	}
+	plane := o * hw * hw
+	for path := range 4 {
+		alone := make([]*Tensor, 33)
+		for i := range alone {
+			alone[i] = run(contig(Narrow(x, 0, i, 1)), contig(Narrow(res, 0, i, 1)), path)
+		}
+		for _, n := range []int{2, 5, 17, 33} {
+			got := run(contig(Narrow(x, 0, 0, n)), contig(Narrow(res, 0, 0, n)), path)
+			for i := range n {
+				for k, v := range alone[i].data {
+					if math.Float32bits(got.data[i*plane+k]) != math.Float32bits(v) {
+						t.Fatalf("path %d, batch %d: image %d element %d = %g, alone %g", path, n, i, k, got.data[i*plane+k], v)
+					}
+				}
+			}
+		}
+	}
+}
