@@ -17,31 +17,31 @@ package tensor
 // multiplications are separate from their additions (no FMA), so the AVX2
 // passes and the scalar ones give the same bits.
 
-// wino43Kernel is G g Gᵀ (6×6, row by row) for one 3×3 kernel g, computed
-// in float64 and rounded once: G's sixths and twenty-fourths are not exact
-// in float32.
+// wino43Kernel is G g Gᵀ (6×6, row by row) for one 3×3 kernel g: the
+// scalar twin of wino43U6, its operations in its order (float32, no FMA).
 func wino43Kernel(g []float32) (u [36]float32) {
 	g = g[:9]
-	// (G·g)ᵀ, by the columns of g
-	a0, a1, a2, a3, a4, a5 := wino43G(float64(g[0]), float64(g[3]), float64(g[6]))
-	b0, b1, b2, b3, b4, b5 := wino43G(float64(g[1]), float64(g[4]), float64(g[7]))
-	c0, c1, c2, c3, c4, c5 := wino43G(float64(g[2]), float64(g[5]), float64(g[8]))
-	t := [6][3]float64{{a0, b0, c0}, {a1, b1, c1}, {a2, b2, c2}, {a3, b3, c3}, {a4, b4, c4}, {a5, b5, c5}}
+	// G·g, by the columns of g
+	a0, a1, a2, a3, a4, a5 := wino43G(g[0], g[3], g[6])
+	b0, b1, b2, b3, b4, b5 := wino43G(g[1], g[4], g[7])
+	c0, c1, c2, c3, c4, c5 := wino43G(g[2], g[5], g[8])
+	t := [6][3]float32{{a0, b0, c0}, {a1, b1, c1}, {a2, b2, c2}, {a3, b3, c3}, {a4, b4, c4}, {a5, b5, c5}}
 	for i := range 6 {
-		r0, r1, r2, r3, r4, r5 := wino43G(t[i][0], t[i][1], t[i][2])
 		row := u[i*6:][:6]
-		row[0], row[1], row[2], row[3], row[4], row[5] = float32(r0), float32(r1), float32(r2), float32(r3), float32(r4), float32(r5)
+		row[0], row[1], row[2], row[3], row[4], row[5] = wino43G(t[i][0], t[i][1], t[i][2])
 	}
 	return u
 }
 
-// wino43G is G·(a, b, c): G's six rows, by multiplications by the
-// reciprocals (divisions cost 20 times more).
-func wino43G(a, b, c float64) (r0, r1, r2, r3, r4, r5 float64) {
-	const sixth, twelfth, twentyFourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
+// wino43G is G·(a, b, c), G's six rows a/4, -(a+b+c)/6, -(a-b+c)/6,
+// a/24+b/12+c/6, a/24-b/12+c/6 and c, by multiplications by the rounded
+// reciprocals (wino43UConsts' values).
+func wino43G(a, b, c float32) (r0, r1, r2, r3, r4, r5 float32) {
+	const minusSixth, sixth, twelfth, twentyFourth = float32(-1.0 / 6), float32(1.0 / 6), float32(1.0 / 12), float32(1.0 / 24)
 	s := a + c
-	e, f := a*twentyFourth+c*sixth, b*twelfth
-	return a * 0.25, -(s + b) * sixth, -(s - b) * sixth, e + f, e - f, c
+	e := float32(a*twentyFourth) + float32(c*sixth)
+	f := b * twelfth
+	return a * 0.25, (s + b) * minusSixth, (s - b) * minusSixth, e + f, e - f, c
 }
 
 // wino43WeightsPacked is winoWeightsPacked for F(4×4, 3×3): for each of
@@ -57,22 +57,30 @@ func wino43WeightsPacked(w []float32, o, c int) []float32 {
 	w = w[:9*o*c]
 	// Each block of 6 output channels fills a run of C·6 floats in each
 	// plane, made wino43Chunk input channels at a time in a scratch
-	// [36][6·wino43Chunk] and copied run by run: stored straight, the 36
-	// streams a power of 2 apart thrash the cache (512×512: 400 ns a
-	// kernel). The workers' split does not change a bit.
+	// [36][6·wino43Chunk+2] (by wino43U6, the block's 6 kernels a vector,
+	// where the block is full) and copied run by run: stored straight,
+	// the 36 streams a power of 2 apart thrash the cache. The workers'
+	// split does not change a bit.
 	parallelFor(om/6, max(1, 512/max(c, 1)), func(b0, b1 int) {
-		tmp := getFloats(36 * 6 * wino43Chunk)
+		const rs = 6*wino43Chunk + 2 // tmp's rows: wino43U6 writes 2 past a run
+		tmp := getFloats(36 * rs)
 		defer putFloats(tmp)
 		for blk := b0; blk < b1; blk++ {
 			for c0 := 0; c0 < c; c0 += wino43Chunk {
 				cn := min(wino43Chunk, c-c0)
 				run := 6 * cn
+				if blk*6+6 <= o && wino43UVec(w, c, blk*6, c0, cn, tmp, rs) {
+					for k := range 36 {
+						copy(p[k][blk*6*c+c0*6:][:run], tmp[k*rs:][:run])
+					}
+					continue
+				}
 				for r := range 6 {
 					oi := blk*6 + r
 					if oi >= o {
 						for k := range 36 {
 							for ci := range cn {
-								tmp[k*run+ci*6+r] = 0
+								tmp[k*rs+ci*6+r] = 0
 							}
 						}
 						continue
@@ -80,12 +88,12 @@ func wino43WeightsPacked(w []float32, o, c int) []float32 {
 					for ci := range cn {
 						t := wino43Kernel(w[(oi*c+c0+ci)*9:])
 						for k := range 36 {
-							tmp[k*run+ci*6+r] = t[k]
+							tmp[k*rs+ci*6+r] = t[k]
 						}
 					}
 				}
 				for k := range 36 {
-					copy(p[k][blk*6*c+c0*6:][:run], tmp[k*run:][:run])
+					copy(p[k][blk*6*c+c0*6:][:run], tmp[k*rs:][:run])
 				}
 			}
 		}
@@ -165,7 +173,7 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 // 28² 127 / 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98. So ResNet's
 // 56² and 28² stages take it; its 14² and 7² stages would gain at large
 // batches only.
-const wino43MinTiles = 48
+const wino43MinTiles = 16
 
 // wino43 reports whether winoForward runs a convolution that winograd
 // accepts as F(4×4, 3×3): for inference only (its callers), with AVX2 and

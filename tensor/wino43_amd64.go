@@ -72,3 +72,32 @@ func wino43JoinVec(p *[4][]float32, n int, dst []float32) bool {
 	wino43Join(&p[0][0], &p[1][0], &p[2][0], &p[3][0], n8/8, &dst[0])
 	return true
 }
+
+//go:noescape
+func wino43U6(w *float32, idx *int32, n int, k *float32, scr *float32, tmp *float32, run int)
+
+// wino43UConsts are wino43U6's factors: ¼, -⅙, 1/24, ⅙, 1/12.
+var wino43UConsts = [5]float32{0.25, -1.0 / 6, 1.0 / 24, 1.0 / 6, 1.0 / 12}
+
+// wino43UVec runs wino43U6 for input channels c0..c0+cn-1 of the 6
+// output channels from o0 (all of them real), weights w [O][C][3][3] with
+// C = c, into tmp (36 rows run apart, run ≥ 6·cn+2), and reports whether it
+// could.
+func wino43UVec(w []float32, c, o0, c0, cn int, tmp []float32, run int) bool {
+	if !hasWinoMul || cn == 0 {
+		return hasWinoMul
+	}
+	if 5*9*c+8 >= 1<<31 {
+		return false // the lanes' int32 offsets
+	}
+	base := (o0*c + c0) * 9
+	_ = w[base+5*9*c+(cn-1)*9+8]
+	_ = tmp[35*run+6*(cn-1)+7]
+	var idx [8]int32
+	for l := range idx {
+		idx[l] = int32(min(l, 5) * 9 * c)
+	}
+	var scr [18 * 8]float32
+	wino43U6(&w[base], &idx[0], cn, &wino43UConsts[0], &scr[0], &tmp[0], run)
+	return true
+}
