@@ -32,11 +32,12 @@ var wino43Cases = []struct{ n, c, h, w, o, pad int }{
 	{1, 19, 36, 33, 13, 1},
 	{13, 32, 14, 14, 64, 1},
 	{2, 16, 6, 38, 8, 2},
+	{1, 64, 28, 28, 64, 1}, // ResNet-like
 }
 
 // TestWino43MatchesDirect checks F(4×4, 3×3) against the direct sum in
-// float64, with and without a bias: its error, measured at 3–4e-6 of the
-// largest output (F(2×2, 3×3) and im2col 2–6e-7), must stay under 1e-5.
+// float64, with and without a bias: its error, measured at 3–7e-6 of the
+// largest output (F(2×2, 3×3) and im2col 2–7e-7), must stay under 1e-5.
 func TestWino43MatchesDirect(t *testing.T) {
 	if !winoMulOK() {
 		t.Skip("F(4×4, 3×3) runs only with AVX2 and FMA")

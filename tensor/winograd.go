@@ -536,8 +536,14 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 // fewer multiply-adds and no im2col columns. The result differs from
 // Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
 // halve; measured within 7e-7 of the largest output, as close to the exact
-// sum as im2col's), not bit for bit; it is the same for any thread count
-// and, with AVX2 and FMA, for any batch (each image's values are those it
+// sum as im2col's), not bit for bit. With AVX2 and FMA, without the
+// pooling, where an image's output holds at least 16 tiles of 4×4 (from
+// 13×13), the convolution is F(4×4, 3×3) instead (4× fewer multiply-adds
+// than im2col), which rounds more: its transforms multiply by up to 8 and
+// by sixths (measured within 8e-6 of the largest output at 64 input
+// channels, against 4–7e-7 for F(2×2, 3×3) and im2col). The result is
+// the same for any thread count and, with AVX2 and FMA, for any batch
+// (each image's values are those it
 // gets alone). A 3×3 stride-1 convolution of one input channel followed by
 // the 2×2 pooling runs directly (nine FMAs an output in im2col's order,
 // the batch norm, ReLU and pooling in registers): with AVX2 and FMA,
