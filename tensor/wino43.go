@@ -162,20 +162,17 @@ func wino43Out(in *[6][]float32, out []float32, stride, n int) {
 // one image's tiles, not the batch's, so that an image's values do not
 // depend on the batch it comes in, and holds for prepared weights
 // (WinogradFilter) and weights transformed in the call alike, so that
-// both give the same values bit for bit. It weighs the products' gain
-// against F(4×4, 3×3)'s dearer weight transform (36 values a kernel
-// against 16, sixths in G: 2.6 times F(2×2, 3×3)'s, paid each call
-// without a filter) and against the weight it streams through the
-// products for each block of few tiles. Measured on this project's AVX2
-// machine (BenchmarkWino43: one thread, CPU time, batch norm, residual
-// and ReLU; ms, F(2,3) against F(4,3), prepared, then transforming the
-// weight in the call; under load from other work, ±15%), at batch 1: 64
-// channels of 56² (196 tiles) 6.7 / 4.1, 5.9 / 4.3; 128 of 28² (49) 4.6 /
-// 3.8, 5.0 / 5.6; 256 of 14² (16) 4.2 / 3.5, 7.4 / 12.9; 512 of 7² (4)
-// 4.7 / 7.8, 24 / 45; at batch 32, prepared: 64 of 56² 183 / 153, 128 of
-// 28² 127 / 100, 256 of 14² 143 / 108, 512 of 7² 164 / 98. So ResNet's
-// 56² and 28² stages take it; its 14² and 7² stages would gain at large
-// batches only.
+// both give the same values bit for bit. Below it the products are too
+// short to repay streaming 2.25 times more transformed weight for each
+// block of tiles. Measured on this project's AVX2 machine
+// (BenchmarkWino43: one thread, CPU time, batch norm, residual and ReLU;
+// ms, F(2,3) against F(4,3), with a prepared weight, then transforming it
+// in the call; under load from other work, ±15%), at batch 1: 64
+// channels of 56² (196 tiles) 7.3 / 4.3, 6.6 / 4.0; 128 of 28² (49) 4.4
+// / 3.5, 4.9 / 4.6; 256 of 14² (16) 4.3 / 3.9, 8.3 / 8.5; 512 of 7² (4)
+// 4.5 / 7.0, 26 / 22; at batch 32: 184 / 108, 189 / 108; 124 / 97, 123
+// / 95; 121 / 105, 122 / 107; 142 / 104, 163 / 123. So ResNet's 56², 28²
+// and 14² stages take it; its 7² stage would gain at large batches only.
 const wino43MinTiles = 16
 
 // wino43 reports whether winoForward runs a convolution that winograd

@@ -227,7 +227,7 @@ func TestWino43BatchAndThreads(t *testing.T) {
 // 256@14², 512@7², with batch norm, residual and ReLU) at batch 1 and 32
 // by F(2×2, 3×3) and by F(4×4, 3×3), with prepared weights and with the
 // weight transformed in the call (fresh), in CPU time: the figures behind
-// wino43MinTiles and wino43MinTilesFresh.
+// wino43MinTiles.
 func BenchmarkWino43(b *testing.B) {
 	if !winoMulOK() {
 		b.Skip("F(4×4, 3×3) runs only with AVX2 and FMA")

@@ -543,9 +543,9 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 // by sixths (measured within 8e-6 of the largest output at 64 input
 // channels, against 4–7e-7 for F(2×2, 3×3) and im2col). The result is
 // the same for any thread count and, with AVX2 and FMA, for any batch
-// (each image's values are those it
-// gets alone). A 3×3 stride-1 convolution of one input channel followed by
-// the 2×2 pooling runs directly (nine FMAs an output in im2col's order,
+// (each image's values are those it gets alone). A 3×3 stride-1
+// convolution of one input channel followed by the 2×2 pooling runs
+// directly (nine FMAs an output in im2col's order,
 // the batch norm, ReLU and pooling in registers): with AVX2 and FMA,
 // Conv2dBatchNormReLU's values bit for bit. Other convolutions take
 // Conv2dBatchNormReLU's path, bit for bit. For inference.
