@@ -3,6 +3,7 @@ package tensor
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"unsafe"
 )
 
@@ -22,9 +23,9 @@ func Conv2dBatchNormReLU(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeigh
 }
 
 // conv2dBNReLU is Conv2dBatchNormReLU, its convolution by Winograd's
-// F(2×2, 3×3) with wino where winograd allows (with f's transformed weights
-// where f is not nil and was made from w's values), or directly for one
-// input channel (direct1).
+// F(2×2, 3×3) or F(4×4, 3×3) (winoWeightsFor) with wino where winograd
+// allows (with f's transformed weights where f is not nil and was made
+// from w's values), or directly for one input channel (direct1).
 func conv2dBNReLU(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias *Tensor, relu, pool, wino bool) (*Tensor, []int32) {
 	x, w, bias, bnWeight, bnBias = contig(x), contig(w), contig(bias), contig(bnWeight), contig(bnBias)
 	if is64("tensor.Conv2dBatchNormReLU", x, w, bias) || st.Mean == nil {
@@ -43,8 +44,12 @@ func conv2dBNReLU(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParams, s
 	}
 	bn := newConvBN(st, bnWeight, bnBias)
 	var wu []float32
-	if wino && f.madeFrom(w) {
-		wu = f.u
+	if wino && g.winograd() && g.n >= winoBatch() { // forward's Winograd path
+		u, fresh := g.winoWeightsFor(w, f, f.madeFrom(w), pool)
+		if fresh {
+			defer putFloats(u)
+		}
+		wu = u
 	}
 	if !pool {
 		out := Empty(g.n, g.o, g.oh, g.ow)
@@ -104,7 +109,9 @@ func (bn *convBN) apply(d []float32, oc int, relu bool) {
 }
 
 // WinogradFilter is a 3×3 convolution's weight transformed once for
-// Winograd's F(2×2, 3×3), for models that run inference many times with
+// Winograd's F(2×2, 3×3) (16/9 of the weight's size) and, on the first
+// call that takes F(4×4, 3×3), for that too (4 times the weight's size,
+// kept from then on), for models that run inference many times with
 // the same weights (a server): Conv2dBatchNormReLUWinogradFilter then
 // skips the transform each call would make (at batch 1, a fifth of a
 // 32→64-channel convolution's time). It keeps a copy of the weight it was
@@ -112,9 +119,11 @@ func (bn *convBN) apply(d []float32, oc int, relu bool) {
 // transforms it again, so a stale filter costs time, never a wrong answer.
 // It is read only: safe for concurrent use.
 type WinogradFilter struct {
-	w    []float32 // the weight's values, as made from
-	u    []float32 // winoWeightsPacked's or winoWeights' layout, as winoForward takes it
-	o, c int
+	w      []float32 // the weight's values, as made from
+	u      []float32 // winoWeightsPacked's or winoWeights' layout, as winoForward takes it
+	o, c   int
+	once43 sync.Once
+	u43    []float32 // wino43WeightsPacked's layout, made on its first use (weights43)
 }
 
 // NewWinogradFilter transforms w [O,C,3,3] for a convolution with

@@ -32,7 +32,10 @@ const winoMinInferTilesPrepared = 16
 // Winograd F(2×2, 3×3) suits (a 3×3 kernel, stride and dilation 1, one
 // group, at least 16 input channels, and at least 32 tiles of 2×2 outputs
 // over the batch) is computed by it and differs from im2col's
-// by rounding; the results do not depend on the thread count.
+// by rounding (by F(4×4, 3×3) with AVX2 and FMA where an image's output
+// holds at least 16 tiles of 4×4, which rounds more: within 8e-6 of the
+// largest output, as Conv2dBatchNormReLUWinograd says); the results do not
+// depend on the thread count.
 func Conv2dBatchNormResidual(x, w, bias *Tensor, p ConvParams, st NormStats, bnWeight, bnBias, res *Tensor, relu bool) *Tensor {
 	return conv2dBNResidual(x, w, nil, bias, p, st, bnWeight, bnBias, res, relu)
 }
@@ -80,10 +83,16 @@ func conv2dBNResidual(x, w *Tensor, f *WinogradFilter, bias *Tensor, p ConvParam
 	}
 	tiles := g.n * ((g.oh + 1) / 2) * ((g.ow + 1) / 2)
 	minTiles := winoMinInferTiles
-	if f.matchesParallel(w) {
-		dst.wu, minTiles = f.u, winoMinInferTilesPrepared
+	made := f.matchesParallel(w)
+	if made {
+		minTiles = winoMinInferTilesPrepared
 	}
 	if g.winograd() && tiles >= minTiles {
+		u, fresh := g.winoWeightsFor(w, f, made, false)
+		if fresh {
+			defer putFloats(u)
+		}
+		dst.wu = u
 		g.winoForward(x, w, bias, dst)
 		return out
 	}

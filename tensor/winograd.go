@@ -120,7 +120,9 @@ func winoKernel(g []float32) [16]float32 {
 // stores ran 10 times slower).
 func winoUStride(o, c int) int { return o*c + 16 }
 
-// winoForward is forward for a convolution that winograd accepts: the
+// winoForward is forward for a convolution that winograd accepts (by
+// F(4×4, 3×3) where dst.wu is its transformed weight, which the callers
+// choose by wino43; else as follows): the
 // images go in blocks (as many as keep their transformed tiles, products
 // and outputs in L2; the blocks depend on the geometry only), each block
 // transformed, multiplied (16 products, each on one goroutine: the results
@@ -134,12 +136,16 @@ func (g *convGeom) winoForward(x, w, bias *Tensor, dst convOut) {
 	if bias != nil {
 		bd = bias.data
 	}
+	if g.isWino43U(dst.wu) {
+		g.wino43Forward(x, w, bias, dst)
+		return
+	}
 	th, tw := (g.oh+1)/2, (g.ow+1)/2
 	tpi, ohw := th*tw, g.oh*g.ow
 	vec := winoMulOK()
 	u := dst.wu
 	switch {
-	case u != nil: // a WinogradFilter's
+	case u != nil && (!vec || len(u) == 16*((g.o+5)/6*6)*g.c): // a WinogradFilter's
 	case vec:
 		u = winoWeightsPacked(w.data, g.o, g.c)
 		defer putFloats(u)
@@ -530,10 +536,16 @@ func (g *convGeom) winoPooled(m []float32, lay winoLayout, cnt, n0, o0, o1 int, 
 // fewer multiply-adds and no im2col columns. The result differs from
 // Conv2dBatchNormReLU's by rounding only (the transforms add, subtract and
 // halve; measured within 7e-7 of the largest output, as close to the exact
-// sum as im2col's), not bit for bit; it is the same for any thread count
-// and, with AVX2 and FMA, for any batch (each image's values are those it
-// gets alone). A 3×3 stride-1 convolution of one input channel followed by
-// the 2×2 pooling runs directly (nine FMAs an output in im2col's order,
+// sum as im2col's), not bit for bit. With AVX2 and FMA, without the
+// pooling, where an image's output holds at least 16 tiles of 4×4 (from
+// 13×13), the convolution is F(4×4, 3×3) instead (4× fewer multiply-adds
+// than im2col), which rounds more: its transforms multiply by up to 8 and
+// by sixths (measured within 8e-6 of the largest output at 64 input
+// channels, against 4–7e-7 for F(2×2, 3×3) and im2col). The result is
+// the same for any thread count and, with AVX2 and FMA, for any batch
+// (each image's values are those it gets alone). A 3×3 stride-1
+// convolution of one input channel followed by the 2×2 pooling runs
+// directly (nine FMAs an output in im2col's order,
 // the batch norm, ReLU and pooling in registers): with AVX2 and FMA,
 // Conv2dBatchNormReLU's values bit for bit. Other convolutions take
 // Conv2dBatchNormReLU's path, bit for bit. For inference.
