@@ -74,7 +74,7 @@ func isReLU(m Module) bool {
 // norm is in evaluation mode with running statistics, in one pass over the
 // output: the values of the separate layers bit for bit, except that a 3×3
 // stride-1 convolution of 16 or more channels runs as Winograd F(2×2, 3×3)
-// (see tensor.Conv2dBatchNormReLUWinograd) and differs from them by
+// or F(4×4, 3×3) (see tensor.Conv2dBatchNormReLUWinograd) and differs from them by
 // rounding, its transformed weight taken from f where f is not nil (and was
 // made from the weight's present values), and one of one input channel
 // runs directly (the separate layers' values on AVX2). It returns n = 0

@@ -9,8 +9,8 @@ import (
 // every batch norm in evaluation mode, each convolution runs together with
 // its batch norm, the residual add and the ReLU that follow it as one
 // tensor.Conv2dBatchNormResidual (one pass over each output instead of
-// three or four, and Winograd F(2×2, 3×3) for the 3×3 stride-1
-// convolutions that it suits), the stem's pooling keeps no argmax
+// three or four, and Winograd F(4×4, 3×3) or F(2×2, 3×3) for the 3×3
+// stride-1 convolutions that they suit), the stem's pooling keeps no argmax
 // (tensor.MaxPool2dValues), and the intermediate activations go back to
 // the buffer pool as soon as they are read. The values are the separate
 // layers' bit for bit except where Winograd runs, which differs by

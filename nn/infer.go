@@ -126,9 +126,9 @@ func Infer(m Module, x *tensor.Tensor) *tensor.Tensor {
 // same weights (a server's workers): its Infer gives [Infer]'s values bit
 // for bit, with what depends on the weights alone computed once, by
 // NewInference: the Winograd transforms of the 3×3 convolutions that
-// Infer runs as Winograd's F(2×2, 3×3) (see
-// tensor.Conv2dBatchNormReLUWinograd), which at batch 1 cost a fifth of
-// such a convolution. For a [ResNetModule] these are its residual
+// Infer runs by Winograd (F(2×2, 3×3), and F(4×4, 3×3) where an image
+// has 16 or more 4×4 output tiles; see tensor.Conv2dBatchNormReLUWinograd),
+// which at batch 1 cost a fifth of such a convolution. For a [ResNetModule] these are its residual
 // blocks' 3×3 stride-1 convolutions (see tensor.Conv2dBatchNormResidualFilter),
 // which with a prepared weight take Winograd from 16 tiles of 2×2 outputs
 // rather than 32, so that one 224×224 image's 7×7 planes of 512 channels

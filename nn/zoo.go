@@ -259,7 +259,7 @@ func newResNet(arch string, bottleneck bool, blocks [4]int, classes int, r *rand
 // norms in evaluation mode, each convolution runs fused with its batch
 // norm, residual add and ReLU (see tensor.Conv2dBatchNormResidual): the
 // layers' values bit for bit, except for the 3×3 convolutions that
-// Winograd F(2×2, 3×3) suits, which differ by rounding.
+// Winograd suits (F(4×4, 3×3) or F(2×2, 3×3)), which differ by rounding.
 func (m *ResNetModule) Forward(x *ag.Value) *ag.Value {
 	if y := m.forwardInfer(x, nil); y != nil {
 		return y

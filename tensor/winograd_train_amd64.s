@@ -1,6 +1,7 @@
 //go:build amd64 && !noasm
 
 #include "textflag.h"
+#include "winograd_rows_amd64.h"
 
 // DXROW: with a patch row's e0..e3 in Y0..Y3 (8 tiles each), v0 = e0,
 // v1 = e1-e2+e3, v2 = e1+e2-e0, v3 = -e3; adds v0, v1 interleaved to the
@@ -52,51 +53,19 @@ TEXT ·winoDX8(SB), NOSPLIT, $0-40
 	JEQ dx_done
 
 dx_loop:
-	// row 0: e_q = X_q
-	VMOVUPS (SI), Y0
-	VMOVUPS (SI)(AX*1), Y1
-	VMOVUPS (SI)(AX*2), Y2
-	VMOVUPS (SI)(R11*1), Y3
+	WROW0
 	MOVQ DI, DX
 	DXROW
 
-	// row 1: e_q = X_4+q - X_8+q + X_12+q
-	VMOVUPS (R8), Y0
-	VSUBPS (R9), Y0, Y0
-	VADDPS (R10), Y0, Y0
-	VMOVUPS (R8)(AX*1), Y1
-	VSUBPS (R9)(AX*1), Y1, Y1
-	VADDPS (R10)(AX*1), Y1, Y1
-	VMOVUPS (R8)(AX*2), Y2
-	VSUBPS (R9)(AX*2), Y2, Y2
-	VADDPS (R10)(AX*2), Y2, Y2
-	VMOVUPS (R8)(R11*1), Y3
-	VSUBPS (R9)(R11*1), Y3, Y3
-	VADDPS (R10)(R11*1), Y3, Y3
+	WROW1
 	LEAQ (DI)(BX*1), DX
 	DXROW
 
-	// row 2: e_q = X_4+q + X_8+q - X_q
-	VMOVUPS (R8), Y0
-	VADDPS (R9), Y0, Y0
-	VSUBPS (SI), Y0, Y0
-	VMOVUPS (R8)(AX*1), Y1
-	VADDPS (R9)(AX*1), Y1, Y1
-	VSUBPS (SI)(AX*1), Y1, Y1
-	VMOVUPS (R8)(AX*2), Y2
-	VADDPS (R9)(AX*2), Y2, Y2
-	VSUBPS (SI)(AX*2), Y2, Y2
-	VMOVUPS (R8)(R11*1), Y3
-	VADDPS (R9)(R11*1), Y3, Y3
-	VSUBPS (SI)(R11*1), Y3, Y3
+	WROW2
 	LEAQ (DI)(BX*2), DX
 	DXROW
 
-	// row 3: e_q = -X_12+q
-	VXORPS (R10), Y15, Y0
-	VXORPS (R10)(AX*1), Y15, Y1
-	VXORPS (R10)(AX*2), Y15, Y2
-	VXORPS (R10)(R11*1), Y15, Y3
+	WROW3
 	LEAQ (DI)(R12*1), DX
 	DXROW
 
