@@ -2,6 +2,33 @@
 
 #include "textflag.h"
 
+// SIXROWS: the arguments (in *[6]*float32, out *float32, stride,
+// blocks int) of wino43In6 and wino43Out6: the six rows at R8..R13, out at
+// DI and its fourth row at SI, the stride in bytes in DX, blocks in BX, CX
+// the offset 0; 2 and 4 broadcast in Y12 and Y13.
+#define SIXROWS \
+	MOVQ in+0(FP), AX \
+	MOVQ 0(AX), R8 \
+	MOVQ 8(AX), R9 \
+	MOVQ 16(AX), R10 \
+	MOVQ 24(AX), R11 \
+	MOVQ 32(AX), R12 \
+	MOVQ 40(AX), R13 \
+	MOVQ out+8(FP), DI \
+	MOVQ stride+16(FP), DX \
+	MOVQ blocks+24(FP), BX \
+	SHLQ $2, DX \
+	LEAQ (DI)(DX*2), SI \
+	ADDQ DX, SI \
+	XORQ CX, CX \
+	MOVL $0x40000000, AX \
+	MOVQ AX, X12 \
+	VBROADCASTSS X12, Y12 \
+	MOVL $0x40800000, AX \
+	MOVQ AX, X13 \
+	VBROADCASTSS X13, Y13
+
+
 // func wino43In6(in *[6]*float32, out *float32, stride, blocks int)
 // F(4×4, 3×3)'s input transform Bᵀ·d over blocks·8 columns of six rows
 // d0..d5 (in[k]), into six rows stride floats apart from out, with
@@ -9,26 +36,7 @@
 // 4d0+d4-5d2, (d3+d4)-4(d1+d2), (d4-d3)+4(d1-d2), (d4-d2)±2(d3-d1),
 // 4d1+d5-5d3.
 TEXT ·wino43In6(SB), NOSPLIT, $0-32
-	MOVQ in+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ 32(AX), R12
-	MOVQ 40(AX), R13
-	MOVQ out+8(FP), DI
-	MOVQ stride+16(FP), DX
-	MOVQ blocks+24(FP), BX
-	SHLQ $2, DX
-	LEAQ (DI)(DX*2), SI
-	ADDQ DX, SI
-	XORQ CX, CX
-	MOVL $0x40000000, AX // 2
-	MOVQ AX, X12
-	VBROADCASTSS X12, Y12
-	MOVL $0x40800000, AX // 4
-	MOVQ AX, X13
-	VBROADCASTSS X13, Y13
+	SIXROWS
 	MOVL $0x40a00000, AX // 5
 	MOVQ AX, X14
 	VBROADCASTSS X14, Y14
@@ -88,26 +96,7 @@ wi_done:
 // wino43Out6Go's operations in its order: with a = m1+m2, b = m1-m2,
 // c = m3+m4, d = m3-m4: m0+a+c, b+2d, a+4c, b+8d+m5.
 TEXT ·wino43Out6(SB), NOSPLIT, $0-32
-	MOVQ in+0(FP), AX
-	MOVQ 0(AX), R8
-	MOVQ 8(AX), R9
-	MOVQ 16(AX), R10
-	MOVQ 24(AX), R11
-	MOVQ 32(AX), R12
-	MOVQ 40(AX), R13
-	MOVQ out+8(FP), DI
-	MOVQ stride+16(FP), DX
-	MOVQ blocks+24(FP), BX
-	SHLQ $2, DX
-	LEAQ (DI)(DX*2), SI
-	ADDQ DX, SI
-	XORQ CX, CX
-	MOVL $0x40000000, AX // 2
-	MOVQ AX, X12
-	VBROADCASTSS X12, Y12
-	MOVL $0x40800000, AX // 4
-	MOVQ AX, X13
-	VBROADCASTSS X13, Y13
+	SIXROWS
 	MOVL $0x41000000, AX // 8
 	MOVQ AX, X14
 	VBROADCASTSS X14, Y14

@@ -474,17 +474,27 @@ func winoPatches(x []float32, cs, t0, t1 int, p []float32, ps int) {
 	x = x[:15*cs+t1]
 	p = p[:15*ps+t1]
 	for t := t0; t < t1; t++ {
-		var r [4][4]float32 // B·X: [row][column]
-		for q := range 4 {
-			x0, x1, x2, x3 := x[q*cs+t], x[(4+q)*cs+t], x[(8+q)*cs+t], x[(12+q)*cs+t]
-			r[0][q], r[1][q], r[2][q], r[3][q] = x0, x1-x2+x3, x1+x2-x0, -x3
-		}
+		v := winoPatch(x, cs, t)
 		for j := range 4 {
-			e0, e1, e2, e3 := r[j][0], r[j][1], r[j][2], r[j][3]
 			o := p[4*j*ps+t:]
-			o[0], o[ps], o[2*ps], o[3*ps] = e0, e1-e2+e3, e1+e2-e0, -e3
+			o[0], o[ps], o[2*ps], o[3*ps] = v[j][0], v[j][1], v[j][2], v[j][3]
 		}
 	}
+}
+
+// winoPatch is tile t's patch B·dV·Bᵀ, [row j][column q], from dV's 16
+// values at x[ξ·cs + t]: winoDXGroup's arithmetic (see there).
+func winoPatch(x []float32, cs, t int) (v [4][4]float32) {
+	var r [4][4]float32 // B·X: [row][column]
+	for q := range 4 {
+		x0, x1, x2, x3 := x[q*cs+t], x[(4+q)*cs+t], x[(8+q)*cs+t], x[(12+q)*cs+t]
+		r[0][q], r[1][q], r[2][q], r[3][q] = x0, x1-x2+x3, x1+x2-x0, -x3
+	}
+	for j := range 4 {
+		e0, e1, e2, e3 := r[j][0], r[j][1], r[j][2], r[j][3]
+		v[j] = [4]float32{e0, e1 - e2 + e3, e1 + e2 - e0, -e3}
+	}
+	return v
 }
 
 // winoDXGroup adds the patches of tiles t0..t1-1 (at most 8) of a tile
@@ -501,14 +511,9 @@ func winoDXGroup(x []float32, cs, t0, t1 int, row []float32, pw int) {
 	x = x[:15*cs+t1]
 	for t := t0; t < t1; t++ {
 		i := t - t0
-		var r [4][4]float32 // B·X: [row][column]
-		for q := range 4 {
-			x0, x1, x2, x3 := x[q*cs+t], x[(4+q)*cs+t], x[(8+q)*cs+t], x[(12+q)*cs+t]
-			r[0][q], r[1][q], r[2][q], r[3][q] = x0, x1-x2+x3, x1+x2-x0, -x3
-		}
+		pt := winoPatch(x, cs, t)
 		for j := range 4 {
-			e0, e1, e2, e3 := r[j][0], r[j][1], r[j][2], r[j][3]
-			v[j][0][i], v[j][1][i], v[j][2][i], v[j][3][i] = e0, e1-e2+e3, e1+e2-e0, -e3
+			v[j][0][i], v[j][1][i], v[j][2][i], v[j][3][i] = pt[j][0], pt[j][1], pt[j][2], pt[j][3]
 		}
 	}
 	for j := range 4 {
